@@ -1,0 +1,1 @@
+"""gatewayops.effects: see DESIGN.md section 1."""

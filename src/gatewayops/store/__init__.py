@@ -1,0 +1,1 @@
+"""gatewayops.store: see DESIGN.md section 1."""

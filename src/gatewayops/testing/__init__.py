@@ -1,0 +1,1 @@
+"""gatewayops.testing: see DESIGN.md section 1."""

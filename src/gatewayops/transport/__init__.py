@@ -1,0 +1,1 @@
+"""gatewayops.transport: see DESIGN.md section 1."""
