@@ -10,6 +10,7 @@ Must not know: what the reducer does with them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, TypeAlias
 
 import attrs
@@ -168,13 +169,34 @@ def _stream_start(data: dict[str, Any], path: str) -> StreamStartData:
 
 
 def _stream_chunk(data: dict[str, Any], path: str) -> StreamChunkData:
+    chunk_type: Any = data.get("chunkType")
+    content = data.get("content")
+    reasoning = data.get("reasoning")
+    snapshot_mode = data.get("snapshotMode")
+    snapshot_seq = data.get("snapshotSeq")
+    tool_call_id = data.get("toolCallId")
+    well_typed = (
+        type(chunk_type) is str
+        and (content is None or type(content) is str)
+        and (reasoning is None or type(reasoning) is str)
+        and (snapshot_mode is None or type(snapshot_mode) is str)
+        and (snapshot_seq is None or type(snapshot_seq) is int)
+        and (tool_call_id is None or type(tool_call_id) is str)
+    )
+    if not well_typed:  # the strict readers name the offending field
+        chunk_type = req_str(data, "chunkType", path)
+        content = opt_str(data, "content", path)
+        reasoning = opt_str(data, "reasoning", path)
+        snapshot_mode = opt_str(data, "snapshotMode", path)
+        snapshot_seq = opt_int(data, "snapshotSeq", path)
+        tool_call_id = opt_str(data, "toolCallId", path)
     return StreamChunkData(
-        chunk_type=req_str(data, "chunkType", path),
-        content=opt_str(data, "content", path),
-        reasoning=opt_str(data, "reasoning", path),
-        snapshot_mode=opt_str(data, "snapshotMode", path),
-        snapshot_seq=opt_int(data, "snapshotSeq", path),
-        tool_call_id=opt_str(data, "toolCallId", path),
+        chunk_type=chunk_type,
+        content=content,
+        reasoning=reasoning,
+        snapshot_mode=snapshot_mode,
+        snapshot_seq=snapshot_seq,
+        tool_call_id=tool_call_id,
     )
 
 
@@ -184,12 +206,16 @@ def _stream_end(data: dict[str, Any], path: str) -> StreamEndData:
 
 def _tool_calling(value: object, path: str) -> ToolCalling:
     calling = as_object(value, path)
-    arguments = calling.get("arguments", "")
+    arguments = calling.get("arguments")
+    if arguments is None:
+        arguments = ""
+    elif type(arguments) is not str:
+        arguments = json.dumps(arguments)
     return ToolCalling(
         id=req_str(calling, "id", path),
         identifier=opt_str(calling, "identifier", path) or "",
         api_name=opt_str(calling, "apiName", path) or "",
-        arguments=arguments if type(arguments) is str else json.dumps(arguments),
+        arguments=arguments,
     )
 
 
@@ -241,7 +267,8 @@ def _runtime_end(data: dict[str, Any], path: str) -> RuntimeEndData:
     return RuntimeEndData(reason=opt_str(data, "reason", path))
 
 
-_PARSERS = {
+_DATA_PATH = "event.data"
+_PARSERS: dict[str, Callable[[dict[str, Any], str], EventData]] = {
     EventType.STREAM_START: _stream_start,
     EventType.STREAM_CHUNK: _stream_chunk,
     EventType.STREAM_END: _stream_end,
@@ -260,8 +287,10 @@ def parse_event_data(event: AgentEvent) -> EventData | None:
         ProtocolError: the data does not have the shape its event type requires; the
             message names the field (``event.data.chunkType: expected str, got int``).
     """
-    parser = _PARSERS.get(event.type)  # type: ignore[call-overload]
+    parser = _PARSERS.get(event.type)
     if parser is None:
         return None
-    path = "event.data"
-    return parser(_data_object(event, path), path)  # type: ignore[no-any-return]
+    data = event.data
+    if type(data) is not dict:
+        data = _data_object(event, _DATA_PATH)
+    return parser(data, _DATA_PATH)

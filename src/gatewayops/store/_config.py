@@ -1,0 +1,50 @@
+"""Timing and budget settings of the store, kept in state so a replay is exact.
+
+Owns: the protocol constants of PROTOCOL.md 2.1 and the budgets of section 12, and
+the backoff formula. Must not know: clocks (delays are relative milliseconds; the
+runtime arms the timers and applies jitter).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = ["StoreConfig", "backoff_delay_ms"]
+
+
+def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if type(value) is not int or value <= 0:
+        raise ValueError(f"StoreConfig.{attribute.name}: expected a positive int, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class StoreConfig:
+    """Protocol timings (milliseconds) and budgets.
+
+    Attributes:
+        heartbeat_interval_ms: a heartbeat is sent this often while connected.
+        max_missed_heartbeats: unanswered heartbeats tolerated; the next tick reconnects.
+        connect_timeout_ms: connect watchdog over dial + handshake + `auth_success`.
+        initial_backoff_ms: first reconnect delay; doubles per failed attempt.
+        max_backoff_ms: cap of the reconnect delay.
+        resume_flush_ms: quiet time after the last buffered replay event before a flush.
+        refresh_budget: consecutive token refreshes allowed without reaching
+            `auth_success`; past it the operation ends as an auth failure.
+    """
+
+    heartbeat_interval_ms: int = attrs.field(default=30_000, validator=_positive)
+    max_missed_heartbeats: int = attrs.field(default=3, validator=_positive)
+    connect_timeout_ms: int = attrs.field(default=15_000, validator=_positive)
+    initial_backoff_ms: int = attrs.field(default=1_000, validator=_positive)
+    max_backoff_ms: int = attrs.field(default=30_000, validator=_positive)
+    resume_flush_ms: int = attrs.field(default=500, validator=_positive)
+    refresh_budget: int = attrs.field(default=3, validator=_positive)
+
+
+def backoff_delay_ms(config: StoreConfig, attempt: int) -> int:
+    """Reconnect delay before attempt `attempt` (1-based): doubling, capped."""
+    if attempt <= 1:
+        return min(config.initial_backoff_ms, config.max_backoff_ms)
+    exponent = min(attempt - 1, 32)
+    delay: int = config.initial_backoff_ms << exponent
+    return min(delay, config.max_backoff_ms)

@@ -1,0 +1,72 @@
+"""Effects: commands for the runtime, as frozen data compared with ``==``.
+
+Owns: the one-shot outputs of `reduce` (long-lived sockets and timers are derived
+from state instead, see `_resources`). Must not know: how they are carried out.
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+import attrs
+
+from gatewayops.protocol import ClientMessage
+from gatewayops.store._state import Outcome
+
+__all__ = [
+    "Effect",
+    "ExecuteTool",
+    "NotifyFinished",
+    "RefreshToken",
+    "RequestInterrupt",
+    "SendMessage",
+]
+
+
+@attrs.frozen(kw_only=True)
+class SendMessage:
+    """Write `message` on the socket of this generation (dropped if it is gone)."""
+
+    operation_id: str
+    generation: int
+    message: ClientMessage
+
+
+@attrs.frozen(kw_only=True)
+class RefreshToken:
+    """Fetch a fresh JWT for the operation's topic; answer `TokenRefreshed`/`...Failed`."""
+
+    operation_id: str
+    topic_id: str
+
+
+@attrs.frozen(kw_only=True)
+class RequestInterrupt:
+    """Ask the server to interrupt the run; answer `InterruptConfirmed`/`...Failed`."""
+
+    operation_id: str
+    topic_id: str
+
+
+@attrs.frozen(kw_only=True)
+class ExecuteTool:
+    """Run a client tool within `timeout_ms`; answer exactly one `ToolFinished`."""
+
+    operation_id: str
+    tool_call_id: str
+    identifier: str
+    api_name: str
+    arguments: str
+    timeout_ms: int
+
+
+@attrs.frozen(kw_only=True)
+class NotifyFinished:
+    """The operation reached its one terminal state (emitted exactly once)."""
+
+    operation_id: str
+    topic_id: str
+    outcome: Outcome
+
+
+Effect: TypeAlias = SendMessage | RefreshToken | RequestInterrupt | ExecuteTool | NotifyFinished

@@ -1,0 +1,308 @@
+"""`reduce(state, action) -> Step`: the one pure function every decision goes through.
+
+Owns: routing each action to its operation, the application actions (start, attach,
+stop, detach) with the misuse errors they raise, dropping stale news (a transport
+action of an old generation, a timer no longer in the operation's resources, anything
+for a finished operation), and the topic markers (set on start, cleared on finish only
+if they still name the finishing operation). Must not know: clocks, randomness, I/O.
+"""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+import attrs
+
+from gatewayops.exceptions import (
+    OperationAlreadyExists,
+    OperationFinished,
+    TopicBusy,
+    UnknownOperation,
+)
+from gatewayops.protocol import operation_url
+from gatewayops.store._actions import (
+    Action,
+    BadMessageReceived,
+    InterruptConfirmed,
+    InterruptFailed,
+    MessageReceived,
+    OperationAttached,
+    OperationDetached,
+    OperationStarted,
+    SendFailed,
+    SocketClosed,
+    SocketFailed,
+    SocketOpened,
+    StopRequested,
+    TimerFired,
+    TokenRefreshed,
+    TokenRefreshFailed,
+    ToolFinished,
+)
+from gatewayops.store._config import StoreConfig
+from gatewayops.store._connection import (
+    connection_lost,
+    dial,
+    on_heartbeat_tick,
+    on_refresh_failed,
+    on_refresh_retry,
+    on_socket_opened,
+    on_token_refreshed,
+)
+from gatewayops.store._delivery import NO_EFFECTS, OpStep, finish, flush
+from gatewayops.store._effects import Effect, RequestInterrupt
+from gatewayops.store._inbound import (
+    on_message,
+    on_send_failed,
+    on_tool_deadline,
+    on_tool_finished,
+)
+from gatewayops.store._lifecycle import (
+    CONNECTION_TABLE,
+    OPERATION_TABLE,
+    ConnectionEvent,
+    OperationEvent,
+    transition,
+)
+from gatewayops.store._replace import replace
+from gatewayops.store._resources import SOCKET_STATUSES, TimerKind, operation_resources
+from gatewayops.store._state import (
+    FinishSource,
+    GatewayState,
+    Operation,
+    OperationStatus,
+    RefreshState,
+    Result,
+    ResumeState,
+    Topic,
+)
+
+__all__ = ["Step", "reduce"]
+
+
+@attrs.frozen(kw_only=True)
+class Step:
+    """The result of one `reduce`: the next state and the effects to carry out, in order."""
+
+    state: GatewayState
+    effects: tuple[Effect, ...] = ()
+
+
+def _commit(state: GatewayState, old: Operation, step: OpStep) -> Step:
+    op, effects = step
+    if op is old:
+        return Step(state=state, effects=effects)
+    state = _with_operation(state, op)
+    if op.is_finished and not old.is_finished:
+        topic = state.topics.get(op.topic_id)
+        if topic is not None and topic.running_operation == op.id:
+            topic = replace(topic, running_operation=None)
+            state = replace(state, topics=state.topics.set(topic.id, topic))
+    return Step(state=state, effects=effects)
+
+
+def _with_operation(state: GatewayState, op: Operation) -> GatewayState:
+    return replace(state, operations=state.operations.set(op.id, op))
+
+
+def _claim_topic(state: GatewayState, topic_id: str, operation_id: str) -> GatewayState:
+    """Point the topic's marker at `operation_id`, unless a live operation holds it."""
+    topic = state.topics.get(topic_id) or Topic(id=topic_id)
+    holder = state.operations.get(topic.running_operation or "")
+    if (
+        holder is not None
+        and holder.id != operation_id
+        and holder.status is OperationStatus.RUNNING
+    ):
+        raise TopicBusy(f"topic {topic_id!r} is busy with running operation {holder.id!r}")
+    topic = attrs.evolve(topic, running_operation=operation_id)
+    return attrs.evolve(state, topics=state.topics.set(topic_id, topic))
+
+
+def _start(state: GatewayState, action: OperationStarted) -> Step:
+    if action.operation_id in state.operations:
+        raise OperationAlreadyExists(f"operation {action.operation_id!r} is already known")
+    op = Operation(
+        id=action.operation_id,
+        topic_id=action.topic_id,
+        url=operation_url(action.gateway_url, action.operation_id),
+        token=action.token,
+    )
+    state = _claim_topic(state, action.topic_id, op.id)
+    op, effects = dial(op, ConnectionEvent.DIAL)
+    return Step(
+        state=attrs.evolve(state, operations=state.operations.set(op.id, op)), effects=effects
+    )
+
+
+def _attach(state: GatewayState, action: OperationAttached) -> Step:
+    existing = state.operations.get(action.operation_id)
+    if existing is not None and existing.is_finished:
+        raise OperationFinished(f"operation {existing.id!r} already finished: {existing.outcome}")
+    if existing is not None and existing.status is OperationStatus.RUNNING:
+        return Step(state=state)  # already followed: a second attach is skipped
+    if existing is None:
+        op = Operation(
+            id=action.operation_id,
+            topic_id=action.topic_id,
+            url=operation_url(action.gateway_url, action.operation_id),
+            token=action.token,
+            last_event_id=action.last_event_id,
+        )
+    else:
+        status = transition(OPERATION_TABLE, existing.status, OperationEvent.ATTACH)
+        assert status is not None  # DETACHED -> RUNNING
+        op = attrs.evolve(
+            existing,
+            status=status,
+            token=action.token,
+            last_event_id=existing.last_event_id or action.last_event_id,
+        )
+    op = attrs.evolve(op, resume=ResumeState(on_connect=True))
+    state = _claim_topic(state, op.topic_id, op.id)
+    op, effects = dial(op, ConnectionEvent.DIAL)
+    return Step(
+        state=attrs.evolve(state, operations=state.operations.set(op.id, op)), effects=effects
+    )
+
+
+def _known(state: GatewayState, operation_id: str) -> Operation:
+    op = state.operations.get(operation_id)
+    if op is None:
+        raise UnknownOperation(f"no operation {operation_id!r} is known to the store")
+    return op
+
+
+def _stop(op: Operation) -> OpStep:
+    if op.is_finished or op.stop_requested:
+        return op, NO_EFFECTS
+    interrupt = RequestInterrupt(operation_id=op.id, topic_id=op.topic_id)
+    return attrs.evolve(op, stop_requested=True), (interrupt,)
+
+
+def _detach(op: Operation) -> OpStep:
+    status = transition(OPERATION_TABLE, op.status, OperationEvent.DETACH)
+    if status is None:
+        return op, NO_EFFECTS
+    op, effects = flush(op)
+    closed = transition(CONNECTION_TABLE, op.connection.status, ConnectionEvent.CLOSE)
+    assert closed is not None  # CLOSE applies in every connection status
+    op = attrs.evolve(
+        op,
+        status=status,
+        connection=attrs.evolve(op.connection, status=closed),
+        refresh=RefreshState(attempts=op.refresh.attempts),
+    )
+    return op, effects
+
+
+def _is_current(op: Operation, generation: int) -> bool:
+    """Whether transport news of `generation` is about the operation's live socket."""
+    connection = op.connection
+    return (
+        generation == connection.generation
+        and connection.status in SOCKET_STATUSES
+        and op.status is OperationStatus.RUNNING
+    )
+
+
+def _on_socket(
+    op: Operation, action: SocketOpened | SocketClosed | SocketFailed | BadMessageReceived
+) -> OpStep:
+    match action:
+        case SocketOpened():
+            return on_socket_opened(op)
+        case SocketClosed(code=code, reason=reason):
+            return connection_lost(op, f"socket closed (code {code}, {reason!r})")
+        case SocketFailed(error=error, retryable=True):
+            return connection_lost(op, error)
+        case SocketFailed(error=error):
+            return finish(op, Result.REJECTED, FinishSource.CONNECTION_REJECTED, error)
+        case BadMessageReceived(error=error):
+            return attrs.evolve(op, bad_frames=op.bad_frames + 1, last_problem=error), NO_EFFECTS
+        case _:
+            assert_never(action)
+
+
+def _on_timer(op: Operation, config: StoreConfig, action: TimerFired) -> OpStep:
+    timer = action.timer
+    if timer not in operation_resources(op, config):
+        return op, NO_EFFECTS
+    match timer.kind:
+        case TimerKind.CONNECT_WATCHDOG:
+            return connection_lost(op, f"no auth_success within {timer.delay_ms} ms")
+        case TimerKind.HEARTBEAT:
+            return on_heartbeat_tick(op, config)
+        case TimerKind.BACKOFF:
+            return dial(op, ConnectionEvent.BACKOFF_ELAPSED)
+        case TimerKind.RESUME_FLUSH:
+            return flush(op)
+        case TimerKind.REFRESH_RETRY:
+            return on_refresh_retry(op)
+        case TimerKind.TOOL_DEADLINE:
+            return on_tool_deadline(op, timer.tool_call_id)
+        case _:
+            assert_never(timer.kind)
+
+
+def _on_operation(op: Operation, config: StoreConfig, action: Action) -> OpStep:
+    """Actions that are news about an existing, unfinished operation."""
+    match action:
+        case MessageReceived(generation=generation, message=message):  # the hot path first
+            if not _is_current(op, generation):
+                return op, NO_EFFECTS
+            return on_message(op, config, message)
+        case SocketOpened() | SocketClosed() | SocketFailed() | BadMessageReceived():
+            if not _is_current(op, action.generation):
+                return op, NO_EFFECTS
+            return _on_socket(op, action)
+        case SendFailed(message=message):
+            return on_send_failed(op, message)
+        case TimerFired():
+            return _on_timer(op, config, action)
+        case TokenRefreshed(token=token):
+            return on_token_refreshed(op, token)
+        case TokenRefreshFailed(error=error, not_found=not_found):
+            return on_refresh_failed(op, config, error, not_found=not_found)
+        case ToolFinished(result=result):
+            return on_tool_finished(op, result)
+        case InterruptConfirmed():
+            if not op.stop_requested:
+                return op, NO_EFFECTS
+            return finish(op, Result.INTERRUPTED, FinishSource.INTERRUPT_CONFIRMED)
+        case InterruptFailed(error=error):
+            return attrs.evolve(op, stop_requested=False, last_problem=error), NO_EFFECTS
+        case StopRequested():
+            return _stop(op)
+        case OperationDetached():
+            return _detach(op)
+        case OperationStarted() | OperationAttached():  # pragma: no cover - routed by reduce
+            raise AssertionError("application start/attach is handled by reduce")
+        case _:
+            assert_never(action)
+
+
+def reduce(state: GatewayState, action: Action) -> Step:
+    """The next state and effects after `action`. Pure: no clock, no I/O.
+
+    Raises:
+        OperationAlreadyExists: `OperationStarted` for an id already known.
+        TopicBusy: start or attach on a topic another running operation holds.
+        OperationFinished: `OperationAttached` for an operation that already finished.
+        UnknownOperation: `StopRequested` or `OperationDetached` for an unknown id.
+        InvalidGatewayUrl: start or attach with a gateway URL of the wrong scheme.
+    """
+    if isinstance(action, OperationStarted):
+        return _start(state, action)
+    if isinstance(action, OperationAttached):
+        return _attach(state, action)
+    if isinstance(action, StopRequested | OperationDetached):
+        op = _known(state, action.operation_id)
+    else:
+        found = state.operations.get(action.operation_id)
+        if found is None:
+            return Step(state=state)
+        op = found
+    if op.is_finished:
+        return Step(state=state)
+    return _commit(state, op, _on_operation(op, state.config, action))

@@ -1,0 +1,72 @@
+"""Selectors: plain functions of state that answer what a GUI asks.
+
+Owns: read-only questions (is this topic's input loading, which operation runs it, how
+did an operation end, what has it streamed, how is its socket). Must not know: how the
+state came to be.
+"""
+
+from __future__ import annotations
+
+from gatewayops.store._state import (
+    ConnectionStatus,
+    GatewayState,
+    Operation,
+    OperationStatus,
+    Outcome,
+)
+from gatewayops.store._transcript import Transcript
+
+__all__ = [
+    "connection_status",
+    "is_input_loading",
+    "is_stopping",
+    "live_operations",
+    "outcome",
+    "running_operation",
+    "transcript",
+]
+
+
+def running_operation(state: GatewayState, topic_id: str) -> Operation | None:
+    """The running (followed, unfinished) operation the topic's marker names, if any."""
+    topic = state.topics.get(topic_id)
+    if topic is None or topic.running_operation is None:
+        return None
+    op = state.operations.get(topic.running_operation)
+    if op is None or op.status is not OperationStatus.RUNNING:
+        return None
+    return op
+
+
+def is_input_loading(state: GatewayState, topic_id: str) -> bool:
+    """True exactly while the topic has a running, unfinished operation (show "Stop")."""
+    return running_operation(state, topic_id) is not None
+
+
+def is_stopping(state: GatewayState, operation_id: str) -> bool:
+    """Whether a stop was requested and the run has not ended or been confirmed yet."""
+    op = state.operations.get(operation_id)
+    return op is not None and op.stop_requested
+
+
+def outcome(state: GatewayState, operation_id: str) -> Outcome | None:
+    """How the operation ended, or None while it has not."""
+    op = state.operations.get(operation_id)
+    return None if op is None else op.outcome
+
+
+def transcript(state: GatewayState, operation_id: str) -> Transcript | None:
+    """What the operation has streamed so far."""
+    op = state.operations.get(operation_id)
+    return None if op is None else op.transcript
+
+
+def connection_status(state: GatewayState, operation_id: str) -> ConnectionStatus | None:
+    """The operation's socket status, or None for an unknown operation."""
+    op = state.operations.get(operation_id)
+    return None if op is None else op.connection.status
+
+
+def live_operations(state: GatewayState) -> list[Operation]:
+    """Operations that have not finished (running or detached). O(n)."""
+    return [op for op in state.operations.values() if not op.is_finished]

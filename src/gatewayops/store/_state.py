@@ -1,0 +1,226 @@
+"""The whole client state, as plain frozen data.
+
+Owns: `GatewayState` (every operation and topic, in persistent maps so one action costs
+the same with ten operations or ten thousand), `Operation` and its parts, and the
+enums that name their statuses and outcomes. Must not know: how state changes (see
+`_reducer`) or I/O. Tokens are redacted in every repr.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+import immutables
+
+from gatewayops.protocol import AgentEventMessage, SessionStatus, ToolResult, redacted
+from gatewayops.store._config import StoreConfig
+from gatewayops.store._transcript import Transcript
+
+__all__ = [
+    "Connection",
+    "ConnectionStatus",
+    "EchoGuard",
+    "FinishSource",
+    "GatewayState",
+    "Operation",
+    "OperationStatus",
+    "Outcome",
+    "RefreshState",
+    "RefreshStatus",
+    "Result",
+    "ResumeState",
+    "Tool",
+    "ToolStatus",
+    "Topic",
+]
+
+
+class OperationStatus(enum.StrEnum):
+    """Lifecycle of a followed operation; FINISHED is absorbing."""
+
+    RUNNING = "running"
+    """Followed: a socket exists or is being (re)established."""
+    DETACHED = "detached"
+    """Not followed (the app stopped watching); not finished, may be attached again."""
+    FINISHED = "finished"
+    """Reached its one terminal state; `Operation.outcome` says how."""
+
+
+class ConnectionStatus(enum.StrEnum):
+    """The socket sub-state of a running operation (PROTOCOL.md 2.1, plus EXPIRED)."""
+
+    DISCONNECTED = "disconnected"
+    CONNECTING = "connecting"
+    AUTHENTICATING = "authenticating"
+    CONNECTED = "connected"
+    EXPIRED = "expired"
+    """Socket open but `auth_expired`: unauthenticated until a fresh token redials."""
+    RECONNECTING = "reconnecting"
+
+
+class Result(enum.StrEnum):
+    """How an operation ended."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    PARKED = "parked"
+    """`agent_runtime_end` with reason `waiting_for_async_tool`."""
+    ENDED = "ended"
+    """The gateway ended the session (`session_complete`) without saying how."""
+    AUTH_FAILED = "auth_failed"
+    GONE = "gone"
+    """A token refresh reported that the gateway no longer knows the operation."""
+    REJECTED = "rejected"
+    """The gateway refused the socket for good (e.g. an HTTP 404 on the upgrade)."""
+
+
+class FinishSource(enum.StrEnum):
+    """What ended an operation (its provenance)."""
+
+    AGENT_EVENT = "agent_event"
+    SESSION_COMPLETE = "session_complete"
+    RESUME_STATUS = "resume_status"
+    AUTH_FAILED = "auth_failed"
+    REFRESH_FAILED = "refresh_failed"
+    REFRESH_NOT_FOUND = "refresh_not_found"
+    REFRESH_BUDGET = "refresh_budget"
+    INTERRUPT_CONFIRMED = "interrupt_confirmed"
+    CONNECTION_REJECTED = "connection_rejected"
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """An operation's terminal state: what it came to, what said so, and any detail."""
+
+    result: Result
+    source: FinishSource
+    detail: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the run completed cleanly."""
+        return self.result is Result.COMPLETED
+
+
+@attrs.frozen(kw_only=True)
+class Connection:
+    """Socket sub-state; `generation` numbers socket attempts, stale ones are dropped."""
+
+    status: ConnectionStatus = ConnectionStatus.DISCONNECTED
+    generation: int = 0
+    attempt: int = 0
+    """Consecutive failed attempts since the last `auth_success` (drives backoff)."""
+    missed_heartbeats: int = 0
+    heartbeat_ticks: int = 0
+
+
+class RefreshStatus(enum.StrEnum):
+    """Single-flight token refresh."""
+
+    IDLE = "idle"
+    IN_FLIGHT = "in_flight"
+    RETRY_WAIT = "retry_wait"
+
+
+@attrs.frozen(kw_only=True)
+class RefreshState:
+    """`attempts` counts refreshes since the last `auth_success` (the budget of 12.2)."""
+
+    status: RefreshStatus = RefreshStatus.IDLE
+    attempts: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class ResumeState:
+    """Resume buffering (PROTOCOL.md 3): only when attaching with no cursor."""
+
+    on_connect: bool = False
+    """Set by attach: buffer the replay on `auth_success` while the cursor is empty."""
+    buffering: bool = False
+    buffer: tuple[AgentEventMessage, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class EchoGuard:
+    """The order-counted mirrored-terminal guard (PROTOCOL.md 4.3).
+
+    Attributes:
+        owed_echoes: `session_complete` frames still owed by foreign terminals.
+        replay_foreign_status: status a foreign terminal of this replay left, if any.
+    """
+
+    owed_echoes: int = 0
+    replay_foreign_status: SessionStatus | None = None
+
+
+class ToolStatus(enum.StrEnum):
+    """A client-executed tool call, from `tool_execute` to its one `tool_result`."""
+
+    RUNNING = "running"
+    QUEUED = "queued"
+    """Finished while unauthenticated; sent on the next `auth_success`."""
+    SENT = "sent"
+    EXPIRED = "expired"
+    """Its deadline passed before a result could be sent; nothing will be sent."""
+
+
+@attrs.frozen(kw_only=True)
+class Tool:
+    """A `tool_execute` this client owes exactly one `tool_result`."""
+
+    id: str
+    order: int
+    """Arrival order among the operation's tools (queued results are sent in it)."""
+    status: ToolStatus = ToolStatus.RUNNING
+    deadline_ms: int
+    result: ToolResult | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Operation:
+    """One gateway operation this client follows."""
+
+    id: str
+    topic_id: str
+    url: str
+    token: str = attrs.field(repr=redacted)
+    status: OperationStatus = OperationStatus.RUNNING
+    outcome: Outcome | None = None
+    connection: Connection = Connection()
+    last_event_id: str = ""
+    resume: ResumeState = ResumeState()
+    refresh: RefreshState = RefreshState()
+    echo: EchoGuard = EchoGuard()
+    tools: immutables.Map[str, Tool] = immutables.Map()
+    transcript: Transcript = Transcript()
+    stop_requested: bool = False
+    bad_frames: int = 0
+    last_problem: str | None = None
+
+    @property
+    def is_finished(self) -> bool:
+        """Whether the operation reached its terminal state."""
+        return self.status is OperationStatus.FINISHED
+
+
+@attrs.frozen(kw_only=True)
+class Topic:
+    """A conversation; `running_operation` is its marker (PROTOCOL.md 8.1)."""
+
+    id: str
+    running_operation: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class GatewayState:
+    """Every operation and topic the client knows, plus its settings."""
+
+    config: StoreConfig = StoreConfig()
+    operations: immutables.Map[str, Operation] = immutables.Map()
+    topics: immutables.Map[str, Topic] = immutables.Map()
+
+    def operation(self, operation_id: str) -> Operation | None:
+        """The operation with this id, if known."""
+        return self.operations.get(operation_id)

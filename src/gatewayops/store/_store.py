@@ -1,0 +1,76 @@
+"""A synchronous Store: holds the state, runs the reducer, tells subscribers.
+
+Owns: `dispatch` (reduce, then middleware, then listeners, then return the effects),
+`subscribe` with unsubscribe, and isolation of listener failures: a raising listener is
+logged and the others still run. Must not know: Trio or how effects are carried out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from gatewayops.store._actions import Action
+from gatewayops.store._effects import Effect
+from gatewayops.store._reducer import Step, reduce
+from gatewayops.store._state import GatewayState
+
+__all__ = ["Listener", "Middleware", "Store"]
+
+logger = logging.getLogger("gatewayops.store")
+
+Listener = Callable[[GatewayState, GatewayState, Action], None]
+"""Called after every dispatch with (old state, new state, action)."""
+
+Middleware = Callable[[GatewayState, Action, Step], None]
+"""Sees every dispatch: the state before, the action, and the resulting step (recording)."""
+
+
+class Store:
+    """Holds a `GatewayState` and folds actions into it with `reduce`."""
+
+    def __init__(
+        self,
+        state: GatewayState | None = None,
+        *,
+        middleware: Sequence[Middleware] = (),
+    ) -> None:
+        self._state = GatewayState() if state is None else state
+        self._middleware = tuple(middleware)
+        self._listeners: dict[int, Listener] = {}
+        self._next_listener = 0
+
+    @property
+    def state(self) -> GatewayState:
+        """The current state."""
+        return self._state
+
+    def dispatch(self, action: Action) -> tuple[Effect, ...]:
+        """Reduce `action`, notify middleware and listeners, and return the effects.
+
+        Raises:
+            LocalUsageError: the reducer refused an application action; the state is
+                unchanged and nobody is notified.
+        """
+        old = self._state
+        step = reduce(old, action)
+        self._state = step.state
+        for middleware in self._middleware:
+            middleware(old, action, step)
+        for listener in tuple(self._listeners.values()):
+            try:
+                listener(old, step.state, action)
+            except Exception:
+                logger.exception("store listener %r raised; the others still run", listener)
+        return step.effects
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener` after every dispatch; returns a function that unsubscribes."""
+        key = self._next_listener
+        self._next_listener += 1
+        self._listeners[key] = listener
+
+        def unsubscribe() -> None:
+            self._listeners.pop(key, None)
+
+        return unsubscribe
