@@ -1,0 +1,62 @@
+"""The reference gateway: a real protocol-v1 server on loopback, with fault injection.
+
+It speaks v1 over trio-websocket using the same `gatewayops.protocol` codec as the
+client, issues and verifies HS256 JWTs, plays scripted agent runs, buffers their events
+for `resume`, and can be made to misbehave the way real gateways did (`Faults`). The
+demo and the client's end-to-end tests run against it. See docs/gateway.md.
+
+Example:
+    async with open_gateway() as gw:
+        run = gw.start_run(clean_run("hello"), topic_id="topic-1")
+        url = gw.operation_url(run.operation_id)   # ws://127.0.0.1:PORT/ws?operationId=op-1
+"""
+
+from gatewayops.gateway._faults import Faults
+from gatewayops.gateway._gateway import (
+    Gateway,
+    GatewayStatistics,
+    RunHandle,
+    StandaloneGateway,
+    open_gateway,
+    run_gateway,
+)
+from gatewayops.gateway._operations import ToolOutcome
+from gatewayops.gateway._scripts import (
+    ClientTool,
+    Emit,
+    Fail,
+    Finish,
+    Pause,
+    Script,
+    Step,
+    clean_run,
+    demo_run,
+    error_run,
+    long_run,
+    tool_run,
+)
+from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL
+
+__all__ = [
+    "DEFAULT_TOKEN_TTL",
+    "ClientTool",
+    "Emit",
+    "Fail",
+    "Faults",
+    "Finish",
+    "Gateway",
+    "GatewayStatistics",
+    "Pause",
+    "RunHandle",
+    "Script",
+    "StandaloneGateway",
+    "Step",
+    "ToolOutcome",
+    "clean_run",
+    "demo_run",
+    "error_run",
+    "long_run",
+    "open_gateway",
+    "run_gateway",
+    "tool_run",
+]

@@ -1,0 +1,383 @@
+"""The in-process control API of the reference gateway, and its standalone runner.
+
+Owns: `open_gateway` (bind on loopback, serve, run scripted operations, clean up),
+`Gateway` (start runs, issue and refresh tokens, interrupt, inspect status, events and
+statistics, reach the fault switches), `RunHandle`, `GatewayStatistics`, and
+`run_gateway` (the coroutine behind ``gatewayops serve``; prints nothing).
+
+`refresh_token` and `interrupt` stand in for upstream's tRPC ``refreshGatewayToken``
+and ``aiAgent.interruptTask``: they are what a client's token-refresh and cancel
+dependencies call.
+
+Must not know: the client (`gatewayops.store`, `effects`, `transport`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import NoReturn
+
+import attrs
+import trio
+
+from gatewayops.exceptions import OperationNotFound
+from gatewayops.gateway._faults import Faults
+from gatewayops.gateway._operations import Operation, OperationRegistry, ToolOutcome
+from gatewayops.gateway._scripts import Script, demo_run, play
+from gatewayops.gateway._server import GatewayServer
+from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL, GatewayClock, TokenAuthority
+from gatewayops.protocol import (
+    DEFAULT_MAX_FRAME_CHARS,
+    AgentEventMessage,
+    EventType,
+    SessionStatus,
+    operation_url,
+    redacted,
+)
+
+__all__ = [
+    "Gateway",
+    "GatewayStatistics",
+    "RunHandle",
+    "StandaloneGateway",
+    "open_gateway",
+    "run_gateway",
+]
+
+_log = logging.getLogger("gatewayops.gateway")
+
+
+@attrs.frozen(kw_only=True)
+class RunHandle:
+    """A started run: what a client needs to follow it.
+
+    Attributes:
+        operation_id: the operation id (the socket URL's `operationId`).
+        topic_id: the topic the run is on (what `Gateway.refresh_token` takes).
+        token: a fresh `auth` token for the operation (never shown in a repr).
+    """
+
+    operation_id: str
+    topic_id: str
+    token: str = attrs.field(repr=redacted)
+
+
+@attrs.frozen(kw_only=True)
+class GatewayStatistics:
+    """A snapshot of what the gateway holds open.
+
+    Attributes:
+        open_sockets: accepted WebSockets not yet closed.
+        authenticated_sockets: open sockets that passed `auth` (and were not expired).
+        subscribed_sockets: sockets receiving live events (authenticated and resumed).
+        live_runs: scripted runs still playing.
+        operations: known (not forgotten) operations.
+        held_connections: black-holed connections currently held.
+        accepted_total: handshakes completed since start.
+        rejected_total: handshakes rejected (bad path or missing operationId).
+    """
+
+    open_sockets: int
+    authenticated_sockets: int
+    subscribed_sockets: int
+    live_runs: int
+    operations: int
+    held_connections: int
+    accepted_total: int
+    rejected_total: int
+
+
+class Gateway:
+    """A running reference gateway; get one from `open_gateway`.
+
+    Attributes:
+        url: the base URL, ``ws://HOST:PORT`` (pass it to `protocol.operation_url`).
+        faults: the fault switches (see `Faults`).
+    """
+
+    def __init__(
+        self, *, url: str, nursery: trio.Nursery, clock: GatewayClock, server: GatewayServer
+    ) -> None:
+        self.url = url
+        self.faults = server.faults
+        self._nursery = nursery
+        self._clock = clock
+        self._server = server
+        self._registry = server.registry
+        self._tokens = server.tokens
+        self._operation_ids = itertools.count(1)
+        self._topic_ids = itertools.count(1)
+
+    def start_run(
+        self,
+        script: Script,
+        *,
+        topic_id: str | None = None,
+        operation_id: str | None = None,
+        token_ttl: float = DEFAULT_TOKEN_TTL,
+    ) -> RunHandle:
+        """Register an operation and start playing `script` on it now.
+
+        Events published before any client connects are buffered for `resume`.
+
+        Args:
+            script: what the run emits.
+            topic_id: its topic; ``"topic-N"`` if ``None``.
+            operation_id: its id; ``"op-N"`` if ``None``.
+            token_ttl: lifetime in seconds of the token in the handle.
+
+        Raises:
+            OperationAlreadyExists: `operation_id` is taken.
+        """
+        topic_id = topic_id or f"topic-{next(self._topic_ids)}"
+        operation_id = operation_id or f"op-{next(self._operation_ids)}"
+        operation = self._registry.create(operation_id, topic_id)
+        operation.run_scope = trio.CancelScope()
+        self._nursery.start_soon(self._play, operation, script, name=f"gateway run {operation_id}")
+        _log.info("started %s (%s) on %s", operation_id, script.name, topic_id)
+        return RunHandle(
+            operation_id=operation_id,
+            topic_id=topic_id,
+            token=self.issue_token(topic_id, operation_id, token_ttl),
+        )
+
+    async def _play(self, operation: Operation, script: Script) -> None:
+        assert operation.run_scope is not None
+        try:
+            with operation.run_scope:
+                await play(self._registry, operation, script)
+        finally:
+            operation.run_scope = None
+            operation.run_done.set()
+            self._registry.notify()
+
+    def issue_token(
+        self, topic_id: str, operation_id: str, ttl_seconds: float = DEFAULT_TOKEN_TTL
+    ) -> str:
+        """A token for any topic and operation id, known or not (negative TTL: already expired)."""
+        return self._tokens.issue(topic_id, operation_id, ttl_seconds)
+
+    async def refresh_token(self, topic_id: str, ttl_seconds: float = DEFAULT_TOKEN_TTL) -> str:
+        """A fresh token for the topic's current operation (``refreshGatewayToken(topicId)``).
+
+        Raises:
+            OperationNotFound: the topic has no operation, or it was forgotten.
+        """
+        await trio.lowlevel.checkpoint()
+        operation = self._registry.current_for_topic(topic_id)
+        return self._tokens.issue(topic_id, operation.operation_id, ttl_seconds)
+
+    async def interrupt(self, operation_id: str, topic_id: str | None = None) -> bool:
+        """Stop a run (``aiAgent.interruptTask``); it ends with reason ``"interrupted"``.
+
+        Returns:
+            Whether the run was still going (``False``: it had already ended).
+
+        Raises:
+            OperationNotFound: the operation is unknown, forgotten, or not on `topic_id`.
+        """
+        await trio.lowlevel.checkpoint()
+        operation = self._registry.require(operation_id)
+        if topic_id is not None and topic_id != operation.topic_id:
+            raise OperationNotFound(f"operation {operation_id!r} is not on topic {topic_id!r}")
+        if operation.ended:
+            return False
+        if operation.run_scope is not None:
+            operation.run_scope.cancel()
+        step = operation.events[-1].event.step_index if operation.events else 0
+        return self._registry.finish(
+            operation,
+            event_type=EventType.AGENT_RUNTIME_END,
+            data={"reason": "interrupted"},
+            step_index=step,
+            status=SessionStatus.INTERRUPTED,
+        )
+
+    def operation_status(self, operation_id: str) -> SessionStatus:
+        """The persisted status `resume_complete` would report.
+
+        Raises:
+            OperationNotFound: the operation is unknown or forgotten.
+        """
+        return self._registry.require(operation_id).status
+
+    def events(self, operation_id: str) -> tuple[AgentEventMessage, ...]:
+        """The operation's buffered events, oldest first (empty after hibernation).
+
+        Raises:
+            OperationNotFound: the operation is unknown or forgotten.
+        """
+        return self._registry.require(operation_id).events
+
+    def tool_outcomes(self, operation_id: str) -> tuple[ToolOutcome, ...]:
+        """How each finished `tool_execute` wait of the operation ended, in order.
+
+        Raises:
+            OperationNotFound: the operation is unknown or forgotten.
+        """
+        return tuple(self._registry.require(operation_id).tool_outcomes)
+
+    def operation_url(self, operation_id: str) -> str:
+        """The v1 socket URL of `operation_id` on this gateway."""
+        return operation_url(self.url, operation_id)
+
+    async def wait_finished(self, operation_id: str) -> SessionStatus:
+        """Wait until the operation's run task has stopped; returns the final status.
+
+        Raises:
+            OperationNotFound: the operation is unknown or forgotten.
+        """
+        operation = self._registry.require(operation_id)
+        await operation.run_done.wait()
+        return operation.status
+
+    def statistics(self) -> GatewayStatistics:
+        """What the gateway holds open right now."""
+        peers = self._registry.peers()
+        operations = self._registry.operations
+        return GatewayStatistics(
+            open_sockets=len(peers),
+            authenticated_sockets=sum(1 for peer in peers if peer.authenticated),
+            subscribed_sockets=sum(len(operation.subscribers) for operation in operations),
+            live_runs=sum(1 for operation in operations if operation.run_scope is not None),
+            operations=len(operations),
+            held_connections=self._server.held,
+            accepted_total=self._server.accepted,
+            rejected_total=self._server.rejected,
+        )
+
+    async def wait_statistics(
+        self, predicate: Callable[[GatewayStatistics], bool]
+    ) -> GatewayStatistics:
+        """Wait, without polling, until `predicate(self.statistics())` holds; returns it."""
+        while True:
+            current = self.statistics()
+            if predicate(current):
+                return current
+            await self._registry.wait_changed()
+
+    def __repr__(self) -> str:
+        return f"Gateway(url={self.url!r})"
+
+
+def _check_loopback(host: str, allow_remote: bool) -> None:
+    if allow_remote or host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(
+            f"host {host!r}: the reference gateway binds to loopback only "
+            "(pass allow_remote=True to override)"
+        )
+
+
+@asynccontextmanager
+async def open_gateway(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    epoch: float | None = None,
+    max_frame_chars: int = DEFAULT_MAX_FRAME_CHARS,
+    handshake_timeout: float = 10.0,
+    allow_remote: bool = False,
+) -> AsyncIterator[Gateway]:
+    """Serve a reference gateway for the duration of the ``async with`` block.
+
+    On exit every run is cancelled and every socket is dropped.
+
+    Args:
+        host: a loopback address to bind (``127.0.0.1``, ``::1`` or ``localhost``).
+        port: the port; ``0`` picks a free one (read it from `Gateway.url`).
+        epoch: what the gateway clock reads at start (epoch seconds); the wall clock if
+            ``None``. Event timestamps and token lifetimes follow Trio's clock from there.
+        max_frame_chars: client frames longer than this are refused.
+        handshake_timeout: seconds a client has to send its upgrade request.
+        allow_remote: permit a non-loopback `host`.
+
+    Raises:
+        ValueError: `host` is not a loopback address and `allow_remote` is false.
+    """
+    _check_loopback(host, allow_remote)
+    clock = GatewayClock(epoch)
+    registry = OperationRegistry(clock)
+    tokens = TokenAuthority(clock)
+    server = GatewayServer(
+        registry=registry,
+        tokens=tokens,
+        faults=Faults(registry, tokens),
+        max_frame_chars=max_frame_chars,
+        handshake_timeout=handshake_timeout,
+    )
+    listeners = await trio.open_tcp_listeners(port, host=host)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(trio.serve_listeners, server.handle_stream, listeners)
+        bound_host, bound_port = listeners[0].socket.getsockname()[:2]
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        gateway = Gateway(
+            url=f"ws://{shown}:{bound_port}", nursery=nursery, clock=clock, server=server
+        )
+        _log.info("reference gateway listening on %s", gateway.url)
+        try:
+            yield gateway
+        finally:
+            nursery.cancel_scope.cancel()
+
+
+@attrs.frozen(kw_only=True)
+class StandaloneGateway:
+    """What `run_gateway` reports once it listens.
+
+    Attributes:
+        gateway: the running gateway (start more runs with it).
+        url: its base URL.
+        demo_runs: the handles of the demo runs started at once.
+    """
+
+    gateway: Gateway
+    url: str
+    demo_runs: tuple[RunHandle, ...]
+
+
+async def run_gateway(
+    host: str = "127.0.0.1",
+    port: int = 8787,
+    *,
+    demo_runs: int = 0,
+    demo_every: float | None = None,
+    script: Callable[[], Script] = demo_run,
+    token_ttl: float = DEFAULT_TOKEN_TTL,
+    on_run: Callable[[RunHandle], None] | None = None,
+    task_status: trio.TaskStatus[StandaloneGateway] = trio.TASK_STATUS_IGNORED,
+) -> NoReturn:
+    """Serve a reference gateway until cancelled (``gatewayops serve``); prints nothing.
+
+    Use it with ``await nursery.start(run_gateway, ...)`` to learn the URL and the demo
+    runs' handles (a CLI prints ``watch`` commands from them).
+
+    Args:
+        host: a loopback address to bind.
+        port: the port (``0`` picks a free one).
+        demo_runs: how many runs of `script` to start at once.
+        demo_every: if set, start one more run of `script` every this many seconds.
+        script: makes the script of each demo run.
+        token_ttl: lifetime in seconds of the tokens in the handles.
+        on_run: called with the handle of every periodic run.
+        task_status: Trio's start protocol; receives a `StandaloneGateway`.
+    """
+    async with open_gateway(host, port) as gateway:
+        handles = tuple(gateway.start_run(script(), token_ttl=token_ttl) for _ in range(demo_runs))
+        task_status.started(StandaloneGateway(gateway=gateway, url=gateway.url, demo_runs=handles))
+        while demo_every is not None:
+            await trio.sleep(demo_every)
+            handle = gateway.start_run(script(), token_ttl=token_ttl)
+            if on_run is not None:
+                on_run(handle)
+        await trio.sleep_forever()
+    raise AssertionError("unreachable")  # pragma: no cover
