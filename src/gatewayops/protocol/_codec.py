@@ -11,8 +11,9 @@ gateway never breaks an older client. Must not know: sockets or the store.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from gatewayops.exceptions import FrameTooLarge, ProtocolError
 from gatewayops.protocol._fields import (
@@ -55,7 +56,6 @@ __all__ = ["DEFAULT_MAX_FRAME_CHARS", "decode", "decode_client", "encode", "to_w
 DEFAULT_MAX_FRAME_CHARS = 4 * 1024 * 1024
 """Frames longer than this many characters are rejected before parsing (4 MiB)."""
 
-_SEPARATORS = (",", ":")
 _STATUS_VALUES = {status.value: status for status in SessionStatus}
 
 
@@ -129,9 +129,36 @@ def to_wire(message: Message) -> dict[str, Any]:
     raise TypeError(f"not a protocol message: {message!r}")  # pragma: no cover
 
 
+# Strict JSON (RFC 8259) both ways: NaN and +/-Infinity are not JSON. The encoder refuses
+# them; the decoder rejects the literals and numbers that overflow to infinity (1e400), so
+# every message `decode` accepts can be encoded again. Module-level instances: json.dumps
+# and json.loads with keyword arguments build a new encoder/decoder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
+def _reject_constant(literal: str) -> NoReturn:
+    raise ValueError(f"{literal} is not a JSON number")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):
+        raise ValueError(f"number {literal[:40]} is out of range")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+
+
 def encode(message: Message) -> str:
-    """One JSON text frame for `message` (compact, no trailing newline)."""
-    return json.dumps(to_wire(message), separators=_SEPARATORS)
+    """One JSON text frame for `message` (compact, no trailing newline).
+
+    Raises:
+        ValueError: a float in the message is NaN or infinite (not JSON), or `data`
+            holds a circular reference.
+        TypeError: `data`, `state` or a payload holds a value JSON cannot represent.
+    """
+    return _ENCODER.encode(to_wire(message))
 
 
 # --------------------------------------------------------------------------- decoding
@@ -141,9 +168,13 @@ def _load_object(text: str | bytes, max_frame_chars: int) -> dict[str, Any]:
     if len(text) > max_frame_chars:
         raise FrameTooLarge(f"frame: {len(text)} characters is over the limit of {max_frame_chars}")
     try:
-        obj = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as error:
+        if not isinstance(text, str):
+            text = text.decode(json.detect_encoding(text), "surrogatepass")
+        obj = _DECODER.decode(text)
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, NaN, overflow
         raise ProtocolError(f"frame: malformed JSON ({error})") from None
+    except RecursionError:
+        raise ProtocolError("frame: malformed JSON (nested too deeply)") from None
     if type(obj) is not dict:
         raise ProtocolError(f"frame: expected object, got {json_type_name(obj)}")
     return obj
