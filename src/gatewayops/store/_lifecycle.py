@@ -90,11 +90,28 @@ def transition(
     return table.get((status, event))
 
 
+def _definition_order(member: enum.Enum) -> int:
+    return list(type(member)).index(member)
+
+
 def mermaid(table: Mapping[tuple[enum.Enum, enum.Enum], enum.Enum], initial: enum.Enum) -> str:
-    """A Mermaid ``stateDiagram-v2`` of a lifecycle table (one edge per entry)."""
+    """A Mermaid ``stateDiagram-v2`` of a lifecycle table (one edge per entry).
+
+    Edges are listed in the enums' definition order, not the table's (which is built in
+    part from frozensets, whose order changes from one interpreter run to the next), so
+    the same table always renders the same text.
+    """
     lines = ["stateDiagram-v2", f"    [*] --> {initial.name}"]
     edges: dict[tuple[str, str], list[str]] = {}
-    for (source, event), target in table.items():
+    entries = sorted(
+        table.items(),
+        key=lambda entry: (
+            _definition_order(entry[0][0]),
+            _definition_order(entry[1]),
+            _definition_order(entry[0][1]),
+        ),
+    )
+    for (source, event), target in entries:
         edges.setdefault((source.name, target.name), []).append(str(event.value))
     for (source_name, target_name), events in edges.items():
         lines.append(f"    {source_name} --> {target_name}: {', '.join(events)}")
