@@ -135,14 +135,32 @@ def _set_tool_status(
     )
 
 
+def _shown_call(transcript: Transcript, tool_call_id: str) -> ToolCallEntry | None:
+    for call in transcript.tool_calls:
+        if call.id == tool_call_id:
+            return call
+    return None
+
+
 def _apply_tool_event(transcript: Transcript, data: EventData) -> Transcript:
     match data:
         case ToolStartData(tool_calling=calling):
+            if _shown_call(transcript, calling.id) is not None:
+                return transcript  # a repeat (replay without envelope ids): shown once
             entry = ToolCallEntry(
                 id=calling.id, identifier=calling.identifier, api_name=calling.api_name
             )
             calls = (*transcript.tool_calls, entry)
         case ToolExecuteData():
+            shown = _shown_call(transcript, data.tool_call_id)
+            if shown is not None:
+                if shown.client_executed:
+                    return transcript  # a repeat: the call is shown (and run) once
+                calls = tuple(
+                    replace(call, client_executed=True) if call is shown else call
+                    for call in transcript.tool_calls
+                )
+                return replace(transcript, tool_calls=calls, events=transcript.events + 1)
             entry = ToolCallEntry(
                 id=data.tool_call_id,
                 identifier=data.identifier,
