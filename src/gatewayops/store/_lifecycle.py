@@ -94,7 +94,7 @@ def _definition_order(member: enum.Enum) -> int:
     return list(type(member)).index(member)
 
 
-def mermaid(table: Mapping[tuple[enum.Enum, enum.Enum], enum.Enum], initial: enum.Enum) -> str:
+def mermaid(table: Mapping[tuple[_Status, _Event], _Status], initial: _Status) -> str:
     """A Mermaid ``stateDiagram-v2`` of a lifecycle table (one edge per entry).
 
     Edges are listed in the enums' definition order, not the table's (which is built in
