@@ -1,0 +1,175 @@
+"""Benchmark: the cost of one `reduce` step, with 10 and with 10,000 live operations.
+
+A plain script (no pytest): ``.venv/bin/python benchmarks/reduce.py``. It builds two
+states through `reduce` itself, one with 10 and one with 10,000 connected operations
+(each authenticated, streaming an assistant message, cursor at ``"0"``), and measures in
+the same run (interleaved `timeit` rounds, medians in microseconds):
+
+* `reduce` of a `MessageReceived` carrying a decoded `stream_chunk` `agent_event` (a
+  typical ~250-byte frame with envelope id ``"1"``, above the cursor, so the whole hot
+  path runs: cursor, echo guard, data parsing, transcript, persistent-map update) for
+  one operation in each state. Every call reduces against the same unchanged state, so
+  each one does the full work;
+* a bare `json.loads` of the same frame text, the floor any client pays per frame.
+
+It prints both medians, the ratio 10k/10 (target <= 1.5: the cost of an action must not
+grow with the number of operations, DESIGN.md 2) and the ratio of one reduce to
+`json.loads` (target <= 4.0), PASS/FAIL per target, and exits 1 on any FAIL. Runs in a
+few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import timeit
+from collections.abc import Callable
+
+from gatewayops.protocol import AgentEvent, AgentEventMessage, AuthSuccess, decode
+from gatewayops.store import (
+    GatewayState,
+    MessageReceived,
+    OperationStarted,
+    SocketOpened,
+    Step,
+    reduce,
+)
+
+TARGET_SCALING = 1.5
+TARGET_VS_JSON = 4.0
+ROUNDS = 41
+ROUND_SECONDS = 0.015  # each round runs the call enough times to take about this long
+SIZES = (10, 10_000)
+GATEWAY_URL = "wss://gateway.example.com"
+
+
+def operation_id(index: int) -> str:
+    """The id of the `index`th operation (same length for every index)."""
+    return f"op_{index:06d}_7f3a9c2e"
+
+
+def frame_for(op_id: str) -> str:
+    """A typical `stream_chunk` frame for `op_id`, envelope id "1" (about 250 bytes)."""
+    return json.dumps(
+        {
+            "type": "agent_event",
+            "id": "1",
+            "event": {
+                "type": "stream_chunk",
+                "operationId": op_id,
+                "stepIndex": 3,
+                "timestamp": 1732400000123,
+                "data": {
+                    "chunkType": "text",
+                    "content": "The gateway streams the assistant's reply in small chunks; "
+                    "each one is appended. ",
+                },
+            },
+        },
+        separators=(",", ":"),
+    )
+
+
+def build_state(size: int) -> GatewayState:
+    """`size` connected operations, each with a streaming message and cursor "0"."""
+    state = GatewayState()
+    for index in range(size):
+        op_id = operation_id(index)
+        stream_start = AgentEventMessage(
+            event=AgentEvent(
+                type="stream_start",
+                operation_id=op_id,
+                step_index=3,
+                data={"assistantMessage": {"id": f"msg_{index}"}},
+            ),
+            id="0",
+        )
+        for action in (
+            OperationStarted(
+                operation_id=op_id,
+                topic_id=f"topic_{index}",
+                gateway_url=GATEWAY_URL,
+                token="benchmark-token",
+            ),
+            SocketOpened(operation_id=op_id, generation=1),
+            MessageReceived(operation_id=op_id, generation=1, message=AuthSuccess()),
+            MessageReceived(operation_id=op_id, generation=1, message=stream_start),
+        ):
+            state = reduce(state, action).state
+    return state
+
+
+def medians_us(calls: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """Median time of one call of each function, in microseconds, over ROUNDS rounds.
+
+    The rounds are interleaved (each round times every function in turn), so a burst of
+    load on the machine slows all of them alike instead of skewing the ratios.
+    """
+    timers = {name: timeit.Timer(call) for name, call in calls.items()}
+    numbers = {}
+    for name, timer in timers.items():
+        number, elapsed = timer.autorange()  # calls taking >= 0.2 s; also a warm-up
+        numbers[name] = max(1, int(number * ROUND_SECONDS / max(elapsed, 1e-9)))
+    per_call: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(ROUNDS):
+        for name, timer in timers.items():
+            per_call[name].append(timer.timeit(numbers[name]) / numbers[name])
+    return {name: statistics.median(times) * 1e6 for name, times in per_call.items()}
+
+
+def _check_step(state: GatewayState, action: MessageReceived, step: Step) -> None:
+    """The measured step really applies the chunk (not dropped as stale or replayed)."""
+    before = state.operations[action.operation_id]
+    after = step.state.operations[action.operation_id]
+    assert after.last_event_id == "1", "the chunk was dropped"
+    assert after.transcript.events == before.transcript.events + 1
+    assert after.transcript.text.endswith("appended. ")
+    assert step.effects == ()
+
+
+def main() -> int:
+    """Run the benchmark and report; 0 on PASS, 1 on FAIL."""
+    states = {size: build_state(size) for size in SIZES}
+    actions = {}
+    frames = {}
+    for size, state in states.items():
+        op_id = operation_id(size // 2)  # an operation in the middle of the map
+        frames[size] = frame_for(op_id)
+        message = decode(frames[size])
+        assert isinstance(message, AgentEventMessage)
+        actions[size] = MessageReceived(operation_id=op_id, generation=1, message=message)
+        assert len(state.operations) == size
+        _check_step(state, actions[size], reduce(state, actions[size]))
+    frame = frames[SIZES[-1]]
+    small, large = SIZES
+
+    medians = medians_us(
+        {
+            "json.loads": lambda: json.loads(frame),
+            f"reduce@{small}": lambda: reduce(states[small], actions[small]),
+            f"reduce@{large}": lambda: reduce(states[large], actions[large]),
+        }
+    )
+    loads_us = medians["json.loads"]
+    small_us, large_us = medians[f"reduce@{small}"], medians[f"reduce@{large}"]
+    scaling = large_us / small_us
+    vs_json = large_us / loads_us
+
+    print(f"frame: agent_event stream_chunk, {len(frame.encode())} bytes")
+    print(f"json.loads                     median {loads_us:8.3f} us")
+    print(f"reduce, {small:>6,} operations     median {small_us:8.3f} us")
+    print(f"reduce, {large:>6,} operations     median {large_us:8.3f} us")
+    verdicts = []
+    for label, ratio, target in (
+        (f"ratio reduce@{large}/reduce@{small}", scaling, TARGET_SCALING),
+        (f"ratio reduce@{large}/json.loads", vs_json, TARGET_VS_JSON),
+    ):
+        verdict = "PASS" if ratio <= target else "FAIL"
+        verdicts.append(verdict)
+        print(f"{label} = {ratio:.2f} (target <= {target:.1f}): {verdict}")
+    return 0 if all(verdict == "PASS" for verdict in verdicts) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
