@@ -112,8 +112,11 @@ def _apply_chunk(transcript: Transcript, chunk: StreamChunkData) -> Transcript:
     if piece is None:
         return replace(transcript, events=transcript.events + 1)
     if chunk.is_replace_snapshot:
-        seq = chunk.snapshot_seq if chunk.snapshot_seq is not None else 0
-        if seq <= (message.text_seq if is_text else message.reasoning_seq):
+        watermark = message.text_seq if is_text else message.reasoning_seq
+        seq = chunk.snapshot_seq
+        if seq is None:  # an unnumbered snapshot cannot be stale: apply it, keep the mark
+            seq = watermark
+        elif seq <= watermark:
             return replace(transcript, events=transcript.events + 1)
         if is_text:
             updated = replace(message, text=piece, text_seq=seq)
