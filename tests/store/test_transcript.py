@@ -116,6 +116,21 @@ def test_replace_snapshot_at_or_below_the_watermark_is_dropped() -> None:
     assert shown.messages[0].text_seq == 5
 
 
+def test_replace_snapshots_without_seq_always_apply() -> None:
+    """Replace snapshots that carry no `snapshotSeq` each replace the text (no watermark)."""
+    shown = _shown(
+        _start(),
+        _chunk("text", "first"),
+        received(
+            event("stream_chunk", {"chunkType": "text", "content": "v1", "snapshotMode": "replace"})
+        ),
+        received(
+            event("stream_chunk", {"chunkType": "text", "content": "v2", "snapshotMode": "replace"})
+        ),
+    )
+    assert shown.messages[0].text == "v2"
+
+
 def test_reasoning_snapshots_have_their_own_watermark() -> None:
     """Text and reasoning snapshots are watermarked independently."""
     shown = _shown(_start(), _chunk("text", "t", seq=7), _chunk("reasoning", "r", seq=1))
