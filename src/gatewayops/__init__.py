@@ -3,8 +3,46 @@
 Layers (DESIGN.md section 1): `gatewayops.protocol` (wire messages and codec) and
 `gatewayops.store` (the pure reducer) are pure; `gatewayops.transport` and
 `gatewayops.effects` run them on Trio.
+
+The client API is re-exported here lazily (PEP 562), so importing a pure layer such as
+`gatewayops.protocol` does not import Trio:
+
+    async with gatewayops.open_client(refresh_token=fetch_token) as client:
+        client.start("op-1", "topic-1", "https://gateway.example", token)
+        outcome = await client.wait_finished("op-1")
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from gatewayops._version import __version__
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from gatewayops.effects import (
+        Client,
+        ClientClosed,
+        ClientStatistics,
+        OperationChanges,
+        ToolHandler,
+        open_client,
+    )
+
+__all__ = [
+    "Client",
+    "ClientClosed",
+    "ClientStatistics",
+    "OperationChanges",
+    "ToolHandler",
+    "__version__",
+    "open_client",
+]
+
+_LAZY = frozenset(__all__) - {"__version__"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module("gatewayops.effects"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

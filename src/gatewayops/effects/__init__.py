@@ -1,1 +1,28 @@
-"""gatewayops.effects: see DESIGN.md section 1."""
+"""The Trio runtime: the pure store, made live (DESIGN.md section 3).
+
+`open_client(...)` yields a `Client` that owns a nursery, a `Store`, a transport and
+the application's dependencies (`refresh_token`, `interrupt`, tool handlers). Every
+dispatch is synchronous; the sockets and timers the state calls for are opened and
+cancelled as it changes, and one-shot effects run as tasks whose results come back
+as actions.
+"""
+
+from gatewayops.effects._client import (
+    Client,
+    ClientClosed,
+    ClientStatistics,
+    OperationChanges,
+    open_client,
+)
+from gatewayops.effects._handlers import InterruptFn, RefreshTokenFn, ToolHandler
+
+__all__ = [
+    "Client",
+    "ClientClosed",
+    "ClientStatistics",
+    "InterruptFn",
+    "OperationChanges",
+    "RefreshTokenFn",
+    "ToolHandler",
+    "open_client",
+]

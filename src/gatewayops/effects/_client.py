@@ -1,0 +1,333 @@
+"""The public face of the runtime: `open_client` and the `Client` it yields.
+
+Owns: the application API (start, attach, stop, detach, dispatch, subscribe), the ways
+to wait for an operation (`wait_finished`, `changes`), `statistics()`, and closing.
+Misuse errors from the reducer (`LocalUsageError` subclasses) reach the caller; after
+closing, every method that would act raises `ClientClosed`. Tokens passed in are never
+logged (actions redact them in their repr). Must not know: how resources and effects
+are carried out (that is `_runtime`), or the wire protocol.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from types import TracebackType
+
+import attrs
+import trio
+
+from gatewayops.effects._handlers import InterruptFn, RefreshTokenFn, ToolHandler
+from gatewayops.effects._runtime import Runtime
+from gatewayops.exceptions import LocalUsageError, UnknownOperation
+from gatewayops.store import (
+    Action,
+    GatewayState,
+    Listener,
+    Middleware,
+    Operation,
+    OperationAttached,
+    OperationDetached,
+    OperationStarted,
+    Outcome,
+    StopRequested,
+    StoreConfig,
+)
+from gatewayops.transport import Transport, WebSocketTransport
+
+__all__ = ["Client", "ClientClosed", "ClientStatistics", "OperationChanges", "open_client"]
+
+
+class ClientClosed(LocalUsageError):
+    """The client was closed; it no longer follows operations or accepts actions."""
+
+
+@attrs.frozen(kw_only=True)
+class ClientStatistics:
+    """What the runtime holds right now (all zero once everything finished or closed).
+
+    Attributes:
+        open_sockets: socket resources that exist (connecting, open, or in use).
+        closing_sockets: sockets removed from the state whose close is still running.
+        armed_timers: timers waiting to fire.
+        running_effect_tasks: token refreshes, interrupts and tools in progress (an
+            operation's are cancelled when it finishes).
+        live_operations: operations that have not finished (running or detached).
+        background_tasks: child tasks of the client's nursery.
+    """
+
+    open_sockets: int
+    closing_sockets: int
+    armed_timers: int
+    running_effect_tasks: int
+    live_operations: int
+    background_tasks: int
+
+
+class OperationChanges:
+    """Async iterator over one operation's snapshots, ending after it finishes.
+
+    The first snapshot is the operation as it is when iteration starts. A consumer that
+    falls behind skips intermediate snapshots (each is the whole operation, so the
+    latest says everything); the finished snapshot is always delivered, last. Iteration
+    also ends when the client closes. Use it as an async context manager, or call
+    `aclose`, to stop listening early.
+    """
+
+    def __init__(self, client: Client, operation_id: str, current: Operation) -> None:
+        self._operation_id = operation_id
+        self._latest = current
+        self._delivered: Operation | None = None
+        self._wakeup = trio.Event()
+        self._closed = False
+        self._unsubscribe = client.subscribe(self._on_dispatch)
+
+    def _on_dispatch(self, old: GatewayState, new: GatewayState, action: Action) -> None:
+        if action.operation_id != self._operation_id:
+            return
+        op = new.operations.get(self._operation_id)
+        if op is None or op is self._latest:
+            return
+        self._latest = op
+        if op.is_finished:
+            self._unsubscribe()
+        self._wakeup.set()
+
+    def __aiter__(self) -> OperationChanges:
+        return self
+
+    async def __anext__(self) -> Operation:
+        while True:
+            if self._latest is not self._delivered:
+                self._delivered = self._latest
+                return self._latest
+            if self._closed or self._latest.is_finished:
+                self._unsubscribe()
+                raise StopAsyncIteration
+            self._wakeup = trio.Event()
+            await self._wakeup.wait()
+
+    async def __aenter__(self) -> OperationChanges:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def close(self) -> None:
+        """Stop listening; a pending `__anext__` ends after the last unseen snapshot."""
+        self._closed = True
+        self._unsubscribe()
+        self._wakeup.set()
+
+    async def aclose(self) -> None:
+        """Stop listening (see `close`)."""
+        self.close()
+        await trio.lowlevel.checkpoint()
+
+
+class Client:
+    """Follows gateway operations; made by `open_client`, usable only inside it."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._changes: weakref.WeakSet[OperationChanges] = weakref.WeakSet()
+
+    @property
+    def state(self) -> GatewayState:
+        """The current state (plain frozen data; see `gatewayops.store` selectors)."""
+        return self._runtime.store.state
+
+    def dispatch(self, action: Action) -> None:
+        """Reduce `action` now and carry out its effects (synchronous).
+
+        Called from a listener during another dispatch, the action is queued and run
+        right after it; misuse errors of a queued action are logged, not raised.
+
+        Raises:
+            LocalUsageError: the reducer refused an application action.
+            ClientClosed: the client was closed.
+        """
+        if self._runtime.closed:
+            raise ClientClosed("the client is closed")
+        self._runtime.dispatch(action)
+
+    def start(self, operation_id: str, topic_id: str, gateway_url: str, token: str) -> None:
+        """Follow a new run from its first event.
+
+        Raises:
+            OperationAlreadyExists: the operation id is already known.
+            TopicBusy: another running operation holds the topic.
+            InvalidGatewayUrl: the gateway URL is empty or has a wrong scheme.
+        """
+        self.dispatch(
+            OperationStarted(
+                operation_id=operation_id, topic_id=topic_id, gateway_url=gateway_url, token=token
+            )
+        )
+
+    def attach(
+        self,
+        operation_id: str,
+        topic_id: str,
+        gateway_url: str,
+        token: str,
+        last_event_id: str = "",
+    ) -> None:
+        """Follow an operation that is already running (reload, revisit, second device).
+
+        With no `last_event_id` the replay is buffered, deduplicated and shown in order.
+
+        Raises:
+            OperationFinished: the operation already finished.
+            TopicBusy: another running operation holds the topic.
+            InvalidGatewayUrl: the gateway URL is empty or has a wrong scheme.
+        """
+        self.dispatch(
+            OperationAttached(
+                operation_id=operation_id,
+                topic_id=topic_id,
+                gateway_url=gateway_url,
+                token=token,
+                last_event_id=last_event_id,
+            )
+        )
+
+    def stop(self, operation_id: str) -> None:
+        """Ask the server to interrupt the run; it ends once the interrupt is confirmed.
+
+        Raises:
+            UnknownOperation: no such operation.
+        """
+        self.dispatch(StopRequested(operation_id=operation_id))
+
+    def detach(self, operation_id: str) -> None:
+        """Stop following the operation without finishing it (its socket closes).
+
+        Raises:
+            UnknownOperation: no such operation.
+        """
+        self.dispatch(OperationDetached(operation_id=operation_id))
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(old_state, new_state, action)`` after every dispatch.
+
+        A listener that raises is logged and the others still run. Returns a function
+        that unsubscribes.
+        """
+        return self._runtime.store.subscribe(listener)
+
+    async def wait_finished(self, operation_id: str) -> Outcome:
+        """Wait until the operation finished and its sockets are closed; its outcome.
+
+        Returns at once if that is already the case.
+
+        Raises:
+            UnknownOperation: no such operation.
+            ClientClosed: the client closed before the operation finished.
+        """
+        if operation_id not in self.state.operations:
+            raise UnknownOperation(f"no operation {operation_id!r} is known to the store")
+        await self._runtime.wait_settled(operation_id)
+        op = self.state.operations[operation_id]
+        if op.outcome is None:
+            raise ClientClosed(f"the client closed before operation {operation_id!r} finished")
+        return op.outcome
+
+    def changes(self, operation_id: str) -> OperationChanges:
+        """Snapshots of the operation as it changes, ending after it finishes.
+
+        Raises:
+            UnknownOperation: no such operation.
+        """
+        op = self.state.operations.get(operation_id)
+        if op is None:
+            raise UnknownOperation(f"no operation {operation_id!r} is known to the store")
+        changes = OperationChanges(self, operation_id, op)
+        if self._runtime.closed:
+            changes.close()
+        self._changes.add(changes)
+        return changes
+
+    def statistics(self) -> ClientStatistics:
+        """Counts of what the runtime holds (live_operations is O(operations))."""
+        runtime = self._runtime
+        open_sockets = len(runtime.sockets)
+        return ClientStatistics(
+            open_sockets=open_sockets,
+            closing_sockets=sum(runtime.socket_tasks.values()) - open_sockets,
+            armed_timers=len(runtime.timers),
+            running_effect_tasks=sum(map(len, runtime.effect_scopes.values())),
+            live_operations=sum(1 for op in self.state.operations.values() if not op.is_finished),
+            background_tasks=len(runtime.nursery.child_tasks),
+        )
+
+    def _shutdown(self) -> None:
+        self._runtime.shutdown()
+        for changes in list(self._changes):
+            changes.close()
+
+    async def aclose(self) -> None:
+        """Close every socket (code 1000), cancel every timer and effect, and wait.
+
+        Afterwards no task of the client runs. Idempotent.
+        """
+        self._shutdown()
+        await self._runtime.aclose()
+
+
+@asynccontextmanager
+async def open_client(
+    *,
+    refresh_token: RefreshTokenFn,
+    interrupt: InterruptFn | None = None,
+    tools: Mapping[str, ToolHandler] | None = None,
+    config: StoreConfig | None = None,
+    transport: Transport | None = None,
+    random_seed: int | None = None,
+    jitter: bool = True,
+    middleware: Sequence[Middleware] = (),
+) -> AsyncIterator[Client]:
+    """Run a client for the duration of an ``async with`` block.
+
+    Args:
+        refresh_token: ``await refresh_token(topic_id)`` returns a fresh JWT; raising
+            `OperationNotFound` ends the operation as gone, other errors are retried
+            within the refresh budget.
+        interrupt: ``await interrupt(operation_id, topic_id)`` asks the server to stop a
+            run; True or None confirms, False or an exception means not stopped.
+            Without it, `Client.stop` never stops anything.
+        tools: client tool handlers keyed ``"identifier/apiName"`` or ``"identifier"``;
+            each gets the parsed arguments and returns a str or any JSON value.
+        config: protocol timings and budgets (default `StoreConfig()`).
+        transport: how to reach the gateway (default `WebSocketTransport()`).
+        random_seed: seed of the jitter applied to backoff delays (reproducible runs).
+        jitter: False arms backoff timers with their exact delay (for tests).
+        middleware: passed to the `Store`; sees every (state, action, step), e.g. a
+            recorder.
+
+    Yields:
+        The client. Leaving the block closes it like `Client.aclose`.
+    """
+    async with trio.open_nursery() as nursery:
+        runtime = Runtime(
+            nursery,
+            WebSocketTransport() if transport is None else transport,
+            config=StoreConfig() if config is None else config,
+            refresh_token=refresh_token,
+            interrupt=interrupt,
+            tools={} if tools is None else tools,
+            jitter=jitter,
+            random_seed=random_seed,
+            middleware=middleware,
+        )
+        client = Client(runtime)
+        try:
+            yield client
+        finally:
+            client._shutdown()  # the nursery then waits for the closing tasks

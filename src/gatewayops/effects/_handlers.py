@@ -1,0 +1,161 @@
+"""The one-shot effects that call the application's dependencies, turned into actions.
+
+Owns: the contracts of the injected dependencies (`RefreshTokenFn`, `InterruptFn`,
+`ToolHandler`) and three coroutines that carry out `RefreshToken`, `RequestInterrupt`
+and `ExecuteTool` and always *return* the action that reports the result -- a failure
+of the dependency becomes a failure action, never an exception (DESIGN.md section 3).
+Tool execution follows PROTOCOL.md 6.1: exactly one `ToolResult` per `ExecuteTool`,
+with a structured error type for every way it can fail. Must not know: sockets, timers,
+the store's state, or how and when the returned action is dispatched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeAlias
+
+import trio
+
+from gatewayops.exceptions import OperationNotFound
+from gatewayops.protocol import ToolError, ToolResult
+from gatewayops.store import (
+    ExecuteTool,
+    InterruptConfirmed,
+    InterruptFailed,
+    RefreshToken,
+    RequestInterrupt,
+    TokenRefreshed,
+    TokenRefreshFailed,
+    ToolFinished,
+)
+
+__all__ = [
+    "InterruptFn",
+    "RefreshTokenFn",
+    "ToolHandler",
+    "execute_tool",
+    "refresh_token",
+    "request_interrupt",
+]
+
+logger = logging.getLogger("gatewayops.effects")
+
+RefreshTokenFn: TypeAlias = Callable[[str], Awaitable[str]]
+"""``refresh_token(topic_id) -> jwt``; raise `OperationNotFound` when the run is gone."""
+
+InterruptFn: TypeAlias = Callable[[str, str], Awaitable[bool | None]]
+"""``interrupt(operation_id, topic_id)``: True or None = confirmed, False = refused."""
+
+ToolHandler: TypeAlias = Callable[[dict[str, Any]], Awaitable[Any]]
+"""A client tool: gets the parsed arguments, returns content (a str, or any JSON value)."""
+
+ARGUMENTS_PARSE_ERROR = "arguments_parse_error"
+EXECUTOR_NOT_FOUND = "executor_not_found"
+EXECUTION_ERROR = "client_tool_execution_error"
+EXECUTOR_TIMEOUT = "client_executor_timeout"
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+async def refresh_token(
+    fetch: RefreshTokenFn, effect: RefreshToken
+) -> TokenRefreshed | TokenRefreshFailed:
+    """Fetch a fresh token for the effect's topic; report how it went."""
+    try:
+        token = await fetch(effect.topic_id)
+    except OperationNotFound as error:
+        detail = str(error) or "the gateway no longer knows the operation"
+        return TokenRefreshFailed(operation_id=effect.operation_id, error=detail, not_found=True)
+    except Exception as error:
+        return TokenRefreshFailed(operation_id=effect.operation_id, error=_describe(error))
+    if not isinstance(token, str) or not token:
+        detail = f"refresh_token returned {type(token).__name__}, not a non-empty str"
+        return TokenRefreshFailed(operation_id=effect.operation_id, error=detail)
+    return TokenRefreshed(operation_id=effect.operation_id, token=token)
+
+
+async def request_interrupt(
+    interrupt: InterruptFn | None, effect: RequestInterrupt
+) -> InterruptConfirmed | InterruptFailed:
+    """Ask the server to interrupt the run; only a confirmation stops it (invariant 21)."""
+    if interrupt is None:
+        await trio.lowlevel.checkpoint()
+        return InterruptFailed(
+            operation_id=effect.operation_id, error="no interrupt dependency was given"
+        )
+    try:
+        confirmed = await interrupt(effect.operation_id, effect.topic_id)
+    except Exception as error:
+        return InterruptFailed(operation_id=effect.operation_id, error=_describe(error))
+    if confirmed is False:
+        return InterruptFailed(operation_id=effect.operation_id, error="interrupt was refused")
+    return InterruptConfirmed(operation_id=effect.operation_id)
+
+
+def _failure(effect: ExecuteTool, error_type: str, message: str) -> ToolResult:
+    return ToolResult(
+        tool_call_id=effect.tool_call_id,
+        success=False,
+        content=None,
+        error=ToolError(message=message, type=error_type),
+    )
+
+
+def _parse_arguments(arguments: str) -> dict[str, Any]:
+    """The tool's arguments: a JSON object (an empty string means no arguments)."""
+    if not arguments.strip():
+        return {}
+    parsed = json.loads(arguments)
+    if not isinstance(parsed, dict):
+        raise ValueError(f"expected a JSON object, got {type(parsed).__name__}")
+    return parsed
+
+
+async def _run_tool(tools: Mapping[str, ToolHandler], effect: ExecuteTool) -> ToolResult:
+    try:
+        arguments = _parse_arguments(effect.arguments)
+    except ValueError as error:
+        await trio.lowlevel.checkpoint()
+        return _failure(effect, ARGUMENTS_PARSE_ERROR, f"invalid tool arguments: {error}")
+    handler = tools.get(f"{effect.identifier}/{effect.api_name}") or tools.get(effect.identifier)
+    if handler is None:
+        await trio.lowlevel.checkpoint()
+        name = f"{effect.identifier}/{effect.api_name}"
+        return _failure(effect, EXECUTOR_NOT_FOUND, f"no client tool handler for {name}")
+    try:
+        with trio.move_on_after(effect.timeout_ms / 1000) as deadline:
+            value = await handler(arguments)
+    except Exception as error:  # also an ExceptionGroup from the handler's own nursery
+        return _failure(effect, EXECUTION_ERROR, str(error) or type(error).__name__)
+    if deadline.cancelled_caught:
+        return _failure(effect, EXECUTOR_TIMEOUT, f"tool did not finish in {effect.timeout_ms} ms")
+    if isinstance(value, str):
+        return ToolResult(tool_call_id=effect.tool_call_id, success=True, content=value)
+    try:
+        content = json.dumps(value)
+    except (TypeError, ValueError) as error:
+        return _failure(effect, EXECUTION_ERROR, f"tool result is not JSON: {error}")
+    return ToolResult(tool_call_id=effect.tool_call_id, success=True, content=content)
+
+
+async def execute_tool(tools: Mapping[str, ToolHandler], effect: ExecuteTool) -> ToolFinished:
+    """Run the client tool the effect names and report its one result.
+
+    Handlers are looked up as ``"identifier/apiName"`` first, then ``"identifier"``.
+    """
+    result = await _run_tool(tools, effect)
+    if not result.success:
+        assert result.error is not None
+        logger.info(
+            "tool %s/%s (call %s) failed: %s",
+            effect.identifier,
+            effect.api_name,
+            effect.tool_call_id,
+            result.error.type,
+        )
+    return ToolFinished(operation_id=effect.operation_id, result=result)

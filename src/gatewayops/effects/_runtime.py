@@ -1,0 +1,349 @@
+"""The engine that makes the pure store live on Trio.
+
+Owns: synchronous `dispatch` (reduce, then -- for the action's operation only -- diff
+the derived resources and close what disappeared, open what appeared, then start the
+effects; a dispatch made during another is queued and run right after it, in order),
+the tasks that carry out resources and effects, each in its own `trio.CancelScope`, and
+shutdown. Per dispatch the cost depends on one operation, never on how many exist.
+
+Ordering rules that matter (PROTOCOL.md invariant 3): removals come before additions,
+and both before effects, so a failed refresh has its socket's scope cancelled before
+`NotifyFinished` is handled; `wait_finished` additionally waits until the finished
+operation's socket tasks have closed. A task whose resource was removed dispatches
+nothing after the removal (it checks `removed` right before every dispatch, and
+dispatch is synchronous). Frames queued for a removed socket, and the one being
+written, are reported as `SendFailed` by the removal itself. Must not know: what
+the actions mean (that is the reducer's business) or which transport is used.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
+from typing import assert_never
+
+import trio
+
+from gatewayops.effects._handlers import (
+    InterruptFn,
+    RefreshTokenFn,
+    ToolHandler,
+    execute_tool,
+    refresh_token,
+    request_interrupt,
+)
+from gatewayops.effects._sockets import SocketEntry, run_socket
+from gatewayops.exceptions import LocalUsageError
+from gatewayops.store import (
+    Action,
+    ExecuteTool,
+    GatewayState,
+    Middleware,
+    NotifyFinished,
+    Operation,
+    RefreshToken,
+    RequestInterrupt,
+    Resource,
+    SendFailed,
+    SendMessage,
+    Socket,
+    Store,
+    StoreConfig,
+    Timer,
+    TimerFired,
+    operation_resources,
+)
+from gatewayops.transport import Transport
+
+__all__ = ["Runtime"]
+
+logger = logging.getLogger("gatewayops.effects")
+
+_NO_RESOURCES: frozenset[Resource] = frozenset()
+
+
+class _TimerEntry:
+    __slots__ = ("deadline", "removed", "scope", "timer")
+
+    def __init__(self, timer: Timer, deadline: float) -> None:
+        self.timer = timer
+        self.deadline = deadline
+        self.scope = trio.CancelScope()
+        self.removed = False
+
+
+class Runtime:
+    """Runs a `Store` in a nursery: resources, effects, and the dispatch queue."""
+
+    def __init__(
+        self,
+        nursery: trio.Nursery,
+        transport: Transport,
+        *,
+        config: StoreConfig,
+        refresh_token: RefreshTokenFn,
+        interrupt: InterruptFn | None,
+        tools: Mapping[str, ToolHandler],
+        jitter: bool,
+        random_seed: int | None,
+        middleware: Sequence[Middleware],
+    ) -> None:
+        self.store = Store(GatewayState(config=config), middleware=middleware)
+        self.nursery = nursery
+        self.transport = transport
+        self._refresh_token = refresh_token
+        self._interrupt = interrupt
+        self._tools = dict(tools)
+        self._jitter = jitter
+        self._random = random.Random(random_seed)
+        self._pending: deque[Action] = deque()
+        self._dispatching = False
+        self.closed = False
+        self._desired: dict[str, frozenset[Resource]] = {}
+        self.sockets: dict[tuple[str, int], SocketEntry] = {}
+        self.socket_tasks: dict[str, int] = {}
+        self.timers: dict[Timer, _TimerEntry] = {}
+        self.effect_scopes: dict[str, set[trio.CancelScope]] = {}
+        self._finish_events: dict[str, trio.Event] = {}
+        self._tasks = 0
+        self._idle: trio.Event | None = None
+
+    # ------------------------------------------------------------------ dispatch
+
+    def dispatch(self, action: Action) -> None:
+        """Reduce `action` and carry out what changed; queued if a dispatch is running.
+
+        Raises:
+            LocalUsageError: the reducer refused an application action (not queued ones).
+        """
+        if self._dispatching:
+            self._pending.append(action)
+            return
+        self._dispatching = True
+        try:
+            self._step(action)
+        finally:
+            try:
+                while self._pending:
+                    queued = self._pending.popleft()
+                    try:
+                        self._step(queued)
+                    except LocalUsageError as error:
+                        logger.warning("queued %s refused: %s", type(queued).__name__, error)
+            finally:
+                self._dispatching = False
+
+    def dispatch_from_task(self, action: Action) -> None:
+        """Dispatch on behalf of a background task: never raises, ignored once closed."""
+        if self.closed:
+            return
+        try:
+            self.dispatch(action)
+        except Exception:
+            logger.exception("dispatching %s failed", type(action).__name__)
+
+    def _step(self, action: Action) -> None:
+        old = self.store.state.operations.get(action.operation_id)
+        effects = self.store.dispatch(action)
+        state = self.store.state
+        new = state.operations.get(action.operation_id)
+        if new is not old:
+            self._reconcile(action.operation_id, new, state.config)
+        for effect in effects:
+            match effect:
+                case SendMessage():
+                    self._send(effect)
+                case NotifyFinished(operation_id=operation_id):
+                    logger.info("operation %s finished: %s", operation_id, effect.outcome)
+                    for scope in self.effect_scopes.pop(operation_id, ()):
+                        scope.cancel()  # their results could change nothing any more
+                    self._settle(operation_id)
+                case RefreshToken():
+                    self._spawn_effect(
+                        effect.operation_id, partial(refresh_token, self._refresh_token, effect)
+                    )
+                case RequestInterrupt():
+                    self._spawn_effect(
+                        effect.operation_id, partial(request_interrupt, self._interrupt, effect)
+                    )
+                case ExecuteTool():
+                    self._spawn_effect(
+                        effect.operation_id, partial(execute_tool, self._tools, effect)
+                    )
+                case _:
+                    assert_never(effect)
+
+    # ------------------------------------------------------------------ resources
+
+    def _reconcile(self, operation_id: str, op: Operation | None, config: StoreConfig) -> None:
+        old = self._desired.get(operation_id, _NO_RESOURCES)
+        new = _NO_RESOURCES if op is None else operation_resources(op, config)
+        if new == old:
+            return
+        if new:
+            self._desired[operation_id] = new
+        else:
+            del self._desired[operation_id]
+        for resource in old - new:
+            if isinstance(resource, Socket):
+                self._close_socket(resource)
+            else:
+                self._cancel_timer(resource)
+        for resource in new - old:
+            if isinstance(resource, Socket):
+                self._open_socket(resource)
+            else:
+                self._arm_timer(resource)
+
+    def _open_socket(self, socket: Socket) -> None:
+        entry = SocketEntry(socket)
+        self.sockets[socket.operation_id, socket.generation] = entry
+        self.socket_tasks[socket.operation_id] = self.socket_tasks.get(socket.operation_id, 0) + 1
+        self._spawn(self._socket_task, entry)
+
+    def _close_socket(self, socket: Socket) -> None:
+        entry = self.sockets.pop((socket.operation_id, socket.generation))
+        for message in entry.remove():
+            self.dispatch(
+                SendFailed(
+                    operation_id=socket.operation_id,
+                    generation=socket.generation,
+                    message=message,
+                )
+            )
+
+    async def _socket_task(self, entry: SocketEntry) -> None:
+        try:
+            await run_socket(entry, self.transport, self.dispatch_from_task)
+        finally:
+            operation_id = entry.socket.operation_id
+            left = self.socket_tasks[operation_id] - 1
+            if left:
+                self.socket_tasks[operation_id] = left
+            else:
+                del self.socket_tasks[operation_id]
+                op = self.store.state.operations.get(operation_id)
+                if op is None or op.is_finished:
+                    self._settle(operation_id)
+
+    def _arm_timer(self, timer: Timer) -> None:
+        delay = timer.delay_ms / 1000
+        if timer.jittered and self._jitter:
+            delay *= self._random.uniform(0.5, 1.0)
+        entry = _TimerEntry(timer, trio.current_time() + delay)
+        self.timers[timer] = entry
+        self._spawn(self._timer_task, entry)
+
+    def _cancel_timer(self, timer: Timer) -> None:
+        entry = self.timers.pop(timer, None)  # absent once it fired
+        if entry is not None:
+            entry.removed = True
+            entry.scope.cancel()
+
+    async def _timer_task(self, entry: _TimerEntry) -> None:
+        with entry.scope:
+            await trio.sleep_until(entry.deadline)
+        if entry.removed or self.closed:
+            return
+        del self.timers[entry.timer]
+        self.dispatch_from_task(
+            TimerFired(operation_id=entry.timer.operation_id, timer=entry.timer)
+        )
+
+    # ------------------------------------------------------------------ effects
+
+    def _send(self, effect: SendMessage) -> None:
+        entry = self.sockets.get((effect.operation_id, effect.generation))
+        if entry is None:
+            self.dispatch(
+                SendFailed(
+                    operation_id=effect.operation_id,
+                    generation=effect.generation,
+                    message=effect.message,
+                )
+            )
+            return
+        entry.enqueue(effect.message)
+
+    def _spawn_effect(self, operation_id: str, run: Callable[[], Awaitable[Action]]) -> None:
+        scope = trio.CancelScope()
+        self.effect_scopes.setdefault(operation_id, set()).add(scope)
+        self._spawn(self._effect_task, operation_id, scope, run)
+
+    async def _effect_task(
+        self, operation_id: str, scope: trio.CancelScope, run: Callable[[], Awaitable[Action]]
+    ) -> None:
+        try:
+            with scope:
+                result = await run()
+                self.dispatch_from_task(result)
+        except* Exception:
+            logger.exception("an effect task failed; its result is lost")
+        finally:
+            scopes = self.effect_scopes.get(operation_id)
+            if scopes is not None:
+                scopes.discard(scope)
+                if not scopes:
+                    del self.effect_scopes[operation_id]
+
+    # ------------------------------------------------------------------ tasks and shutdown
+
+    def _spawn(self, fn: Callable[..., Awaitable[None]], *args: object) -> None:
+        self._tasks += 1
+        self.nursery.start_soon(self._tracked, fn, *args)
+
+    async def _tracked(self, fn: Callable[..., Awaitable[None]], *args: object) -> None:
+        try:
+            await fn(*args)
+        finally:
+            self._tasks -= 1
+            if self._tasks == 0 and self._idle is not None:
+                self._idle.set()
+
+    def _settle(self, operation_id: str) -> None:
+        """Wake `wait_finished` callers once the operation's sockets are all closed."""
+        if operation_id in self.socket_tasks:
+            return
+        event = self._finish_events.pop(operation_id, None)
+        if event is not None:
+            event.set()
+
+    async def wait_settled(self, operation_id: str) -> None:
+        """Wait until the operation finished and its sockets closed, or the runtime closed."""
+        op = self.store.state.operations.get(operation_id)
+        while not self.closed and not (
+            op is not None and op.is_finished and operation_id not in self.socket_tasks
+        ):
+            event = self._finish_events.setdefault(operation_id, trio.Event())
+            await event.wait()
+            op = self.store.state.operations.get(operation_id)
+
+    def shutdown(self) -> None:
+        """Stop everything at once: no dispatch from a task runs after this returns."""
+        if self.closed:
+            return
+        self.closed = True
+        for entry in self.sockets.values():
+            entry.remove()
+        for timer_entry in self.timers.values():
+            timer_entry.removed = True
+            timer_entry.scope.cancel()
+        for scopes in self.effect_scopes.values():
+            for scope in scopes:
+                scope.cancel()
+        self.sockets.clear()
+        self.timers.clear()
+        self._desired.clear()
+        for event in self._finish_events.values():
+            event.set()
+        self._finish_events.clear()
+
+    async def aclose(self) -> None:
+        """`shutdown`, then wait until every task of ours has exited."""
+        self.shutdown()
+        if self._tasks:
+            self._idle = trio.Event()
+            await self._idle.wait()

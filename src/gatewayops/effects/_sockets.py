@@ -1,0 +1,189 @@
+"""One socket resource, carried out: connect, pump frames in, write frames out.
+
+Owns: `SocketEntry` (the runtime's handle on one `Socket` resource: its cancel scope,
+its ordered outbox, the frame being written, whether it was removed) and `run_socket`,
+the task body. The pump decodes every frame and dispatches `MessageReceived` or
+`BadMessageReceived` synchronously, so it never waits on a consumer; a writer task in
+the same scope writes the outbox in order. Each socket reports exactly one ending
+(`SocketFailed` if it never opened, `SocketClosed` otherwise) unless it was removed
+first, in which case it reports nothing more. Must not know: what frames mean, the
+store's state, or which transport it is given.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+
+import trio
+
+from gatewayops.exceptions import ProtocolError
+from gatewayops.protocol import DEFAULT_MAX_FRAME_CHARS, ClientMessage, decode, encode
+from gatewayops.store import (
+    Action,
+    BadMessageReceived,
+    MessageReceived,
+    Socket,
+    SocketClosed,
+    SocketFailed,
+    SocketOpened,
+)
+from gatewayops.transport import ConnectFailed, Connection, ConnectionEnded, Transport
+
+__all__ = ["SocketEntry", "run_socket"]
+
+logger = logging.getLogger("gatewayops.effects")
+
+Dispatch = Callable[[Action], None]
+
+
+class SocketEntry:
+    """The runtime's handle on one live `Socket` resource."""
+
+    __slots__ = ("_outbox", "_outbox_send", "ended", "in_flight", "removed", "scope", "socket")
+
+    def __init__(self, socket: Socket) -> None:
+        self.socket = socket
+        self.scope = trio.CancelScope()
+        self._outbox_send, self._outbox = trio.open_memory_channel[ClientMessage](math.inf)
+        self.in_flight: ClientMessage | None = None
+        self.removed = False
+        self.ended = False
+
+    @property
+    def outbox(self) -> trio.MemoryReceiveChannel[ClientMessage]:
+        """The frames waiting to be written, in order."""
+        return self._outbox
+
+    def enqueue(self, message: ClientMessage) -> None:
+        """Queue a frame for the writer (never blocks)."""
+        self._outbox_send.send_nowait(message)
+
+    def remove(self) -> list[ClientMessage]:
+        """Mark removed, cancel the task, and return the frames that were not written."""
+        self.removed = True
+        self.scope.cancel()
+        unsent = [] if self.in_flight is None else [self.in_flight]
+        self.in_flight = None
+        self._outbox_send.close()
+        while True:
+            try:
+                unsent.append(self._outbox.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return unsent
+
+
+def _end(entry: SocketEntry, dispatch: Dispatch, action: SocketClosed | SocketFailed) -> None:
+    """Report the socket's one ending, unless it was removed or already ended."""
+    if entry.removed or entry.ended:
+        return
+    entry.ended = True
+    dispatch(action)
+
+
+async def _pump(entry: SocketEntry, connection: Connection, dispatch: Dispatch) -> None:
+    operation_id = entry.socket.operation_id
+    generation = entry.socket.generation
+    while True:
+        try:
+            frame = await connection.receive()
+        except ConnectionEnded as end:
+            closed = SocketClosed(
+                operation_id=operation_id, generation=generation, code=end.code, reason=end.reason
+            )
+            _end(entry, dispatch, closed)
+            return
+        action: Action
+        try:
+            message = decode(frame, max_frame_chars=DEFAULT_MAX_FRAME_CHARS)
+        except ProtocolError as error:
+            action = BadMessageReceived(
+                operation_id=operation_id, generation=generation, error=str(error)
+            )
+        else:
+            action = MessageReceived(
+                operation_id=operation_id, generation=generation, message=message
+            )
+        if entry.removed:
+            return
+        dispatch(action)
+
+
+async def _write(entry: SocketEntry, connection: Connection, dispatch: Dispatch) -> None:
+    async for message in entry.outbox:
+        entry.in_flight = message
+        try:
+            text = encode(message)
+        except (TypeError, ValueError):
+            logger.exception("cannot encode a %s frame; it is dropped", type(message).__name__)
+            entry.in_flight = None
+            continue
+        try:
+            await connection.send(text)
+        except ConnectionEnded as end:
+            # The removal this causes reports the in-flight and queued frames as SendFailed.
+            closed = SocketClosed(
+                operation_id=entry.socket.operation_id,
+                generation=entry.socket.generation,
+                code=end.code,
+                reason=f"write failed: {end.reason}",
+            )
+            _end(entry, dispatch, closed)
+            return
+        entry.in_flight = None
+
+
+async def _connect_and_pump(entry: SocketEntry, transport: Transport, dispatch: Dispatch) -> None:
+    socket = entry.socket
+    try:
+        async with transport.connect(socket.url) as connection:
+            if entry.removed:
+                return
+            dispatch(SocketOpened(operation_id=socket.operation_id, generation=socket.generation))
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_write, entry, connection, dispatch)
+                await _pump(entry, connection, dispatch)
+                nursery.cancel_scope.cancel()
+    except ConnectFailed as error:
+        failed = SocketFailed(
+            operation_id=socket.operation_id,
+            generation=socket.generation,
+            error=str(error),
+            retryable=error.retryable,
+        )
+        _end(entry, dispatch, failed)
+    except ConnectionEnded as end:
+        closed = SocketClosed(
+            operation_id=socket.operation_id,
+            generation=socket.generation,
+            code=end.code,
+            reason=end.reason,
+        )
+        _end(entry, dispatch, closed)
+
+
+async def run_socket(entry: SocketEntry, transport: Transport, dispatch: Dispatch) -> None:
+    """The task of one socket resource; returns when it ended or was removed.
+
+    `dispatch` must be synchronous and must not raise.
+    """
+    socket = entry.socket
+    try:
+        with entry.scope:
+            await _connect_and_pump(entry, transport, dispatch)
+    except* Exception:
+        logger.exception(
+            "socket %s/%d: the transport broke its contract", socket.operation_id, socket.generation
+        )
+        failed = SocketFailed(
+            operation_id=socket.operation_id,
+            generation=socket.generation,
+            error="transport error (see log)",
+        )
+        _end(entry, dispatch, failed)
+    if not entry.removed and not entry.ended:  # safety net: the store must hear the end
+        closed = SocketClosed(
+            operation_id=socket.operation_id, generation=socket.generation, reason="task ended"
+        )
+        _end(entry, dispatch, closed)
