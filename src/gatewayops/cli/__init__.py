@@ -1,12 +1,15 @@
-"""The `gatewayops` command line: `demo`, `serve`, `watch`, `replay`.
+"""The `gatewayops` command line: `demo`, `serve`, `watch`, `replay`, `gui`.
 
-Owns: argument parsing and turning bad arguments into one clear line and exit code 2.
-Must not know: protocol or store internals beyond their public API.
+Owns: the top-level parser and dispatch. Each subcommand lives in its own module that
+exposes ``register(subparsers)``; registering sets ``func(args) -> int`` as the
+subcommand's handler. Bad arguments are one clear line on stderr and exit code 2.
+Must not know: what any subcommand does.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
@@ -14,13 +17,18 @@ from gatewayops._version import __version__
 
 __all__ = ["main"]
 
+# One module per subcommand, imported lazily so `gatewayops --version` stays instant.
+_COMMAND_MODULES: tuple[str, ...] = ()
+
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gatewayops", description="Follow agent gateway operations to exactly one end."
     )
     parser.add_argument("--version", action="version", version=f"gatewayops {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        importlib.import_module(f"gatewayops.cli.{name}").register(subparsers)
     return parser
 
 
@@ -31,7 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    return 0  # pragma: no cover - every subcommand returns before this
+    result: int = args.func(args)
+    return result
 
 
 if __name__ == "__main__":  # pragma: no cover
