@@ -64,6 +64,28 @@ logger = logging.getLogger("gatewayops.effects")
 
 _NO_RESOURCES: frozenset[Resource] = frozenset()
 
+RESOURCE_INPUTS = ("id", "url", "status", "connection", "resume", "refresh", "tools")
+"""The `Operation` fields `operation_resources` reads (a test pins this list).
+
+A streamed chunk changes only the transcript and the cursor; skipping the resource diff
+when none of these changed (by identity: the state is persistent) keeps the hot path
+cheap.
+"""
+
+
+def _same_resource_inputs(old: Operation | None, new: Operation | None) -> bool:
+    return (
+        old is not None
+        and new is not None
+        and old.connection is new.connection
+        and old.status is new.status
+        and old.resume is new.resume
+        and old.refresh is new.refresh
+        and old.tools is new.tools
+        and old.url is new.url
+        and old.id is new.id
+    )
+
 
 class _TimerEntry:
     __slots__ = ("deadline", "removed", "scope", "timer")
@@ -126,15 +148,17 @@ class Runtime:
         try:
             self._step(action)
         finally:
+            if self._pending:
+                self._drain()
+            self._dispatching = False
+
+    def _drain(self) -> None:
+        while self._pending:
+            queued = self._pending.popleft()
             try:
-                while self._pending:
-                    queued = self._pending.popleft()
-                    try:
-                        self._step(queued)
-                    except LocalUsageError as error:
-                        logger.warning("queued %s refused: %s", type(queued).__name__, error)
-            finally:
-                self._dispatching = False
+                self._step(queued)
+            except LocalUsageError as error:
+                logger.warning("queued %s refused: %s", type(queued).__name__, error)
 
     def dispatch_from_task(self, action: Action) -> None:
         """Dispatch on behalf of a background task: never raises, ignored once closed."""
@@ -146,12 +170,14 @@ class Runtime:
             logger.exception("dispatching %s failed", type(action).__name__)
 
     def _step(self, action: Action) -> None:
-        old = self.store.state.operations.get(action.operation_id)
-        effects = self.store.dispatch(action)
-        state = self.store.state
-        new = state.operations.get(action.operation_id)
-        if new is not old:
-            self._reconcile(action.operation_id, new, state.config)
+        store = self.store
+        operation_id = action.operation_id
+        old = store.state.operations.get(operation_id)
+        effects = store.dispatch(action)
+        state = store.state
+        new = state.operations.get(operation_id)
+        if new is not old and not _same_resource_inputs(old, new):
+            self._reconcile(operation_id, new, state.config)
         for effect in effects:
             match effect:
                 case SendMessage():
