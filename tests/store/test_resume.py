@@ -333,3 +333,14 @@ def test_attach_reconnect_with_cursor_does_not_buffer_again() -> None:
     state = fold(state, received(AUTH_SUCCESS, 2))
     assert not op_of(state).resume.buffering
     assert _text(state) == "a"
+
+
+def test_losing_the_socket_while_buffering_flushes_the_replay() -> None:
+    """Events buffered before a drop are shown, not dropped: the cursor already moved
+    past them, so the next replay will not carry them again."""
+    store = _buffering_store()
+    state = fold(store.state, received(chunk("a", id="1")), received(chunk("b", id="2")))
+    state = fold(state, closed())
+    assert _text(state) == "ab"
+    assert op_of(state).resume.buffer == ()
+    assert op_of(state).last_event_id == "2"

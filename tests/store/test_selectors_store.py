@@ -169,6 +169,24 @@ def test_middleware_sees_every_step() -> None:
     assert seen[1][2].effects == (auth_frame(),)
 
 
+def test_raising_middleware_loses_no_effect(caplog: pytest.LogCaptureFixture) -> None:
+    """A middleware that raises (a broken recorder) is logged; the step's effects are still
+    returned and the listeners still run."""
+
+    def broken(old: GatewayState, action: Action, step: Step) -> None:
+        raise OSError("disk full")
+
+    store = Store(middleware=[broken])
+    heard: list[Action] = []
+    store.subscribe(lambda old, new, action: heard.append(action))
+    store.dispatch(started())
+    with caplog.at_level(logging.ERROR, logger="gatewayops.store"):
+        effects = store.dispatch(opened())
+    assert effects == (auth_frame(),)
+    assert heard == [started(), opened()]
+    assert "middleware" in caplog.text
+
+
 def test_store_misuse_leaves_state_and_listeners_untouched() -> None:
     """A refused application action raises; the state is unchanged and nobody is told."""
     store = Store()

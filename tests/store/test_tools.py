@@ -225,13 +225,30 @@ def test_send_failure_requeues_the_result() -> None:
     store.finish()
 
 
-def test_send_failure_while_still_connected_resends_at_once() -> None:
-    """A failed write on a socket that is still current is retried on it immediately."""
+def test_send_failure_on_the_current_socket_queues_instead_of_resending() -> None:
+    """A failed write on the still-current (dying) socket is queued, not resent into it."""
     result = tool_result()
     state = fold(_running_tool_store().state, ToolFinished(operation_id=OP, result=result))
     store = TestStore(state)
     store.send(
-        SendFailed(operation_id=OP, generation=1, message=result), {}, effects=[send(result)]
+        SendFailed(operation_id=OP, generation=1, message=result),
+        {f"{TOOL}.status": ToolStatus.QUEUED, f"{TOOL}.result": result},
+        effects=[],
+    )
+    store.finish()
+
+
+def test_send_failure_reported_after_a_reconnect_goes_to_the_new_socket() -> None:
+    """A failure of an old socket's write, reported once a newer socket is authenticated,
+    sends the result on the newer socket at once."""
+    result = tool_result()
+    state = fold(_running_tool_store().state, ToolFinished(operation_id=OP, result=result))
+    state = fold(_reconnected(_lost(state)), received(AUTH_SUCCESS, 2))
+    store = TestStore(state)
+    store.send(
+        SendFailed(operation_id=OP, generation=1, message=result),
+        {},
+        effects=[send(result, generation=2)],
     )
     store.finish()
 

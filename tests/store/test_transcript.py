@@ -338,3 +338,13 @@ def test_resume_status_does_not_touch_the_transcript() -> None:
 def test_empty_state_has_no_transcript() -> None:
     """The transcript selector answers None for an unknown operation."""
     assert transcript(GatewayState(), OP) is None
+
+
+def test_own_error_with_unreadable_data_still_shows_an_inline_error() -> None:
+    """An own `error` event whose data is not an object still latches the transcript
+    with an inline error, as well as failing the run."""
+    state = fold(connected_store().state, received(event("error", data="boom", id="1")))
+    transcript = op_of(state).transcript
+    assert transcript.ended
+    assert transcript.error is not None
+    assert op_of(state).outcome is not None

@@ -15,6 +15,7 @@ import attrs
 
 from gatewayops.exceptions import ProtocolError
 from gatewayops.protocol import AgentEventMessage, ToolExecuteData, parse_event_data
+from gatewayops.store._copier import copier
 from gatewayops.store._effects import Effect, ExecuteTool, NotifyFinished
 from gatewayops.store._lifecycle import (
     CONNECTION_TABLE,
@@ -23,7 +24,6 @@ from gatewayops.store._lifecycle import (
     OperationEvent,
     transition,
 )
-from gatewayops.store._replace import replace
 from gatewayops.store._state import (
     FinishSource,
     Operation,
@@ -33,13 +33,15 @@ from gatewayops.store._state import (
     ResumeState,
     Tool,
 )
-from gatewayops.store._transcript import apply_event
+from gatewayops.store._transcript import Transcript, apply_event
 
 __all__ = ["NO_EFFECTS", "OpStep", "deliver", "finish", "flush", "tool_timeout_ms"]
 
 OpStep: TypeAlias = tuple[Operation, tuple[Effect, ...]]
 NO_EFFECTS: tuple[Effect, ...] = ()
 
+_copy_operation = copier(Operation)
+_copy_transcript = copier(Transcript)
 _TOOL_DEADLINE_MARGIN_MS = 500
 _MIN_TOOL_TIMEOUT_MS = 100
 
@@ -77,15 +79,15 @@ def deliver(op: Operation, message: AgentEventMessage, **changes: Any) -> OpStep
     event = message.event
     transcript = op.transcript
     if not event.is_own(op.id):
-        transcript = replace(transcript, member_events=transcript.member_events + 1)
-        return replace(op, transcript=transcript, **changes), NO_EFFECTS
+        transcript = _copy_transcript(transcript, member_events=transcript.member_events + 1)
+        return _copy_operation(op, transcript=transcript, **changes), NO_EFFECTS
     try:
         data = parse_event_data(event)
     except ProtocolError as error:
         data = None
         changes.update(bad_frames=op.bad_frames + 1, last_problem=str(error))
     latched = transcript.ended
-    op = replace(op, transcript=apply_event(transcript, event, data), **changes)
+    op = _copy_operation(op, transcript=apply_event(transcript, event, data), **changes)
     if isinstance(data, ToolExecuteData) and not latched:
         return _start_tool(op, data)
     return op, NO_EFFECTS

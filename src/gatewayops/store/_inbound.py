@@ -39,7 +39,6 @@ from gatewayops.store._config import StoreConfig
 from gatewayops.store._connection import is_connected, on_auth_expired, on_auth_success
 from gatewayops.store._delivery import NO_EFFECTS, OpStep, deliver, finish, flush
 from gatewayops.store._effects import SendMessage
-from gatewayops.store._replace import replace
 from gatewayops.store._state import EchoGuard, FinishSource, Operation, Result, ToolStatus
 
 __all__ = ["on_message", "on_send_failed", "on_tool_deadline", "on_tool_finished"]
@@ -102,8 +101,8 @@ def _on_agent_event(op: Operation, message: AgentEventMessage) -> OpStep:
         cursor = message.id
     echo = _observe(op.echo, event, op.id)
     if op.resume.buffering:
-        resume = replace(op.resume, buffer=(*op.resume.buffer, message))
-        op = replace(op, last_event_id=cursor, echo=echo, resume=resume)
+        resume = attrs.evolve(op.resume, buffer=(*op.resume.buffer, message))
+        op = attrs.evolve(op, last_event_id=cursor, echo=echo, resume=resume)
         effects = NO_EFFECTS
     else:
         op, effects = deliver(op, message, last_event_id=cursor, echo=echo)
@@ -177,15 +176,21 @@ def on_tool_deadline(op: Operation, tool_call_id: str) -> OpStep:
     return attrs.evolve(op, tools=op.tools.set(tool.id, expired)), NO_EFFECTS
 
 
-def on_send_failed(op: Operation, message: ClientMessage) -> OpStep:
-    """A tool result that could not be written is sent again, now or when authenticated.
+def on_send_failed(op: Operation, generation: int, message: ClientMessage) -> OpStep:
+    """A tool result that could not be written is sent again.
 
-    Generations do not matter here: the result belongs to the operation, not the socket.
+    It belongs to the operation, not the socket: if a newer socket is authenticated it
+    goes there now; if the failed socket is still the current one (it is dying; its
+    close will follow) it is queued for the next `auth_success` rather than resent
+    into the same socket.
     """
     if not isinstance(message, ToolResult):
         return op, NO_EFFECTS
     tool = op.tools.get(message.tool_call_id)
     if tool is None or tool.status is not ToolStatus.SENT:
         return op, NO_EFFECTS
+    if generation == op.connection.generation:
+        queued = attrs.evolve(tool, status=ToolStatus.QUEUED, result=message)
+        return attrs.evolve(op, tools=op.tools.set(tool.id, queued)), NO_EFFECTS
     running = attrs.evolve(tool, status=ToolStatus.RUNNING)
     return on_tool_finished(attrs.evolve(op, tools=op.tools.set(tool.id, running)), message)

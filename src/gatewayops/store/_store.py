@@ -1,8 +1,10 @@
 """A synchronous Store: holds the state, runs the reducer, tells subscribers.
 
 Owns: `dispatch` (reduce, then middleware, then listeners, then return the effects),
-`subscribe` with unsubscribe, and isolation of listener failures: a raising listener is
-logged and the others still run. Must not know: Trio or how effects are carried out.
+`subscribe` with unsubscribe, and isolation of observer failures: a raising middleware
+or listener is logged, the others still run, and the step's effects are still returned
+(a failing recorder must not swallow a `NotifyFinished`). Must not know: Trio, or how
+effects are carried out.
 """
 
 from __future__ import annotations
@@ -56,7 +58,10 @@ class Store:
         step = reduce(old, action)
         self._state = step.state
         for middleware in self._middleware:
-            middleware(old, action, step)
+            try:
+                middleware(old, action, step)
+            except Exception:
+                logger.exception("store middleware %r raised; the step stands", middleware)
         for listener in tuple(self._listeners.values()):
             try:
                 listener(old, step.state, action)

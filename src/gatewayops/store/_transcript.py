@@ -26,7 +26,7 @@ from gatewayops.protocol import (
     ToolExecuteData,
     ToolStartData,
 )
-from gatewayops.store._replace import replace
+from gatewayops.store._copier import copier
 
 __all__ = ["AssistantMessage", "ToolCallEntry", "ToolCallStatus", "Transcript", "apply_event"]
 
@@ -88,12 +88,17 @@ class Transcript:
         return "\n\n".join(message.text for message in self.messages if message.text)
 
 
+_copy_transcript = copier(Transcript)
+_copy_message = copier(AssistantMessage)
+_copy_call = copier(ToolCallEntry)
+
+
 def _with_last_message(transcript: Transcript, message: AssistantMessage) -> Transcript:
     """Replace (or, when `transcript` has none streaming, append) the current message."""
     messages = transcript.messages
     if messages and not messages[-1].ended:
         messages = messages[:-1]
-    return replace(transcript, messages=(*messages, message), events=transcript.events + 1)
+    return _copy_transcript(transcript, messages=(*messages, message), events=transcript.events + 1)
 
 
 def _current_message(transcript: Transcript) -> AssistantMessage:
@@ -103,29 +108,33 @@ def _current_message(transcript: Transcript) -> AssistantMessage:
     return AssistantMessage(id="")
 
 
+_TEXT = ChunkType.TEXT.value
+_REASONING = ChunkType.REASONING.value
+
+
 def _apply_chunk(transcript: Transcript, chunk: StreamChunkData) -> Transcript:
-    is_text = chunk.chunk_type == ChunkType.TEXT
-    if not is_text and chunk.chunk_type != ChunkType.REASONING:
-        return replace(transcript, events=transcript.events + 1)
+    is_text = chunk.chunk_type == _TEXT
+    if not is_text and chunk.chunk_type != _REASONING:
+        return _copy_transcript(transcript, events=transcript.events + 1)
     piece = chunk.content if is_text else (chunk.reasoning or chunk.content)
     message = _current_message(transcript)
     if piece is None:
-        return replace(transcript, events=transcript.events + 1)
-    if chunk.is_replace_snapshot:
+        return _copy_transcript(transcript, events=transcript.events + 1)
+    if chunk.snapshot_mode == "replace":
         watermark = message.text_seq if is_text else message.reasoning_seq
         seq = chunk.snapshot_seq
         if seq is None:  # an unnumbered snapshot cannot be stale: apply it, keep the mark
             seq = watermark
         elif seq <= watermark:
-            return replace(transcript, events=transcript.events + 1)
+            return _copy_transcript(transcript, events=transcript.events + 1)
         if is_text:
-            updated = replace(message, text=piece, text_seq=seq)
+            updated = _copy_message(message, text=piece, text_seq=seq)
         else:
-            updated = replace(message, reasoning=piece, reasoning_seq=seq)
+            updated = _copy_message(message, reasoning=piece, reasoning_seq=seq)
     elif is_text:
-        updated = replace(message, text=message.text + piece)
+        updated = _copy_message(message, text=message.text + piece)
     else:
-        updated = replace(message, reasoning=message.reasoning + piece)
+        updated = _copy_message(message, reasoning=message.reasoning + piece)
     return _with_last_message(transcript, updated)
 
 
@@ -133,7 +142,7 @@ def _set_tool_status(
     transcript: Transcript, tool_call_id: str | None, status: ToolCallStatus
 ) -> tuple[ToolCallEntry, ...]:
     return tuple(
-        replace(call, status=status) if call.id == tool_call_id else call
+        _copy_call(call, status=status) if call.id == tool_call_id else call
         for call in transcript.tool_calls
     )
 
@@ -160,10 +169,10 @@ def _apply_tool_event(transcript: Transcript, data: EventData) -> Transcript:
                 if shown.client_executed:
                     return transcript  # a repeat: the call is shown (and run) once
                 calls = tuple(
-                    replace(call, client_executed=True) if call is shown else call
+                    _copy_call(call, client_executed=True) if call is shown else call
                     for call in transcript.tool_calls
                 )
-                return replace(transcript, tool_calls=calls, events=transcript.events + 1)
+                return _copy_transcript(transcript, tool_calls=calls, events=transcript.events + 1)
             entry = ToolCallEntry(
                 id=data.tool_call_id,
                 identifier=data.identifier,
@@ -176,7 +185,11 @@ def _apply_tool_event(transcript: Transcript, data: EventData) -> Transcript:
             calls = _set_tool_status(transcript, call_id, status)
         case _:  # pragma: no cover - callers pass tool events only
             calls = transcript.tool_calls
-    return replace(transcript, tool_calls=calls, events=transcript.events + 1)
+    return _copy_transcript(transcript, tool_calls=calls, events=transcript.events + 1)
+
+
+def _end(transcript: Transcript, error: str) -> Transcript:
+    return _copy_transcript(transcript, error=error, ended=True, events=transcript.events + 1)
 
 
 def apply_event(transcript: Transcript, event: AgentEvent, data: EventData | None) -> Transcript:
@@ -188,18 +201,18 @@ def apply_event(transcript: Transcript, event: AgentEvent, data: EventData | Non
             return _apply_chunk(transcript, data)
         case StreamStartData(assistant_message_id=message_id):
             message = AssistantMessage(id=message_id or f"step-{event.step_index}")
-            return replace(
+            return _copy_transcript(
                 transcript,
                 messages=(*transcript.messages, message),
                 events=transcript.events + 1,
             )
         case StreamEndData(final_content=final):
             if not transcript.messages:
-                return replace(transcript, events=transcript.events + 1)
+                return _copy_transcript(transcript, events=transcript.events + 1)
             last = transcript.messages[-1]
             text = last.text if final is None else final
-            ended = replace(last, text=text, ended=True)
-            return replace(
+            ended = _copy_message(last, text=text, ended=True)
+            return _copy_transcript(
                 transcript,
                 messages=(*transcript.messages[:-1], ended),
                 events=transcript.events + 1,
@@ -207,7 +220,9 @@ def apply_event(transcript: Transcript, event: AgentEvent, data: EventData | Non
         case ToolStartData() | ToolEndData() | ToolExecuteData():
             return _apply_tool_event(transcript, data)
         case ErrorData(message=message):
-            return replace(transcript, error=message, ended=True, events=transcript.events + 1)
+            return _end(transcript, message)
+    if event.type == EventType.ERROR:  # its data did not parse: still an inline error
+        return _end(transcript, "the agent reported an error (its details were unreadable)")
     if event.type == EventType.AGENT_RUNTIME_END:
-        return replace(transcript, ended=True, events=transcript.events + 1)
-    return replace(transcript, events=transcript.events + 1)
+        return _copy_transcript(transcript, ended=True, events=transcript.events + 1)
+    return _copy_transcript(transcript, events=transcript.events + 1)

@@ -1,12 +1,13 @@
-"""A fast `replace` for the frozen, slotted state classes, for the streaming hot path.
+"""Fast copy-with-changes for the frozen, slotted state classes (the streaming hot path).
 
 Owns: one generated copier per class, with a keyword parameter per field (so a wrong
 name is a TypeError, as with `attrs.evolve`), that copies every slot and applies the
 changes without calling `__init__` (state classes validate nothing on construction;
 `StoreConfig`, which does, is never replaced). `attrs.evolve` re-reads the field list
 on every call and costs about twice as much; a streamed chunk rebuilds four objects, so
-this keeps the reducer within a small multiple of `json.loads`. Elsewhere the reducer
-uses `attrs.evolve`, whose arguments mypy checks. Must not know: any particular class.
+this keeps the reducer within a small multiple of `json.loads`. Only the per-chunk path
+uses it (operation, transcript, message, state); elsewhere the reducer uses
+`attrs.evolve`, whose arguments mypy checks. Must not know: any particular class.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-__all__ = ["replace"]
+__all__ = ["copier"]
 
 _T = TypeVar("_T")
 _UNCHANGED: Any = object()
@@ -42,14 +43,13 @@ def _make_copier(cls: type) -> Callable[..., Any]:
     return copier
 
 
-def replace(instance: _T, **changes: Any) -> _T:
-    """A copy of the frozen attrs `instance` with `changes` applied.
+def copier(cls: type[_T]) -> Callable[..., _T]:
+    """The copier of `cls`: ``copy(instance, **changes)`` returns a changed copy.
 
-    Raises:
-        TypeError: a change names a field the class does not have.
+    Bind it once at module level (``_copy_operation = copier(Operation)``): a call then
+    costs one keyword pass. A change naming a field the class lacks is a TypeError.
     """
-    copier = _COPIERS.get(type(instance))
-    if copier is None:
-        copier = _COPIERS[type(instance)] = _make_copier(type(instance))
-    result: _T = copier(instance, **changes)
-    return result
+    found = _COPIERS.get(cls)
+    if found is None:
+        found = _COPIERS[cls] = _make_copier(cls)
+    return found
