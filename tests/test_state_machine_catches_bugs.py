@@ -1,0 +1,140 @@
+"""The state machine can fail: each seeded reducer bug is caught (a check that cannot fail
+proves nothing). Each test patches one bug into the reducer and runs the machine
+derandomized, without shrinking, expecting an invariant to break."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+import gatewayops.store._connection as connection
+import gatewayops.store._inbound as inbound
+import gatewayops.store._reducer as reducer
+import gatewayops.store._resources as resources
+from gatewayops.protocol import AuthFailed
+from gatewayops.store import (
+    FinishSource,
+    Operation,
+    RefreshState,
+    Result,
+    StoreConfig,
+    Timer,
+    TimerKind,
+)
+from gatewayops.testing.state_machine import GatewayMachine
+
+Patch = Callable[[pytest.MonkeyPatch], None]
+
+
+def _auth_failed_not_terminal(mp: pytest.MonkeyPatch) -> None:
+    real = inbound.on_message
+
+    def on_message(op: Operation, config: StoreConfig, message: Any) -> Any:
+        return (op, ()) if isinstance(message, AuthFailed) else real(op, config, message)
+
+    mp.setattr(reducer, "on_message", on_message)
+
+
+def _finish_keeps_the_connection(mp: pytest.MonkeyPatch) -> None:
+    real = connection.finish
+
+    def finish(op: Operation, *args: Any) -> Any:
+        ended, effects = real(op, *args)
+        return attrs.evolve(ended, connection=op.connection), effects
+
+    mp.setattr(connection, "finish", finish)
+
+
+def _refresh_not_single_flight(mp: pytest.MonkeyPatch) -> None:
+    real = connection.on_auth_expired
+
+    def on_auth_expired(op: Operation, config: StoreConfig) -> Any:
+        return real(attrs.evolve(op, refresh=RefreshState(attempts=op.refresh.attempts)), config)
+
+    mp.setattr(inbound, "on_auth_expired", on_auth_expired)
+
+
+def _echo_guard_off(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(inbound, "_observe", lambda guard, event, operation_id: guard)
+
+
+def _stale_generations_accepted(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(
+        reducer,
+        "_is_current",
+        lambda op, generation: op.connection.status in reducer.SOCKET_STATUSES,
+    )
+
+
+def _backoff_uncapped(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(resources, "backoff_delay_ms", lambda config, attempt: 1000 * 2**attempt)
+
+
+def _topic_marker_never_cleared(mp: pytest.MonkeyPatch) -> None:
+    real = reducer._commit
+
+    def commit(state: Any, old: Operation, step: Any) -> Any:
+        result = real(state, old, step)
+        return reducer.Step(attrs.evolve(result.state, topics=state.topics), result.effects)
+
+    mp.setattr(reducer, "_commit", commit)
+
+
+def _quiet_replay_completes(mp: pytest.MonkeyPatch) -> None:
+    real = reducer._on_timer
+
+    def on_timer(op: Operation, config: StoreConfig, action: Any) -> Any:
+        timer: Timer = action.timer
+        if timer.kind is TimerKind.RESUME_FLUSH and not op.resume.buffer:
+            return reducer.finish(op, Result.COMPLETED, FinishSource.RESUME_STATUS)
+        return real(op, config, action)
+
+    mp.setattr(reducer, "_on_timer", on_timer)
+
+
+def _tool_result_sent_twice(mp: pytest.MonkeyPatch) -> None:
+    real = inbound.on_tool_finished
+
+    def on_tool_finished(op: Operation, result: Any) -> Any:
+        changed, effects = real(op, result)
+        return changed, effects + effects
+
+    mp.setattr(reducer, "on_tool_finished", on_tool_finished)
+
+
+SEEDED_BUGS: dict[str, Patch] = {
+    "auth_failed is not terminal": _auth_failed_not_terminal,
+    "finishing leaves the socket connected": _finish_keeps_the_connection,
+    "a second refresh starts while one is in flight": _refresh_not_single_flight,
+    "a mirrored member's echo ends the supervisor": _echo_guard_off,
+    "a stale socket's news is applied": _stale_generations_accepted,
+    "backoff grows past its cap": _backoff_uncapped,
+    "the topic marker is never cleared": _topic_marker_never_cleared,
+    "a quiet replay is taken for completion": _quiet_replay_completes,
+    "a tool result is sent twice": _tool_result_sent_twice,
+}
+
+
+@pytest.mark.parametrize("seeded", SEEDED_BUGS.values(), ids=SEEDED_BUGS.keys())
+def test_seeded_bug_breaks_an_invariant(monkeypatch: pytest.MonkeyPatch, seeded: Patch) -> None:
+    """With this bug patched into the reducer, the state machine finds a violation."""
+    seeded(monkeypatch)
+    with pytest.raises(AssertionError):
+        run_state_machine_as_test(
+            GatewayMachine,
+            settings=settings(
+                max_examples=400,
+                stateful_step_count=100,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                phases=(Phase.generate,),
+                suppress_health_check=list(HealthCheck),
+                print_blob=False,
+            ),
+        )
