@@ -170,3 +170,26 @@ async def test_handshake_rejected_with_503_is_retried(
         await handshake(transport)
         assert trio.current_time() == 1 + 2 + 4
         assert len(transport.attempts) == 4
+
+
+async def test_listeners_never_see_a_finished_operation_with_its_socket_open(
+    transport: MemoryTransport, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Resources are reconciled before listeners hear of a step: when a listener first sees
+    the operation finished, its socket is already closing and no timer is armed (11.3)."""
+    async with client_on(transport) as client:
+        seen: list[tuple[int, int]] = []
+
+        def listener(old: object, new: object, action: object) -> None:
+            op = client.state.operations.get(OP)
+            if op is not None and op.is_finished and not seen:
+                stats = client.statistics()
+                seen.append((stats.open_sockets, stats.armed_timers))
+
+        client.subscribe(listener)
+        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        server = await transport.accept()
+        await expect(server, Auth)
+        server.send_message(AuthFailed(reason="operation not found"))
+        await client.wait_finished(OP)
+    assert seen == [(0, 0)]

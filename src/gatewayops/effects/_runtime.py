@@ -50,11 +50,13 @@ from gatewayops.store import (
     SendFailed,
     SendMessage,
     Socket,
+    Step,
     Store,
     StoreConfig,
     Timer,
     TimerFired,
     operation_resources,
+    resources_may_differ,
 )
 from gatewayops.transport import Transport
 
@@ -63,28 +65,6 @@ __all__ = ["Runtime"]
 logger = logging.getLogger("gatewayops.effects")
 
 _NO_RESOURCES: frozenset[Resource] = frozenset()
-
-RESOURCE_INPUTS = ("id", "url", "status", "connection", "resume", "refresh", "tools")
-"""The `Operation` fields `operation_resources` reads (a test pins this list).
-
-A streamed chunk changes only the transcript and the cursor; skipping the resource diff
-when none of these changed (by identity: the state is persistent) keeps the hot path
-cheap.
-"""
-
-
-def _same_resource_inputs(old: Operation | None, new: Operation | None) -> bool:
-    return (
-        old is not None
-        and new is not None
-        and old.connection is new.connection
-        and old.status is new.status
-        and old.resume is new.resume
-        and old.refresh is new.refresh
-        and old.tools is new.tools
-        and old.url is new.url
-        and old.id is new.id
-    )
 
 
 class _TimerEntry:
@@ -113,7 +93,12 @@ class Runtime:
         random_seed: int | None,
         middleware: Sequence[Middleware],
     ) -> None:
-        self.store = Store(GatewayState(config=config), middleware=middleware)
+        # Reconciling resources is the first middleware: sockets and timers change before
+        # any listener hears of the step, so no listener sees a finished operation whose
+        # socket is still open (PROTOCOL.md 11.3), and effects run after both.
+        self.store = Store(
+            GatewayState(config=config), middleware=(self._reconcile_step, *middleware)
+        )
         self.nursery = nursery
         self.transport = transport
         self._refresh_token = refresh_token
@@ -169,16 +154,15 @@ class Runtime:
         except Exception:
             logger.exception("dispatching %s failed", type(action).__name__)
 
-    def _step(self, action: Action) -> None:
-        store = self.store
+    def _reconcile_step(self, old_state: GatewayState, action: Action, step: Step) -> None:
         operation_id = action.operation_id
-        old = store.state.operations.get(operation_id)
-        effects = store.dispatch(action)
-        state = store.state
-        new = state.operations.get(operation_id)
-        if new is not old and not _same_resource_inputs(old, new):
-            self._reconcile(operation_id, new, state.config)
-        for effect in effects:
+        old = old_state.operations.get(operation_id)
+        new = step.state.operations.get(operation_id)
+        if new is not old and resources_may_differ(old, new):
+            self._reconcile(operation_id, new, step.state.config)
+
+    def _step(self, action: Action) -> None:
+        for effect in self.store.dispatch(action):
             match effect:
                 case SendMessage():
                     self._send(effect)

@@ -48,12 +48,14 @@ from gatewayops.store._lifecycle import (
 )
 from gatewayops.store._reducer import Step, reduce
 from gatewayops.store._resources import (
+    RESOURCE_INPUTS,
     Resource,
     Socket,
     Timer,
     TimerKind,
     operation_resources,
     resources,
+    resources_may_differ,
 )
 from gatewayops.store._selectors import (
     connection_status,
@@ -93,6 +95,7 @@ __all__ = [
     "ABSENT",
     "CONNECTION_TABLE",
     "OPERATION_TABLE",
+    "RESOURCE_INPUTS",
     "Action",
     "AppAction",
     "AssistantMessage",
@@ -162,6 +165,7 @@ __all__ = [
     "outcome",
     "reduce",
     "resources",
+    "resources_may_differ",
     "running_operation",
     "tool_timeout_ms",
     "transcript",

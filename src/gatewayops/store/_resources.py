@@ -25,6 +25,7 @@ from gatewayops.store._state import (
 )
 
 __all__ = [
+    "RESOURCE_INPUTS",
     "SOCKET_STATUSES",
     "Resource",
     "Socket",
@@ -32,6 +33,7 @@ __all__ = [
     "TimerKind",
     "operation_resources",
     "resources",
+    "resources_may_differ",
 ]
 
 SOCKET_STATUSES = frozenset(
@@ -166,4 +168,28 @@ def resources(state: GatewayState) -> frozenset[Resource]:
         resource
         for op in state.operations.values()
         for resource in operation_resources(op, state.config)
+    )
+
+
+RESOURCE_INPUTS = ("id", "url", "status", "connection", "resume", "refresh", "tools")
+"""The `Operation` fields `operation_resources` reads (a test pins this list)."""
+
+
+def resources_may_differ(old: Operation | None, new: Operation | None) -> bool:
+    """Whether `operation_resources` could differ between two versions of an operation.
+
+    False when none of `RESOURCE_INPUTS` changed (compared by identity: state is
+    persistent, so an unchanged part is the same object). A streamed chunk changes only
+    the transcript and the cursor, so the runtime skips the resource diff for it.
+    """
+    return (
+        old is None
+        or new is None
+        or old.connection is not new.connection
+        or old.status is not new.status
+        or old.resume is not new.resume
+        or old.refresh is not new.refresh
+        or old.tools is not new.tools
+        or old.url is not new.url
+        or old.id is not new.id
     )

@@ -1,8 +1,9 @@
-"""The runtime's hot-path shortcut: which `Operation` fields resources depend on.
+"""`resources_may_differ`: which `Operation` fields resources depend on.
 
 The runtime skips the resource diff when none of `RESOURCE_INPUTS` changed. This pins
-that list against the store: if `Operation` gains a field, or `operation_resources`
-starts reading another one, this fails and the list must be revisited.
+that list against `operation_resources`: if `Operation` gains a field, or
+`operation_resources` starts reading another one, this fails and the list (and
+`resources_may_differ`) must be revisited.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import attrs
 import immutables
 import pytest
 
-from gatewayops.effects._runtime import RESOURCE_INPUTS
 from gatewayops.store import (
+    RESOURCE_INPUTS,
     Connection,
     ConnectionStatus,
     EchoGuard,
@@ -31,6 +32,7 @@ from gatewayops.store import (
     ToolStatus,
     Transcript,
     operation_resources,
+    resources_may_differ,
 )
 
 OTHER_VALUES = {
@@ -85,3 +87,21 @@ def test_resources_ignore_the_fields_outside_the_inputs(field: str) -> None:
     for op in sample_operations():
         changed = attrs.evolve(op, **{field: OTHER_VALUES[field]})
         assert operation_resources(changed, config) == operation_resources(op, config)
+
+
+@pytest.mark.parametrize("field", RESOURCE_INPUTS)
+def test_a_changed_input_is_reported(field: str) -> None:
+    """Replacing any resource input makes `resources_may_differ` true; a transcript
+    change alone does not."""
+    op = sample_operations()[0]
+    changed_inputs = {
+        "id": "op-2",
+        "url": "ws://gateway.test/ws?operationId=op-2",
+        "status": OperationStatus.DETACHED,
+        "connection": attrs.evolve(op.connection),
+        "resume": attrs.evolve(op.resume),
+        "refresh": attrs.evolve(op.refresh),
+        "tools": immutables.Map(op.tools),
+    }
+    assert resources_may_differ(op, attrs.evolve(op, **{field: changed_inputs[field]}))
+    assert not resources_may_differ(op, attrs.evolve(op, transcript=Transcript(events=9)))
