@@ -1,0 +1,106 @@
+"""`gatewayops gui`: the Tk chat composer example, in Trio guest mode.
+
+Owns: the ``gui`` subcommand's arguments and its handler: check them, open the window
+(`gatewayops.gui.ChatApp`) and run Tk's loop until the window is closed and the Trio
+run has finished. By default the app starts the reference gateway on 127.0.0.1 in the
+same Trio run; ``--url`` follows one running operation on another gateway instead (it
+then needs ``--token`` and ``--operation``, as ``watch`` does, and the fault buttons
+are off). A Trio error is printed with its traceback (exit 1); a missing Tk or display
+is one line (exit 1); bad arguments are one line (exit 2).
+
+Must not know: what the window shows or how the session works. Imports Tk lazily, so
+the rest of the command line works on a Python built without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from typing import Any
+
+__all__ = ["handler", "register"]
+
+_EXIT_OK = 0
+_EXIT_FAILED = 1
+_EXIT_USAGE = 2
+_EXIT_INTERRUPTED = 130
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``gui`` subcommand."""
+    parser = subparsers.add_parser(
+        "gui",
+        help="open the Tk chat composer (embedded reference gateway by default)",
+        description="Open a Tk window with a topic list, a streamed transcript, a "
+        "connection indicator and a Send/Stop composer. Without --url it starts the "
+        "reference gateway on 127.0.0.1 and Send starts a scripted run; the fault buttons "
+        "expire the token, make the gateway forget the run, or drop the network.",
+    )
+    parser.add_argument(
+        "--url", help="follow a run on this gateway (ws://HOST:PORT) instead of the embedded one"
+    )
+    parser.add_argument("--token", help="with --url: the operation's token (not refreshable)")
+    parser.add_argument("--operation", help="with --url: the running operation to follow")
+    parser.add_argument(
+        "--topic",
+        action="append",
+        dest="topics",
+        metavar="TOPIC",
+        help="a topic to list (repeatable; default: topic-1, topic-2, topic-3)",
+    )
+    parser.add_argument(
+        "--delay",
+        type=float,
+        default=0.25,
+        metavar="SECONDS",
+        help="seconds between a scripted run's events (embedded gateway; default: 0.25)",
+    )
+    parser.set_defaults(func=handler)
+
+
+def _usage_error(message: str) -> int:
+    print(f"gatewayops gui: error: {message}", file=sys.stderr)
+    return _EXIT_USAGE
+
+
+def handler(args: argparse.Namespace) -> int:
+    """Open the window and run it until it is closed; the process exit code."""
+    if args.url and not (args.token and args.operation):
+        return _usage_error("--url needs --token and --operation")
+    if not args.url and (args.token or args.operation):
+        return _usage_error("--token and --operation go with --url")
+    if args.delay < 0:
+        return _usage_error("--delay must not be negative")
+    try:
+        import tkinter
+
+        from gatewayops.gui import DEFAULT_TOPICS, AppOptions, ChatApp
+    except ImportError as error:
+        print(
+            f"gatewayops gui: this Python has no Tk ({error}); install one built with Tk "
+            "(Debian's python3-tk for the system Python)",
+            file=sys.stderr,
+        )
+        return _EXIT_FAILED
+    options = AppOptions(
+        url=args.url,
+        token=args.token,
+        operation=args.operation,
+        chunk_delay=args.delay,
+        topics=tuple(args.topics) if args.topics else DEFAULT_TOPICS,
+    )
+    try:
+        app = ChatApp.open(options)
+    except tkinter.TclError as error:
+        print(f"gatewayops gui: cannot open a window: {error}", file=sys.stderr)
+        return _EXIT_FAILED
+    try:
+        app.run()
+    except KeyboardInterrupt:
+        return _EXIT_INTERRUPTED
+    except Exception as error:
+        print("gatewayops gui: the Trio run failed:", file=sys.stderr)
+        traceback.print_exception(error, file=sys.stderr)
+        return _EXIT_FAILED
+    return _EXIT_OK

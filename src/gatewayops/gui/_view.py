@@ -1,0 +1,173 @@
+"""What the chat window shows, as plain data computed from the store's state.
+
+Owns: the view model of the example app -- the composer (button label "Send" or
+"Stop" from `is_input_loading`), the connection indicator, the topic list labels and
+the transcript lines (user prompts, streamed reasoning and text, tool calls, how each
+run ended) -- as pure functions of `GatewayState` and the turns a topic had. Keeping
+them here, away from Tk, makes every rule a plain function a test can call.
+
+Must not know: Tk, Trio, the client or the gateway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from gatewayops.store import (
+    ConnectionStatus,
+    GatewayState,
+    OperationStatus,
+    Result,
+    ToolCallStatus,
+    is_input_loading,
+    is_stopping,
+    running_operation,
+)
+
+__all__ = [
+    "ComposerView",
+    "Indicator",
+    "TranscriptLine",
+    "Turn",
+    "composer_view",
+    "indicator",
+    "topic_label",
+    "transcript_lines",
+]
+
+SEND = "Send"
+STOP = "Stop"
+
+_GOOD = "#2e7d32"
+_BUSY = "#ef6c00"
+_BAD = "#c62828"
+_IDLE = "#757575"
+
+_CONNECTION_COLOURS = {
+    ConnectionStatus.CONNECTED: _GOOD,
+    ConnectionStatus.CONNECTING: _BUSY,
+    ConnectionStatus.AUTHENTICATING: _BUSY,
+    ConnectionStatus.EXPIRED: _BUSY,
+    ConnectionStatus.RECONNECTING: _BUSY,
+    ConnectionStatus.DISCONNECTED: _IDLE,
+}
+
+_TOOL_MARKS = {
+    ToolCallStatus.RUNNING: "…",
+    ToolCallStatus.SUCCEEDED: "✓",
+    ToolCallStatus.FAILED: "✗",
+}
+
+
+@attrs.frozen(kw_only=True)
+class Turn:
+    """One message the user sent on a topic and the operation that answered it."""
+
+    prompt: str
+    operation_id: str
+
+
+@attrs.frozen(kw_only=True)
+class ComposerView:
+    """The composer's button.
+
+    Attributes:
+        button_text: ``"Send"`` while the topic's input is not loading, else ``"Stop"``.
+        loading: `is_input_loading` for the topic.
+        stopping: a stop was requested and not yet confirmed (the button is disabled).
+    """
+
+    button_text: str
+    loading: bool
+    stopping: bool
+
+
+@attrs.frozen(kw_only=True)
+class Indicator:
+    """The connection indicator of the topic's latest operation: a text and a colour."""
+
+    text: str
+    colour: str
+
+
+@attrs.frozen(kw_only=True)
+class TranscriptLine:
+    """One line of the transcript pane, with the Text-widget tag that styles it."""
+
+    text: str
+    tag: str
+
+
+def composer_view(state: GatewayState, topic_id: str) -> ComposerView:
+    """The composer of `topic_id`: "Stop" exactly while `is_input_loading` is true."""
+    loading = is_input_loading(state, topic_id)
+    running = running_operation(state, topic_id)
+    stopping = running is not None and is_stopping(state, running.id)
+    return ComposerView(button_text=STOP if loading else SEND, loading=loading, stopping=stopping)
+
+
+def indicator(state: GatewayState, operation_id: str | None) -> Indicator:
+    """How the latest operation of a topic stands: its socket while it runs, else its end."""
+    op = None if operation_id is None else state.operations.get(operation_id)
+    if op is None:
+        return Indicator(text="● idle", colour=_IDLE)
+    if op.outcome is not None:
+        colour = _GOOD if op.outcome.succeeded else _BAD
+        if op.outcome.result is Result.INTERRUPTED:
+            colour = _IDLE
+        return Indicator(text=f"● finished: {op.outcome.result.value}", colour=colour)
+    if op.status is not OperationStatus.RUNNING:
+        return Indicator(text=f"● {op.status.value}", colour=_IDLE)
+    status = op.connection.status
+    return Indicator(text=f"● {status.value}", colour=_CONNECTION_COLOURS[status])
+
+
+def topic_label(state: GatewayState, topic_id: str) -> str:
+    """A topic's entry in the list: a running marker while its input is loading."""
+    return f"▶ {topic_id}" if is_input_loading(state, topic_id) else f"   {topic_id}"
+
+
+def _outcome_line(state: GatewayState, operation_id: str) -> TranscriptLine | None:
+    op = state.operations.get(operation_id)
+    if op is None or op.outcome is None:
+        return None
+    detail = f" ({op.outcome.detail})" if op.outcome.detail else ""
+    text = f"— {op.outcome.result.value} via {op.outcome.source.value}{detail}"
+    return TranscriptLine(text=text, tag="outcome")
+
+
+def transcript_lines(state: GatewayState, turns: Sequence[Turn]) -> tuple[TranscriptLine, ...]:
+    """The transcript pane of a topic: each turn's prompt, then what its run streamed.
+
+    Assistant messages and tool calls are shown in the order the transcript keeps them
+    (messages first, then tool calls, per run), followed by the inline error and how
+    the run ended.
+    """
+    lines: list[TranscriptLine] = []
+    for turn in turns:
+        lines.append(TranscriptLine(text=f"You: {turn.prompt}", tag="user"))
+        op = state.operations.get(turn.operation_id)
+        if op is None:
+            continue
+        transcript = op.transcript
+        for message in transcript.messages:
+            if message.reasoning:
+                lines.append(
+                    TranscriptLine(text=f"  thinking: {message.reasoning}", tag="reasoning")
+                )
+            if message.text:
+                lines.append(TranscriptLine(text=f"Assistant: {message.text}", tag="assistant"))
+        for call in transcript.tool_calls:
+            name = "/".join(part for part in (call.identifier, call.api_name) if part) or call.id
+            mark = _TOOL_MARKS[call.status]
+            lines.append(
+                TranscriptLine(text=f"  tool {name} {mark} {call.status.value}", tag="tool")
+            )
+        if transcript.error is not None:
+            lines.append(TranscriptLine(text=f"Error: {transcript.error}", tag="error"))
+        ending = _outcome_line(state, turn.operation_id)
+        if ending is not None:
+            lines.append(ending)
+    return tuple(lines)

@@ -1,0 +1,229 @@
+"""The Tk chat window: topic list, transcript pane, connection indicator, composer.
+
+Owns: the widgets and their callbacks. Callbacks run on the Tk thread, which in Trio
+guest mode is Trio's thread, so they call the session's synchronous actions directly
+(`send`, `stop`, the faults) -- never through `trio.from_thread`, which would deadlock.
+A store listener (also on this thread) marks the view dirty; one ``after_idle``
+render per burst of actions then applies the view model from `_view`.
+
+Must not know: how the session reaches the gateway, Trio, or how the app starts.
+"""
+
+from __future__ import annotations
+
+import tkinter
+from collections.abc import Callable
+from tkinter import ttk
+
+from gatewayops.exceptions import LocalUsageError
+from gatewayops.gui._session import ChatSession
+from gatewayops.gui._view import (
+    TranscriptLine,
+    composer_view,
+    indicator,
+    topic_label,
+    transcript_lines,
+)
+from gatewayops.store import Action, GatewayState
+
+__all__ = ["ChatWindow"]
+
+_TAGS = {
+    "user": {"foreground": "#1a237e", "font": ("TkDefaultFont", 10, "bold")},
+    "assistant": {"foreground": "#212121"},
+    "reasoning": {"foreground": "#757575", "font": ("TkDefaultFont", 9, "italic")},
+    "tool": {"foreground": "#6a1b9a"},
+    "error": {"foreground": "#c62828"},
+    "outcome": {"foreground": "#455a64", "font": ("TkDefaultFont", 9)},
+}
+
+
+class ChatWindow:
+    """The widgets of the example app, on `root`; inert until `bind` gives a session.
+
+    Attributes:
+        topic_list: the topics (a running one is marked).
+        transcript: the selected topic's turns and what their runs streamed.
+        indicator: the connection status of the selected topic's latest operation.
+        entry: the message to send.
+        send_button: "Send" while the topic's input is not loading, else "Stop".
+        expire_button: expire the running operation's token (embedded gateway).
+        forget_button: make the gateway forget the running operation.
+        drop_button: drop the running operation's sockets.
+        message: one line of feedback (errors, what a fault did).
+    """
+
+    def __init__(self, root: tkinter.Tk, *, title: str = "gatewayops — chat composer") -> None:
+        self.root = root
+        self._session: ChatSession | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._render_pending = False
+        self._shown_lines: tuple[TranscriptLine, ...] = ()
+        root.title(title)
+        root.geometry("780x520")
+        root.minsize(560, 360)
+        ttk.Style(root).theme_use("clam")
+
+        side = ttk.Frame(root, padding=6)
+        side.pack(side="left", fill="y")
+        ttk.Label(side, text="Topics").pack(anchor="w")
+        self.topic_list = tkinter.Listbox(side, width=16, exportselection=False, activestyle="none")
+        self.topic_list.pack(fill="y", expand=True)
+        self.topic_list.bind("<<ListboxSelect>>", lambda _event: self.render())
+
+        main = ttk.Frame(root, padding=6)
+        main.pack(side="left", fill="both", expand=True)
+        self.indicator = tkinter.Label(main, text="● starting…", anchor="w", foreground="#757575")
+        self.indicator.pack(fill="x")
+        pane = ttk.Frame(main)
+        pane.pack(fill="both", expand=True, pady=4)
+        self.transcript = tkinter.Text(pane, wrap="word", state="disabled", height=16, width=60)
+        scroll = ttk.Scrollbar(pane, command=self.transcript.yview)
+        self.transcript.configure(yscrollcommand=scroll.set)
+        scroll.pack(side="right", fill="y")
+        self.transcript.pack(side="left", fill="both", expand=True)
+        for tag, options in _TAGS.items():
+            self.transcript.tag_configure(tag, **options)  # type: ignore[arg-type]
+
+        composer = ttk.Frame(main)
+        composer.pack(fill="x")
+        self.entry = ttk.Entry(composer)
+        self.entry.pack(side="left", fill="x", expand=True)
+        self.entry.bind("<Return>", lambda _event: self.on_send_or_stop())
+        self.send_button = ttk.Button(
+            composer, text="Send", width=8, command=self.on_send_or_stop, state="disabled"
+        )
+        self.send_button.pack(side="left", padx=(6, 0))
+
+        faults = ttk.Frame(main)
+        faults.pack(fill="x", pady=(6, 0))
+        ttk.Label(faults, text="Faults:").pack(side="left")
+        self.expire_button = self._fault_button(faults, "Expire token", self.on_expire_token)
+        self.forget_button = self._fault_button(faults, "Forget operation", self.on_forget)
+        self.drop_button = self._fault_button(faults, "Drop network", self.on_drop_network)
+        self.message = ttk.Label(main, text="Starting the gateway and the client…", anchor="w")
+        self.message.pack(fill="x", pady=(6, 0))
+
+    def _fault_button(
+        self, parent: ttk.Frame, text: str, command: Callable[[], None]
+    ) -> ttk.Button:
+        button = ttk.Button(parent, text=text, command=command, state="disabled")
+        button.pack(side="left", padx=(6, 0))
+        return button
+
+    # ------------------------------------------------------------------ session
+
+    def bind(self, session: ChatSession) -> None:
+        """Show `session`: fill the topic list, follow its store, enable the composer."""
+        self._session = session
+        for index, topic in enumerate(session.topics):
+            self.topic_list.insert(index, topic_label(session.client.state, topic))
+        self.topic_list.selection_set(0)
+        self._unsubscribe = session.client.subscribe(self._on_dispatch)
+        where = "the embedded gateway" if session.faults_available else session.options.url
+        self.say(f"Ready: following runs on {where}.")
+        self.render()
+
+    def unbind(self, reason: str) -> None:
+        """Stop following the store (the client is closing) and disable the controls."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._session = None
+        for button in (self.send_button, self.expire_button, self.forget_button, self.drop_button):
+            button.configure(state="disabled")
+        self.say(reason)
+
+    @property
+    def selected_topic(self) -> str | None:
+        """The topic selected in the list (None before `bind`)."""
+        if self._session is None:
+            return None
+        topics = self._session.topics
+        chosen = (i for i in range(len(topics)) if self.topic_list.selection_includes(i))
+        return topics[next(chosen, 0)]
+
+    def say(self, text: str) -> None:
+        """Show one line of feedback under the composer."""
+        self.message.configure(text=text)
+
+    # ------------------------------------------------------------------ callbacks
+
+    def on_send_or_stop(self) -> None:
+        """The composer button: Send starts a run, Stop stops the running one."""
+        session, topic = self._session, self.selected_topic
+        if session is None or topic is None:
+            return
+        try:
+            if session.running(topic) is not None:
+                session.stop(topic)
+                self.say(f"Stop requested on {topic}.")
+            else:
+                prompt = self.entry.get().strip() or "Hello!"
+                operation_id = session.send(topic, prompt)
+                self.entry.delete(0, "end")
+                self.say(f"Sent on {topic}: following {operation_id}.")
+        except LocalUsageError as error:
+            self.say(f"Refused: {error}")
+        self.render()
+
+    def on_expire_token(self) -> None:
+        """Fault: the gateway expires the running operation's tokens."""
+        self._fault(lambda s, t: f"Expired the token ({s.expire_token(t)} sockets told).")
+
+    def on_forget(self) -> None:
+        """Fault: the gateway forgets the running operation (its sockets go quiet)."""
+        self._fault(lambda s, t: "Forgot the operation." if s.forget(t) else "Nothing to forget.")
+
+    def on_drop_network(self) -> None:
+        """Fault: the gateway drops the running operation's sockets (no close frame)."""
+        self._fault(lambda s, t: f"Dropped {s.drop_network(t)} sockets.")
+
+    def _fault(self, act: Callable[[ChatSession, str], str]) -> None:
+        session, topic = self._session, self.selected_topic
+        if session is not None and topic is not None:
+            self.say(act(session, topic))
+
+    # ------------------------------------------------------------------ rendering
+
+    def _on_dispatch(self, old: GatewayState, new: GatewayState, action: Action) -> None:
+        if not self._render_pending:
+            self._render_pending = True
+            self.root.after_idle(self.render)
+
+    def render(self) -> None:
+        """Apply the view of the selected topic to the widgets."""
+        self._render_pending = False
+        session, topic = self._session, self.selected_topic
+        if session is None or topic is None:
+            return
+        state = session.client.state
+        composer = composer_view(state, topic)
+        self.send_button.configure(
+            text=composer.button_text, state="disabled" if composer.stopping else "normal"
+        )
+        fault_state = "normal" if composer.loading and session.faults_available else "disabled"
+        for button in (self.expire_button, self.forget_button, self.drop_button):
+            button.configure(state=fault_state)
+        shown = indicator(state, session.latest_operation(topic))
+        self.indicator.configure(text=shown.text, foreground=shown.colour)
+        for index, name in enumerate(session.topics):
+            label = topic_label(state, name)
+            if self.topic_list.get(index) != label:
+                self.topic_list.delete(index)
+                self.topic_list.insert(index, label)
+                if name == topic:
+                    self.topic_list.selection_set(index)
+        self._show_transcript(transcript_lines(state, session.turns(topic)))
+
+    def _show_transcript(self, lines: tuple[TranscriptLine, ...]) -> None:
+        if lines == self._shown_lines:
+            return
+        self._shown_lines = lines
+        text = self.transcript
+        text.configure(state="normal")
+        text.delete("1.0", "end")
+        for line in lines:
+            text.insert("end", line.text + "\n", line.tag)
+        text.configure(state="disabled")
+        text.see("end")

@@ -1,0 +1,130 @@
+"""The chat app on a real (virtual) screen: Send/Stop, faults, closing mid-run."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import trio
+
+from gatewayops.gui import ChatApp, answer_text, png_size, screenshot
+from gatewayops.store import FinishSource, Result, is_input_loading, outcome
+
+from .conftest import OpenApp
+from .helpers import call_close_button, pump_until
+
+
+def _text(app: ChatApp) -> str:
+    return app.window.transcript.get("1.0", "end")
+
+
+def _button(app: ChatApp) -> str:
+    return str(app.window.send_button.cget("text"))
+
+
+def _send(app: ChatApp, prompt: str) -> str:
+    """Type `prompt`, press Send, wait for "Stop" and some streamed text; the operation."""
+    app.window.entry.insert(0, prompt)
+    app.window.send_button.invoke()
+    pump_until(app.root, lambda: _button(app) == "Stop", what='the button to read "Stop"')
+    pump_until(app.root, lambda: "Streaming word 2 " in _text(app), what="streamed text")
+    assert app.session is not None
+    operation_id = app.session.latest_operation("topic-1")
+    assert operation_id is not None
+    return operation_id
+
+
+def _click(app: ChatApp, widget_name: str) -> None:
+    """Click a widget with the X pointer (xdotool), as a person would."""
+    widget = getattr(app.window, widget_name)
+    app.root.update_idletasks()  # geometry is computed when idle
+    x = widget.winfo_rootx() + widget.winfo_width() // 2
+    y = widget.winfo_rooty() + widget.winfo_height() // 2
+    subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], check=True, timeout=10)
+
+
+def test_click_send_streams_text_and_button_reads_stop(open_app: OpenApp, artifacts: Path) -> None:
+    """A real click on Send starts a run: the button reads "Stop", streamed text shows."""
+    if shutil.which("xdotool") is None:
+        pytest.skip("xdotool is not installed")
+    app = open_app()
+    root = app.root
+    pump_until(root, lambda: bool(root.winfo_viewable()), what="the window to be mapped")
+    app.window.entry.insert(0, "What is guest mode?")
+    _click(app, "send_button")
+    pump_until(root, lambda: _button(app) == "Stop", what='the button to read "Stop"')
+    pump_until(root, lambda: "Streaming word 3 " in _text(app), what="streamed text")
+    assert "You: What is guest mode?" in _text(app)
+    assert "tool web-search/search" in _text(app)
+    assert app.window.indicator.cget("text") == "● connected"
+    root.update_idletasks()
+    shot = screenshot(root.winfo_id(), artifacts / "composer-stop.png")
+    assert png_size(shot) == (root.winfo_width(), root.winfo_height())
+    assert shot.stat().st_size > 1000
+
+
+def test_forget_then_drop_ends_as_auth_failed_and_clears_stop(open_app: OpenApp) -> None:
+    """Forget + drop: the redial gets auth_failed, the run ends, the button reads "Send"."""
+    app = open_app()
+    operation_id = _send(app, "forget me")
+    app.window.forget_button.invoke()
+    app.window.drop_button.invoke()
+    pump_until(app.root, lambda: _button(app) == "Send", what='the button to read "Send"')
+    assert app.session is not None
+    state = app.session.client.state
+    assert not is_input_loading(state, "topic-1")
+    ending = outcome(state, operation_id)
+    assert ending is not None
+    assert (ending.result, ending.source) == (Result.AUTH_FAILED, FinishSource.AUTH_FAILED)
+    assert "finished: auth_failed" in app.window.indicator.cget("text")
+    assert "auth_failed" in _text(app)
+
+
+def test_expired_token_is_refreshed_and_run_completes(open_app: OpenApp) -> None:
+    """Token expiry mid-run: refresh, redial, resume; the run completes with no lost text."""
+    app = open_app(chunks=30)
+    operation_id = _send(app, "expire me")
+    app.window.expire_button.invoke()
+    pump_until(app.root, lambda: _button(app) == "Send", what='the button to read "Send"')
+    assert app.session is not None
+    state = app.session.client.state
+    ending = outcome(state, operation_id)
+    assert ending is not None
+    assert ending.result is Result.COMPLETED
+    assert not is_input_loading(state, "topic-1")
+    op = state.operations[operation_id]
+    assert op.transcript.messages[-1].text == answer_text("expire me", 30)
+
+
+def test_stop_button_interrupts_the_run(open_app: OpenApp) -> None:
+    """Pressing Stop interrupts the run on the gateway; the button returns to "Send"."""
+    app = open_app()
+    operation_id = _send(app, "stop me")
+    app.window.send_button.invoke()
+    pump_until(app.root, lambda: _button(app) == "Send", what='the button to read "Send"')
+    assert app.session is not None
+    ending = outcome(app.session.client.state, operation_id)
+    assert ending is not None
+    assert ending.result is Result.INTERRUPTED
+
+
+def test_closing_mid_run_cancels_everything_before_the_window_goes(open_app: OpenApp) -> None:
+    """Close mid-run: the Trio run finishes first, with no socket, timer or task left."""
+    app = open_app()
+    _send(app, "close me")
+    call_close_button(app.root)
+    assert not app.guest.finished
+    pump_until(app.root, lambda: app.guest.finished, what="the Trio run to finish")
+    assert app.guest.error is None
+    assert app.guest.cancelled
+    shutdown = app.shutdown
+    assert shutdown is not None
+    client = shutdown.client
+    assert (client.open_sockets, client.closing_sockets) == (0, 0)
+    assert (client.armed_timers, client.running_effect_tasks, client.background_tasks) == (0, 0, 0)
+    assert shutdown.gateway is not None
+    assert shutdown.gateway.open_sockets == 0
+    with pytest.raises(RuntimeError):
+        trio.lowlevel.current_trio_token()  # no Trio run is left on this thread
