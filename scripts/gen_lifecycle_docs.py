@@ -218,6 +218,7 @@ pure function of the operation that says which should exist right now:
 | backoff ({backoff_range}) | reconnecting |
 | resume flush ({_seconds(config.resume_flush_ms)} quiet) | a reattach's replay is being buffered |
 | refresh retry | a failed token refresh waits to be retried |
+| refresh timeout ({_seconds(config.refresh_timeout_ms)}) | a token refresh is in flight |
 | tool deadline | a client tool's result is still owed (also while detached) |
 
 The runtime diffs the set after every step and opens what appeared, closes or cancels
@@ -274,6 +275,8 @@ is **single-flight**: further `auth_expired` frames while it is in flight do not
   socket authenticates with the new token and resumes from the same cursor.
 - `TokenRefreshFailed` with `not_found` ends the operation as `gone` (no infinite 404
   loop); any other failure is retried after a delay.
+- A refresh that has not answered within {_seconds(config.refresh_timeout_ms)} counts as
+  failed, so a hung refresh endpoint cannot leave a run stuck on "Stop".
 - The **refresh budget** ({config.refresh_budget}) counts refreshes since the last
   `auth_success`. A failure once it is spent ends the operation `auth_failed`
   (`refresh_failed`); an `auth_expired` once it is spent ends it `auth_failed`

@@ -107,7 +107,7 @@ async def test_aclose_leaves_no_socket_timer_or_task(
         await settle()
         busy = client.statistics()
         assert (busy.open_sockets, busy.running_effect_tasks) == (3, 2)
-        assert busy.armed_timers == 4  # heartbeat, two watchdogs, the tool's deadline
+        assert busy.armed_timers == 5  # heartbeat, two watchdogs, refresh timeout, tool deadline
         await client.aclose()
         assert client.statistics() == ClientStatistics(
             open_sockets=0,

@@ -26,6 +26,7 @@ from gatewayops.store import (
     is_input_loading,
     operation_resources,
     outcome,
+    reduce,
 )
 from gatewayops.testing import TestStore
 
@@ -165,7 +166,7 @@ def test_marker_is_cleared_only_if_it_names_the_finishing_operation() -> None:
 def test_auth_expired_asks_for_one_refresh() -> None:
     """`auth_expired` keeps the socket and asks for exactly one token refresh."""
     store = _expired_store()
-    assert timers(store.state) == {TimerKind.HEARTBEAT}
+    assert timers(store.state) == {TimerKind.HEARTBEAT, TimerKind.REFRESH_TIMEOUT}
     store.finish()
 
 
@@ -359,3 +360,31 @@ def test_token_never_appears_in_reprs() -> None:
     for text in texts:
         assert "jwt-secret" not in text
         assert "<redacted>" in text
+
+
+def test_a_refresh_that_never_answers_times_out_and_is_retried() -> None:
+    """A refresh in flight past its timeout counts as failed and is retried after a delay,
+    so a hung refresh endpoint cannot leave the run stuck."""
+    store = _expired_store()
+    store.send(
+        fired(timer(store.state, TimerKind.REFRESH_TIMEOUT)),
+        {
+            REFRESH: RefreshState(status=RefreshStatus.RETRY_WAIT, attempts=1),
+            path("last_problem"): "token refresh did not answer within 30000 ms",
+        },
+        effects=[],
+    )
+    store.finish()
+
+
+def test_a_refresh_that_never_answers_ends_the_run_once_the_budget_is_spent() -> None:
+    """With the budget spent, a timed-out refresh ends the run as an auth failure."""
+    store = _expired_store(StoreConfig(refresh_budget=1))
+    step = reduce(store.state, fired(timer(store.state, TimerKind.REFRESH_TIMEOUT)))
+    op = op_of(step.state)
+    assert op.outcome is not None
+    assert (op.outcome.result, op.outcome.source) == (
+        Result.AUTH_FAILED,
+        FinishSource.REFRESH_FAILED,
+    )
+    assert operation_resources(op, step.state.config) == frozenset()

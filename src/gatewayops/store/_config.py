@@ -30,6 +30,8 @@ class StoreConfig:
         resume_flush_ms: quiet time after the last buffered replay event before a flush.
         refresh_budget: consecutive token refreshes allowed without reaching
             `auth_success`; past it the operation ends as an auth failure.
+        refresh_timeout_ms: a refresh that has not answered by then counts as failed
+            (so a hung refresh endpoint cannot leave a run stuck on "Stop").
     """
 
     heartbeat_interval_ms: int = attrs.field(default=30_000, validator=_positive)
@@ -39,6 +41,7 @@ class StoreConfig:
     max_backoff_ms: int = attrs.field(default=30_000, validator=_positive)
     resume_flush_ms: int = attrs.field(default=500, validator=_positive)
     refresh_budget: int = attrs.field(default=3, validator=_positive)
+    refresh_timeout_ms: int = attrs.field(default=30_000, validator=_positive)
 
 
 def backoff_delay_ms(config: StoreConfig, attempt: int) -> int:

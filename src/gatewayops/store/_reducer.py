@@ -246,6 +246,9 @@ def _on_timer(op: Operation, config: StoreConfig, action: TimerFired) -> OpStep:
             return flush(op)
         case TimerKind.REFRESH_RETRY:
             return on_refresh_retry(op)
+        case TimerKind.REFRESH_TIMEOUT:
+            problem = f"token refresh did not answer within {timer.delay_ms} ms"
+            return on_refresh_failed(op, config, problem, not_found=False)
         case TimerKind.TOOL_DEADLINE:
             return on_tool_deadline(op, timer.tool_call_id)
         case _:

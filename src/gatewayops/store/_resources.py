@@ -61,6 +61,8 @@ class TimerKind(enum.StrEnum):
     RESUME_FLUSH = "resume_flush"
     REFRESH_RETRY = "refresh_retry"
     """Delay before retrying a failed token refresh; the runtime applies jitter."""
+    REFRESH_TIMEOUT = "refresh_timeout"
+    """A refresh in flight for this long counts as failed."""
     TOOL_DEADLINE = "tool_deadline"
 
 
@@ -139,6 +141,13 @@ def _connection_resources(op: Operation, config: StoreConfig) -> Iterator[Resour
             kind=TimerKind.REFRESH_RETRY,
             seq=op.refresh.attempts,
             delay_ms=backoff_delay_ms(config, op.refresh.attempts),
+        )
+    elif op.refresh.status is RefreshStatus.IN_FLIGHT:
+        yield Timer(
+            operation_id=op.id,
+            kind=TimerKind.REFRESH_TIMEOUT,
+            seq=op.refresh.attempts,
+            delay_ms=config.refresh_timeout_ms,
         )
 
 

@@ -49,6 +49,7 @@ from gatewayops.store import (
     BadMessageReceived,
     ConnectionStatus,
     ExecuteTool,
+    FinishSource,
     GatewayState,
     InterruptConfirmed,
     InterruptFailed,
@@ -223,8 +224,12 @@ class GatewayMachine(RuleBasedStateMachine):
         ):
             assert self.state.operations[action.operation_id] == old, "stale news changed state"
             assert not effects, f"stale news had effects: {effects!r}"
-        if isinstance(action, TimerFired):
-            assert not finished, f"silence completed an operation: {action!r}"
+        if isinstance(action, TimerFired) and finished:
+            # Only a refresh that never answered may end a run, and only as an auth failure.
+            op = self.state.operations[action.operation_id]
+            assert action.timer.kind is TimerKind.REFRESH_TIMEOUT, f"silence completed {op.id}"
+            assert op.outcome is not None
+            assert op.outcome.source is FinishSource.REFRESH_FAILED, op.outcome
         if isinstance(action, MessageReceived) and isinstance(action.message, AuthExpired):
             op = self.state.operations[action.operation_id]
             assert not finished or (
