@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import queue
 import shutil
 import subprocess
+import threading
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 import trio
 
+from gatewayops.gateway import StandaloneGateway, long_run, run_gateway
 from gatewayops.gui import ChatApp, answer_text, png_size, screenshot
 from gatewayops.store import FinishSource, Result, is_input_loading, outcome
 
@@ -128,3 +133,43 @@ def test_closing_mid_run_cancels_everything_before_the_window_goes(open_app: Ope
     assert shutdown.gateway.open_sockets == 0
     with pytest.raises(RuntimeError):
         trio.lowlevel.current_trio_token()  # no Trio run is left on this thread
+
+
+@pytest.fixture
+def remote_gateway() -> Iterator[StandaloneGateway]:
+    """A reference gateway in its own thread and Trio run, with one long demo run."""
+    started: queue.Queue[tuple[StandaloneGateway, trio.lowlevel.TrioToken, trio.CancelScope]]
+    started = queue.Queue()
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            script = partial(long_run, chunks=400, delay=0.02)
+            gateway = await nursery.start(
+                partial(run_gateway, "127.0.0.1", 0, demo_runs=1, script=script)
+            )
+            started.put((gateway, trio.lowlevel.current_trio_token(), nursery.cancel_scope))
+
+    thread = threading.Thread(target=trio.run, args=(main,), name="remote gateway")
+    thread.start()
+    gateway, token, scope = started.get(timeout=10)
+    try:
+        yield gateway
+    finally:
+        token.run_sync_soon(scope.cancel)
+        thread.join(timeout=10)
+
+
+def test_remote_gateway_send_follows_the_operation_and_stop_detaches(
+    open_app: OpenApp, remote_gateway: StandaloneGateway
+) -> None:
+    """With --url, Send follows the given operation and Stop stops following it."""
+    [run] = remote_gateway.demo_runs
+    app = open_app(url=remote_gateway.url, operation=run.operation_id, token=run.token)
+    assert str(app.window.expire_button.cget("state")) == "disabled"
+    app.window.send_button.invoke()
+    pump_until(app.root, lambda: _button(app) == "Stop", what='the button to read "Stop"')
+    pump_until(app.root, lambda: "word3 " in _text(app), what="streamed text")
+    assert str(app.window.forget_button.cget("state")) == "disabled"
+    app.window.send_button.invoke()
+    pump_until(app.root, lambda: _button(app) == "Send", what='the button to read "Send"')
+    assert app.window.indicator.cget("text") == "● detached"

@@ -11,7 +11,6 @@ forget the operation, or drop the network. See docs/embedding.md.
 (Xvfb), as the tests and the dispatch benchmark do.
 """
 
-from gatewayops.gui._app import ChatApp
 from gatewayops.gui._display import DisplayUnavailable, png_size, screenshot, virtual_display
 from gatewayops.gui._session import (
     DEFAULT_TOPICS,
@@ -31,7 +30,7 @@ from gatewayops.gui._view import (
     topic_label,
     transcript_lines,
 )
-from gatewayops.gui._window import ChatWindow
+from gatewayops.gui._window import ChatApp, ChatWindow
 
 __all__ = [
     "DEFAULT_TOPICS",

@@ -1,12 +1,20 @@
-"""The Tk chat window: topic list, transcript pane, connection indicator, composer.
+"""The Tk chat window (topic list, transcript, connection indicator, composer) and its lifetime.
 
-Owns: the widgets and their callbacks. Callbacks run on the Tk thread, which in Trio
-guest mode is Trio's thread, so they call the session's synchronous actions directly
-(`send`, `stop`, the faults) -- never through `trio.from_thread`, which would deadlock.
-A store listener (also on this thread) marks the view dirty; one ``after_idle``
-render per burst of actions then applies the view model from `_view`.
+Owns: `ChatWindow`, the widgets and their callbacks, and `ChatApp`, which ties the
+window to a Trio guest run of `serve_session` on the Tk loop (`gatewayops.embed`).
 
-Must not know: how the session reaches the gateway, Trio, or how the app starts.
+Callbacks run on the Tk thread, which in Trio guest mode is Trio's thread, so they call
+the session's synchronous actions directly (`send`, `stop`, the faults) -- never
+through `trio.from_thread`, which would deadlock. A store listener (also on this
+thread) marks the view dirty; one ``after_idle`` render per burst of actions then
+applies the view model from `_view`.
+
+Lifetime: the close button cancels the run and says so; the window is destroyed once the
+run has finished (client closed, sockets closed, tasks exited); a Trio error is not
+swallowed: `ChatApp.run` re-raises it after the loop ends. `ChatApp.open` returns at
+once, so a test can drive the window by pumping Tk itself.
+
+Must not know: how the session reaches the gateway (`_session`), or Trio itself.
 """
 
 from __future__ import annotations
@@ -15,8 +23,9 @@ import tkinter
 from collections.abc import Callable
 from tkinter import ttk
 
+from gatewayops.embed import GuestRun, start_tk_guest, tk_mainloop
 from gatewayops.exceptions import LocalUsageError
-from gatewayops.gui._session import ChatSession
+from gatewayops.gui._session import AppOptions, ChatSession, Shutdown, serve_session
 from gatewayops.gui._view import (
     TranscriptLine,
     composer_view,
@@ -26,7 +35,7 @@ from gatewayops.gui._view import (
 )
 from gatewayops.store import Action, GatewayState
 
-__all__ = ["ChatWindow"]
+__all__ = ["ChatApp", "ChatWindow"]
 
 _TAGS = {
     "user": {"foreground": "#1a237e", "font": ("TkDefaultFont", 10, "bold")},
@@ -227,3 +236,62 @@ class ChatWindow:
             text.insert("end", line.text + "\n", line.tag)
         text.configure(state="disabled")
         text.see("end")
+
+
+class ChatApp:
+    """The chat composer example: one window, one Trio guest run.
+
+    Use `open` to create it, then `run` (Tk's loop until the window closes), or pump
+    Tk yourself (tests).
+
+    Attributes:
+        root: the Tk root.
+        window: the widgets.
+        guest: the Trio guest run (`finished` once the window may go).
+        session: the session, once the client is open (None before, and after close).
+        shutdown: what the client (and embedded gateway) still held when the session
+            closed; None until then. All zero after a clean close.
+    """
+
+    def __init__(self, root: tkinter.Tk, options: AppOptions) -> None:
+        self.root = root
+        self.options = options
+        self.window = ChatWindow(root)
+        self.session: ChatSession | None = None
+        self.shutdown: Shutdown | None = None
+        self.guest: GuestRun[None] = start_tk_guest(
+            root, serve_session, options, self._on_ready, self._on_shutdown
+        )
+        root.protocol("WM_DELETE_WINDOW", self.close)
+
+    @classmethod
+    def open(cls, options: AppOptions | None = None) -> ChatApp:
+        """Create the window and start the guest run; returns without running Tk's loop.
+
+        Raises:
+            tkinter.TclError: no display to open the window on.
+        """
+        return cls(tkinter.Tk(className="gatewayops"), options or AppOptions())
+
+    def close(self) -> None:
+        """What the close button does: cancel the run; the window goes when it finished."""
+        if not self.guest.finished:
+            self.window.say("Closing: cancelling the client and the gateway…")
+        self.guest.cancel()
+
+    def run(self) -> None:
+        """Run Tk's loop until the window closed and the Trio run finished.
+
+        Raises:
+            BaseException: whatever ended the Trio run with an error.
+        """
+        tk_mainloop(self.root, self.guest)
+
+    def _on_ready(self, session: ChatSession) -> None:
+        self.session = session
+        self.window.bind(session)
+
+    def _on_shutdown(self, shutdown: Shutdown) -> None:
+        self.shutdown = shutdown
+        self.session = None
+        self.window.unbind("Closed: the client and the gateway have stopped.")
