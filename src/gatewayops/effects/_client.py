@@ -292,6 +292,7 @@ async def open_client(
     random_seed: int | None = None,
     jitter: bool = True,
     middleware: Sequence[Middleware] = (),
+    recorder: Middleware | None = None,
 ) -> AsyncIterator[Client]:
     """Run a client for the duration of an ``async with`` block.
 
@@ -310,6 +311,9 @@ async def open_client(
         jitter: False arms backoff timers with their exact delay (for tests).
         middleware: passed to the `Store`; sees every (state, action, step), e.g. a
             recorder.
+        recorder: a `gatewayops.replay.Recorder` (or any middleware), appended to
+            `middleware`: ``with open_recorder(path) as recorder:
+            async with open_client(..., recorder=recorder)``.
 
     Yields:
         The client. Leaving the block closes it like `Client.aclose`.
@@ -324,7 +328,7 @@ async def open_client(
             tools={} if tools is None else tools,
             jitter=jitter,
             random_seed=random_seed,
-            middleware=middleware,
+            middleware=middleware if recorder is None else (*middleware, recorder),
         )
         client = Client(runtime)
         try:

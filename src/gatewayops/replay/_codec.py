@@ -1,0 +1,313 @@
+"""JSON (de)serialisation of every action and effect, with tokens redacted.
+
+Owns: the registry of the store's action and effect classes (keyed by class name), where
+each one is filed in a log (its direction and kind), and a generic, type-directed codec
+between those attrs classes and JSON: fields become keys, enums their values, nested
+attrs classes (`Timer`, `Outcome`) objects, and protocol messages their wire JSON
+(`to_wire`, read back with the protocol codec, so both sides agree by construction).
+Every token is replaced by `REDACTED` as it is encoded: the `token` field of the app
+actions and of `TokenRefreshed`, and the token of every `auth` frame. The operation id
+is not part of a payload (a record carries it once). Must not know: files, lines, or
+record numbers (errors are `ValueError`s naming the field; `_format` adds the line).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import types
+from collections.abc import Callable
+from typing import Any, TypeAlias, cast
+
+import attrs
+
+from gatewayops.exceptions import RemoteProtocolError
+from gatewayops.protocol import (
+    Auth,
+    ClientMessage,
+    ServerMessage,
+    ToolResult,
+    decode,
+    decode_client,
+    to_wire,
+)
+from gatewayops.store import (
+    Action,
+    BadMessageReceived,
+    Effect,
+    ExecuteTool,
+    InterruptConfirmed,
+    InterruptFailed,
+    MessageReceived,
+    NotifyFinished,
+    OperationAttached,
+    OperationDetached,
+    OperationStarted,
+    RefreshToken,
+    RequestInterrupt,
+    SendFailed,
+    SendMessage,
+    SocketClosed,
+    SocketFailed,
+    SocketOpened,
+    StopRequested,
+    TimerFired,
+    TokenRefreshed,
+    TokenRefreshFailed,
+    ToolFinished,
+)
+
+__all__ = [
+    "PLACES",
+    "REDACTED",
+    "Direction",
+    "Item",
+    "Kind",
+    "decode_item",
+    "encode_item",
+]
+
+Item: TypeAlias = Action | Effect
+"""What one record holds: an action the reducer saw, or an effect it produced."""
+
+REDACTED = "<redacted>"
+"""What every token is replaced by in a recording."""
+
+
+class Direction(enum.StrEnum):
+    """Where a record's item came from or went."""
+
+    IN = "in"
+    """From the network: frames received, socket lifecycle."""
+    OUT = "out"
+    """Produced by the reducer: frames to send, other effects."""
+    LOCAL = "local"
+    """From this process: app actions, timer firings, effect results."""
+
+
+class Kind(enum.StrEnum):
+    """What a record's item is."""
+
+    FRAME = "frame"
+    SOCKET = "socket"
+    APP = "app"
+    TIMER = "timer"
+    EFFECT_RESULT = "effect_result"
+    EFFECT = "effect"
+
+
+_IN, _OUT, _LOCAL = Direction.IN, Direction.OUT, Direction.LOCAL
+PLACES: dict[type[Any], tuple[Direction, Kind]] = {
+    OperationStarted: (_LOCAL, Kind.APP),
+    OperationAttached: (_LOCAL, Kind.APP),
+    StopRequested: (_LOCAL, Kind.APP),
+    OperationDetached: (_LOCAL, Kind.APP),
+    MessageReceived: (_IN, Kind.FRAME),
+    BadMessageReceived: (_IN, Kind.FRAME),
+    SocketOpened: (_IN, Kind.SOCKET),
+    SocketClosed: (_IN, Kind.SOCKET),
+    SocketFailed: (_IN, Kind.SOCKET),
+    SendFailed: (_IN, Kind.SOCKET),
+    TimerFired: (_LOCAL, Kind.TIMER),
+    TokenRefreshed: (_LOCAL, Kind.EFFECT_RESULT),
+    TokenRefreshFailed: (_LOCAL, Kind.EFFECT_RESULT),
+    ToolFinished: (_LOCAL, Kind.EFFECT_RESULT),
+    InterruptConfirmed: (_LOCAL, Kind.EFFECT_RESULT),
+    InterruptFailed: (_LOCAL, Kind.EFFECT_RESULT),
+    SendMessage: (_OUT, Kind.FRAME),
+    RefreshToken: (_OUT, Kind.EFFECT),
+    RequestInterrupt: (_OUT, Kind.EFFECT),
+    ExecuteTool: (_OUT, Kind.EFFECT),
+    NotifyFinished: (_OUT, Kind.EFFECT),
+}
+"""Every action and effect class, with the direction and kind of its records."""
+
+_CLASSES: dict[str, type[Any]] = {cls.__name__: cls for cls in PLACES}
+_REDACTED_AUTH = Auth(token=REDACTED)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+# --------------------------------------------------------------------------- encoding
+
+
+def _to_json(value: Any, redact: bool = False) -> Any:
+    if redact:
+        return REDACTED
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, ClientMessage | ServerMessage):
+        return to_wire(_REDACTED_AUTH if isinstance(value, Auth) else value)
+    if attrs.has(type(value)):
+        return {
+            field.name: _to_json(getattr(value, field.name), field.name == "token")
+            for field in attrs.fields(type(value))
+        }
+    raise TypeError(f"cannot record a value of type {type(value).__name__}")
+
+
+def encode_item(item: Item) -> dict[str, Any]:
+    """The JSON payload of `item`: ``{"type": class name, field: value, ...}``.
+
+    The operation id is left out (a record carries it). Tokens become `REDACTED`.
+
+    Raises:
+        TypeError: a field holds a value JSON cannot represent.
+    """
+    cls = type(item)
+    if cls is MessageReceived or cls is SendMessage:  # the hot path: one frame each
+        framed = cast(MessageReceived | SendMessage, item)
+        message = framed.message
+        wire = to_wire(_REDACTED_AUTH if isinstance(message, Auth) else message)
+        return {"type": cls.__name__, "generation": framed.generation, "frame": wire}
+    if cls not in PLACES:
+        raise TypeError(f"not an action or effect: {item!r}")
+    payload: dict[str, Any] = {"type": cls.__name__}
+    for field in attrs.fields(cls):
+        if field.name != "operation_id":
+            payload[field.name] = _to_json(getattr(item, field.name), field.name == "token")
+    return payload
+
+
+# --------------------------------------------------------------------------- decoding
+
+_Convert: TypeAlias = Callable[[Any, str], Any]
+
+
+def _json_name(value: object) -> str:
+    return {dict: "object", list: "array", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _exact(expected: type[Any]) -> _Convert:
+    def convert(value: Any, path: str) -> Any:
+        if type(value) is not expected:
+            raise ValueError(f"{path}: expected {expected.__name__}, got {_json_name(value)}")
+        return value
+
+    return convert
+
+
+def _optional(inner: _Convert) -> _Convert:
+    return lambda value, path: None if value is None else inner(value, path)
+
+
+def _enumeration(cls: type[enum.Enum]) -> _Convert:
+    def convert(value: Any, path: str) -> Any:
+        try:
+            return cls(value)
+        except ValueError:
+            allowed = ", ".join(str(member.value) for member in cls)
+            raise ValueError(f"{path}: expected one of {allowed}, got {value!r}") from None
+
+    return convert
+
+
+def _frame(decoder: Callable[[str], Any], expected: Any) -> _Convert:
+    def convert(value: Any, path: str) -> Any:
+        if type(value) is not dict:
+            raise ValueError(f"{path}: expected a frame object, got {_json_name(value)}")
+        try:
+            message = decoder(_ENCODER.encode(value))
+        except (RemoteProtocolError, ValueError, TypeError) as error:
+            raise ValueError(f"{path}: {error}") from None
+        if not isinstance(message, expected):
+            raise ValueError(f"{path}: expected a {expected.__name__} frame, got {value!r}")
+        return message
+
+    return convert
+
+
+_INT = _exact(int)
+_FRAMES: dict[Any, _Convert] = {
+    ServerMessage: _frame(decode, ServerMessage),
+    ClientMessage: _frame(decode_client, ClientMessage),
+    ToolResult: _frame(decode_client, ToolResult),
+}
+
+
+def _converter(annotation: Any) -> _Convert:
+    """How to read a JSON value into a field annotated `annotation`."""
+    if annotation in _FRAMES:
+        return _FRAMES[annotation]
+    if annotation in (str, int, bool):
+        return _exact(annotation)
+    if isinstance(annotation, types.UnionType):
+        args = [arg for arg in annotation.__args__ if arg is not type(None)]
+        if len(args) == 1 and len(annotation.__args__) == 2:
+            return _optional(_converter(args[0]))
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return _enumeration(annotation)
+    if isinstance(annotation, type) and attrs.has(annotation):
+        return lambda value, path: _decode_object(annotation, value, path, {})
+    raise TypeError(f"the replay codec cannot read fields of type {annotation!r}")
+
+
+_FieldPlan: TypeAlias = tuple[tuple[str, _Convert, bool], ...]
+_PLANS: dict[type[Any], _FieldPlan] = {}
+
+
+def _plan(cls: type[Any]) -> _FieldPlan:
+    """(name, converter, required) per field of `cls`, built once."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        attrs.resolve_types(cls)
+        plan = _PLANS[cls] = tuple(
+            (field.name, _converter(field.type), field.default is attrs.NOTHING)
+            for field in attrs.fields(cls)
+        )
+    return plan
+
+
+def _decode_object(cls: type[Any], value: Any, path: str, given: dict[str, Any]) -> Any:
+    if type(value) is not dict:
+        raise ValueError(f"{path}: expected object, got {_json_name(value)}")
+    kwargs = dict(given)
+    for name, convert, required in _plan(cls):
+        if name in given:
+            continue
+        if name in value:
+            kwargs[name] = convert(value[name], f"{path}.{name}")
+        elif required:
+            raise ValueError(f"{path}.{name}: missing required field")
+    unknown = value.keys() - kwargs.keys() - {"type"}
+    if unknown:
+        raise ValueError(f"{path}.{sorted(unknown)[0]}: unknown field of {cls.__name__}")
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+def decode_item(payload: Any, operation_id: str) -> Item:
+    """The action or effect a record's payload holds, for operation `operation_id`.
+
+    Raises:
+        ValueError: the payload is not a known class with well-typed fields; the message
+            names the field (``payload.generation: expected int, got str``).
+    """
+    if type(payload) is not dict:
+        raise ValueError(f"payload: expected object, got {_json_name(payload)}")
+    name = payload.get("type")
+    cls = _CLASSES.get(name) if type(name) is str else None
+    if cls is None:
+        raise ValueError(f"payload.type: expected an action or effect class, got {name!r}")
+    if cls is MessageReceived or cls is SendMessage:  # the hot path: one frame each
+        if len(payload) != 3 or "generation" not in payload or "frame" not in payload:
+            missing = sorted({"generation", "frame"} - payload.keys())
+            if missing:
+                raise ValueError(f"payload.{missing[0]}: missing required field")
+            unknown = sorted(payload.keys() - {"type", "generation", "frame"})
+            raise ValueError(f"payload.{unknown[0]}: unknown field of {name}")
+        generation = _INT(payload["generation"], "payload.generation")
+        frame = _FRAMES[ServerMessage if cls is MessageReceived else ClientMessage]
+        message = frame(payload["frame"], "payload.frame")
+        item: Item = cls(operation_id=operation_id, generation=generation, message=message)
+    else:
+        item = _decode_object(cls, payload, "payload", {"operation_id": operation_id})
+    return item
+
+
+for _cls in PLACES:  # fail at import, not mid-replay, if a class gains an unknown field type
+    _plan(_cls)

@@ -1,0 +1,346 @@
+"""The recording format: JSON Lines, a header line, then one record per line.
+
+Owns: `Header`, `Record` and `LogWarning` (what a log is made of), the text of a header
+or record line, and reading a log as a stream (`parse_log`, `read_log`): one line at a
+time, so memory does not grow with the log. A truncated last line (a crash mid-write)
+is a `LogWarning`, not an error; anything else malformed is a `ReplayFormatError`
+naming the line. Must not know: the reducer, or what replaying means (`_replayer`).
+See ``docs/replay.md`` for the format.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeAlias
+
+import attrs
+
+from gatewayops._version import __version__
+from gatewayops.exceptions import GatewayOpsError
+from gatewayops.replay._codec import PLACES, Direction, Item, Kind, decode_item, encode_item
+from gatewayops.store import StoreConfig
+
+__all__ = [
+    "FORMAT",
+    "REDACTIONS",
+    "VERSION",
+    "Header",
+    "LogItem",
+    "LogWarning",
+    "Record",
+    "ReplayFormatError",
+    "header_line",
+    "parse_log",
+    "read_log",
+    "record_line",
+    "write_log",
+]
+
+FORMAT = "gatewayops-replay"
+VERSION = 1
+REDACTIONS = ("token", "auth.token")
+"""Fields whose values a recording replaces by ``"<redacted>"``."""
+
+_SOURCES = ("recorder", "har")
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+_RECORD_KEYS = frozenset({"seq", "t", "dir", "kind", "op", "payload"})
+
+
+class ReplayFormatError(GatewayOpsError, ValueError):
+    """A log or HAR file cannot be read; the message names the line or entry.
+
+    Attributes:
+        line: 1-based line of the log at fault, if the input is a log.
+        entry: 0-based index of the HAR entry at fault, if the input is a HAR.
+    """
+
+    def __init__(self, message: str, *, line: int | None = None, entry: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.entry = entry
+
+
+@attrs.frozen(kw_only=True)
+class Header:
+    """The first line of a log: what recorded it, when, and the store's settings.
+
+    Attributes:
+        config: the `StoreConfig` of the recorded store (replay starts from it).
+        started_at: ISO 8601 time of the first record (``t`` counts from it).
+        library: the gatewayops version that wrote the log.
+        operation: the one operation recorded, or None for all of them.
+        redactions: fields whose values were replaced by ``"<redacted>"``.
+        source: ``"recorder"``, or ``"har"`` for a log imported from a browser HAR,
+            whose outbound records are the browser's frames, not reducer effects.
+    """
+
+    config: StoreConfig = StoreConfig()
+    started_at: str
+    library: str = __version__
+    operation: str | None = None
+    redactions: tuple[str, ...] = REDACTIONS
+    source: str = "recorder"
+
+
+@attrs.frozen(kw_only=True)
+class Record:
+    """One line after the header: an action the reducer saw, or an effect it produced.
+
+    Attributes:
+        seq: the record number (1 for the first record after the header).
+        t: seconds since `Header.started_at`.
+        op: the operation the item is about.
+        item: the action (inbound records) or effect (outbound records).
+        line: where the record was read from (None for records not read from a file).
+    """
+
+    seq: int
+    t: float
+    op: str
+    item: Item
+    line: int | None = None
+
+    @property
+    def direction(self) -> Direction:
+        """``in`` or ``local`` for an action, ``out`` for an effect."""
+        return PLACES[type(self.item)][0]
+
+    @property
+    def kind(self) -> Kind:
+        """What the item is (frame, socket, app, timer, effect_result, effect)."""
+        return PLACES[type(self.item)][1]
+
+    @property
+    def is_input(self) -> bool:
+        """Whether the record is an action (the reducer's input)."""
+        return PLACES[type(self.item)][0] is not Direction.OUT
+
+    @property
+    def where(self) -> str:
+        """``record N (line L)``, for messages."""
+        return f"record {self.seq}" + ("" if self.line is None else f" (line {self.line})")
+
+
+@attrs.frozen(kw_only=True)
+class LogWarning:
+    """Something odd but not fatal found while reading.
+
+    Attributes:
+        message: what, naming the line or entry.
+        line: the log line concerned, if any.
+        entry: the HAR entry concerned, if any.
+        truncated: the log's last line was cut short (a crash mid-write), so the
+            effects of its last action may be missing from the log.
+    """
+
+    message: str
+    line: int | None = None
+    entry: int | None = None
+    truncated: bool = False
+
+
+LogItem: TypeAlias = Header | Record | LogWarning
+"""What a log stream yields: one `Header` first, then records (and any warnings)."""
+
+# --------------------------------------------------------------------------- writing
+
+
+def header_line(header: Header) -> str:
+    """The header as one JSON line (with its newline)."""
+    obj: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "library": header.library,
+        "started_at": header.started_at,
+        "config": attrs.asdict(header.config),
+        "redactions": list(header.redactions),
+        "operation": header.operation,
+    }
+    if header.source != "recorder":
+        obj["source"] = header.source
+    return _ENCODER.encode(obj) + "\n"
+
+
+def record_line(seq: int, t: float, item: Item) -> str:
+    """One record as a JSON line (with its newline); tokens are redacted.
+
+    Raises:
+        TypeError, ValueError: the item holds a value JSON cannot represent.
+    """
+    direction, kind = PLACES[type(item)]
+    obj = {
+        "seq": seq,
+        "t": round(t, 6),
+        "dir": direction.value,
+        "kind": kind.value,
+        "op": item.operation_id,
+        "payload": encode_item(item),
+    }
+    return _ENCODER.encode(obj) + "\n"
+
+
+def write_log(path: str | os.PathLike[str], items: Iterable[LogItem]) -> int:
+    """Write a header and records to `path` (warnings are skipped); the record count.
+
+    Records are written with their own `seq`, so a log read back names the same ones.
+
+    Raises:
+        ReplayFormatError: `items` does not start with a `Header`.
+        OSError: the file cannot be written.
+    """
+    count = 0
+    with open(path, "w", encoding="utf-8") as file:
+        for item in items:
+            if isinstance(item, Header):
+                if count or file.tell():
+                    raise ReplayFormatError("a log has exactly one header, first")
+                file.write(header_line(item))
+            elif isinstance(item, Record):
+                if not file.tell():
+                    raise ReplayFormatError("a log starts with its header")
+                file.write(record_line(item.seq, item.t, item.item))
+                count += 1
+    return count
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _field(obj: dict[str, Any], key: str, kind: type[Any], line: int, what: str) -> Any:
+    value = obj.get(key)
+    if type(value) is not kind and not (kind is float and type(value) is int):
+        raise ReplayFormatError(
+            f"line {line}: {what}.{key}: expected {kind.__name__}, got {value!r}", line=line
+        )
+    return value
+
+
+def _parse_header(text: str) -> Header:
+    try:
+        obj = json.loads(text)
+    except ValueError as error:
+        raise ReplayFormatError(f"line 1: the header is not JSON ({error})", line=1) from None
+    if type(obj) is not dict or obj.get("format") != FORMAT:
+        raise ReplayFormatError(
+            f'line 1: not a gatewayops replay log (expected a header with "format": "{FORMAT}")',
+            line=1,
+        )
+    if obj.get("version") != VERSION:
+        raise ReplayFormatError(
+            f"line 1: unsupported log version {obj.get('version')!r} (this reader reads {VERSION})",
+            line=1,
+        )
+    config = _field(obj, "config", dict, 1, "header")
+    try:
+        store_config = StoreConfig(**config)
+    except (TypeError, ValueError) as error:
+        raise ReplayFormatError(f"line 1: header.config: {error}", line=1) from None
+    operation = obj.get("operation")
+    if operation is not None and type(operation) is not str:
+        raise ReplayFormatError(
+            f"line 1: header.operation: expected str or null, got {operation!r}", line=1
+        )
+    redactions = _field(obj, "redactions", list, 1, "header")
+    source = obj.get("source", "recorder")
+    if source not in _SOURCES:
+        raise ReplayFormatError(
+            f"line 1: header.source: expected recorder or har, got {source!r}", line=1
+        )
+    return Header(
+        config=store_config,
+        started_at=_field(obj, "started_at", str, 1, "header"),
+        library=_field(obj, "library", str, 1, "header"),
+        operation=operation,
+        redactions=tuple(str(field) for field in redactions),
+        source=source,
+    )
+
+
+def _parse_record(text: str, line: int) -> Record:
+    try:
+        obj = json.loads(text)
+    except ValueError as error:
+        raise ReplayFormatError(f"line {line}: not a JSON record ({error})", line=line) from None
+    if type(obj) is not dict or obj.keys() != _RECORD_KEYS:
+        keys = sorted(obj) if type(obj) is dict else type(obj).__name__
+        raise ReplayFormatError(
+            f"line {line}: expected a record with keys {sorted(_RECORD_KEYS)}, got {keys}",
+            line=line,
+        )
+    op = _field(obj, "op", str, line, "record")
+    try:
+        item = decode_item(obj["payload"], op)
+    except ValueError as error:
+        raise ReplayFormatError(f"line {line}: {error}", line=line) from None
+    direction, kind = PLACES[type(item)]
+    if obj["dir"] != direction or obj["kind"] != kind:
+        raise ReplayFormatError(
+            f"line {line}: a {type(item).__name__} record has dir {direction.value!r} and kind "
+            f"{kind.value!r}, not {obj['dir']!r} and {obj['kind']!r}",
+            line=line,
+        )
+    return Record(
+        seq=_field(obj, "seq", int, line, "record"),
+        t=_field(obj, "t", float, line, "record"),
+        op=op,
+        item=item,
+        line=line,
+    )
+
+
+def parse_log(lines: Iterable[bytes | str]) -> Iterator[LogItem]:
+    """Read a log from its lines, one at a time: the `Header`, then each `Record`.
+
+    A last line without its newline that does not parse (a crash mid-write) yields a
+    `LogWarning` instead; blank lines are skipped.
+
+    Raises:
+        ReplayFormatError: no header, or a line that is not a valid record; the message
+            and the `line` attribute name the line.
+    """
+    number = 0
+    header_seen = False
+    for raw in lines:
+        number += 1
+        try:
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError as error:
+            raise ReplayFormatError(
+                f"line {number}: not UTF-8 text ({error})", line=number
+            ) from None
+        if not text.strip():
+            continue
+        if not header_seen:
+            yield _parse_header(text)
+            header_seen = True
+            continue
+        try:
+            yield _parse_record(text, number)
+        except ReplayFormatError as error:
+            if text.endswith("\n"):
+                raise
+            yield LogWarning(
+                message=f"line {number}: truncated last record ignored ({error})",
+                line=number,
+                truncated=True,
+            )
+    if not header_seen:
+        raise ReplayFormatError("line 1: empty log (no header)", line=1)
+
+
+def read_log(path: str | os.PathLike[str]) -> Iterator[LogItem]:
+    """Stream the log at `path` (see `parse_log`); the file closes when the stream ends.
+
+    Raises:
+        OSError: the file cannot be opened (raised here, not on first use).
+        ReplayFormatError: while iterating, as `parse_log`.
+    """
+    file = open(path, "rb")  # noqa: SIM115 - closed by the generator below
+
+    def stream() -> Iterator[LogItem]:
+        with file:
+            yield from parse_log(file)
+
+    return stream()

@@ -1,0 +1,248 @@
+"""The replayer: fold `reduce` over a log's actions and check its effects, as a stream.
+
+Owns: `replay`, which starts from ``GatewayState(config=header.config)``, reduces each
+inbound record (an action), and compares the outbound records that follow it with the
+effects the reducer produces now, in order. The first divergence is kept in detail
+(record, action, expected vs actual, field-level diff) and later ones are counted;
+PROTOCOL.md section 11 invariants are checked at every step (`_invariants`). With
+``until=N`` it stops after the step of record N (time travel). Records are consumed
+one at a time and only the live state, one pending step and per-operation counters
+are kept, so memory does not grow with the log. For a HAR import (header source
+``har``) only frames are compared, and heartbeats not at all: the browser's timers
+are not in a HAR. Must not know: files or Trio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import cast
+
+import attrs
+
+from gatewayops.exceptions import LocalUsageError
+from gatewayops.protocol import Heartbeat
+from gatewayops.replay._format import Header, LogItem, LogWarning, Record, ReplayFormatError
+from gatewayops.replay._invariants import InvariantChecker, Violation
+from gatewayops.replay._report import Divergence, OperationTimeline, ReplayReport
+from gatewayops.store import (
+    ABSENT,
+    Action,
+    Effect,
+    GatewayState,
+    Operation,
+    SendMessage,
+    Step,
+    diff,
+    reduce,
+)
+
+__all__ = ["replay"]
+
+MAX_VIOLATIONS = 100
+"""Violations kept in detail; later ones are only counted."""
+
+
+def _is_checked_frame(effect: Effect) -> bool:
+    """In a HAR import: a frame the browser's inputs determine (not a heartbeat)."""
+    return isinstance(effect, SendMessage) and not isinstance(effect.message, Heartbeat)
+
+
+@attrs.define
+class _Pending:
+    """The step of the last action, until the records of its effects have been read."""
+
+    record: Record
+    old: Operation | None
+    step: Step | None
+    refused: str | None
+    expected: list[Record] = attrs.Factory(list)
+
+
+class _Replay:
+    def __init__(self, header: Header, until: int | None) -> None:
+        self.header = header
+        self.until = until
+        self.frames_only = header.source == "har"
+        self.state = GatewayState(config=header.config)
+        self.checker = InvariantChecker(header.config, effects_recorded=not self.frames_only)
+        self.pending: _Pending | None = None
+        self.records = self.inputs = self.outputs = self.last_seq = 0
+        self.divergence: Divergence | None = None
+        self.divergences = 0
+        self.violations: list[Violation] = []
+        self.violation_count = 0
+        self.warnings: list[str] = []
+        self.truncated = False
+        self.timelines: dict[str, OperationTimeline] = {}
+
+    def take(self, record: Record) -> bool:
+        """Replay one record; False once `until` is passed (the record is not taken)."""
+        if record.is_input:
+            if self.until is not None and record.seq > self.until:
+                return False
+            self.settle()
+            self.apply(record)
+        elif self.pending is None:
+            self.diverge(record, None, (cast(Effect, record.item),), (), None)
+        else:
+            self.pending.expected.append(record)
+        self.records += 1
+        self.last_seq = record.seq
+        return True
+
+    def apply(self, record: Record) -> None:
+        action = cast(Action, record.item)  # an input record holds an action
+        self.inputs += 1
+        state = self.state
+        old = state.operations.get(action.operation_id)
+        step: Step | None = None
+        refused: str | None = None
+        try:
+            step = reduce(state, action)
+        except LocalUsageError as error:
+            refused = f"{type(error).__name__}: {error}"
+        else:
+            self.state = step.state
+        self.pending = _Pending(record=record, old=old, step=step, refused=refused)
+        timeline = self.timelines.get(action.operation_id)
+        if timeline is None:
+            timeline = self.timelines[action.operation_id] = OperationTimeline(action.operation_id)
+        timeline.observe(record, old, self.state.operations.get(action.operation_id))
+
+    def settle(self) -> None:
+        """Compare the pending step's effects with the log's, and check invariants."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return
+        record = pending.record
+        recorded = pending.expected
+        actual = () if pending.step is None else pending.step.effects
+        if self.frames_only:
+            recorded = [out for out in recorded if _is_checked_frame(cast(Effect, out.item))]
+            actual = tuple(filter(_is_checked_frame, actual))
+        expected = tuple(cast(Effect, out.item) for out in recorded)
+        if self.truncated and expected != actual and actual[: len(expected)] == expected:
+            self.warnings.append(
+                f"the last {len(actual) - len(expected)} effects of {record.where} "
+                "were lost with the truncated line; not counted as a divergence"
+            )
+            expected = actual
+        if pending.expected:
+            timeline = self.timelines[record.item.operation_id]
+            for out in pending.expected:
+                timeline.outputs[out.kind.value] += 1
+            self.outputs += len(pending.expected)
+        if expected != actual or pending.refused is not None:
+            self.diverge(record, recorded, expected, actual, pending.refused)
+        action = cast(Action, record.item)
+        new = self.state.operations.get(action.operation_id)
+        positions = [(out.seq, out.line) for out in recorded]
+        for violation in self.checker.check(
+            (record.seq, record.line), action, pending.old, new, expected, positions
+        ):
+            self.violation_count += 1
+            if len(self.violations) < MAX_VIOLATIONS:
+                self.violations.append(violation)
+
+    def diverge(
+        self,
+        record: Record,
+        recorded: list[Record] | None,
+        expected: tuple[Effect, ...],
+        actual: tuple[Effect, ...],
+        refused: str | None,
+    ) -> None:
+        self.divergences += 1
+        if self.divergence is not None:
+            return
+        index = next(
+            (i for i, pair in enumerate(zip(expected, actual, strict=False)) if pair[0] != pair[1]),
+            min(len(expected), len(actual)),
+        )
+        where = record
+        if recorded is not None and index < len(recorded) and refused is None:
+            where = recorded[index]
+        left = expected[index] if index < len(expected) else ABSENT
+        right = actual[index] if index < len(actual) else ABSENT
+        self.divergence = Divergence(
+            seq=where.seq,
+            line=where.line,
+            action=None if recorded is None else cast(Action, record.item),
+            action_seq=None if recorded is None else record.seq,
+            action_line=None if recorded is None else record.line,
+            expected=expected,
+            actual=actual,
+            changes=tuple(diff(left, right, f"[{index}]")) if left != right else (),
+            refused=refused,
+        )
+
+    def report(self) -> ReplayReport:
+        if self.until is not None and self.last_seq < self.until:
+            self.warnings.append(
+                f"the log ends at record {self.last_seq}, before record {self.until}"
+            )
+        return ReplayReport(
+            header=self.header,
+            state=self.state,
+            until=self.until,
+            records=self.records,
+            inputs=self.inputs,
+            outputs=self.outputs,
+            last_seq=self.last_seq,
+            divergence=self.divergence,
+            divergences=self.divergences,
+            violations=tuple(self.violations),
+            violation_count=self.violation_count,
+            warnings=tuple(self.warnings),
+            operations=tuple(self.timelines.values()),
+        )
+
+
+def _header(items: Iterator[LogItem], warnings: list[str]) -> Header:
+    for item in items:
+        if isinstance(item, Header):
+            return item
+        if isinstance(item, LogWarning):
+            warnings.append(item.message)
+            continue
+        raise ReplayFormatError(f"{item.where}: a log starts with its header", line=item.line)
+    raise ReplayFormatError("empty log (no header)", line=1)
+
+
+def replay(log: Iterable[LogItem], *, until: int | None = None) -> ReplayReport:
+    """Replay a log through today's reducer, checking its effects and the invariants.
+
+    Args:
+        log: a `Header` followed by records (and any `LogWarning`s), as yielded by
+            `read_log` or returned by `from_har`. Consumed one item at a time.
+        until: stop after the step of record ``until``; the report's state is then the
+            state right after that record (the effects recorded after its action are
+            still compared).
+
+    Returns:
+        The report: the state reached, the first divergence, the violations found and
+        a timeline per operation.
+
+    Raises:
+        ReplayFormatError: the log is malformed (from the reader), starts without a
+            header, or has a second one.
+    """
+    items = iter(log)
+    try:
+        warnings: list[str] = []
+        run = _Replay(_header(items, warnings), until)
+        run.warnings.extend(warnings)
+        for item in items:
+            if isinstance(item, LogWarning):
+                run.warnings.append(item.message)
+                run.truncated = run.truncated or item.truncated
+            elif isinstance(item, Header):
+                raise ReplayFormatError("a second header in the log")
+            elif not run.take(item):
+                break
+        run.settle()
+        return run.report()
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
