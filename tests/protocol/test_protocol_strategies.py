@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
-from hypothesis import Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from gatewayops.protocol import (
@@ -56,47 +57,79 @@ def test_event_types_must_not_be_empty() -> None:
         gs.agent_events(event_types=[])
 
 
-def draw_many(strategy: st.SearchStrategy[AgentEvent], count: int) -> list[AgentEvent]:
-    """`count` examples of `strategy`, the same ones on every run (derandomized)."""
-    drawn: list[AgentEvent] = []
+class _Reached(Exception):
+    """Raised inside a search to stop at the first example that satisfies it."""
 
-    @settings(max_examples=count, derandomize=True, database=None, phases=[Phase.generate])
+
+def reaches(strategy: st.SearchStrategy[AgentEvent], wanted: Callable[[AgentEvent], bool]) -> bool:
+    """Whether `strategy` draws an event satisfying `wanted` within a generous budget.
+
+    Derandomized and generate-only: it stops at the first hit (no shrinking), the same on
+    every run.
+    """
+
+    @settings(
+        database=None,
+        derandomize=True,
+        max_examples=3_000,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(strategy)
-    def collect(event: AgentEvent) -> None:
-        drawn.append(event)
+    def search(event: AgentEvent) -> None:
+        if wanted(event):
+            raise _Reached
 
-    collect()
-    return drawn
-
-
-def test_every_event_type_is_drawn() -> None:
-    """agent_events() reaches every EventType."""
-    seen = {event.type for event in draw_many(gs.agent_events(), 400)}
-    assert seen == {t.value for t in EventType}
+    try:
+        search()
+    except _Reached:
+        return True
+    return False
 
 
-def test_stream_chunks_cover_every_chunk_type_and_snapshots() -> None:
-    """stream_chunk data reaches every ChunkType, and some text chunks are replace snapshots."""
-    events = draw_many(gs.agent_events(event_types=["stream_chunk"]), 200)
-    assert {event.data["chunkType"] for event in events} == {t.value for t in ChunkType}
-    snapshots = [event.data for event in events if event.data.get("snapshotMode") == "replace"]
-    assert snapshots
-    assert all(isinstance(data["snapshotSeq"], int) for data in snapshots)
+@pytest.mark.parametrize("event_type", [t.value for t in EventType])
+def test_every_event_type_is_drawn(event_type: str) -> None:
+    """agent_events() reaches each EventType."""
+    assert reaches(gs.agent_events(), lambda event: event.type == event_type)
 
 
-def test_runtime_end_reasons_and_error_shapes_are_drawn() -> None:
-    """agent_runtime_end draws every reason (and none); error draws all four data shapes."""
-    ends = draw_many(gs.agent_events(event_types=["agent_runtime_end"]), 150)
-    reasons = {event.data.get("reason") for event in ends}
-    assert reasons == {None, *gs.RUNTIME_END_REASONS}
-    errors = draw_many(gs.agent_events(event_types=["error"]), 150)
-    shapes = {frozenset(event.data) & {"message", "error", "type", "errorType"} for event in errors}
-    assert shapes >= {
-        frozenset({"message"}),
-        frozenset({"error"}),
-        frozenset({"type", "message"}),
-        frozenset({"errorType", "error"}),
-    }
+@pytest.mark.parametrize("chunk_type", [t.value for t in ChunkType])
+def test_stream_chunks_cover_every_chunk_type(chunk_type: str) -> None:
+    """stream_chunk data reaches each ChunkType."""
+    chunks = gs.agent_events(event_types=["stream_chunk"])
+    assert reaches(chunks, lambda event: event.data["chunkType"] == chunk_type)
+
+
+def test_stream_chunks_include_replace_snapshots() -> None:
+    """Some text chunks drawn are replace snapshots."""
+    chunks = gs.agent_events(event_types=["stream_chunk"])
+    assert reaches(chunks, lambda event: event.data.get("snapshotMode") == "replace")
+
+
+@given(gs.agent_events(event_types=["stream_chunk"]))
+def test_replace_snapshots_carry_an_int_seq(event: AgentEvent) -> None:
+    """A replace snapshot drawn always carries an int snapshotSeq."""
+    if event.data.get("snapshotMode") == "replace":
+        assert isinstance(event.data.get("snapshotSeq"), int)
+
+
+@pytest.mark.parametrize("reason", [None, *gs.RUNTIME_END_REASONS])
+def test_runtime_end_reasons_are_drawn(reason: str | None) -> None:
+    """agent_runtime_end draws each reason, and no reason at all."""
+    ends = gs.agent_events(event_types=["agent_runtime_end"])
+    assert reaches(ends, lambda event: event.data.get("reason") == reason)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [{"message"}, {"error"}, {"type", "message"}, {"errorType", "error"}],
+    ids=["message", "error", "type+message", "errorType+error"],
+)
+def test_error_data_shapes_are_drawn(shape: set[str]) -> None:
+    """error events draw each of the four upstream data shapes."""
+    keys = {"message", "error", "type", "errorType"}
+    errors = gs.agent_events(event_types=["error"])
+    assert reaches(errors, lambda event: set(event.data) & keys == shape)
 
 
 @given(gs.server_messages() | gs.client_messages())
