@@ -1,6 +1,11 @@
-"""`gatewayops gui`: argument checks and a clear line when there is no display."""
+"""`gatewayops gui`: argument checks, a clear line without a display, Ctrl-C."""
 
 from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -32,3 +37,26 @@ def test_no_display_is_one_line_and_exit_1(
     err = capsys.readouterr().err
     assert err.startswith("gatewayops gui: cannot open a window:")
     assert err.count("\n") == 1
+
+
+def test_ctrl_c_closes_the_window_and_exits_130(x_display: str) -> None:
+    """SIGINT to a running `gatewayops gui` ends the Trio run and exits 130, quietly."""
+    if shutil.which("xdotool") is None:
+        pytest.skip("xdotool is not installed")
+    code = "from gatewayops.cli import main; raise SystemExit(main(['gui']))"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        subprocess.run(  # waits (bounded) until the window is mapped: Tk's loop runs
+            ["xdotool", "search", "--sync", "--onlyvisible", "--name", "chat composer"],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+    assert (process.returncode, out, err) == (130, "", "")

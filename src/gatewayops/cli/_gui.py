@@ -5,8 +5,9 @@ Owns: the ``gui`` subcommand's arguments and its handler: check them, open the w
 run has finished. By default the app starts the reference gateway on 127.0.0.1 in the
 same Trio run; ``--url`` follows one running operation on another gateway instead (it
 then needs ``--token`` and ``--operation``, as ``watch`` does, and the fault buttons
-are off). A Trio error is printed with its traceback (exit 1); a missing Tk or display
-is one line (exit 1); bad arguments are one line (exit 2).
+are off). A Trio error is printed with its traceback (exit 1); Ctrl-C ends the run and
+exits 130; a missing Tk or display is one line (exit 1); bad arguments are one line
+(exit 2).
 
 Must not know: what the window shows or how the session works. Imports Tk lazily, so
 the rest of the command line works on a Python built without it.
@@ -97,10 +98,22 @@ def handler(args: argparse.Namespace) -> int:
         return _EXIT_FAILED
     try:
         app.run()
-    except KeyboardInterrupt:
-        return _EXIT_INTERRUPTED
-    except Exception as error:
+    except BaseException as error:
+        if _only_interrupts(error):
+            return _EXIT_INTERRUPTED
+        if not isinstance(error, Exception | BaseExceptionGroup):
+            raise
         print("gatewayops gui: the Trio run failed:", file=sys.stderr)
         traceback.print_exception(error, file=sys.stderr)
         return _EXIT_FAILED
     return _EXIT_OK
+
+
+def _only_interrupts(error: BaseException) -> bool:
+    """Ctrl-C, possibly wrapped in Trio's exception groups (and nothing else)."""
+    if isinstance(error, BaseExceptionGroup):
+        others = error.subgroup(
+            lambda part: not isinstance(part, KeyboardInterrupt | BaseExceptionGroup)
+        )
+        return others is None
+    return isinstance(error, KeyboardInterrupt)
