@@ -94,3 +94,18 @@ def test_empty_operation_id_raises() -> None:
 def test_token_is_never_in_the_url() -> None:
     """The v1 URL carries only the operation id (the token goes in the auth frame)."""
     assert urlsplit(operation_url("https://gw.test", "op-1")).query == "operationId=op-1"
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "ws://127.0.0.1:9/ws?operationId=op-1",
+        "https://gw.test/ws",
+        "wss://gw.test/ws/",
+        "http://gw.test/?x=1",
+    ],
+)
+def test_a_socket_url_as_base_raises(base: str) -> None:
+    """An operation's socket URL passed as the base is refused, not extended a second time."""
+    with pytest.raises(InvalidGatewayUrl, match="base URL"):
+        operation_url(base, "op-1")

@@ -20,10 +20,17 @@ def operation_url(gateway_url: str, operation_id: str) -> str:
     ``http(s)://`` base becomes ``ws(s)://`` (trailing slashes kept, as upstream).
 
     Raises:
-        InvalidGatewayUrl: the base is empty or has another scheme.
+        InvalidGatewayUrl: the base is empty, has another scheme, or is already an
+            operation's socket URL (it has a query, or its path ends in ``/ws``), which
+            would otherwise be extended into a URL naming the wrong operation.
     """
     if not operation_id:
         raise InvalidGatewayUrl("operation id: must not be empty")
+    if "?" in gateway_url or gateway_url.rstrip("/").endswith("/ws"):
+        raise InvalidGatewayUrl(
+            f"gateway URL {gateway_url!r}: expected the gateway's base URL, not an "
+            "operation's socket URL (the client adds /ws?operationId=... itself)"
+        )
     query = f"/ws?operationId={quote(operation_id, safe='')}"
     if gateway_url.startswith(("ws://", "wss://")):
         return gateway_url.rstrip("/") + query
