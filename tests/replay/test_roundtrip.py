@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import get_args
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gatewayops.protocol import Auth
+from gatewayops.protocol import (
+    Auth,
+    AuthFailed,
+    ClientMessage,
+    Heartbeat,
+    ServerMessage,
+    ToolError,
+    ToolResult,
+)
 from gatewayops.replay import (
     REDACTED,
     Direction,
@@ -20,17 +29,38 @@ from gatewayops.replay import (
     read_log,
     replay,
 )
-from gatewayops.replay._codec import PLACES, decode_item, encode_item
+from gatewayops.replay._codec import PLACES, Item, decode_item, encode_item
 from gatewayops.store import (
     Action,
+    BadMessageReceived,
     Effect,
+    ExecuteTool,
+    FinishSource,
     GatewayState,
+    InterruptConfirmed,
+    InterruptFailed,
     MessageReceived,
+    NotifyFinished,
+    OperationAttached,
+    OperationDetached,
     OperationStarted,
+    Outcome,
+    RefreshToken,
+    RequestInterrupt,
+    Result,
     SendFailed,
     SendMessage,
+    SocketClosed,
+    SocketFailed,
     SocketOpened,
     Step,
+    StopRequested,
+    Timer,
+    TimerFired,
+    TimerKind,
+    TokenRefreshed,
+    TokenRefreshFailed,
+    ToolFinished,
     reduce,
 )
 from gatewayops.testing import strategies
@@ -83,7 +113,9 @@ def test_effects_and_only_effects_are_outbound() -> None:
     client=strategies.client_messages(),
     generation=st.integers(min_value=0, max_value=2**31),
 )
-def test_frames_round_trip_through_the_codec(server, client, generation) -> None:  # type: ignore[no-untyped-def]
+def test_frames_round_trip_through_the_codec(
+    server: ServerMessage, client: ClientMessage, generation: int
+) -> None:
     """Frames in and out, and failed sends, decode to what was encoded (auth redacted)."""
     if isinstance(client, Auth):
         client = Auth(token=REDACTED)
@@ -95,6 +127,52 @@ def test_frames_round_trip_through_the_codec(server, client, generation) -> None
         assert decode_item(encode_item(item), "op") == item
 
 
+def _one_of_each() -> list[Item]:
+    timer = Timer(operation_id="op", kind=TimerKind.TOOL_DEADLINE, delay_ms=5, tool_call_id="c")
+    outcome = Outcome(result=Result.FAILED, source=FinishSource.AGENT_EVENT, detail="boom")
+    result = ToolResult(tool_call_id="c", success=False, error=ToolError(message="no", type="x"))
+    return [
+        OperationStarted(operation_id="op", topic_id="t", gateway_url=GATEWAY, token=REDACTED),
+        OperationAttached(
+            operation_id="op", topic_id="t", gateway_url=GATEWAY, token=REDACTED, last_event_id="7"
+        ),
+        StopRequested(operation_id="op"),
+        OperationDetached(operation_id="op"),
+        SocketOpened(operation_id="op", generation=3),
+        SocketClosed(operation_id="op", generation=3, code=None, reason="gone"),
+        SocketFailed(operation_id="op", generation=3, error="refused", retryable=False),
+        MessageReceived(operation_id="op", generation=3, message=AuthFailed(reason="bad")),
+        BadMessageReceived(operation_id="op", generation=3, error="frame: malformed JSON"),
+        SendFailed(operation_id="op", generation=3, message=result),
+        TokenRefreshed(operation_id="op", token=REDACTED),
+        TokenRefreshFailed(operation_id="op", error="down", not_found=True),
+        TimerFired(operation_id="op", timer=timer),
+        ToolFinished(operation_id="op", result=result),
+        InterruptConfirmed(operation_id="op"),
+        InterruptFailed(operation_id="op", error="no"),
+        SendMessage(operation_id="op", generation=3, message=Heartbeat()),
+        RefreshToken(operation_id="op", topic_id="t"),
+        RequestInterrupt(operation_id="op", topic_id="t"),
+        ExecuteTool(
+            operation_id="op",
+            tool_call_id="c",
+            identifier="calc",
+            api_name="add",
+            arguments="{}",
+            timeout_ms=900,
+        ),
+        NotifyFinished(operation_id="op", topic_id="t", outcome=outcome),
+    ]
+
+
+def test_every_action_and_effect_class_round_trips() -> None:
+    """One instance of each of the 21 classes is recovered exactly from its payload."""
+    items = _one_of_each()
+    assert {type(item) for item in items} == set(PLACES)
+    for item in items:
+        assert decode_item(json.loads(json.dumps(encode_item(item))), "op") == item
+
+
 class RecordedMachine(GatewayMachine):
     """The reducer's state machine, recording every step and replaying it at the end."""
 
@@ -104,7 +182,7 @@ class RecordedMachine(GatewayMachine):
         self.recorder: Recorder | None = None
         self.live: dict[int, GatewayState] = {}
 
-    def _step(self, action):  # type: ignore[no-untyped-def]
+    def _step(self, action: Action) -> None:
         if self.recorder is None:
             self.recorder = Recorder(self.log, config=self.state.config)
         old = self.state

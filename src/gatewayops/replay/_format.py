@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 import attrs
 
@@ -46,6 +46,7 @@ REDACTIONS = ("token", "auth.token")
 _SOURCES = ("recorder", "har")
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 _RECORD_KEYS = frozenset({"seq", "t", "dir", "kind", "op", "payload"})
+_PLACE_TEXT = {cls: (direction.value, kind.value) for cls, (direction, kind) in PLACES.items()}
 
 
 class ReplayFormatError(GatewayOpsError, ValueError):
@@ -84,9 +85,10 @@ class Header:
     source: str = "recorder"
 
 
-@attrs.frozen(kw_only=True)
-class Record:
+class Record(NamedTuple):
     """One line after the header: an action the reducer saw, or an effect it produced.
+
+    A named tuple rather than an attrs class: one is built per line of a log.
 
     Attributes:
         seq: the record number (1 for the first record after the header).
@@ -111,11 +113,6 @@ class Record:
     def kind(self) -> Kind:
         """What the item is (frame, socket, app, timer, effect_result, effect)."""
         return PLACES[type(self.item)][1]
-
-    @property
-    def is_input(self) -> bool:
-        """Whether the record is an action (the reducer's input)."""
-        return PLACES[type(self.item)][0] is not Direction.OUT
 
     @property
     def where(self) -> str:
@@ -269,25 +266,22 @@ def _parse_record(text: str, line: int) -> Record:
             f"line {line}: expected a record with keys {sorted(_RECORD_KEYS)}, got {keys}",
             line=line,
         )
-    op = _field(obj, "op", str, line, "record")
+    seq, t, op = obj["seq"], obj["t"], obj["op"]
+    if type(seq) is not int or type(op) is not str or type(t) not in (float, int):
+        for key, expected in (("seq", int), ("t", float), ("op", str)):
+            _field(obj, key, expected, line, "record")
     try:
         item = decode_item(obj["payload"], op)
     except ValueError as error:
         raise ReplayFormatError(f"line {line}: {error}", line=line) from None
-    direction, kind = PLACES[type(item)]
+    direction, kind = _PLACE_TEXT[type(item)]
     if obj["dir"] != direction or obj["kind"] != kind:
         raise ReplayFormatError(
-            f"line {line}: a {type(item).__name__} record has dir {direction.value!r} and kind "
-            f"{kind.value!r}, not {obj['dir']!r} and {obj['kind']!r}",
+            f"line {line}: a {type(item).__name__} record has dir {direction!r} and kind "
+            f"{kind!r}, not {obj['dir']!r} and {obj['kind']!r}",
             line=line,
         )
-    return Record(
-        seq=_field(obj, "seq", int, line, "record"),
-        t=_field(obj, "t", float, line, "record"),
-        op=op,
-        item=item,
-        line=line,
-    )
+    return Record(seq=seq, t=t, op=op, item=item, line=line)
 
 
 def parse_log(lines: Iterable[bytes | str]) -> Iterator[LogItem]:
@@ -310,7 +304,7 @@ def parse_log(lines: Iterable[bytes | str]) -> Iterator[LogItem]:
             raise ReplayFormatError(
                 f"line {number}: not UTF-8 text ({error})", line=number
             ) from None
-        if not text.strip():
+        if not text or text.isspace():
             continue
         if not header_seen:
             yield _parse_header(text)

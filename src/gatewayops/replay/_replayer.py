@@ -17,12 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import cast
 
-import attrs
-
 from gatewayops.exceptions import LocalUsageError
 from gatewayops.protocol import Heartbeat
+from gatewayops.replay._codec import PLACES, Direction
 from gatewayops.replay._format import Header, LogItem, LogWarning, Record, ReplayFormatError
-from gatewayops.replay._invariants import InvariantChecker, Violation
+from gatewayops.replay._invariants import InvariantChecker, Position, Violation
 from gatewayops.replay._report import Divergence, OperationTimeline, ReplayReport
 from gatewayops.store import (
     ABSENT,
@@ -41,31 +40,32 @@ __all__ = ["replay"]
 MAX_VIOLATIONS = 100
 """Violations kept in detail; later ones are only counted."""
 
+_OUTPUTS = frozenset(cls for cls, (direction, _) in PLACES.items() if direction is Direction.OUT)
+
 
 def _is_checked_frame(effect: Effect) -> bool:
     """In a HAR import: a frame the browser's inputs determine (not a heartbeat)."""
     return isinstance(effect, SendMessage) and not isinstance(effect.message, Heartbeat)
 
 
-@attrs.define
-class _Pending:
-    """The step of the last action, until the records of its effects have been read."""
-
-    record: Record
-    old: Operation | None
-    step: Step | None
-    refused: str | None
-    expected: list[Record] = attrs.Factory(list)
-
-
 class _Replay:
+    """The fold in progress: the live state, the pending step, and what was found.
+
+    The pending step is the last action's (its record, the operation before it, its
+    `Step` or the reducer's refusal) until the records of its effects have been read.
+    """
+
     def __init__(self, header: Header, until: int | None) -> None:
         self.header = header
         self.until = until
         self.frames_only = header.source == "har"
         self.state = GatewayState(config=header.config)
         self.checker = InvariantChecker(header.config, effects_recorded=not self.frames_only)
-        self.pending: _Pending | None = None
+        self.record: Record | None = None
+        self.old: Operation | None = None
+        self.step: Step | None = None
+        self.refused: str | None = None
+        self.recorded: list[Record] = []
         self.records = self.inputs = self.outputs = self.last_seq = 0
         self.divergence: Divergence | None = None
         self.divergences = 0
@@ -77,46 +77,53 @@ class _Replay:
 
     def take(self, record: Record) -> bool:
         """Replay one record; False once `until` is passed (the record is not taken)."""
-        if record.is_input:
+        if type(record.item) not in _OUTPUTS:
             if self.until is not None and record.seq > self.until:
                 return False
             self.settle()
             self.apply(record)
-        elif self.pending is None:
+        elif self.record is None:
             self.diverge(record, None, (cast(Effect, record.item),), (), None)
         else:
-            self.pending.expected.append(record)
+            self.recorded.append(record)
         self.records += 1
         self.last_seq = record.seq
         return True
 
     def apply(self, record: Record) -> None:
-        action = cast(Action, record.item)  # an input record holds an action
+        """Reduce the action of an input record; it becomes the pending step."""
+        action = cast(Action, record.item)
+        op_id = action.operation_id
         self.inputs += 1
         state = self.state
-        old = state.operations.get(action.operation_id)
-        step: Step | None = None
-        refused: str | None = None
+        self.record, self.old = record, state.operations.get(op_id)
         try:
-            step = reduce(state, action)
+            self.step = reduce(state, action)
         except LocalUsageError as error:
-            refused = f"{type(error).__name__}: {error}"
+            self.step, self.refused = None, f"{type(error).__name__}: {error}"
         else:
-            self.state = step.state
-        self.pending = _Pending(record=record, old=old, step=step, refused=refused)
-        timeline = self.timelines.get(action.operation_id)
+            self.state = self.step.state
+        timeline = self.timelines.get(op_id)
         if timeline is None:
-            timeline = self.timelines[action.operation_id] = OperationTimeline(action.operation_id)
-        timeline.observe(record, old, self.state.operations.get(action.operation_id))
+            timeline = self.timelines[op_id] = OperationTimeline(op_id)
+        timeline.observe(record, self.old, self.state.operations.get(op_id))
 
     def settle(self) -> None:
         """Compare the pending step's effects with the log's, and check invariants."""
-        pending, self.pending = self.pending, None
-        if pending is None:
+        record, recorded, refused = self.record, self.recorded, self.refused
+        if record is None:
             return
-        record = pending.record
-        recorded = pending.expected
-        actual = () if pending.step is None else pending.step.effects
+        actual = () if self.step is None else self.step.effects
+        self.record = self.step = self.refused = None
+        if not recorded and not actual and refused is None:  # the hot path
+            self.check(record, (), [])
+            return
+        self.recorded = []
+        if recorded:
+            timeline = self.timelines[record.op]
+            for out in recorded:
+                timeline.outputs[out.kind.value] += 1
+            self.outputs += len(recorded)
         if self.frames_only:
             recorded = [out for out in recorded if _is_checked_frame(cast(Effect, out.item))]
             actual = tuple(filter(_is_checked_frame, actual))
@@ -127,22 +134,19 @@ class _Replay:
                 "were lost with the truncated line; not counted as a divergence"
             )
             expected = actual
-        if pending.expected:
-            timeline = self.timelines[record.item.operation_id]
-            for out in pending.expected:
-                timeline.outputs[out.kind.value] += 1
-            self.outputs += len(pending.expected)
-        if expected != actual or pending.refused is not None:
-            self.diverge(record, recorded, expected, actual, pending.refused)
+        if expected != actual or refused is not None:
+            self.diverge(record, recorded, expected, actual, refused)
+        self.check(record, expected, [(out.seq, out.line) for out in recorded])
+
+    def check(self, record: Record, effects: tuple[Effect, ...], positions: list[Position]) -> None:
+        """Run the invariant checks on the settled step (`self.old` is its operation before)."""
         action = cast(Action, record.item)
         new = self.state.operations.get(action.operation_id)
-        positions = [(out.seq, out.line) for out in recorded]
-        for violation in self.checker.check(
-            (record.seq, record.line), action, pending.old, new, expected, positions
-        ):
-            self.violation_count += 1
-            if len(self.violations) < MAX_VIOLATIONS:
-                self.violations.append(violation)
+        at = (record.seq, record.line)
+        found = self.checker.check(at, action, self.old, new, effects, positions)
+        if found:
+            self.violation_count += len(found)
+            self.violations.extend(found[: MAX_VIOLATIONS - len(self.violations)])
 
     def diverge(
         self,

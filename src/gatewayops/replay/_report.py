@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from gatewayops.replay._codec import encode_item
+from gatewayops.replay._codec import PLACES, encode_item
 from gatewayops.replay._format import Header, Record
 from gatewayops.replay._invariants import Violation
 from gatewayops.store import Action, Change, Effect, GatewayState, Operation, format_changes
@@ -24,11 +24,16 @@ MAX_TIMELINE_ENTRIES = 200
 """Changes kept per operation; later ones are only counted (memory stays bounded)."""
 
 _MAX_REPR = 400
+_KINDS = {cls: kind.value for cls, (_, kind) in PLACES.items()}
 
 
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= _MAX_REPR else text[: _MAX_REPR - 3] + "..."
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _where(seq: int | None, line: int | None) -> str:
@@ -77,7 +82,7 @@ class Divergence:
         lines.extend(f"    {_short(effect)}" for effect in self.actual or ["(no effects)"])
         if self.changes:
             lines.append("  field-level diff (expected -> actual):")
-            lines.append(format_changes(list(self.changes)).replace("\n", "\n  "))
+            lines.append("  " + format_changes(list(self.changes)).replace("\n", "\n  "))
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
@@ -123,8 +128,13 @@ class OperationTimeline:
 
     def observe(self, record: Record, old: Operation | None, new: Operation | None) -> None:
         """Note what the input `record` changed (status, connection, a stop)."""
-        self.inputs[record.kind.value] += 1
-        if new is None:
+        self.inputs[_KINDS[type(record.item)]] += 1
+        if new is None or (
+            old is not None
+            and new.connection is old.connection
+            and new.status is old.status
+            and new.stop_requested is old.stop_requested
+        ):
             return
         changes = []
         if old is None:
@@ -237,10 +247,11 @@ class ReplayReport:
         parts = []
         if self.divergence is not None:
             first = _where(self.divergence.seq, self.divergence.line)
-            parts.append(f"{self.divergences} diverging steps (first at {first})")
+            parts.append(f"{_count(self.divergences, 'diverging step')} (first at {first})")
         if self.violation_count:
             parts.append(
-                f"{self.violation_count} invariant violations (first at {self.violations[0]})"
+                f"{_count(self.violation_count, 'invariant violation')} "
+                f"(first at {self.violations[0]})"
             )
         return f"FAILED: {'; '.join(parts)}"
 
