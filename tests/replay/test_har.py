@@ -144,3 +144,12 @@ def test_malformed_har_entry_is_exit_2_naming_the_entry(
         "gatewayops replay: HAR entry 2: _webSocketMessages[1].type: "
         "expected 'send' or 'receive', got 'sideways'\n"
     )
+
+
+def test_a_socket_url_the_client_cannot_follow_names_the_entry(tmp_path: Path) -> None:
+    """A socket URL whose gateway base the client would refuse: the entry is named."""
+    har = _har()
+    har["log"]["entries"][1]["request"]["url"] = "ftp://gw.example.com/ws?operationId=op-h1"
+    with pytest.raises(ReplayFormatError, match=r"^HAR entry 1: cannot follow op-h1") as info:
+        from_har(_write(tmp_path, har))
+    assert info.value.entry == 1

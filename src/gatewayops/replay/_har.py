@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import attrs
 
-from gatewayops.exceptions import RemoteProtocolError
+from gatewayops.exceptions import LocalUsageError, RemoteProtocolError
 from gatewayops.protocol import Auth, Resume, ToolResult, decode, decode_client
 from gatewayops.replay._codec import PLACES, REDACTED, Direction, Item
 from gatewayops.replay._format import Header, LogItem, LogWarning, Record, ReplayFormatError
@@ -108,7 +108,7 @@ def _socket(entry: Any, index: int) -> _Socket | None:
         if type(data) is not str:
             raise _fail(index, f"{where}.data: expected a string, got {data!r}")
         parsed.append((float(time), kind, data))
-    path = parts.path.removesuffix("/ws")
+    path = parts.path.rstrip("/").removesuffix("/ws")
     return _Socket(
         entry=index,
         operation_id=operation_ids[0],
@@ -180,7 +180,10 @@ class _Importer:
                     operation_id=op_id, topic_id=topic, gateway_url=url, token=REDACTED
                 )
             )
-            yield self.record(t, start)
+            try:
+                yield self.record(t, start)
+            except LocalUsageError as error:
+                raise _fail(socket.entry, f"cannot follow {op_id} from its URL: {error}") from None
         elif not op.is_finished:
             if op.refresh.status is RefreshStatus.IN_FLIGHT:
                 yield self.record(t, TokenRefreshed(operation_id=op_id, token=REDACTED))
