@@ -18,7 +18,7 @@ from gatewayops._version import __version__
 __all__ = ["main"]
 
 # One module per subcommand, imported lazily so `gatewayops --version` stays instant.
-_COMMAND_MODULES: tuple[str, ...] = ("_gui", "_replay")
+_COMMAND_MODULES: tuple[str, ...] = ("_demo", "_serve", "_watch", "_gui", "_replay")
 
 
 def _build_parser() -> argparse.ArgumentParser:

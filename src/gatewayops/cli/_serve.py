@@ -1,0 +1,172 @@
+"""`gatewayops serve`: the reference gateway as a standalone server on loopback.
+
+Owns: the ``serve`` subcommand -- checking that the host is a loopback address,
+running `gatewayops.gateway.run_gateway` until Ctrl-C, and printing where it listens
+and, for every demo run it starts, a copy-pasteable ``gatewayops watch`` command. The
+first line printed is always ``listening on ws://HOST:PORT`` so scripts can read it.
+
+The watch commands carry the run's token: it is a short-lived token for a demo run of
+this loopback gateway, and a watch in another process needs it (the gateway refreshes
+tokens in-process only). Nothing else prints a token.
+
+Must not know: how the gateway works inside, or what `watch` does with the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import ipaddress
+import shlex
+from functools import partial
+from typing import Any
+
+import trio
+
+from gatewayops.cli._console import (
+    EXIT_FAILED,
+    CommandError,
+    leaves,
+    one_line_errors,
+    run_command,
+)
+from gatewayops.gateway import (
+    DEFAULT_TOKEN_TTL,
+    RunHandle,
+    StandaloneGateway,
+    demo_run,
+    run_gateway,
+)
+
+__all__ = ["DEFAULT_DELAY", "DEFAULT_PORT", "register", "watch_command"]
+
+DEFAULT_PORT = 8787
+"""The port `serve` listens on unless told otherwise."""
+
+DEFAULT_DELAY = 0.4
+"""Seconds between two events of a demo run: slow enough to watch it stream."""
+
+_MAX_PORT = 65_535
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``serve`` subcommand."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the reference gateway on loopback",
+        description="Run the reference protocol-v1 gateway on a loopback address until "
+        "Ctrl-C, start demo runs on it and print how to follow them with `gatewayops watch`.",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="loopback address to bind (default: 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port to listen on, 0 for any free one (default: {DEFAULT_PORT})",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=2, help="demo runs to start at once (default: 2)"
+    )
+    parser.add_argument(
+        "--every",
+        type=float,
+        metavar="SECONDS",
+        help="start one more demo run every SECONDS (default: never)",
+    )
+    parser.add_argument(
+        "--delay",
+        type=float,
+        metavar="SECONDS",
+        default=DEFAULT_DELAY,
+        help=f"pause after each event of a demo run (default: {DEFAULT_DELAY:g})",
+    )
+    parser.add_argument(
+        "--token-ttl",
+        type=float,
+        metavar="SECONDS",
+        default=DEFAULT_TOKEN_TTL,
+        help=f"lifetime of the printed tokens (default: {DEFAULT_TOKEN_TTL:.0f})",
+    )
+    one_line_errors(parser, "serve")
+    parser.set_defaults(func=_handle)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check(args: argparse.Namespace) -> None:
+    if not _is_loopback(args.host):
+        raise CommandError(
+            f"--host {args.host}: the reference gateway is a test server and binds to "
+            "loopback only (127.0.0.1, ::1 or localhost)"
+        )
+    if not 0 <= args.port <= _MAX_PORT:
+        raise CommandError(f"--port {args.port}: expected 0..{_MAX_PORT}")
+    if args.runs < 0:
+        raise CommandError(f"--runs {args.runs}: expected 0 or more")
+    if args.every is not None and args.every <= 0:
+        raise CommandError(f"--every {args.every:g}: expected a positive number of seconds")
+    if args.delay < 0:
+        raise CommandError(f"--delay {args.delay:g}: expected 0 or more seconds")
+    if args.token_ttl <= 0:
+        raise CommandError(f"--token-ttl {args.token_ttl:g}: expected a positive number")
+
+
+def _handle(args: argparse.Namespace) -> int:
+    return run_command("serve", _serve, args)
+
+
+def watch_command(url: str, run: RunHandle) -> str:
+    """The shell command that follows `run` on the gateway at `url` (with its token)."""
+    return shlex.join(
+        ["gatewayops", "watch", url, "--operation", run.operation_id, "--token", run.token]
+    )
+
+
+def _announce(url: str, token_ttl: float, run: RunHandle) -> None:
+    print(
+        f"demo run {run.operation_id} on {run.topic_id} (token valid {token_ttl:g} s):",
+        flush=True,
+    )
+    print(f"  {watch_command(url, run)}", flush=True)
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    _check(args)
+    url: list[str] = []
+
+    def on_run(run: RunHandle) -> None:
+        _announce(url[0], args.token_ttl, run)
+
+    serve = partial(
+        run_gateway,
+        args.host,
+        args.port,
+        demo_runs=args.runs,
+        demo_every=args.every,
+        script=partial(demo_run, delay=args.delay),
+        token_ttl=args.token_ttl,
+        on_run=on_run,
+    )
+    try:
+        async with trio.open_nursery() as nursery:
+            started: StandaloneGateway = await nursery.start(serve)
+            url.append(started.url)
+            print(f"listening on {started.url}  (Ctrl-C to stop)", flush=True)
+            for run in started.demo_runs:
+                _announce(started.url, args.token_ttl, run)
+    except* OSError as group:
+        error = next(leaf for leaf in leaves(group) if isinstance(leaf, OSError))
+        reason = "the port is in use" if error.errno == errno.EADDRINUSE else error.strerror
+        raise CommandError(
+            f"cannot listen on {args.host}:{args.port}: {reason or error}", exit_code=EXIT_FAILED
+        ) from None
+    raise AssertionError("unreachable: run_gateway serves until cancelled")  # pragma: no cover

@@ -1,0 +1,189 @@
+"""`gatewayops watch`: follow one operation on any protocol-v1 gateway to its end.
+
+Owns: the ``watch`` subcommand -- checking its arguments (URL scheme, a non-empty
+token from ``--token`` or ``GATEWAYOPS_TOKEN``), running the real client for one
+operation (attach by default, ``--new`` for a run followed from its first event),
+printing each change as one line (socket status, streamed text and reasoning deltas,
+tool calls, problems such as a bad frame, and the outcome), optionally recording the
+session, and the exit code: 0 when the operation finished, 1 when it could not be
+followed (auth failure, gone, rejected) or ``--timeout`` passed first.
+
+There is no token-refresh endpoint here: the `refresh_token` dependency raises a clear
+error, so an `auth_expired` ends the operation as an auth failure once the refresh
+budget is spent. The token is never printed (states and actions redact it).
+
+Must not know: the reference gateway (this works against any v1 gateway).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from gatewayops.cli._console import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CommandError,
+    one_line_errors,
+    run_command,
+)
+from gatewayops.effects import Client, open_client
+from gatewayops.exceptions import InvalidGatewayUrl
+from gatewayops.protocol import operation_url
+from gatewayops.replay import open_recorder
+from gatewayops.store import Middleware, Operation, Outcome, Result, Transcript
+
+__all__ = ["TOKEN_ENV", "NoRefreshEndpoint", "changes", "register"]
+
+TOKEN_ENV = "GATEWAYOPS_TOKEN"
+"""Environment variable read when ``--token`` is not given (keeps it out of ``ps``)."""
+
+_UNFOLLOWABLE = frozenset({Result.AUTH_FAILED, Result.GONE, Result.REJECTED})
+
+
+class NoRefreshEndpoint(Exception):
+    """`watch` cannot refresh tokens: it was given one token and nowhere to get another."""
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``watch`` subcommand."""
+    parser = subparsers.add_parser(
+        "watch",
+        help="follow one operation on a gateway and print what happens",
+        description="Follow one operation on any protocol-v1 gateway, printing streamed "
+        "text and state changes, until it finishes. Exit 0 when it finished, 1 when it "
+        "could not be followed (auth failure, gone, rejected, or --timeout).",
+    )
+    parser.add_argument("url", help="gateway base URL (ws://, wss://, http:// or https://)")
+    parser.add_argument("--operation", required=True, metavar="ID", help="operation id")
+    parser.add_argument(
+        "--token", metavar="JWT", help=f"auth token (default: ${TOKEN_ENV}); never printed"
+    )
+    parser.add_argument("--topic", metavar="ID", help="topic id (default: the operation id)")
+    parser.add_argument(
+        "--record", metavar="FILE", type=Path, help="record the session as JSON Lines"
+    )
+    parser.add_argument(
+        "--timeout", metavar="SECONDS", type=float, help="give up after SECONDS (exit 1)"
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--attach",
+        dest="new",
+        action="store_false",
+        help="reattach to a running operation, replaying what it streamed (default)",
+    )
+    mode.add_argument(
+        "--new", dest="new", action="store_true", help="follow a new run from its first event"
+    )
+    one_line_errors(parser, "watch")
+    parser.set_defaults(func=_handle, new=False)
+
+
+def _token(args: argparse.Namespace) -> str:
+    """The checked token; raises `CommandError` for any bad argument."""
+    token: str = args.token if args.token is not None else os.environ.get(TOKEN_ENV, "")
+    if not token.strip():
+        raise CommandError(f"no token: pass --token or set {TOKEN_ENV}")
+    if not args.operation.strip():
+        raise CommandError("--operation: must not be empty")
+    if args.timeout is not None and args.timeout <= 0:
+        raise CommandError(f"--timeout {args.timeout:g}: expected a positive number")
+    try:
+        operation_url(args.url, args.operation)
+    except InvalidGatewayUrl as error:
+        raise CommandError(str(error)) from None
+    return token
+
+
+def _handle(args: argparse.Namespace) -> int:
+    return run_command("watch", _watch, args)
+
+
+async def _no_refresh(topic_id: str) -> str:
+    await trio.lowlevel.checkpoint()
+    raise NoRefreshEndpoint(
+        "watch has no token refresh endpoint: run it again with a fresh --token"
+    )
+
+
+def _text_delta(label: str, old: str, new: str) -> list[str]:
+    if new == old:
+        return []
+    if new.startswith(old):
+        return [f"{label:<10} {new[len(old) :]!r}"]
+    return [f"{label:<10} (replaced) {new!r}"]
+
+
+def _transcript_lines(old: Transcript, new: Transcript) -> list[str]:
+    lines: list[str] = []
+    for index, message in enumerate(new.messages):  # messages are only ever appended
+        previous = old.messages[index] if index < len(old.messages) else None
+        lines += _text_delta("reasoning", previous.reasoning if previous else "", message.reasoning)
+        lines += _text_delta("text", previous.text if previous else "", message.text)
+    calls = {call.id: call.status for call in old.tool_calls}
+    for call in new.tool_calls:
+        if calls.get(call.id) is not call.status:
+            where = " (run here)" if call.client_executed else ""
+            lines.append(f"{'tool':<10} {call.identifier}/{call.api_name} {call.status}{where}")
+    if new.error is not None and new.error != old.error:
+        lines.append(f"{'error':<10} {new.error}")
+    return lines
+
+
+def changes(old: Operation | None, new: Operation) -> list[str]:
+    """The lines `watch` prints for one change of the followed operation."""
+    lines = _transcript_lines(old.transcript if old else Transcript(), new.transcript)
+    if old is None or old.connection.status is not new.connection.status:
+        socket = f"{'socket':<10} {new.connection.status}"
+        # a finishing snapshot shows what streamed first; otherwise the socket comes first
+        lines = [*lines, socket] if new.is_finished else [socket, *lines]
+    if new.last_problem and (old is None or old.last_problem != new.last_problem):
+        lines.append(f"{'problem':<10} {new.last_problem}")
+    if new.bad_frames and (old is None or old.bad_frames != new.bad_frames):
+        lines.append(f"{'problem':<10} bad frames so far: {new.bad_frames}")
+    if old is not None and not old.stop_requested and new.stop_requested:
+        lines.append(f"{'stop':<10} requested")
+    return lines
+
+
+async def _follow(client: Client, operation_id: str, timeout: float | None) -> Outcome | None:
+    """Print every change of the operation until it finishes; None if `timeout` passed."""
+    previous: Operation | None = None
+    with trio.move_on_after(math.inf if timeout is None else timeout):
+        async for op in client.changes(operation_id):
+            for line in changes(previous, op):
+                print(line, flush=True)
+            previous = op
+        return await client.wait_finished(operation_id)
+    return None
+
+
+async def _watch(args: argparse.Namespace) -> int:
+    token = _token(args)
+    op_id, topic = args.operation, args.topic or args.operation
+    mode = "new run" if args.new else "attach"
+    with ExitStack() as stack:
+        middleware: list[Middleware] = []
+        if args.record is not None:
+            middleware.append(stack.enter_context(open_recorder(args.record, operation_id=op_id)))
+        print(f"watching {op_id} at {operation_url(args.url, op_id)} ({mode})", flush=True)
+        async with open_client(refresh_token=_no_refresh, middleware=middleware) as client:
+            follow = client.start if args.new else client.attach
+            follow(op_id, topic, args.url, token)
+            outcome = await _follow(client, op_id, args.timeout)
+    if outcome is None:
+        raise CommandError(
+            f"{op_id} did not finish within {args.timeout:g} s", exit_code=EXIT_FAILED
+        )
+    detail = f": {outcome.detail}" if outcome.detail else ""
+    print(f"{'outcome':<10} {outcome.result} ({outcome.source}){detail}")
+    if args.record is not None:
+        print(f"recorded to {args.record}")
+    return EXIT_FAILED if outcome.result in _UNFOLLOWABLE else EXIT_OK

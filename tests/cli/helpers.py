@@ -1,0 +1,79 @@
+"""Running the command line in-process or as a subprocess, for the CLI tests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import pytest
+import trio
+
+from gatewayops.cli import main
+
+__all__ = ["COMMAND", "Running", "run_main", "spawn"]
+
+COMMAND = [sys.executable, "-c", "import sys; from gatewayops.cli import main; sys.exit(main())"]
+"""`gatewayops` as a subprocess command line (works without the console script on PATH)."""
+
+
+def run_main(argv: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run ``gatewayops ARGV`` in-process; its exit code, stdout and stderr."""
+    try:
+        code = main(list(argv))
+    except SystemExit as exit_:  # argparse's own exits (--help, --version, bad syntax)
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+class Running:
+    """A ``gatewayops`` subprocess whose output is collected as it arrives."""
+
+    def __init__(self, process: trio.Process) -> None:
+        self.process = process
+        self.out = ""
+        self.err = ""
+        self._changed = trio.Event()
+
+    async def pump(self, stream: trio.abc.ReceiveStream, name: str) -> None:
+        """Collect one of the process's pipes until it closes."""
+        async for data in stream:
+            setattr(self, name, getattr(self, name) + data.decode())
+            self._changed.set()
+            self._changed = trio.Event()
+
+    async def wait_for(self, needle: str) -> None:
+        """Wait until `needle` appeared on stdout."""
+        while needle not in self.out:
+            await self._changed.wait()
+
+    async def wait(self) -> int:
+        """Wait for the process to exit; its exit code."""
+        return await self.process.wait()
+
+
+@asynccontextmanager
+async def spawn(*argv: str) -> AsyncIterator[Running]:
+    """Run ``gatewayops ARGV`` as a subprocess for the block; killed if still running."""
+    process = await trio.lowlevel.open_process(
+        [*COMMAND, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    running = Running(process)
+    stdout, stderr = process.stdout, process.stderr
+    assert stdout is not None
+    assert stderr is not None
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(running.pump, stdout, "out")
+            nursery.start_soon(running.pump, stderr, "err")
+            yield running
+            await running.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+        with trio.CancelScope(shield=True):
+            await process.wait()
+            await stdout.aclose()
+            await stderr.aclose()

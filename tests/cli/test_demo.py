@@ -1,0 +1,70 @@
+"""`gatewayops demo`: every scenario side by side, judged, within its time budget."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from gatewayops.cli._scenarios import SCENARIOS
+
+from .helpers import run_main
+
+
+def test_demo_passes_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    """The full demo exits 0, shows each scenario's verdict and no leak, well under 30 s."""
+    started = time.monotonic()
+    code, out, err = run_main(["demo"], capsys)
+    assert time.monotonic() - started < 30
+    assert (code, err) == (0, "")
+    for scenario in SCENARIOS:
+        assert any(
+            line.startswith(scenario.name) and line.endswith(" ok") for line in out.splitlines()
+        ), scenario.name
+    assert "leaks after every run finished: none" in out
+    assert f"{len(SCENARIOS)} of {len(SCENARIOS)} scenarios ended as expected" in out
+
+
+def test_plain_output_prints_state_changes_not_ansi(capsys: pytest.CaptureFixture[str]) -> None:
+    """Off a terminal the board prints one timestamped line per change, no escape codes."""
+    code, out, _ = run_main(["demo", "--only", "stop"], capsys)
+    assert code == 0
+    assert "\x1b[" not in out
+    assert any(
+        "stop" in line and "finished" in line and "Send" in line for line in out.splitlines()
+    )
+    assert any(
+        "stop" in line and "connected" in line and "Stop" in line for line in out.splitlines()
+    )
+
+
+def test_misconfigured_scenario_fails_the_demo_and_is_named(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A scenario whose expectation cannot be met makes the demo exit 1 naming it."""
+    code, out, err = run_main(
+        ["demo", "--only", "clean", "--only", "network-drop", "--expect-wrong", "network-drop"],
+        capsys,
+    )
+    assert code == 1
+    assert err.strip() == "gatewayops demo: FAILED: network-drop"
+    verdicts = {line.split()[0]: line for line in out.splitlines() if "completed/" in line}
+    assert verdicts["clean"].endswith(" ok")
+    assert "FAILED: expected failed, got completed/agent_event" in verdicts["network-drop"]
+
+
+def test_record_writes_one_redacted_log_per_operation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--record DIR` writes a JSON Lines recording per scenario, tokens redacted."""
+    code, out, _ = run_main(["demo", "--only", "token-expiry", "--record", str(tmp_path)], capsys)
+    assert code == 0
+    log = tmp_path / "token-expiry.jsonl"
+    assert [path.name for path in tmp_path.iterdir()] == [log.name]
+    lines = log.read_text().splitlines()
+    assert len(lines) > 10
+    assert '"op":"op-token-expiry"' in lines[1]
+    assert "eyJ" not in log.read_text()  # no JWT (they all start with eyJ)
+    assert "<redacted>" in log.read_text()
+    assert str(tmp_path) in out
