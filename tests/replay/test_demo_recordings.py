@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from gatewayops.cli import main
-
-pytest.importorskip("gatewayops.cli._demo", reason="the demo command is not in this tree yet")
 
 
 def test_every_demo_recording_replays_clean(tmp_path: Path) -> None:
