@@ -14,10 +14,11 @@ import sys
 from collections.abc import Sequence
 
 from gatewayops._version import __version__
+from gatewayops.cli._console import one_line_errors
 
 __all__ = ["main"]
 
-# One module per subcommand, imported lazily so `gatewayops --version` stays instant.
+# One module per subcommand, each exposing register(subparsers).
 _COMMAND_MODULES: tuple[str, ...] = ("_demo", "_serve", "_watch", "_gui", "_replay")
 
 
@@ -29,6 +30,9 @@ def _build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
         importlib.import_module(f"gatewayops.cli.{name}").register(subparsers)
+    one_line_errors(parser, "")
+    for command, subparser in subparsers.choices.items():
+        one_line_errors(subparser, command)
     return parser
 
 

@@ -68,8 +68,10 @@ class CommandError(Exception):
 def one_line_errors(parser: argparse.ArgumentParser, command: str) -> None:
     """Make `parser` report bad arguments as one line on stderr (exit 2), without usage."""
 
+    prefix = f"gatewayops {command}" if command else "gatewayops"
+
     def error(message: str) -> NoReturn:
-        print(f"gatewayops {command}: error: {message} (see --help)", file=sys.stderr)
+        print(f"{prefix}: error: {message} (see --help)", file=sys.stderr)
         sys.exit(EXIT_USAGE)
 
     parser.error = error  # type: ignore[method-assign]

@@ -28,7 +28,6 @@ from gatewayops.cli._console import (
     EXIT_FAILED,
     EXIT_OK,
     Board,
-    one_line_errors,
     run_command,
     table,
 )
@@ -103,7 +102,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--expect-wrong", metavar="SCENARIO", action="append", choices=names, help=argparse.SUPPRESS
     )
-    one_line_errors(parser, "demo")
     parser.set_defaults(func=_handle)
 
 

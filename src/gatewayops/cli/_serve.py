@@ -27,7 +27,6 @@ from gatewayops.cli._console import (
     EXIT_FAILED,
     CommandError,
     leaves,
-    one_line_errors,
     run_command,
 )
 from gatewayops.gateway import (
@@ -89,7 +88,6 @@ def register(subparsers: Any) -> None:
         default=DEFAULT_TOKEN_TTL,
         help=f"lifetime of the printed tokens (default: {DEFAULT_TOKEN_TTL:.0f})",
     )
-    one_line_errors(parser, "serve")
     parser.set_defaults(func=_handle)
 
 
