@@ -70,6 +70,14 @@ _CLOSED_ERRORS = (
 _Stream = trio.SocketStream | trio.SSLStream[trio.SocketStream]
 
 
+def _first_reason(error: BaseException) -> str:
+    """The message of the first underlying failure (Trio groups one per address tried)."""
+    cause: BaseException = error.__cause__ or error
+    while isinstance(cause, BaseExceptionGroup) and cause.exceptions:
+        cause = cause.exceptions[0]
+    return str(cause) or type(cause).__name__
+
+
 @attrs.frozen(kw_only=True)
 class _Target:
     host: str
@@ -241,8 +249,10 @@ class WebSocketTransport:
                 raise
             return stream
         except (OSError, trio.BrokenResourceError) as error:
-            cause = error.__cause__ or error
-            raise ConnectFailed(f"cannot connect to {target.host}:{target.port}: {cause}") from None
+            reason = _first_reason(error)
+            raise ConnectFailed(
+                f"cannot connect to {target.host}:{target.port}: {reason}"
+            ) from None
 
     @asynccontextmanager
     async def connect(self, url: str) -> AsyncIterator[Connection]:
