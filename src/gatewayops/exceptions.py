@@ -9,8 +9,12 @@ exceptions: the runtime turns them into actions (see `gatewayops.effects`).
 from __future__ import annotations
 
 __all__ = [
+    "ClientClosed",
+    "ConnectFailed",
+    "ConnectionEnded",
     "FrameTooLarge",
     "GatewayOpsError",
+    "HandshakeRejected",
     "InvalidGatewayUrl",
     "LocalUsageError",
     "OperationAlreadyExists",
@@ -19,7 +23,9 @@ __all__ = [
     "ProtocolError",
     "RemoteProtocolError",
     "TopicBusy",
+    "TransportError",
     "UnknownOperation",
+    "is_retryable_status",
 ]
 
 
@@ -78,3 +84,79 @@ class OperationNotFound(GatewayOpsError):
     The store ends the operation cleanly (no socket, topic marker cleared) instead of
     retrying, so the upstream infinite-404 loop cannot happen.
     """
+
+
+# --------------------------------------------------------------------------- transport
+
+
+def is_retryable_status(status_code: int) -> bool:
+    """Whether a handshake rejected with this HTTP status may succeed if tried again.
+
+    Client errors (4xx) are fatal -- the same request will be refused again -- except
+    408 (request timeout) and 429 (too many requests), which say "later". Everything
+    else (5xx, odd codes) is retryable.
+    """
+    return not (400 <= status_code < 500) or status_code in (408, 429)
+
+
+class TransportError(GatewayOpsError):
+    """Base class of the errors a transport raises."""
+
+    @property
+    def retryable(self) -> bool:
+        """Whether a new attempt may succeed."""
+        return True
+
+
+class ConnectFailed(TransportError):
+    """No connection was established.
+
+    Attributes:
+        fatal: True when retrying can never help (see the module docstring).
+    """
+
+    def __init__(self, message: str, *, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal
+
+    @property
+    def retryable(self) -> bool:
+        """Whether a new attempt may succeed."""
+        return not self.fatal
+
+
+class HandshakeRejected(ConnectFailed):
+    """The server answered the upgrade request with an HTTP status other than 101.
+
+    Attributes:
+        status_code: the HTTP status of the answer.
+    """
+
+    def __init__(self, status_code: int, message: str = "") -> None:
+        text = f"handshake rejected with HTTP {status_code}"
+        super().__init__(
+            f"{text}: {message}" if message else text,
+            fatal=not is_retryable_status(status_code),
+        )
+        self.status_code = status_code
+
+
+class ConnectionEnded(TransportError):
+    """An open connection is over; raised by `receive` (after pending frames) and `send`.
+
+    Attributes:
+        code: the close code, or None when the connection ended without one.
+        reason: the close reason (may be empty).
+    """
+
+    def __init__(self, code: int | None, reason: str = "") -> None:
+        super().__init__(f"connection ended (code {code}, {reason!r})")
+        self.code = code
+        self.reason = reason
+
+
+# --------------------------------------------------------------------------- runtime
+
+
+class ClientClosed(LocalUsageError):
+    """The client was closed; it no longer follows operations or accepts actions."""

@@ -9,12 +9,12 @@ as actions.
 
 from gatewayops.effects._client import (
     Client,
-    ClientClosed,
     ClientStatistics,
     OperationChanges,
     open_client,
 )
 from gatewayops.effects._handlers import InterruptFn, RefreshTokenFn, ToolHandler
+from gatewayops.exceptions import ClientClosed
 
 __all__ = [
     "Client",

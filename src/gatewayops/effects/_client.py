@@ -20,7 +20,7 @@ import trio
 
 from gatewayops.effects._handlers import InterruptFn, RefreshTokenFn, ToolHandler
 from gatewayops.effects._runtime import Runtime
-from gatewayops.exceptions import LocalUsageError, UnknownOperation
+from gatewayops.exceptions import ClientClosed, UnknownOperation
 from gatewayops.store import (
     Action,
     GatewayState,
@@ -36,11 +36,7 @@ from gatewayops.store import (
 )
 from gatewayops.transport import Transport, WebSocketTransport
 
-__all__ = ["Client", "ClientClosed", "ClientStatistics", "OperationChanges", "open_client"]
-
-
-class ClientClosed(LocalUsageError):
-    """The client was closed; it no longer follows operations or accepts actions."""
+__all__ = ["Client", "ClientStatistics", "OperationChanges", "open_client"]
 
 
 @attrs.frozen(kw_only=True)
