@@ -12,14 +12,25 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from gatewayops._version import __version__
-from gatewayops.cli._console import one_line_errors
 
 __all__ = ["main"]
 
 # One module per subcommand, each exposing register(subparsers).
 _COMMAND_MODULES: tuple[str, ...] = ("_demo", "_serve", "_watch", "_gui", "_replay")
+
+
+def _one_line_errors(parser: argparse.ArgumentParser, command: str) -> None:
+    """Make `parser` report bad arguments as one line on stderr (exit 2), without usage."""
+    prefix = f"gatewayops {command}" if command else "gatewayops"
+
+    def error(message: str) -> NoReturn:
+        print(f"{prefix}: error: {message} (see --help)", file=sys.stderr)
+        sys.exit(2)
+
+    parser.error = error  # type: ignore[method-assign]
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -30,9 +41,9 @@ def _build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
         importlib.import_module(f"gatewayops.cli.{name}").register(subparsers)
-    one_line_errors(parser, "")
+    _one_line_errors(parser, "")
     for command, subparser in subparsers.choices.items():
-        one_line_errors(subparser, command)
+        _one_line_errors(subparser, command)
     return parser
 
 

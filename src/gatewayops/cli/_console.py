@@ -13,11 +13,10 @@ it only reads statuses, text and outcomes.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Sequence
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
 import attrs
 import trio
@@ -34,7 +33,6 @@ __all__ = [
     "CommandError",
     "describe",
     "leaves",
-    "one_line_errors",
     "run_command",
     "table",
     "text_tail",
@@ -63,18 +61,6 @@ class CommandError(Exception):
     def __init__(self, message: str, *, exit_code: int = EXIT_USAGE) -> None:
         super().__init__(message)
         self.exit_code = exit_code
-
-
-def one_line_errors(parser: argparse.ArgumentParser, command: str) -> None:
-    """Make `parser` report bad arguments as one line on stderr (exit 2), without usage."""
-
-    prefix = f"gatewayops {command}" if command else "gatewayops"
-
-    def error(message: str) -> NoReturn:
-        print(f"{prefix}: error: {message} (see --help)", file=sys.stderr)
-        sys.exit(EXIT_USAGE)
-
-    parser.error = error  # type: ignore[method-assign]
 
 
 def leaves(error: BaseException) -> Iterator[BaseException]:

@@ -30,7 +30,6 @@ from gatewayops.cli._console import (
     EXIT_FAILED,
     EXIT_OK,
     CommandError,
-    one_line_errors,
     run_command,
 )
 from gatewayops.effects import Client, open_client
@@ -82,7 +81,6 @@ def register(subparsers: Any) -> None:
     mode.add_argument(
         "--new", dest="new", action="store_true", help="follow a new run from its first event"
     )
-    one_line_errors(parser, "watch")
     parser.set_defaults(func=_handle, new=False)
 
 
