@@ -5,9 +5,11 @@ Pure: no I/O, no Trio. See PROTOCOL.md sections 1.2-1.4 for the messages.
 
 from gatewayops.protocol._codec import (
     DEFAULT_MAX_FRAME_CHARS,
+    client_from_wire,
     decode,
     decode_client,
     encode,
+    from_wire,
     to_wire,
 )
 from gatewayops.protocol._event_data import (
@@ -86,9 +88,11 @@ __all__ = [
     "ToolResult",
     "ToolStartData",
     "UnknownMessage",
+    "client_from_wire",
     "decode",
     "decode_client",
     "encode",
+    "from_wire",
     "operation_url",
     "parse_event_data",
     "redacted",

@@ -2,10 +2,12 @@
 
 Owns: `encode` (any message to one JSON text frame), `decode` (server frame to a
 `ServerMessage`, used by the client) and `decode_client` (client frame to a
-`ClientMessage`, used by the reference gateway). Decoding is strict about the fields it
-reads and names the offending one in a `ProtocolError`; unknown extra fields are
-ignored and an unknown `type` decodes to `UnknownMessage` (server side) so a newer
-gateway never breaks an older client. Must not know: sockets or the store.
+`ClientMessage`, used by the reference gateway), and their halves on parsed JSON:
+`to_wire`, and `from_wire` / `client_from_wire` (a frame's JSON object to a message;
+`decode` and `decode_client` are a strict `json.loads` followed by them). Decoding is
+strict about the fields it reads and names the offending one in a `ProtocolError`;
+unknown extra fields are ignored and an unknown `type` decodes to `UnknownMessage`
+(server side) so a newer gateway never breaks an older client. Must not know: sockets or the store.
 """
 
 from __future__ import annotations
@@ -51,7 +53,15 @@ from gatewayops.protocol._messages import (
     UnknownMessage,
 )
 
-__all__ = ["DEFAULT_MAX_FRAME_CHARS", "decode", "decode_client", "encode", "to_wire"]
+__all__ = [
+    "DEFAULT_MAX_FRAME_CHARS",
+    "client_from_wire",
+    "decode",
+    "decode_client",
+    "encode",
+    "from_wire",
+    "to_wire",
+]
 
 DEFAULT_MAX_FRAME_CHARS = 4 * 1024 * 1024
 """Frames longer than this many characters are rejected before parsing (4 MiB)."""
@@ -164,7 +174,8 @@ def encode(message: Message) -> str:
 # --------------------------------------------------------------------------- decoding
 
 
-def _load_object(text: str | bytes, max_frame_chars: int) -> dict[str, Any]:
+def _load_json(text: str | bytes, max_frame_chars: int) -> Any:
+    """The JSON value of a frame (strict); `from_wire` checks that it is an object."""
     if len(text) > max_frame_chars:
         raise FrameTooLarge(f"frame: {len(text)} characters is over the limit of {max_frame_chars}")
     try:
@@ -175,8 +186,6 @@ def _load_object(text: str | bytes, max_frame_chars: int) -> dict[str, Any]:
         raise ProtocolError(f"frame: malformed JSON ({error})") from None
     except RecursionError:
         raise ProtocolError("frame: malformed JSON (nested too deeply)") from None
-    if type(obj) is not dict:
-        raise ProtocolError(f"frame: expected object, got {json_type_name(obj)}")
     return obj
 
 
@@ -190,6 +199,30 @@ def _message_type(obj: dict[str, Any]) -> str:
 
 
 def _decode_event(value: object) -> AgentEvent:
+    if type(value) is dict:  # the hot path: every field present and well typed
+        event_type, operation_id = value.get("type"), value.get("operationId")
+        step_index, timestamp = value.get("stepIndex"), value.get("timestamp")
+        event_id = value.get("id")
+        if (
+            type(event_type) is str
+            and type(operation_id) is str
+            and type(step_index) is int
+            and (type(timestamp) is int or type(timestamp) is float)
+            and (event_id is None or type(event_id) is str)
+        ):
+            return AgentEvent(
+                type=event_type,
+                operation_id=operation_id,
+                step_index=step_index,
+                timestamp=timestamp,
+                data=value.get("data"),
+                id=event_id,
+            )
+    return _decode_event_checked(value)
+
+
+def _decode_event_checked(value: object) -> AgentEvent:
+    """`_decode_event` field by field: the same result, or the error naming the field."""
     path = "agent_event.event"
     event = as_object(value, path)
     event_id = event.get("id")
@@ -208,9 +241,11 @@ def _decode_event(value: object) -> AgentEvent:
 def _decode_agent_event(obj: dict[str, Any]) -> AgentEventMessage:
     if "event" not in obj:
         raise missing("agent_event.event", "object")
-    return AgentEventMessage(
-        event=_decode_event(obj["event"]), id=opt_str(obj, "id", "agent_event")
-    )
+    event = _decode_event(obj["event"])
+    envelope_id = obj.get("id")
+    if envelope_id is not None and type(envelope_id) is not str:
+        raise mistyped("agent_event.id", "str", envelope_id)
+    return AgentEventMessage(event=event, id=envelope_id)
 
 
 def _decode_resume_complete(obj: dict[str, Any]) -> ResumeComplete:
@@ -244,8 +279,25 @@ def decode(text: str | bytes, *, max_frame_chars: int = DEFAULT_MAX_FRAME_CHARS)
         ProtocolError: malformed JSON, not an object, or a field the message needs is
             missing or mistyped; the message names the field and the expected type.
     """
-    obj = _load_object(text, max_frame_chars)
-    message_type = _message_type(obj)
+    return from_wire(_load_json(text, max_frame_chars))
+
+
+def from_wire(obj: dict[str, Any]) -> ServerMessage:
+    """The server message for a frame's parsed JSON object (the inverse of `to_wire`).
+
+    `decode` is `json.loads` followed by this; use it when the frame is already parsed.
+    The object's values are taken as they are (not copied): `data` and an unknown
+    message's payload share them.
+
+    Raises:
+        ProtocolError: `obj` is not a dict, or a field the message needs is missing or
+            mistyped; the message names the field and the expected type.
+    """
+    if type(obj) is not dict:
+        raise ProtocolError(f"frame: expected object, got {json_type_name(obj)}")
+    message_type = obj.get("type")
+    if type(message_type) is not str:
+        message_type = _message_type(obj)  # raises, naming the problem
     decoder = _SERVER_DECODERS.get(message_type)
     if decoder is None:
         return UnknownMessage(type=message_type, payload=obj)
@@ -304,7 +356,19 @@ def decode_client(
         FrameTooLarge: the frame is longer than `max_frame_chars`.
         ProtocolError: malformed, unknown type, or a missing or mistyped field.
     """
-    obj = _load_object(text, max_frame_chars)
+    return client_from_wire(_load_json(text, max_frame_chars))
+
+
+def client_from_wire(obj: dict[str, Any]) -> ClientMessage:
+    """The client message for a frame's parsed JSON object (the inverse of `to_wire`).
+
+    `decode_client` is `json.loads` followed by this. An unknown `type` is an error.
+
+    Raises:
+        ProtocolError: `obj` is not a dict, unknown type, or a missing or mistyped field.
+    """
+    if type(obj) is not dict:
+        raise ProtocolError(f"frame: expected object, got {json_type_name(obj)}")
     message_type = _message_type(obj)
     decoder = _CLIENT_DECODERS.get(message_type)
     if decoder is None:

@@ -4,7 +4,9 @@ Owns: the registry of the store's action and effect classes (keyed by class name
 each one is filed in a log (its direction and kind), and a generic, type-directed codec
 between those attrs classes and JSON: fields become keys, enums their values, nested
 attrs classes (`Timer`, `Outcome`) objects, and protocol messages their wire JSON
-(`to_wire`, read back with the protocol codec, so both sides agree by construction).
+(`to_wire`, read back with the protocol codec's `from_wire` / `client_from_wire`, so
+both sides agree by construction; payloads must come from a strict JSON parser, as
+`_format`'s, which refuses NaN and infinities as the codec's own `decode` does).
 Every token is replaced by `REDACTED` as it is encoded: the `token` field of the app
 actions and of `TokenRefreshed`, and the token of every `auth` frame. The operation id
 is not part of a payload (a record carries it once). Must not know: files, lines, or
@@ -14,7 +16,6 @@ record numbers (errors are `ValueError`s naming the field; `_format` adds the li
 from __future__ import annotations
 
 import enum
-import json
 import types
 from collections.abc import Callable
 from typing import Any, TypeAlias, cast
@@ -27,8 +28,8 @@ from gatewayops.protocol import (
     ClientMessage,
     ServerMessage,
     ToolResult,
-    decode,
-    decode_client,
+    client_from_wire,
+    from_wire,
     to_wire,
 )
 from gatewayops.store import (
@@ -124,7 +125,6 @@ PLACES: dict[type[Any], tuple[Direction, Kind]] = {
 
 _CLASSES: dict[str, type[Any]] = {cls.__name__: cls for cls in PLACES}
 _REDACTED_AUTH = Auth(token=REDACTED)
-_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 # --------------------------------------------------------------------------- encoding
 
@@ -204,15 +204,15 @@ def _enumeration(cls: type[enum.Enum]) -> _Convert:
     return convert
 
 
-def _frame(decoder: Callable[[str], Any], expected: Any = None) -> _Convert:
+def _frame(decoder: Callable[[dict[str, Any]], Any], expected: Any = None) -> _Convert:
     """Read a frame's wire JSON with the protocol codec (and check its class if given)."""
 
     def convert(value: Any, path: str) -> Any:
         if type(value) is not dict:
             raise ValueError(f"{path}: expected a frame object, got {_json_name(value)}")
         try:
-            message = decoder(_ENCODER.encode(value))
-        except (RemoteProtocolError, ValueError, TypeError) as error:
+            message = decoder(value)
+        except RemoteProtocolError as error:
             raise ValueError(f"{path}: {error}") from None
         if expected is not None and not isinstance(message, expected):
             raise ValueError(f"{path}: expected a {expected.__name__} frame, got {value!r}")
@@ -223,10 +223,11 @@ def _frame(decoder: Callable[[str], Any], expected: Any = None) -> _Convert:
 
 _INT = _exact(int)
 _FRAMES: dict[Any, _Convert] = {
-    ServerMessage: _frame(decode),
-    ClientMessage: _frame(decode_client),
-    ToolResult: _frame(decode_client, ToolResult),
+    ServerMessage: _frame(from_wire),
+    ClientMessage: _frame(client_from_wire),
+    ToolResult: _frame(client_from_wire, ToolResult),
 }
+_SERVER_FRAME, _CLIENT_FRAME = _FRAMES[ServerMessage], _FRAMES[ClientMessage]
 
 
 def _converter(annotation: Any) -> _Convert:
@@ -302,8 +303,10 @@ def decode_item(payload: Any, operation_id: str) -> Item:
                 raise ValueError(f"payload.{missing[0]}: missing required field")
             unknown = sorted(payload.keys() - {"type", "generation", "frame"})
             raise ValueError(f"payload.{unknown[0]}: unknown field of {name}")
-        generation = _INT(payload["generation"], "payload.generation")
-        frame = _FRAMES[ServerMessage if cls is MessageReceived else ClientMessage]
+        generation = payload["generation"]
+        if type(generation) is not int:
+            _INT(generation, "payload.generation")  # raises, naming the field
+        frame = _SERVER_FRAME if cls is MessageReceived else _CLIENT_FRAME
         message = frame(payload["frame"], "payload.frame")
         item: Item = cls(operation_id=operation_id, generation=generation, message=message)
     else:

@@ -11,9 +11,10 @@ See ``docs/replay.md`` for the format.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any, NamedTuple, TypeAlias
+from typing import Any, NamedTuple, NoReturn, TypeAlias
 
 import attrs
 
@@ -45,6 +46,37 @@ REDACTIONS = ("token", "auth.token")
 
 _SOURCES = ("recorder", "har")
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
+def _reject_constant(literal: str) -> NoReturn:
+    raise ValueError(f"{literal} is not a JSON number")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):
+        raise ValueError(f"number {literal[:40]} is out of range")
+    return value
+
+
+# Strict JSON, as the protocol codec's: a record's frames are read from the parsed line
+# (`from_wire`), so NaN, +/-Infinity and numbers that overflow are refused here.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+_SCAN = _DECODER.scan_once  # type: ignore[attr-defined]  # the C scanner `decode` wraps
+_NEW_RECORD = tuple.__new__
+
+
+def _load_line(text: str) -> Any:
+    """The JSON value of one line: the C scanner directly, `decode` for the errors."""
+    try:
+        obj, end = _SCAN(text, 0)
+    except StopIteration:  # leading blanks, or not JSON
+        return _DECODER.decode(text)
+    if end != len(text) and not text[end:].isspace():
+        return _DECODER.decode(text)  # raises the error to report (extra data)
+    return obj
+
+
 _RECORD_KEYS = frozenset({"seq", "t", "dir", "kind", "op", "payload"})
 _PLACE_TEXT = {cls: (direction.value, kind.value) for cls, (direction, kind) in PLACES.items()}
 
@@ -257,7 +289,7 @@ def _parse_header(text: str) -> Header:
 
 def _parse_record(text: str, line: int) -> Record:
     try:
-        obj = json.loads(text)
+        obj = _load_line(text)
     except ValueError as error:
         raise ReplayFormatError(f"line {line}: not a JSON record ({error})", line=line) from None
     if type(obj) is not dict or obj.keys() != _RECORD_KEYS:
@@ -281,7 +313,7 @@ def _parse_record(text: str, line: int) -> Record:
             f"{kind!r}, not {obj['dir']!r} and {obj['kind']!r}",
             line=line,
         )
-    return Record(seq=seq, t=t, op=op, item=item, line=line)
+    return _NEW_RECORD(Record, (seq, t, op, item, line))  # Record(...), without its __new__
 
 
 def parse_log(lines: Iterable[bytes | str]) -> Iterator[LogItem]:

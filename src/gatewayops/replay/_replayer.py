@@ -14,7 +14,7 @@ are not in a HAR. Must not know: files or Trio.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import cast
 
 from gatewayops.exceptions import LocalUsageError
@@ -55,6 +55,31 @@ class _Replay:
     `Step` or the reducer's refusal) until the records of its effects have been read.
     """
 
+    __slots__ = (
+        "checker",
+        "divergence",
+        "divergences",
+        "frames_only",
+        "header",
+        "inputs",
+        "last_seq",
+        "new",
+        "old",
+        "outputs",
+        "record",
+        "recorded",
+        "records",
+        "refused",
+        "state",
+        "step",
+        "timelines",
+        "truncated",
+        "until",
+        "violation_count",
+        "violations",
+        "warnings",
+    )
+
     def __init__(self, header: Header, until: int | None) -> None:
         self.header = header
         self.until = until
@@ -63,6 +88,7 @@ class _Replay:
         self.checker = InvariantChecker(header.config, effects_recorded=not self.frames_only)
         self.record: Record | None = None
         self.old: Operation | None = None
+        self.new: Operation | None = None
         self.step: Step | None = None
         self.refused: str | None = None
         self.recorded: list[Record] = []
@@ -77,46 +103,50 @@ class _Replay:
 
     def take(self, record: Record) -> bool:
         """Replay one record; False once `until` is passed (the record is not taken)."""
-        if type(record.item) not in _OUTPUTS:
-            if self.until is not None and record.seq > self.until:
+        seq, item = record[0], record[3]
+        if type(item) not in _OUTPUTS:
+            if self.until is not None and seq > self.until:
                 return False
-            self.settle()
-            self.apply(record)
+            if self.record is not None:
+                self.settle()
+            self.apply(record, item)  # type: ignore[arg-type]  # an action: not an output
         elif self.record is None:
-            self.diverge(record, None, (cast(Effect, record.item),), (), None)
+            self.diverge(record, None, (item,), (), None)  # type: ignore[arg-type]  # output
         else:
             self.recorded.append(record)
         self.records += 1
-        self.last_seq = record.seq
+        self.last_seq = seq
         return True
 
-    def apply(self, record: Record) -> None:
+    def apply(self, record: Record, action: Action) -> None:
         """Reduce the action of an input record; it becomes the pending step."""
-        action = cast(Action, record.item)
         op_id = action.operation_id
         self.inputs += 1
         state = self.state
-        self.record, self.old = record, state.operations.get(op_id)
+        self.old = old = state.operations.get(op_id)
+        self.record = record
         try:
-            self.step = reduce(state, action)
+            self.step = step = reduce(state, action)
         except LocalUsageError as error:
             self.step, self.refused = None, f"{type(error).__name__}: {error}"
         else:
-            self.state = self.step.state
+            self.state = state = step.state
+        self.new = new = state.operations.get(op_id)
         timeline = self.timelines.get(op_id)
         if timeline is None:
             timeline = self.timelines[op_id] = OperationTimeline(op_id)
-        timeline.observe(record, self.old, self.state.operations.get(op_id))
+        timeline.observe(record, old, new)
 
     def settle(self) -> None:
         """Compare the pending step's effects with the log's, and check invariants."""
         record, recorded, refused = self.record, self.recorded, self.refused
         if record is None:
             return
-        actual = () if self.step is None else self.step.effects
+        step = self.step
+        actual = () if step is None else step.effects
         self.record = self.step = self.refused = None
         if not recorded and not actual and refused is None:  # the hot path
-            self.check(record, (), [])
+            self.check(record, (), ())
             return
         self.recorded = []
         if recorded:
@@ -127,6 +157,8 @@ class _Replay:
         if self.frames_only:
             recorded = [out for out in recorded if _is_checked_frame(cast(Effect, out.item))]
             actual = tuple(filter(_is_checked_frame, actual))
+        # Effects are frozen attrs classes: equality compares them field by field (frames
+        # included), so a field-level diff is built only on a mismatch (`diverge`).
         expected = tuple(cast(Effect, out.item) for out in recorded)
         if self.truncated and expected != actual and actual[: len(expected)] == expected:
             self.warnings.append(
@@ -138,12 +170,14 @@ class _Replay:
             self.diverge(record, recorded, expected, actual, refused)
         self.check(record, expected, [(out.seq, out.line) for out in recorded])
 
-    def check(self, record: Record, effects: tuple[Effect, ...], positions: list[Position]) -> None:
-        """Run the invariant checks on the settled step (`self.old` is its operation before)."""
-        action = cast(Action, record.item)
-        new = self.state.operations.get(action.operation_id)
-        at = (record.seq, record.line)
-        found = self.checker.check(at, action, self.old, new, effects, positions)
+    def check(
+        self, record: Record, effects: tuple[Effect, ...], positions: Sequence[Position]
+    ) -> None:
+        """Run the invariant checks on the settled step (`self.old` to `self.new`)."""
+        action = cast(Action, record[3])
+        found = self.checker.check(
+            (record[0], record[4]), action, self.old, self.new, effects, positions
+        )
         if found:
             self.violation_count += len(found)
             self.violations.extend(found[: MAX_VIOLATIONS - len(self.violations)])
@@ -236,13 +270,17 @@ def replay(log: Iterable[LogItem], *, until: int | None = None) -> ReplayReport:
         warnings: list[str] = []
         run = _Replay(_header(items, warnings), until)
         run.warnings.extend(warnings)
+        take = run.take
         for item in items:
-            if isinstance(item, LogWarning):
+            if type(item) is Record:  # the hot path
+                if not take(item):
+                    break
+            elif isinstance(item, LogWarning):
                 run.warnings.append(item.message)
                 run.truncated = run.truncated or item.truncated
             elif isinstance(item, Header):
                 raise ReplayFormatError("a second header in the log")
-            elif not run.take(item):
+            elif not take(item):
                 break
         run.settle()
         return run.report()
