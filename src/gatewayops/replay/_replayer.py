@@ -104,22 +104,29 @@ class _Replay:
     def take(self, record: Record) -> bool:
         """Replay one record; False once `until` is passed (the record is not taken)."""
         seq, item = record[0], record[3]
-        if type(item) not in _OUTPUTS:
-            if self.until is not None and seq > self.until:
-                return False
-            if self.record is not None:
-                self.settle()
-            self.apply(record, item)  # type: ignore[arg-type]  # an action: not an output
-        elif self.record is None:
-            self.diverge(record, None, (item,), (), None)  # type: ignore[arg-type]  # output
-        else:
-            self.recorded.append(record)
-        self.records += 1
-        self.last_seq = seq
-        return True
-
-    def apply(self, record: Record, action: Action) -> None:
-        """Reduce the action of an input record; it becomes the pending step."""
+        if type(item) in _OUTPUTS:
+            if self.record is None:
+                self.diverge(record, None, (item,), (), None)  # type: ignore[arg-type]
+            else:
+                self.recorded.append(record)
+            self.records += 1
+            self.last_seq = seq
+            return True
+        if self.until is not None and seq > self.until:
+            return False
+        pending, step = self.record, self.step
+        if pending is None:
+            pass
+        elif self.recorded or step is None or step.effects:  # effects (or a refusal) to compare
+            self.settle()
+        else:  # the hot path: settle a step without effects, inline
+            self.record = self.step = None
+            action: Action = pending[3]  # type: ignore[assignment]  # a pending step's: an action
+            found = self.checker.check((pending[0], pending[4]), action, self.old, self.new)
+            if found:
+                self.violated(found)
+        # apply the action: it becomes the pending step
+        action = item  # type: ignore[assignment]  # not an output: an action
         op_id = action.operation_id
         self.inputs += 1
         state = self.state
@@ -136,6 +143,9 @@ class _Replay:
         if timeline is None:
             timeline = self.timelines[op_id] = OperationTimeline(op_id)
         timeline.observe(record, old, new)
+        self.records += 1
+        self.last_seq = seq
+        return True
 
     def settle(self) -> None:
         """Compare the pending step's effects with the log's, and check invariants."""
@@ -179,8 +189,12 @@ class _Replay:
             (record[0], record[4]), action, self.old, self.new, effects, positions
         )
         if found:
-            self.violation_count += len(found)
-            self.violations.extend(found[: MAX_VIOLATIONS - len(self.violations)])
+            self.violated(found)
+
+    def violated(self, found: list[Violation]) -> None:
+        """Count the violations found at one step; keep the first `MAX_VIOLATIONS`."""
+        self.violation_count += len(found)
+        self.violations.extend(found[: MAX_VIOLATIONS - len(self.violations)])
 
     def diverge(
         self,
