@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,26 @@ def test_a_record_with_a_mistyped_field_names_line_and_field(log: Path) -> None:
     ) as info:
         replay(read_log(rewrite(log, edited)))
     assert info.value.line == 3
+
+
+@pytest.mark.parametrize("number", ["NaN", "-Infinity", "1e400"])
+def test_a_frame_with_a_non_json_number_names_the_line(log: Path, number: str) -> None:
+    """Records are strict JSON, as frames on the wire: no NaN, infinities or overflow."""
+    edited = lines(log)
+    index = next(i for i, text in enumerate(edited) if '"timestamp":' in text)
+    edited[index] = re.sub(r'"timestamp":[0-9.]+', f'"timestamp":{number}', edited[index])
+    with pytest.raises(ReplayFormatError, match=rf"^line {index + 1}: ") as info:
+        replay(read_log(rewrite(log, edited)))
+    assert info.value.line == index + 1
+
+
+@pytest.mark.parametrize("tail", [" x", "\x0b", "{}"])
+def test_a_record_with_extra_data_names_the_line(log: Path, tail: str) -> None:
+    """Only JSON whitespace may follow a record on its line."""
+    edited = lines(log)
+    edited[4] = edited[4].rstrip("\n") + tail + "\n"
+    with pytest.raises(ReplayFormatError, match=r"^line 5: not a JSON record"):
+        replay(read_log(rewrite(log, edited)))
 
 
 @pytest.mark.parametrize(

@@ -72,7 +72,7 @@ def _load_line(text: str) -> Any:
         obj, end = _SCAN(text, 0)
     except StopIteration:  # leading blanks, or not JSON
         return _DECODER.decode(text)
-    if end != len(text) and not text[end:].isspace():
+    if end != len(text) and text[end:].strip(" \t\n\r"):  # JSON's whitespace only
         return _DECODER.decode(text)  # raises the error to report (extra data)
     return obj
 
