@@ -26,6 +26,7 @@ from gatewayops.protocol._event_data import (
     ToolStartData,
     parse_event_data,
 )
+from gatewayops.protocol._json import STRICT_JSON_DECODER, STRICT_JSON_ENCODER
 from gatewayops.protocol._messages import (
     TERMINAL_STATUSES,
     AgentEvent,
@@ -56,6 +57,8 @@ from gatewayops.protocol._url import operation_url
 __all__ = [
     "DEFAULT_MAX_FRAME_CHARS",
     "DEFAULT_TOOL_TIMEOUT_MS",
+    "STRICT_JSON_DECODER",
+    "STRICT_JSON_ENCODER",
     "TERMINAL_STATUSES",
     "AgentEvent",
     "AgentEventMessage",

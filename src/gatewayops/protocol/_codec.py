@@ -13,9 +13,8 @@ unknown extra fields are ignored and an unknown `type` decodes to `UnknownMessag
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
 from gatewayops.exceptions import FrameTooLarge, ProtocolError
 from gatewayops.protocol._fields import (
@@ -31,6 +30,7 @@ from gatewayops.protocol._fields import (
     req_number,
     req_str,
 )
+from gatewayops.protocol._json import STRICT_JSON_DECODER, STRICT_JSON_ENCODER
 from gatewayops.protocol._messages import (
     AgentEvent,
     AgentEventMessage,
@@ -139,27 +139,6 @@ def to_wire(message: Message) -> dict[str, Any]:
     raise TypeError(f"not a protocol message: {message!r}")  # pragma: no cover
 
 
-# Strict JSON (RFC 8259) both ways: NaN and +/-Infinity are not JSON. The encoder refuses
-# them; the decoder rejects the literals and numbers that overflow to infinity (1e400), so
-# every message `decode` accepts can be encoded again. Module-level instances: json.dumps
-# and json.loads with keyword arguments build a new encoder/decoder on every call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
-
-
-def _reject_constant(literal: str) -> NoReturn:
-    raise ValueError(f"{literal} is not a JSON number")
-
-
-def _finite_float(literal: str) -> float:
-    value = float(literal)
-    if math.isinf(value):
-        raise ValueError(f"number {literal[:40]} is out of range")
-    return value
-
-
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
-
-
 def encode(message: Message) -> str:
     """One JSON text frame for `message` (compact, no trailing newline).
 
@@ -168,7 +147,7 @@ def encode(message: Message) -> str:
             holds a circular reference.
         TypeError: `data`, `state` or a payload holds a value JSON cannot represent.
     """
-    return _ENCODER.encode(to_wire(message))
+    return STRICT_JSON_ENCODER.encode(to_wire(message))
 
 
 # --------------------------------------------------------------------------- decoding
@@ -181,7 +160,7 @@ def _load_json(text: str | bytes, max_frame_chars: int) -> Any:
     try:
         if not isinstance(text, str):
             text = text.decode(json.detect_encoding(text), "surrogatepass")
-        obj = _DECODER.decode(text)
+        obj = STRICT_JSON_DECODER.decode(text)
     except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, NaN, overflow
         raise ProtocolError(f"frame: malformed JSON ({error})") from None
     except RecursionError:

@@ -11,15 +11,15 @@ See ``docs/replay.md`` for the format.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any, NamedTuple, NoReturn, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 import attrs
 
 from gatewayops._version import __version__
 from gatewayops.exceptions import GatewayOpsError
+from gatewayops.protocol import STRICT_JSON_DECODER, STRICT_JSON_ENCODER
 from gatewayops.replay._codec import PLACES, Direction, Item, Kind, decode_item, encode_item
 from gatewayops.store import StoreConfig
 
@@ -45,24 +45,9 @@ REDACTIONS = ("token", "auth.token")
 """Fields whose values a recording replaces by ``"<redacted>"``."""
 
 _SOURCES = ("recorder", "har")
-_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
-
-
-def _reject_constant(literal: str) -> NoReturn:
-    raise ValueError(f"{literal} is not a JSON number")
-
-
-def _finite_float(literal: str) -> float:
-    value = float(literal)
-    if math.isinf(value):
-        raise ValueError(f"number {literal[:40]} is out of range")
-    return value
-
-
-# Strict JSON, as the protocol codec's: a record's frames are read from the parsed line
+# Strict JSON, the protocol codec's own: a record's frames are read from the parsed line
 # (`from_wire`), so NaN, +/-Infinity and numbers that overflow are refused here.
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
-_SCAN = _DECODER.scan_once  # type: ignore[attr-defined]  # the C scanner `decode` wraps
+_SCAN = STRICT_JSON_DECODER.scan_once  # type: ignore[attr-defined]  # the C scanner `decode` wraps
 _NEW_RECORD = tuple.__new__
 
 
@@ -71,9 +56,9 @@ def _load_line(text: str) -> Any:
     try:
         obj, end = _SCAN(text, 0)
     except StopIteration:  # leading blanks, or not JSON
-        return _DECODER.decode(text)
+        return STRICT_JSON_DECODER.decode(text)
     if end != len(text) and text[end:].strip(" \t\n\r"):  # JSON's whitespace only
-        return _DECODER.decode(text)  # raises the error to report (extra data)
+        return STRICT_JSON_DECODER.decode(text)  # raises the error to report (extra data)
     return obj
 
 
@@ -189,7 +174,7 @@ def header_line(header: Header) -> str:
     }
     if header.source != "recorder":
         obj["source"] = header.source
-    return _ENCODER.encode(obj) + "\n"
+    return STRICT_JSON_ENCODER.encode(obj) + "\n"
 
 
 def record_line(seq: int, t: float, item: Item) -> str:
@@ -207,7 +192,7 @@ def record_line(seq: int, t: float, item: Item) -> str:
         "op": item.operation_id,
         "payload": encode_item(item),
     }
-    return _ENCODER.encode(obj) + "\n"
+    return STRICT_JSON_ENCODER.encode(obj) + "\n"
 
 
 def write_log(path: str | os.PathLike[str], items: Iterable[LogItem]) -> int:
