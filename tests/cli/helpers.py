@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -54,11 +55,25 @@ class Running:
         return await self.process.wait()
 
 
+def _default_sigint() -> None:
+    """In the child, before exec: SIGINT back to its default disposition.
+
+    A process started in the background by a non-interactive shell (as CI may start the
+    test run) inherits SIGINT *ignored*, and Python then installs no handler, so the
+    Ctrl-C tests would send a signal nobody hears. The command under test must see
+    SIGINT as a terminal would deliver it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @asynccontextmanager
 async def spawn(*argv: str) -> AsyncIterator[Running]:
     """Run ``gatewayops ARGV`` as a subprocess for the block; killed if still running."""
     process = await trio.lowlevel.open_process(
-        [*COMMAND, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [*COMMAND, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_default_sigint,
     )
     running = Running(process)
     stdout, stderr = process.stdout, process.stderr

@@ -14,6 +14,7 @@ it only reads statuses, text and outcomes.
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any, TextIO
@@ -101,15 +102,44 @@ def _report(command: str, error: BaseException) -> int | None:
     return code
 
 
+async def _until_interrupted(main: Callable[..., Coroutine[Any, Any, int]], *args: object) -> int:
+    """Run ``main(*args)``; on SIGINT cancel it (so it closes cleanly), then raise
+    KeyboardInterrupt.
+
+    SIGINT is received explicitly (`trio.open_signal_receiver`) rather than left to Trio's
+    KeyboardInterrupt injection, which was seen to lose a Ctrl-C now and then while a
+    client sat idle; a received signal always ends the command.
+    """
+    interrupted = False
+    async with trio.open_nursery() as nursery:
+
+        async def on_sigint(*, task_status: trio.TaskStatus[None]) -> None:
+            nonlocal interrupted
+            with trio.open_signal_receiver(signal.SIGINT) as signals:
+                task_status.started()
+                async for _ in signals:
+                    interrupted = True
+                    nursery.cancel_scope.cancel()
+                    return
+
+        await nursery.start(on_sigint)
+        code = await main(*args)
+        nursery.cancel_scope.cancel()
+    if interrupted:
+        raise KeyboardInterrupt
+    return code
+
+
 def run_command(command: str, main: Callable[..., Coroutine[Any, Any, int]], *args: object) -> int:
     """Run ``main(*args)`` under Trio and return its exit code, ending cleanly.
 
-    Ctrl-C gives `EXIT_INTERRUPTED` (a second Ctrl-C while reporting it too); an
-    expected failure (see `CommandError`) prints ``gatewayops COMMAND: error: ...`` on
-    stderr. Anything else is a bug and propagates with its traceback.
+    Ctrl-C cancels the command (its sockets close) and gives `EXIT_INTERRUPTED` (a second
+    Ctrl-C while reporting it too); an expected failure (see `CommandError`) prints
+    ``gatewayops COMMAND: error: ...`` on stderr. Anything else is a bug and propagates
+    with its traceback.
     """
     try:
-        return trio.run(main, *args)
+        return trio.run(_until_interrupted, main, *args)
     except BaseException as error:
         try:
             code = _report(command, error)
