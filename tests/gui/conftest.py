@@ -10,7 +10,7 @@ import pytest
 
 from gatewayops.gui import AppOptions, ChatApp, DisplayUnavailable, virtual_display
 
-from .helpers import FAST, call_close_button, pump_until
+from .helpers import FAST, call_close_button, collect_tk_garbage, pump_until
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "gui"
 
@@ -66,3 +66,11 @@ def open_app(x_display: str) -> Iterator[OpenApp]:
         if not app.guest.finished:
             call_close_button(app.root)
             pump_until(app.root, lambda app=app: app.guest.finished, what="the run to finish")
+
+
+@pytest.fixture(autouse=True)
+def _no_tk_garbage_left() -> Iterator[None]:
+    """After every GUI test, dead Tk objects are freed on the main thread (see
+    `collect_tk_garbage`), before any later test starts a thread."""
+    yield
+    collect_tk_garbage()

@@ -7,6 +7,7 @@ bounded by a deadline, never a sleep.
 
 from __future__ import annotations
 
+import gc
 import time
 import tkinter
 from collections.abc import Callable
@@ -44,3 +45,13 @@ def _nothing() -> None:
 def call_close_button(root: tkinter.Tk) -> None:
     """Do what a window manager does when the close button is pressed."""
     root.tk.call(root.protocol("WM_DELETE_WINDOW"))
+
+
+def collect_tk_garbage() -> None:
+    """Free dead Tk objects now, on the thread that made them.
+
+    Tcl aborts the process when one of its objects is freed on another thread; left to
+    the cyclic garbage collector, a dead window could be collected by whichever thread
+    next allocates (a test's gateway thread, or Trio's worker running getaddrinfo).
+    """
+    gc.collect()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import queue
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ from gatewayops.gui import ChatApp, answer_text, png_size, screenshot
 from gatewayops.store import FinishSource, Result, is_input_loading, outcome
 
 from .conftest import OpenApp
-from .helpers import call_close_button, pump_until
+from .helpers import call_close_button, collect_tk_garbage, pump_until
 
 
 def _text(app: ChatApp) -> str:
@@ -149,14 +150,21 @@ def remote_gateway() -> Iterator[StandaloneGateway]:
             )
             started.put((gateway, trio.lowlevel.current_trio_token(), nursery.cancel_scope))
 
+    # No dead Tk object may be collected on the gateway's thread (Tcl would abort): free
+    # them here, and pause the cyclic collector while that thread lives.
+    collect_tk_garbage()
+    gc.disable()
     thread = threading.Thread(target=trio.run, args=(main,), name="remote gateway")
     thread.start()
-    gateway, token, scope = started.get(timeout=10)
     try:
-        yield gateway
+        gateway, token, scope = started.get(timeout=10)
+        try:
+            yield gateway
+        finally:
+            token.run_sync_soon(scope.cancel)
+            thread.join(timeout=10)
     finally:
-        token.run_sync_soon(scope.cancel)
-        thread.join(timeout=10)
+        gc.enable()
 
 
 def test_remote_gateway_send_follows_the_operation_and_stop_detaches(
