@@ -27,6 +27,7 @@ from gatewayops.store._lifecycle import (
 from gatewayops.store._state import (
     FinishSource,
     Operation,
+    OperationStatus,
     Outcome,
     RefreshState,
     Result,
@@ -35,7 +36,15 @@ from gatewayops.store._state import (
 )
 from gatewayops.store._transcript import Transcript, apply_event
 
-__all__ = ["NO_EFFECTS", "OpStep", "deliver", "finish", "flush", "tool_timeout_ms"]
+__all__ = [
+    "NO_EFFECTS",
+    "OpStep",
+    "deliver",
+    "finish",
+    "flush",
+    "stop_following",
+    "tool_timeout_ms",
+]
 
 OpStep: TypeAlias = tuple[Operation, tuple[Effect, ...]]
 NO_EFFECTS: tuple[Effect, ...] = ()
@@ -118,22 +127,28 @@ def flush(op: Operation) -> OpStep:
     return op, effects
 
 
-def finish(op: Operation, result: Result, source: FinishSource, detail: str = "") -> OpStep:
-    """End the operation for good: flush, close everything, notify exactly once."""
-    status = transition(OPERATION_TABLE, op.status, OperationEvent.FINISH)
-    if status is None:
-        return op, NO_EFFECTS
+def stop_following(op: Operation, status: OperationStatus, **changes: Any) -> OpStep:
+    """Leave the operation in `status` with nothing live: the replay flushed, the
+    connection closed, no refresh pending (what finishing and detaching share)."""
     op, effects = flush(op)
-    outcome = Outcome(result=result, source=source, detail=detail)
     closed = transition(CONNECTION_TABLE, op.connection.status, ConnectionEvent.CLOSE)
     assert closed is not None  # CLOSE applies in every connection status
     op = attrs.evolve(
         op,
         status=status,
-        outcome=outcome,
         connection=attrs.evolve(op.connection, status=closed),
         refresh=RefreshState(attempts=op.refresh.attempts),
-        stop_requested=False,
+        **changes,
     )
+    return op, effects
+
+
+def finish(op: Operation, result: Result, source: FinishSource, detail: str = "") -> OpStep:
+    """End the operation for good: flush, close everything, notify exactly once."""
+    status = transition(OPERATION_TABLE, op.status, OperationEvent.FINISH)
+    if status is None:
+        return op, NO_EFFECTS
+    outcome = Outcome(result=result, source=source, detail=detail)
+    op, effects = stop_following(op, status, outcome=outcome, stop_requested=False)
     notify = NotifyFinished(operation_id=op.id, topic_id=op.topic_id, outcome=outcome)
     return op, (*effects, notify)

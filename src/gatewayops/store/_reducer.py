@@ -50,7 +50,7 @@ from gatewayops.store._connection import (
     on_token_refreshed,
 )
 from gatewayops.store._copier import copier
-from gatewayops.store._delivery import NO_EFFECTS, OpStep, finish, flush
+from gatewayops.store._delivery import NO_EFFECTS, OpStep, finish, flush, stop_following
 from gatewayops.store._effects import Effect, RequestInterrupt
 from gatewayops.store._inbound import (
     on_message,
@@ -59,7 +59,6 @@ from gatewayops.store._inbound import (
     on_tool_finished,
 )
 from gatewayops.store._lifecycle import (
-    CONNECTION_TABLE,
     OPERATION_TABLE,
     ConnectionEvent,
     OperationEvent,
@@ -71,7 +70,6 @@ from gatewayops.store._state import (
     GatewayState,
     Operation,
     OperationStatus,
-    RefreshState,
     Result,
     ResumeState,
     Topic,
@@ -191,16 +189,7 @@ def _detach(op: Operation) -> OpStep:
     status = transition(OPERATION_TABLE, op.status, OperationEvent.DETACH)
     if status is None:
         return op, NO_EFFECTS
-    op, effects = flush(op)
-    closed = transition(CONNECTION_TABLE, op.connection.status, ConnectionEvent.CLOSE)
-    assert closed is not None  # CLOSE applies in every connection status
-    op = attrs.evolve(
-        op,
-        status=status,
-        connection=attrs.evolve(op.connection, status=closed),
-        refresh=RefreshState(attempts=op.refresh.attempts),
-    )
-    return op, effects
+    return stop_following(op, status)
 
 
 def _is_current(op: Operation, generation: int) -> bool:
