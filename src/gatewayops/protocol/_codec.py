@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from gatewayops._frozen import builder
 from gatewayops.exceptions import FrameTooLarge, ProtocolError
 from gatewayops.protocol._fields import (
     MISSING,
@@ -67,6 +68,9 @@ DEFAULT_MAX_FRAME_CHARS = 4 * 1024 * 1024
 """Frames longer than this many characters are rejected before parsing (4 MiB)."""
 
 _STATUS_VALUES = {status.value: status for status in SessionStatus}
+# The decoder's hot path builds these from fields it has already type-checked.
+_new_event = builder(AgentEvent)
+_new_envelope = builder(AgentEventMessage)
 
 
 # --------------------------------------------------------------------------- encoding
@@ -189,14 +193,8 @@ def _decode_event(value: object) -> AgentEvent:
             and (type(timestamp) is int or type(timestamp) is float)
             and (event_id is None or type(event_id) is str)
         ):
-            return AgentEvent(
-                type=event_type,
-                operation_id=operation_id,
-                step_index=step_index,
-                timestamp=timestamp,
-                data=value.get("data"),
-                id=event_id,
-            )
+            data = value.get("data")
+            return _new_event(event_type, operation_id, step_index, timestamp, data, event_id)
     return _decode_event_checked(value)
 
 
@@ -224,7 +222,7 @@ def _decode_agent_event(obj: dict[str, Any]) -> AgentEventMessage:
     envelope_id = obj.get("id")
     if envelope_id is not None and type(envelope_id) is not str:
         raise mistyped("agent_event.id", "str", envelope_id)
-    return AgentEventMessage(event=event, id=envelope_id)
+    return _new_envelope(event, envelope_id)
 
 
 def _decode_resume_complete(obj: dict[str, Any]) -> ResumeComplete:

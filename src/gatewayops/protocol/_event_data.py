@@ -15,6 +15,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
+from gatewayops._frozen import builder
 from gatewayops.protocol._fields import (
     as_object,
     missing,
@@ -46,7 +47,7 @@ DEFAULT_TOOL_TIMEOUT_MS = 120_000
 """Budget of a `tool_execute` that names no `executionTimeoutMs` (PROTOCOL.md 6.1)."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class StreamStartData:
     """A new assistant message starts streaming (its id may be absent with `new_step`)."""
 
@@ -56,7 +57,7 @@ class StreamStartData:
     provider: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class StreamChunkData:
     """A piece of streamed output; `snapshot_mode == "replace"` carries the full text."""
 
@@ -73,14 +74,14 @@ class StreamChunkData:
         return self.snapshot_mode == "replace"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class StreamEndData:
     """The current assistant message ended; `final_content` replaces its text if given."""
 
     final_content: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ToolCalling:
     """A tool call as the producer describes it."""
 
@@ -90,7 +91,7 @@ class ToolCalling:
     arguments: str = ""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ToolStartData:
     """The agent started a (server-side) tool call."""
 
@@ -98,7 +99,7 @@ class ToolStartData:
     parent_message_id: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ToolEndData:
     """A tool call ended; `tool_call_id` comes from `payload.toolCalling.id` when present."""
 
@@ -107,7 +108,7 @@ class ToolEndData:
     result: Any = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ToolExecuteData:
     """The server asks this client to run a tool and answer with one `tool_result`."""
 
@@ -118,7 +119,7 @@ class ToolExecuteData:
     execution_timeout_ms: int = DEFAULT_TOOL_TIMEOUT_MS
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ErrorData:
     """An `error` event's data, normalised from its several upstream shapes."""
 
@@ -126,7 +127,7 @@ class ErrorData:
     kind: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class RuntimeEndData:
     """`agent_runtime_end`: the run stopped, for `reason` (``None`` = clean completion)."""
 
@@ -190,14 +191,10 @@ def _stream_chunk(data: dict[str, Any], path: str) -> StreamChunkData:
         snapshot_mode = opt_str(data, "snapshotMode", path)
         snapshot_seq = opt_int(data, "snapshotSeq", path)
         tool_call_id = opt_str(data, "toolCallId", path)
-    return StreamChunkData(
-        chunk_type=chunk_type,
-        content=content,
-        reasoning=reasoning,
-        snapshot_mode=snapshot_mode,
-        snapshot_seq=snapshot_seq,
-        tool_call_id=tool_call_id,
-    )
+    return _new_chunk(chunk_type, content, reasoning, snapshot_mode, snapshot_seq, tool_call_id)
+
+
+_new_chunk = builder(StreamChunkData)  # every field is type-checked above
 
 
 def _stream_end(data: dict[str, Any], path: str) -> StreamEndData:

@@ -111,14 +111,14 @@ class ChunkType(enum.StrEnum):
 # --------------------------------------------------------------------------- client -> server
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Auth:
     """First frame after the socket opens: the operation-scoped JWT."""
 
     token: str = attrs.field(repr=redacted)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Resume:
     """Replay buffered events after `last_event_id` (``""`` = everything)."""
 
@@ -126,12 +126,12 @@ class Resume:
     want_status: bool = True
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Heartbeat:
     """Keep-alive, every 30 s while connected."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ToolError:
     """Structured failure of a client-executed tool."""
 
@@ -139,7 +139,7 @@ class ToolError:
     type: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ToolResult:
     """Reply to a `tool_execute` event, correlated only by `tool_call_id`.
 
@@ -154,7 +154,7 @@ class ToolResult:
     work_registration: Any = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Interrupt:
     """Historical no-op frame; decoded by the reference gateway, never sent by us."""
 
@@ -165,7 +165,7 @@ ClientMessage: TypeAlias = Auth | Resume | Heartbeat | ToolResult | Interrupt
 # --------------------------------------------------------------------------- server -> client
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class AgentEvent:
     """One AgentStreamEvent. `type` is kept raw; `operation_id` is ``""`` when absent."""
 
@@ -189,29 +189,29 @@ class AgentEvent:
 _TERMINAL_EVENT_TYPES = frozenset({EventType.AGENT_RUNTIME_END, EventType.ERROR})
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class AuthSuccess:
     """The token was accepted; the client is connected."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class AuthFailed:
     """Terminal: bad token or the operation no longer exists."""
 
     reason: str = ""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class AuthExpired:
     """Recoverable: only `exp` failed; the socket stays open until the client reconnects."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class HeartbeatAck:
     """Answer to a heartbeat; resets the missed-heartbeat counter."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class AgentEventMessage:
     """An agent event in its envelope; the envelope `id` is the resume cursor."""
 
@@ -219,19 +219,19 @@ class AgentEventMessage:
     id: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class SessionComplete:
     """The server says this session ended."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ResumeComplete:
     """Sent after a `resume` replay: the operation's persisted status."""
 
     status: SessionStatus
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class UnknownMessage:
     """A frame with a `type` this client does not handle (forward compatibility)."""
 

@@ -22,6 +22,7 @@ from typing import Any, TypeAlias, cast
 
 import attrs
 
+from gatewayops._frozen import builder
 from gatewayops.exceptions import RemoteProtocolError
 from gatewayops.protocol import (
     Auth,
@@ -228,6 +229,9 @@ _FRAMES: dict[Any, _Convert] = {
     ToolResult: _frame(client_from_wire, ToolResult),
 }
 _SERVER_FRAME, _CLIENT_FRAME = _FRAMES[ServerMessage], _FRAMES[ClientMessage]
+# The hot path (one frame per record) builds these from fields it has already checked.
+_new_message_received = builder(MessageReceived)
+_new_send_message = builder(SendMessage)
 
 
 def _converter(annotation: Any) -> _Convert:
@@ -308,7 +312,8 @@ def decode_item(payload: Any, operation_id: str) -> Item:
             _INT(generation, "payload.generation")  # raises, naming the field
         frame = _SERVER_FRAME if cls is MessageReceived else _CLIENT_FRAME
         message = frame(payload["frame"], "payload.frame")
-        item: Item = cls(operation_id=operation_id, generation=generation, message=message)
+        build = _new_message_received if cls is MessageReceived else _new_send_message
+        item: Item = build(operation_id, generation, message)
     else:
         item = _decode_object(cls, payload, "payload", {"operation_id": operation_id})
     return item

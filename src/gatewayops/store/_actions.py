@@ -43,7 +43,7 @@ __all__ = [
 # --------------------------------------------------------------------------- application
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class OperationStarted:
     """The app started a new run on `topic_id`; follow it from the first event."""
 
@@ -53,7 +53,7 @@ class OperationStarted:
     token: str = attrs.field(repr=redacted)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class OperationAttached:
     """The app reattaches to an operation already running (page revisit, second device).
 
@@ -67,14 +67,14 @@ class OperationAttached:
     last_event_id: str = ""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class StopRequested:
     """The user pressed stop: ask the server to interrupt; keep following until it ends."""
 
     operation_id: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class OperationDetached:
     """The app stops following the operation without finishing it (no notification)."""
 
@@ -86,7 +86,7 @@ AppAction: TypeAlias = OperationStarted | OperationAttached | StopRequested | Op
 # --------------------------------------------------------------------------- transport
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class SocketOpened:
     """The WebSocket handshake of this generation completed."""
 
@@ -94,7 +94,7 @@ class SocketOpened:
     generation: int
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class SocketClosed:
     """The socket of this generation closed (`code` is None when no close frame came)."""
 
@@ -104,7 +104,7 @@ class SocketClosed:
     reason: str = ""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class SocketFailed:
     """Dialing or running the socket failed; `retryable` False means it never will work."""
 
@@ -114,7 +114,7 @@ class SocketFailed:
     retryable: bool = True
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class MessageReceived:
     """A decoded server frame arrived on this generation's socket."""
 
@@ -123,7 +123,7 @@ class MessageReceived:
     message: ServerMessage
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class BadMessageReceived:
     """A frame could not be decoded; it is reported and the socket stays up."""
 
@@ -132,7 +132,7 @@ class BadMessageReceived:
     error: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class SendFailed:
     """A frame could not be written to this generation's socket."""
 
@@ -148,7 +148,7 @@ TransportAction: TypeAlias = (
 # --------------------------------------------------------------------------- effect results
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class TokenRefreshed:
     """A `RefreshToken` effect returned a fresh token."""
 
@@ -156,7 +156,7 @@ class TokenRefreshed:
     token: str = attrs.field(repr=redacted)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class TokenRefreshFailed:
     """A `RefreshToken` effect failed; `not_found` means the operation is gone."""
 
@@ -165,7 +165,7 @@ class TokenRefreshFailed:
     not_found: bool = False
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class TimerFired:
     """A timer from the operation's resources elapsed."""
 
@@ -173,7 +173,7 @@ class TimerFired:
     timer: Timer
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ToolFinished:
     """An `ExecuteTool` effect produced its result (success or structured failure)."""
 
@@ -181,14 +181,14 @@ class ToolFinished:
     result: ToolResult
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class InterruptConfirmed:
     """The server confirmed the interrupt requested by a stop."""
 
     operation_id: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class InterruptFailed:
     """The interrupt was not confirmed; the run goes on untouched."""
 

@@ -13,9 +13,9 @@ from typing import Any, TypeAlias
 
 import attrs
 
+from gatewayops._frozen import copier
 from gatewayops.exceptions import ProtocolError
 from gatewayops.protocol import AgentEventMessage, ToolExecuteData, parse_event_data
-from gatewayops.store._copier import copier
 from gatewayops.store._effects import Effect, ExecuteTool, NotifyFinished
 from gatewayops.store._lifecycle import (
     CONNECTION_TABLE,

@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class SendMessage:
     """Write `message` on the socket of this generation (dropped if it is gone)."""
 
@@ -32,7 +32,7 @@ class SendMessage:
     message: ClientMessage
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class RefreshToken:
     """Fetch a fresh JWT for the operation's topic; answer `TokenRefreshed`/`...Failed`."""
 
@@ -40,7 +40,7 @@ class RefreshToken:
     topic_id: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class RequestInterrupt:
     """Ask the server to interrupt the run; answer `InterruptConfirmed`/`...Failed`."""
 
@@ -48,7 +48,7 @@ class RequestInterrupt:
     topic_id: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ExecuteTool:
     """Run a client tool within `timeout_ms`; answer exactly one `ToolFinished`."""
 
@@ -60,7 +60,7 @@ class ExecuteTool:
     timeout_ms: int
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class NotifyFinished:
     """The operation reached its one terminal state (emitted exactly once)."""
 

@@ -13,6 +13,7 @@ from typing import NamedTuple, assert_never
 
 import attrs
 
+from gatewayops._frozen import copier
 from gatewayops.exceptions import (
     OperationAlreadyExists,
     OperationFinished,
@@ -49,7 +50,6 @@ from gatewayops.store._connection import (
     on_socket_opened,
     on_token_refreshed,
 )
-from gatewayops.store._copier import copier
 from gatewayops.store._delivery import NO_EFFECTS, OpStep, finish, flush, stop_following
 from gatewayops.store._effects import Effect, RequestInterrupt
 from gatewayops.store._inbound import (

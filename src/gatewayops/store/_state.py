@@ -90,7 +90,7 @@ class FinishSource(enum.StrEnum):
     CONNECTION_REJECTED = "connection_rejected"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Outcome:
     """An operation's terminal state: what it came to, what said so, and any detail."""
 
@@ -104,7 +104,7 @@ class Outcome:
         return self.result is Result.COMPLETED
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Connection:
     """Socket sub-state; `generation` numbers socket attempts, stale ones are dropped."""
 
@@ -124,7 +124,7 @@ class RefreshStatus(enum.StrEnum):
     RETRY_WAIT = "retry_wait"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class RefreshState:
     """`attempts` counts refreshes since the last `auth_success` (the budget of 12.2)."""
 
@@ -132,7 +132,7 @@ class RefreshState:
     attempts: int = 0
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ResumeState:
     """Resume buffering (PROTOCOL.md 3): only when attaching with no cursor."""
 
@@ -142,7 +142,7 @@ class ResumeState:
     buffer: tuple[AgentEventMessage, ...] = ()
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class EchoGuard:
     """The order-counted mirrored-terminal guard (PROTOCOL.md 4.3).
 
@@ -166,7 +166,7 @@ class ToolStatus(enum.StrEnum):
     """Its deadline passed before a result could be sent; nothing will be sent."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Tool:
     """A `tool_execute` this client owes exactly one `tool_result`."""
 
@@ -178,7 +178,7 @@ class Tool:
     result: ToolResult | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Operation:
     """One gateway operation this client follows."""
 
@@ -205,7 +205,7 @@ class Operation:
         return self.status is OperationStatus.FINISHED
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Topic:
     """A conversation; `running_operation` is its marker (PROTOCOL.md 8.1)."""
 
@@ -213,7 +213,7 @@ class Topic:
     running_operation: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class GatewayState:
     """Every operation and topic the client knows, plus its settings."""
 

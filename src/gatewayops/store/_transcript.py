@@ -13,6 +13,7 @@ import enum
 
 import attrs
 
+from gatewayops._frozen import copier
 from gatewayops.protocol import (
     AgentEvent,
     ChunkType,
@@ -26,7 +27,6 @@ from gatewayops.protocol import (
     ToolExecuteData,
     ToolStartData,
 )
-from gatewayops.store._copier import copier
 
 __all__ = ["AssistantMessage", "ToolCallEntry", "ToolCallStatus", "Transcript", "apply_event"]
 
@@ -39,7 +39,7 @@ class ToolCallStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class AssistantMessage:
     """One streamed assistant message; `*_seq` are the replace-snapshot watermarks."""
 
@@ -51,7 +51,7 @@ class AssistantMessage:
     ended: bool = False
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ToolCallEntry:
     """A tool call as the transcript shows it (server-side or client-executed)."""
 
@@ -62,7 +62,7 @@ class ToolCallEntry:
     client_executed: bool = False
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Transcript:
     """Everything an operation's own events have shown, in order.
 

@@ -1,0 +1,77 @@
+"""The fast builders and copiers of frozen attrs classes (`gatewayops._frozen`)."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from gatewayops._frozen import builder, copier
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class Point:
+    x: int
+    y: int = 0
+    label: str = ""
+
+
+def test_builder_makes_the_instance_init_would() -> None:
+    """A built instance is of the class itself and equal to one made by `__init__`."""
+    built = builder(Point)(1, 2, "p")
+    assert type(built) is Point
+    assert built == Point(x=1, y=2, label="p")
+    assert hash(built) == hash(Point(x=1, y=2, label="p"))
+
+
+def test_copier_changes_only_the_named_fields() -> None:
+    """A copy has the changes applied and every other field of the original."""
+    original = Point(x=1, y=2, label="p")
+    copy = copier(Point)(original, y=5)
+    assert copy == Point(x=1, y=5, label="p")
+    assert original == Point(x=1, y=2, label="p")
+
+
+def test_built_instances_stay_frozen() -> None:
+    """What the builder returns refuses assignment like any frozen instance."""
+    built = builder(Point)(1, 2, "p")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        built.x = 3  # type: ignore[misc]
+
+
+def test_copier_refuses_an_unknown_field() -> None:
+    """A change naming a field the class lacks is a TypeError, as with attrs.evolve."""
+    with pytest.raises(TypeError, match="z"):
+        copier(Point)(Point(x=1), z=3)
+
+
+def test_a_weakref_slot_is_refused_with_the_fix() -> None:
+    """A class with a __weakref__ slot cannot be used, and the error says what to declare."""
+
+    @attrs.frozen
+    class Weak:
+        x: int
+
+    with pytest.raises(TypeError, match="weakref_slot=False"):
+        builder(Weak)
+
+
+def test_validators_are_refused() -> None:
+    """A class whose validators the builder would skip cannot be used."""
+
+    @attrs.frozen(weakref_slot=False)
+    class Checked:
+        x: int = attrs.field(validator=attrs.validators.instance_of(int))
+
+    with pytest.raises(TypeError, match="validators"):
+        copier(Checked)
+
+
+def test_a_field_named_like_a_generated_local_is_refused() -> None:
+    """A field whose name the generated code uses itself is refused, not miscompiled."""
+
+    @attrs.frozen(weakref_slot=False)
+    class Clash:
+        cls: int
+
+    with pytest.raises(TypeError, match="reserved"):
+        builder(Clash)
