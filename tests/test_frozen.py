@@ -26,7 +26,7 @@ def test_builder_makes_the_instance_init_would() -> None:
 def test_copier_changes_only_the_named_fields() -> None:
     """A copy has the changes applied and every other field of the original."""
     original = Point(x=1, y=2, label="p")
-    copy = copier(Point)(original, y=5)
+    copy = copier(Point, "y")(original, 5)
     assert copy == Point(x=1, y=5, label="p")
     assert original == Point(x=1, y=2, label="p")
 
@@ -39,9 +39,17 @@ def test_built_instances_stay_frozen() -> None:
 
 
 def test_copier_refuses_an_unknown_field() -> None:
-    """A change naming a field the class lacks is a TypeError, as with attrs.evolve."""
-    with pytest.raises(TypeError, match="z"):
-        copier(Point)(Point(x=1), z=3)
+    """A copier naming a field the class lacks is refused when it is made."""
+    with pytest.raises(TypeError, match="no field 'z'"):
+        copier(Point, "z")
+
+
+def test_copier_refuses_no_or_repeated_fields() -> None:
+    """A copier must change at least one field, each named once."""
+    with pytest.raises(TypeError, match="distinct fields"):
+        copier(Point, "x", "x")
+    with pytest.raises(TypeError, match="distinct fields"):
+        copier(Point)
 
 
 def test_a_weakref_slot_is_refused_with_the_fix() -> None:
@@ -63,7 +71,7 @@ def test_validators_are_refused() -> None:
         x: int = attrs.field(validator=attrs.validators.instance_of(int))
 
     with pytest.raises(TypeError, match="validators"):
-        copier(Checked)
+        copier(Checked, "x")
 
 
 def test_a_field_named_like_a_generated_local_is_refused() -> None:

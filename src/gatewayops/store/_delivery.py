@@ -25,6 +25,7 @@ from gatewayops.store._lifecycle import (
     transition,
 )
 from gatewayops.store._state import (
+    EchoGuard,
     FinishSource,
     Operation,
     OperationStatus,
@@ -49,8 +50,9 @@ __all__ = [
 OpStep: TypeAlias = tuple[Operation, tuple[Effect, ...]]
 NO_EFFECTS: tuple[Effect, ...] = ()
 
-_copy_operation = copier(Operation)
-_copy_transcript = copier(Transcript)
+# The change showing an event makes (see gatewayops._frozen).
+_with_shown = copier(Operation, "transcript", "last_event_id", "echo")
+_with_member_events = copier(Transcript, "member_events")
 _TOOL_DEADLINE_MARGIN_MS = 500
 _MIN_TOOL_TIMEOUT_MS = 100
 
@@ -79,24 +81,26 @@ def _start_tool(op: Operation, data: ToolExecuteData) -> OpStep:
     return attrs.evolve(op, tools=op.tools.set(tool.id, tool)), (effect,)
 
 
-def deliver(op: Operation, message: AgentEventMessage, **changes: Any) -> OpStep:
+def deliver(
+    op: Operation, message: AgentEventMessage, last_event_id: str, echo: EchoGuard
+) -> OpStep:
     """Show one event: own events go to the transcript, foreign ones are only counted.
 
-    `changes` are other fields of `op` to set in the same rebuild (the hot path of a
-    streamed chunk rebuilds the operation once).
+    The operation's cursor and echo guard become `last_event_id` and `echo` in the same
+    rebuild (a streamed chunk rebuilds the operation once).
     """
     event = message.event
     transcript = op.transcript
     if not event.is_own(op.id):
-        transcript = _copy_transcript(transcript, member_events=transcript.member_events + 1)
-        return _copy_operation(op, transcript=transcript, **changes), NO_EFFECTS
+        transcript = _with_member_events(transcript, transcript.member_events + 1)
+        return _with_shown(op, transcript, last_event_id, echo), NO_EFFECTS
     try:
         data = parse_event_data(event)
     except ProtocolError as error:
         data = None
-        changes.update(bad_frames=op.bad_frames + 1, last_problem=str(error))
+        op = attrs.evolve(op, bad_frames=op.bad_frames + 1, last_problem=str(error))
     latched = transcript.ended
-    op = _copy_operation(op, transcript=apply_event(transcript, event, data), **changes)
+    op = _with_shown(op, apply_event(transcript, event, data), last_event_id, echo)
     if isinstance(data, ToolExecuteData) and not latched:
         return _start_tool(op, data)
     return op, NO_EFFECTS
@@ -122,7 +126,7 @@ def flush(op: Operation) -> OpStep:
         if key in seen:
             continue
         seen.add(key)
-        op, delivered = deliver(op, message)
+        op, delivered = deliver(op, message, op.last_event_id, op.echo)
         effects += delivered
     return op, effects
 

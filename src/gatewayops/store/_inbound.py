@@ -105,7 +105,7 @@ def _on_agent_event(op: Operation, message: AgentEventMessage) -> OpStep:
         op = attrs.evolve(op, last_event_id=cursor, echo=echo, resume=resume)
         effects = NO_EFFECTS
     else:
-        op, effects = deliver(op, message, last_event_id=cursor, echo=echo)
+        op, effects = deliver(op, message, cursor, echo)
     if not (event.is_terminal_type and event.is_own(op.id)):
         return op, effects
     result, detail = _terminal_outcome(event)

@@ -77,7 +77,8 @@ from gatewayops.store._state import (
 
 __all__ = ["Step", "reduce"]
 
-_copy_state = copier(GatewayState)
+_with_operations = copier(GatewayState, "operations")  # see gatewayops._frozen
+_new_step = tuple.__new__  # Step(...) without NamedTuple's Python-level __new__
 _FINISHED = OperationStatus.FINISHED
 _RUNNING = OperationStatus.RUNNING
 
@@ -96,18 +97,14 @@ class Step(NamedTuple):
 def _commit(state: GatewayState, old: Operation, step: OpStep) -> Step:
     op, effects = step
     if op is old:
-        return Step(state=state, effects=effects)
-    state = _with_operation(state, op)
+        return _new_step(Step, (state, effects))
+    state = _with_operations(state, state.operations.set(op.id, op))
     if op.status is _FINISHED and old.status is not _FINISHED:
         topic = state.topics.get(op.topic_id)
         if topic is not None and topic.running_operation == op.id:
             topic = attrs.evolve(topic, running_operation=None)
             state = attrs.evolve(state, topics=state.topics.set(topic.id, topic))
-    return Step(state=state, effects=effects)
-
-
-def _with_operation(state: GatewayState, op: Operation) -> GatewayState:
-    return _copy_state(state, operations=state.operations.set(op.id, op))
+    return _new_step(Step, (state, effects))
 
 
 def _claim_topic(state: GatewayState, topic_id: str, operation_id: str) -> GatewayState:

@@ -88,9 +88,14 @@ class Transcript:
         return "\n\n".join(message.text for message in self.messages if message.text)
 
 
-_copy_transcript = copier(Transcript)
-_copy_message = copier(AssistantMessage)
-_copy_call = copier(ToolCallEntry)
+# The changes a streamed event makes (see gatewayops._frozen); rarer ones use attrs.evolve.
+_counted = copier(Transcript, "events")
+_with_messages = copier(Transcript, "messages", "events")
+_with_calls = copier(Transcript, "tool_calls", "events")
+_with_text = copier(AssistantMessage, "text")
+_with_reasoning = copier(AssistantMessage, "reasoning")
+_with_text_snapshot = copier(AssistantMessage, "text", "text_seq")
+_with_reasoning_snapshot = copier(AssistantMessage, "reasoning", "reasoning_seq")
 
 
 def _with_last_message(transcript: Transcript, message: AssistantMessage) -> Transcript:
@@ -98,7 +103,7 @@ def _with_last_message(transcript: Transcript, message: AssistantMessage) -> Tra
     messages = transcript.messages
     if messages and not messages[-1].ended:
         messages = messages[:-1]
-    return _copy_transcript(transcript, messages=(*messages, message), events=transcript.events + 1)
+    return _with_messages(transcript, (*messages, message), transcript.events + 1)
 
 
 def _current_message(transcript: Transcript) -> AssistantMessage:
@@ -115,26 +120,26 @@ _REASONING = ChunkType.REASONING.value
 def _apply_chunk(transcript: Transcript, chunk: StreamChunkData) -> Transcript:
     is_text = chunk.chunk_type == _TEXT
     if not is_text and chunk.chunk_type != _REASONING:
-        return _copy_transcript(transcript, events=transcript.events + 1)
+        return _counted(transcript, transcript.events + 1)
     piece = chunk.content if is_text else (chunk.reasoning or chunk.content)
     message = _current_message(transcript)
     if piece is None:
-        return _copy_transcript(transcript, events=transcript.events + 1)
+        return _counted(transcript, transcript.events + 1)
     if chunk.snapshot_mode == "replace":
         watermark = message.text_seq if is_text else message.reasoning_seq
         seq = chunk.snapshot_seq
         if seq is None:  # an unnumbered snapshot cannot be stale: apply it, keep the mark
             seq = watermark
         elif seq <= watermark:
-            return _copy_transcript(transcript, events=transcript.events + 1)
+            return _counted(transcript, transcript.events + 1)
         if is_text:
-            updated = _copy_message(message, text=piece, text_seq=seq)
+            updated = _with_text_snapshot(message, piece, seq)
         else:
-            updated = _copy_message(message, reasoning=piece, reasoning_seq=seq)
+            updated = _with_reasoning_snapshot(message, piece, seq)
     elif is_text:
-        updated = _copy_message(message, text=message.text + piece)
+        updated = _with_text(message, message.text + piece)
     else:
-        updated = _copy_message(message, reasoning=message.reasoning + piece)
+        updated = _with_reasoning(message, message.reasoning + piece)
     return _with_last_message(transcript, updated)
 
 
@@ -142,7 +147,7 @@ def _set_tool_status(
     transcript: Transcript, tool_call_id: str | None, status: ToolCallStatus
 ) -> tuple[ToolCallEntry, ...]:
     return tuple(
-        _copy_call(call, status=status) if call.id == tool_call_id else call
+        attrs.evolve(call, status=status) if call.id == tool_call_id else call
         for call in transcript.tool_calls
     )
 
@@ -169,10 +174,10 @@ def _apply_tool_event(transcript: Transcript, data: EventData) -> Transcript:
                 if shown.client_executed:
                     return transcript  # a repeat: the call is shown (and run) once
                 calls = tuple(
-                    _copy_call(call, client_executed=True) if call is shown else call
+                    attrs.evolve(call, client_executed=True) if call is shown else call
                     for call in transcript.tool_calls
                 )
-                return _copy_transcript(transcript, tool_calls=calls, events=transcript.events + 1)
+                return _with_calls(transcript, calls, transcript.events + 1)
             entry = ToolCallEntry(
                 id=data.tool_call_id,
                 identifier=data.identifier,
@@ -185,11 +190,11 @@ def _apply_tool_event(transcript: Transcript, data: EventData) -> Transcript:
             calls = _set_tool_status(transcript, call_id, status)
         case _:  # pragma: no cover - callers pass tool events only
             calls = transcript.tool_calls
-    return _copy_transcript(transcript, tool_calls=calls, events=transcript.events + 1)
+    return _with_calls(transcript, calls, transcript.events + 1)
 
 
 def _end(transcript: Transcript, error: str) -> Transcript:
-    return _copy_transcript(transcript, error=error, ended=True, events=transcript.events + 1)
+    return attrs.evolve(transcript, error=error, ended=True, events=transcript.events + 1)
 
 
 def apply_event(transcript: Transcript, event: AgentEvent, data: EventData | None) -> Transcript:
@@ -201,22 +206,17 @@ def apply_event(transcript: Transcript, event: AgentEvent, data: EventData | Non
             return _apply_chunk(transcript, data)
         case StreamStartData(assistant_message_id=message_id):
             message = AssistantMessage(id=message_id or f"step-{event.step_index}")
-            return _copy_transcript(
-                transcript,
-                messages=(*transcript.messages, message),
-                events=transcript.events + 1,
+            return _with_messages(
+                transcript, (*transcript.messages, message), transcript.events + 1
             )
         case StreamEndData(final_content=final):
             if not transcript.messages:
-                return _copy_transcript(transcript, events=transcript.events + 1)
+                return _counted(transcript, transcript.events + 1)
             last = transcript.messages[-1]
             text = last.text if final is None else final
-            ended = _copy_message(last, text=text, ended=True)
-            return _copy_transcript(
-                transcript,
-                messages=(*transcript.messages[:-1], ended),
-                events=transcript.events + 1,
-            )
+            ended = attrs.evolve(last, text=text, ended=True)
+            messages = (*transcript.messages[:-1], ended)
+            return _with_messages(transcript, messages, transcript.events + 1)
         case ToolStartData() | ToolEndData() | ToolExecuteData():
             return _apply_tool_event(transcript, data)
         case ErrorData(message=message):
@@ -224,5 +224,5 @@ def apply_event(transcript: Transcript, event: AgentEvent, data: EventData | Non
     if event.type == EventType.ERROR:  # its data did not parse: still an inline error
         return _end(transcript, "the agent reported an error (its details were unreadable)")
     if event.type == EventType.AGENT_RUNTIME_END:
-        return _copy_transcript(transcript, ended=True, events=transcript.events + 1)
-    return _copy_transcript(transcript, events=transcript.events + 1)
+        return attrs.evolve(transcript, ended=True, events=transcript.events + 1)
+    return _counted(transcript, transcript.events + 1)
