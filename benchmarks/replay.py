@@ -9,12 +9,14 @@ A plain script (no pytest): ``.venv/bin/python benchmarks/replay.py [--frames N]
    ``agent_runtime_end``; ten operations stream at a time, interleaved. The actions go
    through a real `Store` whose `Recorder` writes the log, so the outbound records are
    the ones the reducer produces. It prints how long that took and the file's size.
-2. It measures, in this process: (a) a bare loop of `json.loads` over every line of
-   the file (the median of three runs), and (b) the full replay (read, decode, reduce,
-   compare effects, check invariants) of the same file, and prints the inbound frames
-   per second of each and the ratio (target: replay >= 25% of the bare loop's
-   throughput). Times are CPU time of this process (`time.process_time`), so other
-   load on a shared machine skews them less than wall time would.
+2. It measures, in this process, in rounds (default 3): (a) a bare loop of
+   `json.loads` over every line of the file, (b) the full replay (read, decode, reduce,
+   compare effects, check invariants) of the same file, and (a) again; a round's ratio
+   is the replay's throughput over the mean of the two bare loops around it. It prints
+   every round, the median frames per second of each, and the median ratio (target:
+   replay >= 25% of the bare loop's throughput). Times are CPU time of this process
+   (`time.process_time`); measuring both sides of a ratio back to back keeps a shared
+   machine's speed swings (seen at +-50% over seconds) out of the ratio.
 3. Memory: the RSS after replaying the first half of the log (``until=``) and after
    replaying all of it, next to the size of the live state at both points (the
    transcripts grow with the frames: that is the state, which a live client holds
@@ -154,6 +156,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=1_000_000, help="inbound frames")
     parser.add_argument("--operations", type=int, default=1_000, help="operations")
+    parser.add_argument("--rounds", type=int, default=3, help="bare/replay rounds")
     args = parser.parse_args()
     frames = args.frames // args.operations * args.operations
     with tempfile.TemporaryDirectory() as directory:
@@ -174,22 +177,28 @@ def main() -> int:
         )
         gc.collect()
         base = rss_mib()
-        loads_s = statistics.median(bare_loop(path) for _ in range(3))
         _, half = timed_replay(path, until=_half_seq(path))
         gc.collect()
         rss_half, state_half = rss_mib(), state_mib(half.state)
         del half
-        replay_s, full = timed_replay(path)
+        rounds = []
+        for _ in range(args.rounds):  # each round: bare loop, replay, bare loop
+            before, (replay_s, full), after = bare_loop(path), timed_replay(path), bare_loop(path)
+            rounds.append(((before + after) / 2, replay_s))
         gc.collect()
         rss_all, state_all = rss_mib(), state_mib(full.state)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert full.ok, full.to_text(timelines=False)
-    loads_fps, replay_fps = frames / loads_s, frames / replay_s
-    ratio = replay_fps / loads_fps
+    loads_s = statistics.median(loads for loads, _ in rounds)
+    replay_s = statistics.median(replay for _, replay in rounds)
+    ratio = statistics.median(loads / replay for loads, replay in rounds)
     growth = (rss_all - rss_half) - (state_all - state_half)
     print(f"records: {full.records:,} ({full.inputs:,} actions, {full.outputs:,} effects)")
-    print(f"bare json.loads loop   {loads_s:8.2f} s  {loads_fps:12,.0f} frames/s")
-    print(f"full replay            {replay_s:8.2f} s  {replay_fps:12,.0f} frames/s")
+    for number, (loads, replayed) in enumerate(rounds, 1):
+        share = loads / replayed
+        print(f"round {number}: bare loop {loads:6.2f} s, replay {replayed:6.2f} s, {share:.3f}")
+    print(f"bare json.loads loop   {loads_s:8.2f} s  {frames / loads_s:12,.0f} frames/s (median)")
+    print(f"full replay            {replay_s:8.2f} s  {frames / replay_s:12,.0f} frames/s (median)")
     print(f"RSS before replaying       {base:8.1f} MiB")
     print(f"RSS after half the log    {rss_half:8.1f} MiB  (live state ~{state_half:,.1f} MiB)")
     print(f"RSS after all of the log  {rss_all:8.1f} MiB  (live state ~{state_all:,.1f} MiB)")
