@@ -277,25 +277,29 @@ def _parse_record(text: str, line: int) -> Record:
         obj = _load_line(text)
     except ValueError as error:
         raise ReplayFormatError(f"line {line}: not a JSON record ({error})", line=line) from None
-    if type(obj) is not dict or obj.keys() != _RECORD_KEYS:
+    try:  # six keys, each of them present: exactly the record's keys
+        if len(obj) != len(_RECORD_KEYS):
+            raise KeyError
+        seq, t, op, payload = obj["seq"], obj["t"], obj["op"], obj["payload"]
+        direction, kind = obj["dir"], obj["kind"]
+    except (KeyError, TypeError):
         keys = sorted(obj) if type(obj) is dict else type(obj).__name__
         raise ReplayFormatError(
             f"line {line}: expected a record with keys {sorted(_RECORD_KEYS)}, got {keys}",
             line=line,
-        )
-    seq, t, op = obj["seq"], obj["t"], obj["op"]
+        ) from None
     if type(seq) is not int or type(op) is not str or type(t) not in (float, int):
         for key, expected in (("seq", int), ("t", float), ("op", str)):
             _field(obj, key, expected, line, "record")
     try:
-        item = decode_item(obj["payload"], op)
+        item = decode_item(payload, op)
     except ValueError as error:
         raise ReplayFormatError(f"line {line}: {error}", line=line) from None
-    direction, kind = _PLACE_TEXT[type(item)]
-    if obj["dir"] != direction or obj["kind"] != kind:
+    if _PLACE_TEXT[type(item)] != (direction, kind):
+        expected_direction, expected_kind = _PLACE_TEXT[type(item)]
         raise ReplayFormatError(
-            f"line {line}: a {type(item).__name__} record has dir {direction!r} and kind "
-            f"{kind!r}, not {obj['dir']!r} and {obj['kind']!r}",
+            f"line {line}: a {type(item).__name__} record has dir {expected_direction!r} and "
+            f"kind {expected_kind!r}, not {direction!r} and {kind!r}",
             line=line,
         )
     return _NEW_RECORD(Record, (seq, t, op, item, line))  # Record(...), without its __new__

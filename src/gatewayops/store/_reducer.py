@@ -288,6 +288,11 @@ def reduce(state: GatewayState, action: Action) -> Step:
         UnknownOperation: `StopRequested` or `OperationDetached` for an unknown id.
         InvalidGatewayUrl: start or attach with a gateway URL of the wrong scheme.
     """
+    if type(action) is MessageReceived:  # the hot path: one per frame
+        found = state.operations.get(action.operation_id)
+        if found is None or found.status is _FINISHED:
+            return _new_step(Step, (state, NO_EFFECTS))
+        return _commit(state, found, _on_operation(found, state.config, action))
     if isinstance(action, OperationStarted):
         return _start(state, action)
     if isinstance(action, OperationAttached):
