@@ -22,6 +22,7 @@ __all__ = [
     "OperationNotFound",
     "ProtocolError",
     "RemoteProtocolError",
+    "ReplayFormatError",
     "TopicBusy",
     "TransportError",
     "UnknownOperation",
@@ -160,3 +161,17 @@ class ConnectionEnded(TransportError):
 
 class ClientClosed(LocalUsageError):
     """The client was closed; it no longer follows operations or accepts actions."""
+
+
+class ReplayFormatError(GatewayOpsError, ValueError):
+    """A log or HAR file cannot be read; the message names the line or entry.
+
+    Attributes:
+        line: 1-based line of the log at fault, if the input is a log.
+        entry: 0-based index of the HAR entry at fault, if the input is a HAR.
+    """
+
+    def __init__(self, message: str, *, line: int | None = None, entry: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.entry = entry

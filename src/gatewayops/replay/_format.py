@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, TypeAlias
 import attrs
 
 from gatewayops._version import __version__
-from gatewayops.exceptions import GatewayOpsError
+from gatewayops.exceptions import ReplayFormatError
 from gatewayops.protocol import STRICT_JSON_DECODER, STRICT_JSON_ENCODER
 from gatewayops.replay._codec import PLACES, Direction, Item, Kind, decode_item, encode_item
 from gatewayops.store import StoreConfig
@@ -64,20 +64,6 @@ def _load_line(text: str) -> Any:
 
 _RECORD_KEYS = frozenset({"seq", "t", "dir", "kind", "op", "payload"})
 _PLACE_TEXT = {cls: (direction.value, kind.value) for cls, (direction, kind) in PLACES.items()}
-
-
-class ReplayFormatError(GatewayOpsError, ValueError):
-    """A log or HAR file cannot be read; the message names the line or entry.
-
-    Attributes:
-        line: 1-based line of the log at fault, if the input is a log.
-        entry: 0-based index of the HAR entry at fault, if the input is a HAR.
-    """
-
-    def __init__(self, message: str, *, line: int | None = None, entry: int | None = None) -> None:
-        super().__init__(message)
-        self.line = line
-        self.entry = entry
 
 
 @attrs.frozen(kw_only=True)

@@ -40,6 +40,7 @@ from gatewayops.store import (
     FinishSource,
     NotifyFinished,
     Operation,
+    OperationStatus,
     RefreshStatus,
     RefreshToken,
     SendFailed,
@@ -169,6 +170,8 @@ def refresh_single_flight(old: Operation | None, effects: Sequence[Effect]) -> s
     return None
 
 
+_FINISHED = OperationStatus.FINISHED
+
 Position: TypeAlias = tuple[int, int | None]
 """Where a record is: its number and, if known, its line."""
 
@@ -208,7 +211,7 @@ class InvariantChecker:
             and new is not None
             and new.connection is old.connection
             and new.status is old.status
-            and not old.is_finished
+            and old.status is not _FINISHED
             and not isinstance(action, SendFailed)
         ):
             problem = cursor_forward(old, new)
