@@ -181,19 +181,25 @@ def main() -> int:
         gc.collect()
         rss_half, state_half = rss_mib(), state_mib(half.state)
         del half
-        rounds = []
-        for _ in range(args.rounds):  # each round: bare loop, replay, bare loop
-            before, (replay_s, full), after = bare_loop(path), timed_replay(path), bare_loop(path)
-            rounds.append(((before + after) / 2, replay_s))
+        _, full = timed_replay(path)
         gc.collect()
         rss_all, state_all = rss_mib(), state_mib(full.state)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    assert full.ok, full.to_text(timelines=False)
+        if not full.ok:
+            print(full.to_text(timelines=False))
+            return 1
+        counts = f"{full.records:,} ({full.inputs:,} actions, {full.outputs:,} effects)"
+        del full  # the timed rounds below keep no report alive
+        rounds = []
+        for _ in range(args.rounds):  # each round: bare loop, replay, bare loop
+            before = bare_loop(path)
+            replay_s = timed_replay(path)[0]
+            rounds.append(((before + bare_loop(path)) / 2, replay_s))
     loads_s = statistics.median(loads for loads, _ in rounds)
     replay_s = statistics.median(replay for _, replay in rounds)
     ratio = statistics.median(loads / replay for loads, replay in rounds)
     growth = (rss_all - rss_half) - (state_all - state_half)
-    print(f"records: {full.records:,} ({full.inputs:,} actions, {full.outputs:,} effects)")
+    print(f"records: {counts}")
     for number, (loads, replayed) in enumerate(rounds, 1):
         share = loads / replayed
         print(f"round {number}: bare loop {loads:6.2f} s, replay {replayed:6.2f} s, {share:.3f}")
