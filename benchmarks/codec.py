@@ -10,11 +10,9 @@ ratio, and exits 1 when the ratio is over the target. Runs in a few seconds.
 from __future__ import annotations
 
 import json
-import statistics
 import sys
-import timeit
-from collections.abc import Callable
 
+from _timing import medians_us  # benchmarks/_timing.py (run as a script)
 from gatewayops.protocol import AgentEventMessage, decode, encode
 
 TARGET_RATIO = 3.0
@@ -42,24 +40,6 @@ FRAME = json.dumps(
 )
 
 
-def medians_us(calls: dict[str, Callable[[], object]]) -> dict[str, float]:
-    """Median time of one call of each function, in microseconds, over ROUNDS rounds.
-
-    The rounds are interleaved (each round times every function in turn), so a burst of
-    load on the machine slows all of them alike instead of skewing the ratio.
-    """
-    timers = {name: timeit.Timer(call) for name, call in calls.items()}
-    numbers = {}
-    for name, timer in timers.items():
-        number, elapsed = timer.autorange()  # calls taking >= 0.2 s; also a warm-up
-        numbers[name] = max(1, int(number * ROUND_SECONDS / max(elapsed, 1e-9)))
-    per_call: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(ROUNDS):
-        for name, timer in timers.items():
-            per_call[name].append(timer.timeit(numbers[name]) / numbers[name])
-    return {name: statistics.median(times) * 1e6 for name, times in per_call.items()}
-
-
 def main() -> int:
     """Run the benchmark and report; 0 on PASS, 1 on FAIL."""
     message = decode(FRAME)
@@ -71,7 +51,9 @@ def main() -> int:
             "json.loads": lambda: json.loads(FRAME),
             "decode": lambda: decode(FRAME),
             "encode": lambda: encode(message),
-        }
+        },
+        rounds=ROUNDS,
+        round_seconds=ROUND_SECONDS,
     )
     loads_us, decode_us, encode_us = medians["json.loads"], medians["decode"], medians["encode"]
     ratio = decode_us / loads_us

@@ -21,11 +21,9 @@ few seconds.
 from __future__ import annotations
 
 import json
-import statistics
 import sys
-import timeit
-from collections.abc import Callable
 
+from _timing import medians_us  # benchmarks/_timing.py (run as a script)
 from gatewayops.protocol import AgentEvent, AgentEventMessage, AuthSuccess, decode
 from gatewayops.store import (
     GatewayState,
@@ -100,24 +98,6 @@ def build_state(size: int) -> GatewayState:
     return state
 
 
-def medians_us(calls: dict[str, Callable[[], object]]) -> dict[str, float]:
-    """Median time of one call of each function, in microseconds, over ROUNDS rounds.
-
-    The rounds are interleaved (each round times every function in turn), so a burst of
-    load on the machine slows all of them alike instead of skewing the ratios.
-    """
-    timers = {name: timeit.Timer(call) for name, call in calls.items()}
-    numbers = {}
-    for name, timer in timers.items():
-        number, elapsed = timer.autorange()  # calls taking >= 0.2 s; also a warm-up
-        numbers[name] = max(1, int(number * ROUND_SECONDS / max(elapsed, 1e-9)))
-    per_call: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(ROUNDS):
-        for name, timer in timers.items():
-            per_call[name].append(timer.timeit(numbers[name]) / numbers[name])
-    return {name: statistics.median(times) * 1e6 for name, times in per_call.items()}
-
-
 def _check_step(state: GatewayState, action: MessageReceived, step: Step) -> None:
     """The measured step really applies the chunk (not dropped as stale or replayed)."""
     before = state.operations[action.operation_id]
@@ -149,7 +129,9 @@ def main() -> int:
             "json.loads": lambda: json.loads(frame),
             f"reduce@{small}": lambda: reduce(states[small], actions[small]),
             f"reduce@{large}": lambda: reduce(states[large], actions[large]),
-        }
+        },
+        rounds=ROUNDS,
+        round_seconds=ROUND_SECONDS,
     )
     loads_us = medians["json.loads"]
     small_us, large_us = medians[f"reduce@{small}"], medians[f"reduce@{large}"]
