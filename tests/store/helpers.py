@@ -25,12 +25,14 @@ from gatewayops.protocol import (
     ToolResult,
 )
 from gatewayops.store import (
+    ConnectionStatus,
     GatewayState,
     MessageReceived,
     NotifyFinished,
     Operation,
     OperationAttached,
     OperationStarted,
+    OperationStatus,
     Outcome,
     SendMessage,
     SocketClosed,
@@ -61,6 +63,28 @@ def path(field: str, op: str = OP) -> str:
 def marker(topic: str = TOPIC) -> str:
     """The TestStore path of a topic's running-operation marker."""
     return f"topics[{topic!r}].running_operation"
+
+
+# Paths of the operation fields most reducer tests assert on.
+STATUS = path("status")
+OUTCOME = path("outcome")
+CONNECTION = path("connection.status")
+CURSOR = path("last_event_id")
+TRANSCRIPT = path("transcript")
+ECHO = path("echo")
+RESUME = path("resume")
+
+
+def finished(outcome: Outcome, **more: object) -> dict[str, object]:
+    """The leaves every finishing step changes (status, outcome, connection, marker),
+    plus `more`."""
+    return {
+        STATUS: OperationStatus.FINISHED,
+        OUTCOME: outcome,
+        CONNECTION: ConnectionStatus.DISCONNECTED,
+        marker(): None,
+        **more,
+    }
 
 
 class _Anything:

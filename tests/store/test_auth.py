@@ -33,8 +33,11 @@ from gatewayops.testing import TestStore
 from .helpers import (
     AUTH_EXPIRED,
     AUTH_SUCCESS,
+    CONNECTION,
     FRESH_TOKEN,
     OP,
+    OUTCOME,
+    STATUS,
     TOPIC,
     auth_failed,
     chunk,
@@ -55,9 +58,6 @@ from .helpers import (
     timers,
 )
 
-STATUS = path("status")
-OUTCOME = path("outcome")
-CONNECTION = path("connection.status")
 REFRESH = path("refresh")
 TOKEN_PATH = path("token")
 GENERATION = path("connection.generation")

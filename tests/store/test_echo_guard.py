@@ -22,15 +22,20 @@ from gatewayops.testing import TestStore
 from .helpers import (
     ANY,
     AUTH_SUCCESS,
+    CONNECTION,
+    CURSOR,
+    ECHO,
     MEMBER,
+    RESUME,
     SESSION_COMPLETE,
+    TRANSCRIPT,
     chunk,
     closed,
     connected_store,
     event,
+    finished,
     fired,
     fold,
-    marker,
     notify,
     op_of,
     opened,
@@ -40,24 +45,6 @@ from .helpers import (
     runtime_end,
     timer,
 )
-
-ECHO = path("echo")
-STATUS = path("status")
-OUTCOME = path("outcome")
-CONNECTION = path("connection.status")
-CURSOR = path("last_event_id")
-TRANSCRIPT = path("transcript")
-RESUME = path("resume")
-
-
-def _finished(outcome: Outcome, **more: object) -> dict[str, object]:
-    return {
-        STATUS: OperationStatus.FINISHED,
-        OUTCOME: outcome,
-        CONNECTION: ConnectionStatus.DISCONNECTED,
-        marker(): None,
-        **more,
-    }
 
 
 def _member_ended(reason: str | None = None, event_id: str = "1") -> GatewayState:
@@ -89,7 +76,7 @@ def test_member_terminal_echo_is_ignored_then_a_genuine_end_counts() -> None:
     assert op_of(store.state).status is OperationStatus.RUNNING
     store.send(received(chunk("still streaming", id="2")), {CURSOR: "2", TRANSCRIPT: ANY})
     ended = Outcome(result=Result.ENDED, source=FinishSource.SESSION_COMPLETE)
-    store.send(received(SESSION_COMPLETE), _finished(ended), effects=[notify(ended)])
+    store.send(received(SESSION_COMPLETE), finished(ended), effects=[notify(ended)])
     store.finish()
 
 
@@ -126,7 +113,7 @@ def test_own_event_clears_owed_echoes() -> None:
         effects=[],
     )
     ended = Outcome(result=Result.ENDED, source=FinishSource.SESSION_COMPLETE)
-    store.send(received(SESSION_COMPLETE), _finished(ended), effects=[notify(ended)])
+    store.send(received(SESSION_COMPLETE), finished(ended), effects=[notify(ended)])
     store.finish()
 
 
@@ -146,7 +133,7 @@ def test_resubscribe_clears_owed_echoes() -> None:
     )
     store.skip_effects()
     ended = Outcome(result=Result.ENDED, source=FinishSource.SESSION_COMPLETE)
-    store.send(received(SESSION_COMPLETE, 2), _finished(ended), effects=[notify(ended)])
+    store.send(received(SESSION_COMPLETE, 2), finished(ended), effects=[notify(ended)])
     store.finish()
 
 
@@ -180,7 +167,7 @@ def test_replayed_member_terminal_then_owner_event_still_stale() -> None:
     ended = Outcome(result=Result.COMPLETED, source=FinishSource.AGENT_EVENT)
     store.send(
         received(runtime_end(id="4")),
-        _finished(ended, **{CURSOR: "4", TRANSCRIPT: ANY, ECHO: ANY}),
+        finished(ended, **{CURSOR: "4", TRANSCRIPT: ANY, ECHO: ANY}),
         effects=[notify(ended)],
     )
     store.finish()
@@ -192,7 +179,7 @@ def test_different_resume_status_after_member_terminal_is_honoured() -> None:
     ended = Outcome(result=Result.FAILED, source=FinishSource.RESUME_STATUS, detail="error")
     store.send(
         received(resume_complete(SessionStatus.ERROR)),
-        _finished(ended, **{RESUME: ResumeState(on_connect=True), TRANSCRIPT: ANY}),
+        finished(ended, **{RESUME: ResumeState(on_connect=True), TRANSCRIPT: ANY}),
         effects=[notify(ended)],
     )
     store.finish()
@@ -218,7 +205,7 @@ def test_member_terminal_only_before_disconnect_then_empty_replay_completed_ends
     ended = Outcome(result=Result.COMPLETED, source=FinishSource.RESUME_STATUS, detail="completed")
     store.send(
         received(resume_complete(SessionStatus.COMPLETED), 2),
-        _finished(ended),
+        finished(ended),
         effects=[notify(ended)],
     )
     store.finish()
@@ -230,7 +217,7 @@ def test_owner_terminal_replayed_after_member_terminal_ends() -> None:
     ended = Outcome(result=Result.COMPLETED, source=FinishSource.AGENT_EVENT)
     store.send(
         received(runtime_end(id="3")),
-        _finished(
+        finished(
             ended,
             **{CURSOR: "3", RESUME: ResumeState(on_connect=True), TRANSCRIPT: ANY, ECHO: ANY},
         ),

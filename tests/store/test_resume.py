@@ -25,8 +25,14 @@ from gatewayops.testing import TestStore
 from .helpers import (
     ANY,
     AUTH_SUCCESS,
+    CONNECTION,
+    CURSOR,
     OP,
+    OUTCOME,
+    RESUME,
     SESSION_COMPLETE,
+    STATUS,
+    TRANSCRIPT,
     attached,
     chunk,
     closed,
@@ -48,13 +54,6 @@ from .helpers import (
     timers,
     tool_execute,
 )
-
-CURSOR = path("last_event_id")
-RESUME = path("resume")
-TRANSCRIPT = path("transcript")
-STATUS = path("status")
-OUTCOME = path("outcome")
-CONNECTION = path("connection.status")
 
 
 def _text(state: GatewayState) -> str:

@@ -42,9 +42,12 @@ from gatewayops.testing import TestStore
 from .helpers import (
     ANY,
     AUTH_SUCCESS,
+    CONNECTION,
     FRESH_TOKEN,
     OP,
     OP_URL,
+    OUTCOME,
+    STATUS,
     TOPIC,
     attached,
     auth_frame,
@@ -67,9 +70,6 @@ from .helpers import (
 )
 
 STOP = path("stop_requested")
-STATUS = path("status")
-OUTCOME = path("outcome")
-CONNECTION = path("connection.status")
 PROBLEM = path("last_problem")
 INTERRUPT = RequestInterrupt(operation_id=OP, topic_id=TOPIC)
 

@@ -30,17 +30,19 @@ from gatewayops.testing import TestStore
 from .helpers import (
     ANY,
     AUTH_SUCCESS,
+    CONNECTION,
     MEMBER,
     OP,
     SESSION_COMPLETE,
     TOPIC,
+    TRANSCRIPT,
     attached,
     chunk,
     connected_store,
     event,
+    finished,
     fired,
     fold,
-    marker,
     notify,
     op_of,
     opened,
@@ -50,24 +52,6 @@ from .helpers import (
     runtime_end,
     started,
 )
-
-STATUS = path("status")
-OUTCOME = path("outcome")
-CONNECTION = path("connection.status")
-TRANSCRIPT = path("transcript")
-ECHO = path("echo")
-
-
-def _finished(outcome: Outcome, **more: object) -> dict[str, object]:
-    """The leaves every finishing step changes, plus `more`."""
-    return {
-        STATUS: OperationStatus.FINISHED,
-        OUTCOME: outcome,
-        CONNECTION: ConnectionStatus.DISCONNECTED,
-        marker(): None,
-        **more,
-    }
-
 
 # --------------------------------------------------------------------------- resume_complete
 
@@ -86,7 +70,7 @@ def test_terminal_resume_complete_ends_with_resume_status(
     """A terminal `resume_complete` ends the run with RESUME_STATUS provenance (3.3)."""
     store = connected_store()
     ended = Outcome(result=result, source=FinishSource.RESUME_STATUS, detail=status.value)
-    store.send(received(resume_complete(status)), _finished(ended), effects=[notify(ended)])
+    store.send(received(resume_complete(status)), finished(ended), effects=[notify(ended)])
     store.finish()
 
 
@@ -149,7 +133,7 @@ def test_own_runtime_end_ends_by_reason(reason: str | None, result: Result) -> N
     ended = Outcome(result=result, source=FinishSource.AGENT_EVENT, detail=reason or "")
     store.send(
         received(runtime_end(reason, id="1")),
-        _finished(ended, **{path("last_event_id"): "1", TRANSCRIPT: ANY}),
+        finished(ended, **{path("last_event_id"): "1", TRANSCRIPT: ANY}),
         effects=[notify(ended)],
     )
     assert op_of(store.state).transcript.ended
@@ -162,7 +146,7 @@ def test_own_error_event_fails_with_inline_error() -> None:
     ended = Outcome(result=Result.FAILED, source=FinishSource.AGENT_EVENT, detail="rate limited")
     store.send(
         received(event("error", {"message": "rate limited"})),
-        _finished(
+        finished(
             ended,
             **{
                 path("transcript.error"): "rate limited",
@@ -194,7 +178,7 @@ def test_event_without_operation_id_counts_as_own() -> None:
     ended = Outcome(result=Result.COMPLETED, source=FinishSource.AGENT_EVENT)
     store.send(
         received(runtime_end(operation_id="")),
-        _finished(ended, **{TRANSCRIPT: ANY}),
+        finished(ended, **{TRANSCRIPT: ANY}),
         effects=[notify(ended)],
     )
     store.finish()
@@ -227,7 +211,7 @@ def test_genuine_session_complete_ends_as_ended() -> None:
     """A `session_complete` nobody owes as an echo ends the run ENDED/SESSION_COMPLETE."""
     store = connected_store()
     ended = Outcome(result=Result.ENDED, source=FinishSource.SESSION_COMPLETE)
-    store.send(received(SESSION_COMPLETE), _finished(ended), effects=[notify(ended)])
+    store.send(received(SESSION_COMPLETE), finished(ended), effects=[notify(ended)])
     store.finish()
 
 
@@ -240,7 +224,7 @@ def test_fatal_socket_failure_rejects_the_operation() -> None:
     ended = Outcome(result=Result.REJECTED, source=FinishSource.CONNECTION_REJECTED, detail="404")
     store.send(
         SocketFailed(operation_id=OP, generation=1, error="404", retryable=False),
-        _finished(ended),
+        finished(ended),
         effects=[notify(ended)],
     )
     store.finish()

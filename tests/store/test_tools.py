@@ -28,7 +28,9 @@ from .helpers import (
     ANY,
     AUTH_EXPIRED,
     AUTH_SUCCESS,
+    CURSOR,
     OP,
+    TRANSCRIPT,
     closed,
     connected_store,
     fired,
@@ -47,8 +49,6 @@ from .helpers import (
 
 CALL = "call-1"
 TOOL = f"{path('tools')}[{CALL!r}]"
-TRANSCRIPT = path("transcript")
-CURSOR = path("last_event_id")
 
 
 def _execute(timeout_ms: int) -> ExecuteTool:

@@ -26,6 +26,7 @@ from .helpers import (
     ANY,
     MEMBER,
     OP,
+    TRANSCRIPT,
     chunk,
     connected_store,
     event,
@@ -37,8 +38,6 @@ from .helpers import (
     runtime_end,
     tool_execute,
 )
-
-TRANSCRIPT = path("transcript")
 
 
 def _start(message_id: str | None = "msg-1") -> Any:
