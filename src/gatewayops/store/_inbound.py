@@ -99,9 +99,7 @@ def _on_agent_event(op: Operation, message: AgentEventMessage) -> OpStep:
         if _is_replayed(message.id, cursor):
             return op, NO_EFFECTS
         cursor = message.id
-    echo = op.echo
-    if echo.owed_echoes or echo.replay_foreign_status is not None or not event.is_own(op.id):
-        echo = _observe(echo, event, op.id)  # an own event leaves a clear guard as it is
+    echo = _observe(op.echo, event, op.id)
     if op.resume.buffering:
         resume = attrs.evolve(op.resume, buffer=(*op.resume.buffer, message))
         op = attrs.evolve(op, last_event_id=cursor, echo=echo, resume=resume)

@@ -288,22 +288,17 @@ def reduce(state: GatewayState, action: Action) -> Step:
         UnknownOperation: `StopRequested` or `OperationDetached` for an unknown id.
         InvalidGatewayUrl: start or attach with a gateway URL of the wrong scheme.
     """
-    if type(action) is MessageReceived:  # the hot path: one per frame
-        found = state.operations.get(action.operation_id)
-        if found is None or found.status is _FINISHED:
-            return _new_step(Step, (state, NO_EFFECTS))
-        return _commit(state, found, _on_operation(found, state.config, action))
-    if isinstance(action, OperationStarted):
+    op: Operation | None
+    if type(action) is MessageReceived:  # the hot path (one per frame) is tested first
+        op = state.operations.get(action.operation_id)
+    elif isinstance(action, OperationStarted):
         return _start(state, action)
-    if isinstance(action, OperationAttached):
+    elif isinstance(action, OperationAttached):
         return _attach(state, action)
-    if isinstance(action, StopRequested) or isinstance(action, OperationDetached):  # noqa: SIM101 - faster than a union
+    elif isinstance(action, StopRequested) or isinstance(action, OperationDetached):  # noqa: SIM101 - faster than a union
         op = _known(state, action.operation_id)
     else:
-        found = state.operations.get(action.operation_id)
-        if found is None:
-            return Step(state)
-        op = found
-    if op.status is _FINISHED:
-        return Step(state)
+        op = state.operations.get(action.operation_id)
+    if op is None or op.status is _FINISHED:
+        return _new_step(Step, (state, NO_EFFECTS))
     return _commit(state, op, _on_operation(op, state.config, action))
