@@ -12,12 +12,12 @@ the store's state, or how and when the returned action is dispatched.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeAlias
 
 import trio
 
+from gatewayops._secrets import get_logger
 from gatewayops.exceptions import OperationNotFound
 from gatewayops.protocol import ToolError, ToolResult
 from gatewayops.store import (
@@ -40,7 +40,7 @@ __all__ = [
     "request_interrupt",
 ]
 
-logger = logging.getLogger("gatewayops.effects")
+logger = get_logger("gatewayops.effects")
 
 RefreshTokenFn: TypeAlias = Callable[[str], Awaitable[str]]
 """``refresh_token(topic_id) -> jwt``; raise `OperationNotFound` when the run is gone."""

@@ -18,7 +18,6 @@ the actions mean (that is the reducer's business) or which transport is used.
 
 from __future__ import annotations
 
-import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -27,6 +26,7 @@ from typing import assert_never
 
 import trio
 
+from gatewayops._secrets import get_logger
 from gatewayops.effects._handlers import (
     InterruptFn,
     RefreshTokenFn,
@@ -62,7 +62,7 @@ from gatewayops.transport import Transport
 
 __all__ = ["Runtime"]
 
-logger = logging.getLogger("gatewayops.effects")
+logger = get_logger("gatewayops.effects")
 
 _NO_RESOURCES: frozenset[Resource] = frozenset()
 

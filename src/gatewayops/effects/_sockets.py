@@ -12,12 +12,12 @@ store's state, or which transport it is given.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable
 
 import trio
 
+from gatewayops._secrets import get_logger
 from gatewayops.exceptions import ProtocolError
 from gatewayops.protocol import DEFAULT_MAX_FRAME_CHARS, ClientMessage, decode, encode
 from gatewayops.store import (
@@ -33,7 +33,7 @@ from gatewayops.transport import ConnectFailed, Connection, ConnectionEnded, Tra
 
 __all__ = ["SocketEntry", "run_socket"]
 
-logger = logging.getLogger("gatewayops.effects")
+logger = get_logger("gatewayops.effects")
 
 Dispatch = Callable[[Action], None]
 

@@ -15,8 +15,7 @@ Must not know: WebSockets or JWT internals.
 
 from __future__ import annotations
 
-import logging
-
+from gatewayops._secrets import get_logger
 from gatewayops.gateway._operations import OperationRegistry
 from gatewayops.gateway._tokens import TokenAuthority
 from gatewayops.protocol import (
@@ -29,7 +28,7 @@ from gatewayops.protocol import (
 
 __all__ = ["Faults"]
 
-_log = logging.getLogger("gatewayops.gateway")
+_log = get_logger("gatewayops.gateway")
 
 _MIRRORED_STATUS = {"error": SessionStatus.ERROR, "interrupted": SessionStatus.INTERRUPTED}
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
-import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import NoReturn
@@ -24,6 +23,7 @@ from typing import NoReturn
 import attrs
 import trio
 
+from gatewayops._secrets import get_logger
 from gatewayops.exceptions import OperationNotFound
 from gatewayops.gateway._faults import Faults
 from gatewayops.gateway._operations import Operation, OperationRegistry, ToolOutcome
@@ -48,7 +48,7 @@ __all__ = [
     "run_gateway",
 ]
 
-_log = logging.getLogger("gatewayops.gateway")
+_log = get_logger("gatewayops.gateway")
 
 
 @attrs.frozen(kw_only=True)

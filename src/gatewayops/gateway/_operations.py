@@ -14,13 +14,13 @@ Must not know: WebSockets, JWTs, scripts or faults. It is told what to publish.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import Any, Protocol
 
 import attrs
 import trio
 
+from gatewayops._secrets import get_logger
 from gatewayops.exceptions import OperationAlreadyExists, OperationNotFound
 from gatewayops.gateway._tokens import GatewayClock
 from gatewayops.protocol import (
@@ -35,7 +35,7 @@ from gatewayops.protocol import (
 
 __all__ = ["Operation", "OperationRegistry", "Peer", "ToolOutcome"]
 
-_log = logging.getLogger("gatewayops.gateway")
+_log = get_logger("gatewayops.gateway")
 
 
 class Peer(Protocol):

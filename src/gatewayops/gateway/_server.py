@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import itertools
-import logging
 import math
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,6 +27,7 @@ import attrs
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, wrap_server_stream
 
+from gatewayops._secrets import get_logger
 from gatewayops.exceptions import OperationNotFound, ProtocolError
 from gatewayops.gateway._faults import Faults
 from gatewayops.gateway._operations import OperationRegistry
@@ -49,7 +49,7 @@ from gatewayops.protocol import (
 
 __all__ = ["GatewayServer"]
 
-_log = logging.getLogger("gatewayops.gateway")
+_log = get_logger("gatewayops.gateway")
 
 _CLOSE_TIMEOUT = 5.0
 _AUTH_FAILED_CLOSE = (1008, "auth failed")

@@ -3,6 +3,7 @@
 Pure: no I/O, no Trio. See PROTOCOL.md sections 1.2-1.4 for the messages.
 """
 
+from gatewayops._secrets import REDACTED, redact_secrets, redacted
 from gatewayops.protocol._codec import (
     DEFAULT_MAX_FRAME_CHARS,
     client_from_wire,
@@ -50,13 +51,13 @@ from gatewayops.protocol._messages import (
     ToolError,
     ToolResult,
     UnknownMessage,
-    redacted,
 )
 from gatewayops.protocol._url import operation_url
 
 __all__ = [
     "DEFAULT_MAX_FRAME_CHARS",
     "DEFAULT_TOOL_TIMEOUT_MS",
+    "REDACTED",
     "STRICT_JSON_DECODER",
     "STRICT_JSON_ENCODER",
     "TERMINAL_STATUSES",
@@ -98,6 +99,7 @@ __all__ = [
     "from_wire",
     "operation_url",
     "parse_event_data",
+    "redact_secrets",
     "redacted",
     "to_wire",
 ]

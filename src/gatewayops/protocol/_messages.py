@@ -13,6 +13,8 @@ from typing import Any, TypeAlias
 
 import attrs
 
+from gatewayops._secrets import redacted
+
 __all__ = [
     "TERMINAL_STATUSES",
     "AgentEvent",
@@ -36,13 +38,7 @@ __all__ = [
     "ToolError",
     "ToolResult",
     "UnknownMessage",
-    "redacted",
 ]
-
-
-def redacted(_value: object) -> str:
-    """attrs field repr that hides a secret (tokens never appear in a repr or a log)."""
-    return "'<redacted>'"
 
 
 class SessionStatus(enum.StrEnum):

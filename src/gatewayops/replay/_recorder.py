@@ -14,19 +14,19 @@ directly, so recording works without the runtime), or how replay works.
 from __future__ import annotations
 
 import datetime
-import logging
 import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
+from gatewayops._secrets import get_logger
 from gatewayops.replay._format import Header, header_line, record_line
 from gatewayops.store import Action, GatewayState, Step, StoreConfig
 
 __all__ = ["Recorder", "open_recorder"]
 
-logger = logging.getLogger("gatewayops.replay")
+logger = get_logger("gatewayops.replay")
 
 DEFAULT_FLUSH_EVERY = 256
 """Records between two flushes of the log file."""

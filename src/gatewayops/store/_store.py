@@ -9,9 +9,9 @@ effects are carried out.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 
+from gatewayops._secrets import get_logger
 from gatewayops.store._actions import Action
 from gatewayops.store._effects import Effect
 from gatewayops.store._reducer import Step, reduce
@@ -19,7 +19,7 @@ from gatewayops.store._state import GatewayState
 
 __all__ = ["Listener", "Middleware", "Store"]
 
-logger = logging.getLogger("gatewayops.store")
+logger = get_logger("gatewayops.store")
 
 Listener = Callable[[GatewayState, GatewayState, Action], None]
 """Called after every dispatch with (old state, new state, action)."""
