@@ -27,6 +27,13 @@ Known trio-websocket problems handled here (why this is not `open_websocket_url`
   close handshake: the reader is gone and ``aclose()`` waits for a close frame nobody
   reads. Ours runs in a nursery shielded from the caller's cancellation until the close
   is done (bounded by ``close_timeout``), so a removed socket still closes with 1000.
+  A shielded task may wait on the caller only for what the caller gives in a
+  ``finally`` it always reaches: the task hosting that nursery is started with
+  ``start_soon`` and hands the nursery over, and the caller releases it in a
+  ``finally``. (With ``nursery.start``, a caller cancelled before the host's
+  ``started()`` is blocked in ``start()``: Trio keeps the host in ``start()``'s own
+  nursery and waits for it to exit, the shielded host waits for the blocked caller,
+  and the cancelled dial never returns.)
 * After a local close the reader may answer a ping with a pong wsproto refuses
   (``LocalProtocolError``, python-trio/trio-websocket#184), and sends can raise
   `ConnectionClosed`, `trio.ClosedResourceError` or `trio.BrokenResourceError`. Sends
@@ -104,28 +111,42 @@ def _target(url: str) -> _Target:
 
 
 class _Reader:
-    """Hosts trio-websocket's reader task in a nursery shielded from the caller."""
+    """Hosts trio-websocket's reader task in a nursery shielded from the caller.
+
+    `run` is started with ``start_soon`` (see the module docstring): it opens the
+    nursery, hands it over to `nursery`, and keeps it open until `release`, then for
+    as long as the reader task runs, or until `scope` is cancelled.
+    """
 
     def __init__(self) -> None:
         self.scope = trio.CancelScope(shield=True)
         self.done = False
-        self._started = trio.Event()
+        self._nursery: trio.Nursery | None = None
+        self._opened = trio.Event()
+        self._released = trio.Event()
         self._watchers: list[trio.CancelScope] = []
 
-    async def run(self, *, task_status: trio.TaskStatus[trio.Nursery]) -> None:
+    async def run(self) -> None:
         try:
             with self.scope:
                 async with trio.open_nursery() as nursery:
-                    task_status.started(nursery)
-                    await self._started.wait()  # keep the nursery open for the reader
+                    self._nursery = nursery
+                    self._opened.set()
+                    await self._released.wait()  # keep the nursery open for the reader
         finally:
             self.done = True
             for scope in self._watchers:
                 scope.cancel()
 
+    async def nursery(self) -> trio.Nursery:
+        """The shielded nursery, once `run` has opened it."""
+        await self._opened.wait()
+        assert self._nursery is not None
+        return self._nursery
+
     def release(self) -> None:
         """The reader was started (or never will be): let the host wait for it alone."""
-        self._started.set()
+        self._released.set()
 
     def watch(self, scope: trio.CancelScope) -> None:
         """Cancel `scope` as soon as the reader has ended."""
@@ -283,12 +304,12 @@ class WebSocketTransport:
         body_error: BaseException | None = None
         try:
             async with trio.open_nursery() as nursery:
-                reader_nursery = await nursery.start(reader.run)
+                nursery.start_soon(reader.run)
                 try:
                     with trio.move_on_at(deadline) as handshake:
                         try:
                             ws = await trio_websocket.wrap_client_stream(
-                                reader_nursery,
+                                await reader.nursery(),
                                 stream,
                                 target.host_header,
                                 target.resource,
@@ -296,7 +317,7 @@ class WebSocketTransport:
                                 max_message_size=self._max_message_size,
                             )
                         finally:
-                            reader.release()  # the reader task exists by now
+                            reader.release()  # the reader task exists by now, or never will
                     if handshake.cancelled_caught:
                         raise ConnectFailed("websocket handshake timed out")
                     opened = True
