@@ -31,9 +31,9 @@ from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessa
 
 from gatewayops.effects import open_client
 from gatewayops.store import InterruptConfirmed, Result
-from gatewayops.transport import WebSocketTransport
+from gatewayops.transport import CloseInfo, MemoryTransport, WebSocketTransport
 
-from .helpers import OP, TOKEN, TOPIC, refresh_ok
+from .helpers import GATEWAY, OP, TOKEN, TOPIC, refresh_ok
 
 TICKS = 48
 BOUND = 2.0
@@ -235,6 +235,37 @@ def test_close_cancelled_at_any_tick_still_closes_with_1000(watchdog: Watchdog) 
             for tick in range(TICKS):
                 call = partial(close_and_cancel, url, codes, tick)
                 await watchdog.returns_promptly(call, f"close cancelled at tick {tick}")
+
+    watchdog.run(sweep)
+
+
+async def accept_all(transport: MemoryTransport) -> None:
+    """Play a memory gateway that accepts every connection and says nothing."""
+    while True:
+        await transport.accept()
+
+
+async def memory_dial_and_idle(transport: MemoryTransport, tick: int) -> None:
+    """Dial the memory `transport`, wait in the block, and be cancelled at `tick`."""
+    accepted = len(transport.connections)
+    with trio.CancelScope() as scope, at_tick(tick, scope.cancel):
+        async with transport.connect(f"{GATEWAY}/ws"):
+            await trio.sleep_forever()
+    closes = [server.closed for server in transport.connections[accepted:]]
+    assert closes in ([], [CloseInfo(code=1000, by_client=True)])
+
+
+def test_memory_dial_cancelled_at_any_tick_returns(watchdog: Watchdog) -> None:
+    """The in-memory transport, cancelled at any tick, returns; if accepted, it closed with 1000."""
+
+    async def sweep() -> None:
+        transport = MemoryTransport()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(accept_all, transport)
+            for tick in range(TICKS):
+                call = partial(memory_dial_and_idle, transport, tick)
+                await watchdog.returns_promptly(call, f"memory dial cancelled at tick {tick}")
+            nursery.cancel_scope.cancel()
 
     watchdog.run(sweep)
 
