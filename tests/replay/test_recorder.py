@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from gatewayops.store import (
 )
 from gatewayops.transport import MemoryTransport
 
-from .helpers import GATEWAY, SECRET, chunk, event, record_objects, redacted
+from .helpers import CONFIG, GATEWAY, SECRET, chunk, event, lines, record_objects, redacted
 
 
 async def _refresh(topic_id: str) -> str:
@@ -147,3 +148,30 @@ async def test_recording_keeps_up_with_a_burst_of_frames(tmp_path: Path) -> None
     report = replay(read_log(path))
     assert report.ok, report.to_text()
     assert report.state.operations["op-1"].transcript.events == 501
+
+
+def test_each_dispatch_is_in_the_file_before_the_next_one(tmp_path: Path) -> None:
+    """By default every dispatch is flushed: another reader sees its records at once."""
+    path = tmp_path / "live.jsonl"
+    with open_recorder(path, config=CONFIG) as recorder:
+        assert len(lines(path)) == 1  # the header, before anything was dispatched
+        store = Store(GatewayState(config=CONFIG), middleware=[recorder])
+        store.dispatch(_started("op-1", "t-1"))
+        assert len(lines(path)) == 2
+        store.dispatch(SocketOpened(operation_id="op-1", generation=1))  # and its auth frame
+        assert len(lines(path)) == 4
+
+
+def test_fsync_syncs_the_file_after_the_header_and_every_dispatch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With fsync=True the log's own file is fsynced once per flush, header included."""
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", synced.append)
+    path = tmp_path / "synced.jsonl"
+    with open_recorder(path, config=CONFIG, fsync=True) as recorder:
+        store = Store(GatewayState(config=CONFIG), middleware=[recorder])
+        store.dispatch(_started("op-1", "t-1"))
+        store.dispatch(SocketOpened(operation_id="op-1", generation=1))
+        assert len(synced) == 3
+        assert len(set(synced)) == 1  # the log's own descriptor
