@@ -1,4 +1,5 @@
-"""Running the command line in-process or as a subprocess, for the CLI tests."""
+"""Running the command line in-process or as a subprocess, for the CLI tests; a stand-in
+gateway that notes how a client's socket ended; the two ending signals."""
 
 from __future__ import annotations
 
@@ -10,10 +11,26 @@ from contextlib import asynccontextmanager
 
 import pytest
 import trio
+import trio_websocket
 
 from gatewayops.cli import main
+from gatewayops.protocol import AuthSuccess, encode
 
-__all__ = ["COMMAND", "Running", "run_main", "spawn"]
+__all__ = [
+    "COMMAND",
+    "ENDING_SIGNALS",
+    "ObservedClient",
+    "Running",
+    "observing_gateway",
+    "run_main",
+    "spawn",
+]
+
+ENDING_SIGNALS = [
+    pytest.param(signal.SIGINT, 130, "interrupted", id="SIGINT"),
+    pytest.param(signal.SIGTERM, 143, "terminated", id="SIGTERM"),
+]
+"""(signal, exit code, the word on stderr): how every command ends on each of them."""
 
 COMMAND = [sys.executable, "-c", "import sys; from gatewayops.cli import main; sys.exit(main())"]
 """`gatewayops` as a subprocess command line (works without the console script on PATH)."""
@@ -45,10 +62,14 @@ class Running:
             self._changed.set()
             self._changed = trio.Event()
 
+    async def changed(self) -> None:
+        """Wait until more output arrived, on either pipe."""
+        await self._changed.wait()
+
     async def wait_for(self, needle: str) -> None:
         """Wait until `needle` appeared on stdout."""
         while needle not in self.out:
-            await self._changed.wait()
+            await self.changed()
 
     async def wait(self) -> int:
         """Wait for the process to exit; its exit code."""
@@ -92,3 +113,47 @@ async def spawn(*argv: str) -> AsyncIterator[Running]:
             await process.wait()
             await stdout.aclose()
             await stderr.aclose()
+
+
+class ObservedClient:
+    """What `observing_gateway` saw of the one client that connected.
+
+    Attributes:
+        url: the stand-in gateway's base URL (``ws://127.0.0.1:PORT``).
+        authenticated: set once the client sent ``auth`` and got ``auth_success``.
+        closed: set once the client's socket ended; `close_code` says how (1000 for a
+            close handshake, 1006 for a connection that just went away).
+    """
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.authenticated = trio.Event()
+        self.closed = trio.Event()
+        self.close_code: int | None = None
+
+    async def serve(self, request: trio_websocket.WebSocketRequest) -> None:
+        """Accept one socket, authenticate any token, then read until the client closes."""
+        ws = await request.accept()
+        try:
+            await ws.get_message()  # auth
+            await ws.send_message(encode(AuthSuccess()))
+            self.authenticated.set()
+            while True:
+                await ws.get_message()  # resume, heartbeats
+        except trio_websocket.ConnectionClosed as closed:
+            self.close_code = closed.reason.code
+        self.closed.set()
+
+
+@asynccontextmanager
+async def observing_gateway() -> AsyncIterator[ObservedClient]:
+    """A stand-in gateway on 127.0.0.1 that keeps an operation running forever: it says
+    ``auth_success`` to any token, never ends the run, and notes how the socket ended."""
+    client = ObservedClient()
+    async with trio.open_nursery() as nursery:
+        server = await nursery.start(
+            trio_websocket.serve_websocket, client.serve, "127.0.0.1", 0, None
+        )
+        client.url = f"ws://127.0.0.1:{server.port}"
+        yield client
+        nursery.cancel_scope.cancel()

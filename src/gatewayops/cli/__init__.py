@@ -3,6 +3,8 @@
 Owns: the top-level parser and dispatch. Each subcommand lives in its own module that
 exposes ``register(subparsers)``; registering sets ``func(args) -> int`` as the
 subcommand's handler. Bad arguments are one clear line on stderr and exit code 2.
+Every command, from the moment `main` starts, ends on SIGINT or SIGTERM as
+`gatewayops.cli._endings` says (one line, exit 128 + the signal's number).
 Must not know: what any subcommand does.
 """
 
@@ -15,6 +17,13 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from gatewayops._version import __version__
+from gatewayops.cli._endings import (
+    end_by_signal,
+    ending_signal,
+    on_ending_signals,
+    raise_signalled,
+    say,
+)
 
 __all__ = ["main"]
 
@@ -27,7 +36,7 @@ def _one_line_errors(parser: argparse.ArgumentParser, command: str) -> None:
     prefix = f"gatewayops {command}" if command else "gatewayops"
 
     def error(message: str) -> NoReturn:
-        print(f"{prefix}: error: {message} (see --help)", file=sys.stderr)
+        say(f"{prefix}: error: {message} (see --help)", file=sys.stderr)
         sys.exit(2)
 
     parser.error = error  # type: ignore[method-assign]
@@ -49,13 +58,22 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    parser = _build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    result: int = args.func(args)
-    return result
+    command: str | None = None
+    try:
+        with on_ending_signals(raise_signalled):
+            parser = _build_parser()
+            args = parser.parse_args(argv)
+            command = args.command
+            if command is None:
+                parser.print_help()
+                return 2
+            result: int = args.func(args)
+            return result
+    except BaseException as error:
+        signum = ending_signal(error)
+        if signum is None:
+            raise
+    return end_by_signal(command, signum)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,158 +1,106 @@
-"""What the `demo`, `serve` and `watch` commands write, and how they end.
+"""What the `demo`, `serve` and `watch` commands show, and how their Trio runs end.
 
-Owns: running a command's Trio main with clean endings (`run_command`: Ctrl-C is exit
-130 without a traceback; an expected failure -- `CommandError`, a `LocalUsageError`,
-an `OSError` -- is one line on stderr), the one-line description of an operation's
-state (`describe`: socket status, "Stop" or "Send", tail of the streamed text,
-outcome), the demo's `Board` (redrawn in place with ANSI escapes on a terminal, one
-line per change otherwise), and plain tables.
+Owns: `run_command`, which runs a command's Trio main under the signal rule of
+`_endings` (SIGINT or SIGTERM cancels the main, so its sockets close and its
+recordings are finished, then `CommandSignalled` ends the command: exit 130 or 143,
+one line) and reports an expected failure as one line; the one-line description of an
+operation's state (`describe`: socket status, "Stop" or "Send", tail of the streamed
+text, outcome); the demo's `Board` (redrawn in place with ANSI escapes on a terminal,
+one line per change otherwise); and plain tables.
 
-Must not know: what a scenario is or how the gateway misbehaves. Never prints a token:
-it only reads statuses, text and outcomes.
+Must not know: what a scenario is or how the gateway misbehaves. Prints through
+`say`, which redacts anything shaped like a token; statuses, text and outcomes are
+all it reads.
 """
 
 from __future__ import annotations
 
 import shutil
-import signal
-import sys
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any, TextIO
 
 import attrs
 import trio
 
-from gatewayops.exceptions import LocalUsageError
+from gatewayops._secrets import redact_secrets
+from gatewayops.cli._endings import (
+    ENDING_SIGNALS,
+    CommandSignalled,
+    on_ending_signals,
+    report_failure,
+    say,
+)
 from gatewayops.store import Action, GatewayState, Operation, is_input_loading
 
 __all__ = [
-    "EXIT_FAILED",
-    "EXIT_INTERRUPTED",
-    "EXIT_OK",
-    "EXIT_USAGE",
     "Board",
-    "CommandError",
     "describe",
-    "leaves",
     "run_command",
     "table",
     "text_tail",
 ]
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-"""The command ran but what it checked or followed did not end well."""
-EXIT_USAGE = 2
-"""Bad arguments (argparse uses 2 too)."""
-EXIT_INTERRUPTED = 130
-"""Ctrl-C, as shells report SIGINT."""
-
 _TAIL_CHARS = 36
 _REDRAW_SECONDS = 0.1
 
+CommandMain = Callable[..., Coroutine[Any, Any, int]]
 
-class CommandError(Exception):
-    """A failure the user can act on, shown as one line on stderr (exit 2 by default).
 
-    Args:
-        message: the line to show (no trailing period needed).
-        exit_code: the process exit code.
+async def _cancel_on_signal(
+    signals: AsyncIterator[int], noted: list[int], scope: trio.CancelScope
+) -> None:
+    """Cancel `scope` at the first ending signal (or at once if one came already)."""
+    if not noted:
+        async for signum in signals:
+            noted.append(signum)
+            break
+    scope.cancel()
+
+
+async def _until_signalled(noted: list[int], main: CommandMain, *args: object) -> int | None:
+    """``main(*args)``'s exit code, or None if an ending signal cancelled it first.
+
+    The signals are received explicitly (`trio.open_signal_receiver`) for the whole of
+    `main`, so one always ends the command, however idle, and never interrupts Trio
+    mid-step. Before and after that, `run_command`'s handler notes them in `noted`.
     """
-
-    def __init__(self, message: str, *, exit_code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-def leaves(error: BaseException) -> Iterator[BaseException]:
-    """The exceptions inside `error`, however deeply grouped (`error` itself if not a group)."""
-    if isinstance(error, BaseExceptionGroup):
-        for inner in error.exceptions:
-            yield from leaves(inner)
-    else:
-        yield error
-
-
-def _explain(error: BaseException) -> tuple[str, int] | None:
-    """The one line and exit code for an expected failure, or None for a bug."""
-    match error:
-        case CommandError(exit_code=code):
-            return str(error), code
-        case LocalUsageError():
-            return str(error), EXIT_USAGE
-        case OSError(strerror=reason, filename=name) if reason:
-            where = "" if name is None else f"{name}: "
-            return where + reason[0].lower() + reason[1:], EXIT_FAILED
-        case OSError():
-            return str(error) or type(error).__name__, EXIT_FAILED
-    return None
-
-
-def _report(command: str, error: BaseException) -> int | None:
-    """Print the ending of a failed run; its exit code, or None if `error` is a bug."""
-    found = list(leaves(error))
-    if found and all(isinstance(leaf, KeyboardInterrupt) for leaf in found):
-        print(f"gatewayops {command}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    explained = [_explain(leaf) for leaf in found]
-    if not explained or None in explained:
-        return None
-    message, code = explained[0] or ("", EXIT_FAILED)
-    print(f"gatewayops {command}: error: {message}", file=sys.stderr)
+    code = None
+    with trio.open_signal_receiver(*ENDING_SIGNALS) as signals:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_cancel_on_signal, signals, noted, nursery.cancel_scope)
+            code = await main(*args)
+            nursery.cancel_scope.cancel()
     return code
 
 
-async def _until_interrupted(main: Callable[..., Coroutine[Any, Any, int]], *args: object) -> int:
-    """Run ``main(*args)``; on SIGINT cancel it (so it closes cleanly), then raise
-    KeyboardInterrupt.
-
-    SIGINT is received explicitly (`trio.open_signal_receiver`) rather than left to Trio's
-    KeyboardInterrupt injection, which was seen to lose a Ctrl-C now and then while a
-    client sat idle; a received signal always ends the command.
-    """
-    interrupted = False
-    async with trio.open_nursery() as nursery:
-
-        async def on_sigint(*, task_status: trio.TaskStatus[None]) -> None:
-            nonlocal interrupted
-            with trio.open_signal_receiver(signal.SIGINT) as signals:
-                task_status.started()
-                async for _ in signals:
-                    interrupted = True
-                    nursery.cancel_scope.cancel()
-                    return
-
-        await nursery.start(on_sigint)
-        code = await main(*args)
-        nursery.cancel_scope.cancel()
-    if interrupted:
-        raise KeyboardInterrupt
-    return code
-
-
-def run_command(command: str, main: Callable[..., Coroutine[Any, Any, int]], *args: object) -> int:
+def run_command(command: str, main: CommandMain, *args: object) -> int:
     """Run ``main(*args)`` under Trio and return its exit code, ending cleanly.
 
-    Ctrl-C cancels the command (its sockets close) and gives `EXIT_INTERRUPTED` (a second
-    Ctrl-C while reporting it too); an expected failure (see `CommandError`) prints
-    ``gatewayops COMMAND: error: ...`` on stderr. Anything else is a bug and propagates
-    with its traceback.
+    An ending signal (SIGINT, SIGTERM) cancels the command (its sockets close, its
+    recordings are finished), then raises `CommandSignalled` for `main` to report; an
+    expected failure prints ``gatewayops COMMAND: error: ...`` on stderr. Anything else
+    is a bug and propagates with its traceback.
     """
+    noted: list[int] = []
     try:
-        return trio.run(_until_interrupted, main, *args)
+        with on_ending_signals(noted.append):
+            code = trio.run(_until_signalled, noted, main, *args)
     except BaseException as error:
-        try:
-            code = _report(command, error)
-        except KeyboardInterrupt:
-            return EXIT_INTERRUPTED
-        if code is None:
+        reported = report_failure(command, error)
+        if reported is None:
             raise
-        return code
+        return reported
+    if noted or code is None:  # only an ending signal (always noted) cancels `main`
+        raise CommandSignalled(noted[0])
+    return code
 
 
 def text_tail(text: str, chars: int = _TAIL_CHARS) -> str:
-    """The end of `text` on one line, quoted, with ``...`` when it was cut."""
-    flat = " ".join(text.split())
+    """The end of `text` on one line, quoted, with ``...`` when it was cut.
+
+    Secrets are redacted before the cut: a token cut in half would no longer look like one.
+    """
+    flat = " ".join(redact_secrets(text).split())
     return repr(flat) if len(flat) <= chars else repr("..." + flat[-(chars - 3) :])
 
 
@@ -233,7 +181,7 @@ class Board:
         if not self._live and status != row.status:
             elapsed = trio.current_time() - self._started
             line = f"{elapsed:6.2f}s  {row.label:<{self._width}}  {describe(op, new)}"
-            print(line, file=self._out)
+            say(line, file=self._out)
         row.status = status
 
     def _lines(self) -> list[str]:
@@ -254,8 +202,7 @@ class Board:
             return
         lines = self._lines()
         up = f"\x1b[{self._drawn}F" if self._drawn else ""
-        self._out.write(up + "".join(f"\x1b[2K{line}\n" for line in lines))
-        self._out.flush()
+        say(up + "\n".join(f"\x1b[2K{line}" for line in lines), file=self._out)
         self._drawn = len(lines)
 
     async def animate(self) -> None:

@@ -24,13 +24,8 @@ from typing import Any, TextIO
 import attrs
 import trio
 
-from gatewayops.cli._console import (
-    EXIT_FAILED,
-    EXIT_OK,
-    Board,
-    run_command,
-    table,
-)
+from gatewayops.cli._console import Board, run_command, table
+from gatewayops.cli._endings import EXIT_FAILED, EXIT_OK, say
 from gatewayops.cli._lab import Lab, Witness, refresh_dependency
 from gatewayops.cli._scenarios import LOCAL_TOOLS, SCENARIOS, Scenario, misconfigured, start
 from gatewayops.effects import ClientStatistics, open_client
@@ -123,18 +118,18 @@ def _handle(args: argparse.Namespace) -> int:
 async def _main(scenarios: Sequence[Scenario], record: Path | None, live: bool) -> int:
     started = time.monotonic()
     report = await run_demo(scenarios, out=sys.stdout, live=live, record=record)
-    print()
-    print(_summary(report))
+    say("")
+    say(_summary(report))
     elapsed = time.monotonic() - started
     passed = sum(verdict.passed for verdict in report.verdicts)
-    print(f"\n{passed} of {len(report.verdicts)} scenarios ended as expected in {elapsed:.1f} s")
+    say(f"\n{passed} of {len(report.verdicts)} scenarios ended as expected in {elapsed:.1f} s")
     if record is not None:
-        print(f"recordings: {record}/<scenario>.jsonl")
+        say(f"recordings: {record}/<scenario>.jsonl")
     if report.passed:
         return EXIT_OK
     failing = [verdict.scenario.name for verdict in report.verdicts if not verdict.passed]
     why = ", ".join(failing) if failing else "leaks: " + "; ".join(report.leaks)
-    print(f"gatewayops demo: FAILED: {why}", file=sys.stderr)
+    say(f"gatewayops demo: FAILED: {why}", file=sys.stderr)
     return EXIT_FAILED
 
 
@@ -213,11 +208,11 @@ async def _play_all(
 
 
 def _announce(out: TextIO, url: str, scenarios: Sequence[Scenario]) -> None:
-    print(f"reference gateway at {url}; {len(scenarios)} scenarios side by side", file=out)
+    say(f"reference gateway at {url}; {len(scenarios)} scenarios side by side", file=out)
     width = max(len(scenario.name) for scenario in scenarios)
     for scenario in scenarios:
-        print(f"  {scenario.name:<{width}}  {scenario.shows}", file=out)
-    print(file=out)
+        say(f"  {scenario.name:<{width}}  {scenario.shows}", file=out)
+    say("", file=out)
 
 
 async def run_demo(

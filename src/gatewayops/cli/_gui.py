@@ -5,8 +5,10 @@ Owns: the ``gui`` subcommand's arguments and its handler: check them, open the w
 run has finished. By default the app starts the reference gateway on 127.0.0.1 in the
 same Trio run; ``--url`` follows one running operation on another gateway instead (it
 then needs ``--token`` and ``--operation``, as ``watch`` does, and the fault buttons
-are off). A Trio error is printed with its traceback (exit 1); Ctrl-C ends the run and
-exits 130; a missing Tk or display is one line (exit 1); bad arguments are one line
+are off). A Trio error is printed with its traceback (exit 1); SIGINT or SIGTERM does
+what the close button does -- cancel the run, so its sockets close, and let Tk's loop
+end once it has finished -- then ends the command as `_endings` says (exit 130 or 143,
+one line); a missing Tk or display is one line (exit 1); bad arguments are one line
 (exit 2).
 
 Must not know: what the window shows or how the session works. Imports Tk lazily, so
@@ -16,16 +18,24 @@ the rest of the command line works on a Python built without it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from gatewayops.cli._endings import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandSignalled,
+    on_ending_signals,
+    say,
+)
+
+if TYPE_CHECKING:
+    from gatewayops.gui import ChatApp
 
 __all__ = ["handler", "register"]
-
-_EXIT_OK = 0
-_EXIT_FAILED = 1
-_EXIT_USAGE = 2
-_EXIT_INTERRUPTED = 130
 
 
 def register(subparsers: Any) -> None:
@@ -61,8 +71,8 @@ def register(subparsers: Any) -> None:
 
 
 def _usage_error(message: str) -> int:
-    print(f"gatewayops gui: error: {message}", file=sys.stderr)
-    return _EXIT_USAGE
+    say(f"gatewayops gui: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def handler(args: argparse.Namespace) -> int:
@@ -78,12 +88,12 @@ def handler(args: argparse.Namespace) -> int:
 
         from gatewayops.gui import DEFAULT_TOPICS, AppOptions, ChatApp
     except ImportError as error:
-        print(
+        say(
             f"gatewayops gui: this Python has no Tk ({error}); install one built with Tk "
             "(Debian's python3-tk for the system Python)",
             file=sys.stderr,
         )
-        return _EXIT_FAILED
+        return EXIT_FAILED
     options = AppOptions(
         url=args.url,
         token=args.token,
@@ -91,29 +101,31 @@ def handler(args: argparse.Namespace) -> int:
         chunk_delay=args.delay,
         topics=tuple(args.topics) if args.topics else DEFAULT_TOPICS,
     )
-    try:
-        app = ChatApp.open(options)
-    except tkinter.TclError as error:
-        print(f"gatewayops gui: cannot open a window: {error}", file=sys.stderr)
-        return _EXIT_FAILED
-    try:
-        app.run()
-    except BaseException as error:
-        if _only_interrupts(error):
-            return _EXIT_INTERRUPTED
-        if not isinstance(error, Exception | BaseExceptionGroup):
-            raise
-        print("gatewayops gui: the Trio run failed:", file=sys.stderr)
-        traceback.print_exception(error, file=sys.stderr)
-        return _EXIT_FAILED
-    return _EXIT_OK
+    noted: list[int] = []
+    app: ChatApp | None = None
 
+    def on_signal(signum: int) -> None:
+        # Never cancel from inside the handler: it may have interrupted a Trio step.
+        # Tk's loop runs the close (the same as the close button) once this returns.
+        noted.append(signum)
+        if app is not None:
+            with contextlib.suppress(tkinter.TclError):  # the window is already gone
+                app.root.after(0, app.close)
 
-def _only_interrupts(error: BaseException) -> bool:
-    """Ctrl-C, possibly wrapped in Trio's exception groups (and nothing else)."""
-    if isinstance(error, BaseExceptionGroup):
-        others = error.subgroup(
-            lambda part: not isinstance(part, KeyboardInterrupt | BaseExceptionGroup)
-        )
-        return others is None
-    return isinstance(error, KeyboardInterrupt)
+    with on_ending_signals(on_signal):
+        try:
+            app = ChatApp.open(options)
+        except tkinter.TclError as error:
+            say(f"gatewayops gui: cannot open a window: {error}", file=sys.stderr)
+            return EXIT_FAILED
+        if noted:  # a signal before the window was there
+            app.close()
+        try:
+            app.run()
+        except (Exception, BaseExceptionGroup) as error:
+            text = "".join(traceback.format_exception(error)).rstrip("\n")
+            say(f"gatewayops gui: the Trio run failed:\n{text}", file=sys.stderr)
+            return EXIT_FAILED
+    if noted:
+        raise CommandSignalled(noted[0])
+    return EXIT_OK

@@ -23,12 +23,8 @@ from typing import Any
 
 import trio
 
-from gatewayops.cli._console import (
-    EXIT_FAILED,
-    CommandError,
-    leaves,
-    run_command,
-)
+from gatewayops.cli._console import run_command
+from gatewayops.cli._endings import EXIT_FAILED, CommandError, leaves, say
 from gatewayops.gateway import (
     DEFAULT_TOKEN_TTL,
     RunHandle,
@@ -130,10 +126,8 @@ def watch_command(url: str, run: RunHandle) -> str:
 
 
 def _announce(url: str, token_ttl: float, run: RunHandle) -> None:
-    print(
-        f"demo run {run.operation_id} on {run.topic_id} (token valid {token_ttl:g} s):",
-        flush=True,
-    )
+    say(f"demo run {run.operation_id} on {run.topic_id} (token valid {token_ttl:g} s):")
+    # The one line any command prints with a token in it, on purpose: `say` would redact it.
     print(f"  {watch_command(url, run)}", flush=True)
 
 
@@ -158,7 +152,7 @@ async def _serve(args: argparse.Namespace) -> int:
         async with trio.open_nursery() as nursery:
             started: StandaloneGateway = await nursery.start(serve)
             url.append(started.url)
-            print(f"listening on {started.url}  (Ctrl-C to stop)", flush=True)
+            say(f"listening on {started.url}  (Ctrl-C to stop)")
             for run in started.demo_runs:
                 _announce(started.url, args.token_ttl, run)
     except* OSError as group:

@@ -10,7 +10,9 @@ followed (auth failure, gone, rejected) or ``--timeout`` passed first.
 
 There is no token-refresh endpoint here: the `refresh_token` dependency raises a clear
 error, so an `auth_expired` ends the operation as an auth failure once the refresh
-budget is spent. The token is never printed (states and actions redact it).
+budget is spent. The token is never printed: states and actions redact it, and every
+line goes through `say`, which redacts anything shaped like a token (say, an
+`auth_failed` reason that echoes it).
 
 Must not know: the reference gateway (this works against any v1 gateway).
 """
@@ -26,12 +28,8 @@ from typing import Any
 
 import trio
 
-from gatewayops.cli._console import (
-    EXIT_FAILED,
-    EXIT_OK,
-    CommandError,
-    run_command,
-)
+from gatewayops.cli._console import run_command
+from gatewayops.cli._endings import EXIT_FAILED, EXIT_OK, CommandError, say
 from gatewayops.effects import Client, open_client
 from gatewayops.exceptions import InvalidGatewayUrl
 from gatewayops.protocol import operation_url
@@ -157,7 +155,7 @@ async def _follow(client: Client, operation_id: str, timeout: float | None) -> O
     with trio.move_on_after(math.inf if timeout is None else timeout):
         async for op in client.changes(operation_id):
             for line in changes(previous, op):
-                print(line, flush=True)
+                say(line)
             previous = op
         return await client.wait_finished(operation_id)
     return None
@@ -171,7 +169,7 @@ async def _watch(args: argparse.Namespace) -> int:
         middleware: list[Middleware] = []
         if args.record is not None:
             middleware.append(stack.enter_context(open_recorder(args.record, operation_id=op_id)))
-        print(f"watching {op_id} at {operation_url(args.url, op_id)} ({mode})", flush=True)
+        say(f"watching {op_id} at {operation_url(args.url, op_id)} ({mode})")
         async with open_client(refresh_token=_no_refresh, middleware=middleware) as client:
             follow = client.start if args.new else client.attach
             follow(op_id, topic, args.url, token)
@@ -181,7 +179,7 @@ async def _watch(args: argparse.Namespace) -> int:
             f"{op_id} did not finish within {args.timeout:g} s", exit_code=EXIT_FAILED
         )
     detail = f": {outcome.detail}" if outcome.detail else ""
-    print(f"{'outcome':<10} {outcome.result} ({outcome.source}){detail}")
+    say(f"{'outcome':<10} {outcome.result} ({outcome.source}){detail}")
     if args.record is not None:
-        print(f"recorded to {args.record}")
+        say(f"recorded to {args.record}")
     return EXIT_FAILED if outcome.result in _UNFOLLOWABLE else EXIT_OK
