@@ -41,6 +41,7 @@ def _assert_one_line(err: str, *needles: str) -> None:
         (["watch", "ws://127.0.0.1:9", "--operation", "", "--token", "t"], 2, "--operation"),
         (["watch", "ws://h", "--operation", "a", "--token", "t", "--timeout", "0"], 2, "--timeout"),
         (["watch", "ws://h", "--operation", "a", "--token", "t", "--new", "--attach"], 2, "--new"),
+        (["watch", "ws://h", "--operation", "a", "--token", "t", "--fsync"], 2, "--fsync"),
         (["serve", "--host", "0.0.0.0"], 2, "loopback only"),
         (["serve", "--host", "example.com"], 2, "loopback only"),
         (["serve", "--port", "http"], 2, "--port"),

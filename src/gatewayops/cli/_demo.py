@@ -155,7 +155,11 @@ def _recorders(
 ) -> list[Middleware]:
     return [
         stack.enter_context(
-            open_recorder(directory / f"{scenario.name}.jsonl", operation_id=run.operation_id)
+            open_recorder(
+                directory / f"{scenario.name}.jsonl",
+                operation_id=run.operation_id,
+                config=DEMO_CONFIG,
+            )
         )
         for scenario, run in runs
     ]

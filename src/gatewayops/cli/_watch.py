@@ -5,8 +5,9 @@ token from ``--token`` or ``GATEWAYOPS_TOKEN``), running the real client for one
 operation (attach by default, ``--new`` for a run followed from its first event),
 printing each change as one line (socket status, streamed text and reasoning deltas,
 tool calls, problems such as a bad frame, and the outcome), optionally recording the
-session, and the exit code: 0 when the operation finished, 1 when it could not be
-followed (auth failure, gone, rejected) or ``--timeout`` passed first.
+session (``--record``: each record reaches the file as it happens, ``--fsync`` also
+syncs it to disk), and the exit code: 0 when the operation finished, 1 when it could
+not be followed (auth failure, gone, rejected) or ``--timeout`` passed first.
 
 There is no token-refresh endpoint here: the `refresh_token` dependency raises a clear
 error, so an `auth_expired` ends the operation as an auth failure once the refresh
@@ -34,7 +35,7 @@ from gatewayops.effects import Client, open_client
 from gatewayops.exceptions import InvalidGatewayUrl
 from gatewayops.protocol import operation_url
 from gatewayops.replay import open_recorder
-from gatewayops.store import Middleware, Operation, Outcome, Result, Transcript
+from gatewayops.store import Middleware, Operation, Outcome, Result, StoreConfig, Transcript
 
 __all__ = ["TOKEN_ENV", "NoRefreshEndpoint", "changes", "register"]
 
@@ -67,6 +68,11 @@ def register(subparsers: Any) -> None:
         "--record", metavar="FILE", type=Path, help="record the session as JSON Lines"
     )
     parser.add_argument(
+        "--fsync",
+        action="store_true",
+        help="with --record: fsync the log after every record (survives a power loss)",
+    )
+    parser.add_argument(
         "--timeout", metavar="SECONDS", type=float, help="give up after SECONDS (exit 1)"
     )
     mode = parser.add_mutually_exclusive_group()
@@ -89,6 +95,8 @@ def _token(args: argparse.Namespace) -> str:
         raise CommandError(f"no token: pass --token or set {TOKEN_ENV}")
     if not args.operation.strip():
         raise CommandError("--operation: must not be empty")
+    if args.fsync and args.record is None:
+        raise CommandError("--fsync goes with --record")
     if args.timeout is not None and args.timeout <= 0:
         raise CommandError(f"--timeout {args.timeout:g}: expected a positive number")
     try:
@@ -165,12 +173,18 @@ async def _watch(args: argparse.Namespace) -> int:
     token = _token(args)
     op_id, topic = args.operation, args.topic or args.operation
     mode = "new run" if args.new else "attach"
+    config = StoreConfig()
     with ExitStack() as stack:
         middleware: list[Middleware] = []
         if args.record is not None:
-            middleware.append(stack.enter_context(open_recorder(args.record, operation_id=op_id)))
+            recorder = open_recorder(
+                args.record, operation_id=op_id, config=config, fsync=args.fsync
+            )
+            middleware.append(stack.enter_context(recorder))
         say(f"watching {op_id} at {operation_url(args.url, op_id)} ({mode})")
-        async with open_client(refresh_token=_no_refresh, middleware=middleware) as client:
+        async with open_client(
+            refresh_token=_no_refresh, config=config, middleware=middleware
+        ) as client:
             follow = client.start if args.new else client.attach
             follow(op_id, topic, args.url, token)
             outcome = await _follow(client, op_id, args.timeout)
