@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from gatewayops.replay import (
     read_log,
     replay,
 )
+from gatewayops.replay._safety import MAX_NESTING
 from gatewayops.store import (
     BadMessageReceived,
     OperationStarted,
@@ -153,3 +155,56 @@ def test_a_socket_url_the_client_cannot_follow_names_the_entry(tmp_path: Path) -
     with pytest.raises(ReplayFormatError, match=r"^HAR entry 1: cannot follow op-h1") as info:
         from_har(_write(tmp_path, har))
     assert info.value.entry == 1
+
+
+def _deep_har(har: dict[str, Any]) -> str:
+    return '{"log":' + "[" * 100_000 + "]" * 100_000 + "}"
+
+
+def _deep_frame(har: dict[str, Any]) -> str:
+    har["log"]["entries"][1]["_webSocketMessages"][1]["data"] = "[" * 100_000 + "]" * 100_000
+    return json.dumps(har)
+
+
+def _log_not_an_object(har: dict[str, Any]) -> str:
+    return json.dumps({"log": "entries"})
+
+
+def _huge_direction(har: dict[str, Any]) -> str:
+    har["log"]["entries"][1]["_webSocketMessages"][1]["type"] = ["send" * 10_000] * 100
+    return json.dumps(har)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_deep_har, "HAR: nested too deeply to read"),
+        (
+            _deep_frame,
+            f"HAR entry 1: _webSocketMessages[1].data: nested more than {MAX_NESTING} levels deep",
+        ),
+        (_log_not_an_object, "HAR: expected an object with log.entries (an array)"),
+        (
+            _huge_direction,
+            "HAR entry 1: _webSocketMessages[1].type: expected 'send' or 'receive', got "
+            "['sendsendsend",
+        ),
+    ],
+    ids=["har-100000-deep", "frame-100000-deep", "log-not-an-object", "huge-value"],
+)
+def test_a_har_the_importer_cannot_read_is_one_short_line_and_exit_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    edit: Callable[[dict[str, Any]], str],
+    message: str,
+) -> None:
+    """Too deep to parse, a frame too deep for a log, the wrong shape, a huge value: one
+    short line naming what is wrong (a value shortened), exit 2, never a traceback."""
+    path = tmp_path / "bad.har"
+    path.write_text(edit(_har()))
+    assert main(["replay", "--from-har", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"gatewayops replay: {message}")
+    assert err.endswith("\n")
+    assert err.count("\n") == 1
+    assert len(err) < 200

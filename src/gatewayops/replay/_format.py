@@ -4,8 +4,10 @@ Owns: `Header`, `Record` and `LogWarning` (what a log is made of), the text of a
 or record line, and reading a log as a stream (`parse_log`, `read_log`): one line at a
 time, so memory does not grow with the log. A truncated last line (a crash mid-write)
 is a `LogWarning`, not an error; anything else malformed is a `ReplayFormatError`
-naming the line. Must not know: the reducer, or what replaying means (`_replayer`).
-See ``docs/replay.md`` for the format.
+naming the line, and so is a line over the limits of `_safety` (too long, nested too
+deeply), wherever it is; a line too long is refused without being read whole. Such a
+record is never written either. Must not know: the reducer, or what replaying means
+(`_replayer`). See ``docs/replay.md`` for the format.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from gatewayops._version import __version__
 from gatewayops.exceptions import ReplayFormatError
 from gatewayops.protocol import STRICT_JSON_DECODER, STRICT_JSON_ENCODER
 from gatewayops.replay._codec import PLACES, Direction, Item, Kind, decode_item, encode_item
+from gatewayops.replay._safety import MAX_LINE_LENGTH, line_problem, shown
 from gatewayops.store import StoreConfig
 
 __all__ = [
@@ -167,7 +170,9 @@ def record_line(seq: int, t: float, item: Item) -> str:
     """One record as a JSON line (with its newline); tokens are redacted.
 
     Raises:
-        TypeError, ValueError: the item holds a value JSON cannot represent.
+        TypeError, ValueError: the item holds a value JSON cannot represent, or one
+            that makes the line longer or more deeply nested than a log may hold.
+        RecursionError: a value nested too deeply for the encoder itself.
     """
     direction, kind = PLACES[type(item)]
     obj = {
@@ -178,7 +183,11 @@ def record_line(seq: int, t: float, item: Item) -> str:
         "op": item.operation_id,
         "payload": encode_item(item),
     }
-    return STRICT_JSON_ENCODER.encode(obj) + "\n"
+    text = STRICT_JSON_ENCODER.encode(obj)
+    problem = line_problem(len(text), text)
+    if problem is not None:
+        raise ValueError(f"record {seq}: {problem}")
+    return text + "\n"
 
 
 def write_log(path: str | os.PathLike[str], items: Iterable[LogItem]) -> int:
@@ -212,7 +221,7 @@ def _field(obj: dict[str, Any], key: str, kind: type[Any], line: int, what: str)
     value = obj.get(key)
     if type(value) is not kind and not (kind is float and type(value) is int):
         raise ReplayFormatError(
-            f"line {line}: {what}.{key}: expected {kind.__name__}, got {value!r}", line=line
+            f"line {line}: {what}.{key}: expected {kind.__name__}, got {shown(value)}", line=line
         )
     return value
 
@@ -229,7 +238,8 @@ def _parse_header(text: str) -> Header:
         )
     if obj.get("version") != VERSION:
         raise ReplayFormatError(
-            f"line 1: unsupported log version {obj.get('version')!r} (this reader reads {VERSION})",
+            f"line 1: unsupported log version {shown(obj.get('version'))} "
+            f"(this reader reads {VERSION})",
             line=1,
         )
     config = _field(obj, "config", dict, 1, "header")
@@ -240,13 +250,13 @@ def _parse_header(text: str) -> Header:
     operation = obj.get("operation")
     if operation is not None and type(operation) is not str:
         raise ReplayFormatError(
-            f"line 1: header.operation: expected str or null, got {operation!r}", line=1
+            f"line 1: header.operation: expected str or null, got {shown(operation)}", line=1
         )
     redactions = _field(obj, "redactions", list, 1, "header")
     source = obj.get("source", "recorder")
     if source not in _SOURCES:
         raise ReplayFormatError(
-            f"line 1: header.source: expected recorder or har, got {source!r}", line=1
+            f"line 1: header.source: expected recorder or har, got {shown(source)}", line=1
         )
     return Header(
         config=store_config,
@@ -269,7 +279,7 @@ def _parse_record(text: str, line: int) -> Record:
         seq, t, op, payload = obj["seq"], obj["t"], obj["op"], obj["payload"]
         direction, kind = obj["dir"], obj["kind"]
     except (KeyError, TypeError):
-        keys = sorted(obj) if type(obj) is dict else type(obj).__name__
+        keys = shown(sorted(obj)) if type(obj) is dict else type(obj).__name__
         raise ReplayFormatError(
             f"line {line}: expected a record with keys {sorted(_RECORD_KEYS)}, got {keys}",
             line=line,
@@ -285,7 +295,7 @@ def _parse_record(text: str, line: int) -> Record:
         expected_direction, expected_kind = _PLACE_TEXT[type(item)]
         raise ReplayFormatError(
             f"line {line}: a {type(item).__name__} record has dir {expected_direction!r} and "
-            f"kind {expected_kind!r}, not {direction!r} and {kind!r}",
+            f"kind {expected_kind!r}, not {shown(direction)} and {shown(kind)}",
             line=line,
         )
     return _NEW_RECORD(Record, (seq, t, op, item, line))  # Record(...), without its __new__
@@ -298,8 +308,9 @@ def parse_log(lines: Iterable[bytes | str]) -> Iterator[LogItem]:
     `LogWarning` instead; blank lines are skipped.
 
     Raises:
-        ReplayFormatError: no header, or a line that is not a valid record; the message
-            and the `line` attribute name the line.
+        ReplayFormatError: no header, a line that is not a valid record, or one longer
+            or more deeply nested than a log may hold (even the last); the message and
+            the `line` attribute name the line.
     """
     number = 0
     header_seen = False
@@ -311,6 +322,9 @@ def parse_log(lines: Iterable[bytes | str]) -> Iterator[LogItem]:
             raise ReplayFormatError(
                 f"line {number}: not UTF-8 text ({error})", line=number
             ) from None
+        problem = line_problem(len(raw), text)
+        if problem is not None:
+            raise ReplayFormatError(f"line {number}: {problem}", line=number)
         if not text or text.isspace():
             continue
         if not header_seen:
@@ -341,7 +355,7 @@ def read_log(path: str | os.PathLike[str]) -> Iterator[LogItem]:
     file = open(path, "rb")  # noqa: SIM115 - closed by the generator below
 
     def stream() -> Iterator[LogItem]:
-        with file:
-            yield from parse_log(file)
+        with file:  # a line over the limit is read only one character past it
+            yield from parse_log(iter(lambda: file.readline(MAX_LINE_LENGTH + 1), b""))
 
     return stream()

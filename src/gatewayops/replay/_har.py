@@ -30,6 +30,7 @@ from gatewayops.exceptions import LocalUsageError, RemoteProtocolError
 from gatewayops.protocol import Auth, Resume, ToolResult, decode, decode_client
 from gatewayops.replay._codec import PLACES, REDACTED, Direction, Item
 from gatewayops.replay._format import Header, LogItem, LogWarning, Record, ReplayFormatError
+from gatewayops.replay._safety import MAX_NESTING, nested_too_deeply, shown
 from gatewayops.store import (
     Action,
     BadMessageReceived,
@@ -73,11 +74,11 @@ def _fail(entry: int, message: str) -> ReplayFormatError:
 
 def _epoch(text: Any, entry: int) -> float:
     if type(text) is not str:
-        raise _fail(entry, f"startedDateTime: expected an ISO 8601 time, got {text!r}")
+        raise _fail(entry, f"startedDateTime: expected an ISO 8601 time, got {shown(text)}")
     try:
         return datetime.datetime.fromisoformat(text).timestamp()
     except ValueError:
-        raise _fail(entry, f"startedDateTime: not an ISO 8601 time: {text!r}") from None
+        raise _fail(entry, f"startedDateTime: not an ISO 8601 time: {shown(text)}") from None
 
 
 def _socket(entry: Any, index: int) -> _Socket | None:
@@ -102,11 +103,13 @@ def _socket(entry: Any, index: int) -> _Socket | None:
             raise _fail(index, f"{where}: expected an object")
         kind, time, data = message.get("type"), message.get("time", ""), message.get("data")
         if kind not in ("send", "receive"):
-            raise _fail(index, f"{where}.type: expected 'send' or 'receive', got {kind!r}")
+            raise _fail(index, f"{where}.type: expected 'send' or 'receive', got {shown(kind)}")
         if type(time) not in (int, float):
-            raise _fail(index, f"{where}.time: expected seconds since the epoch, got {time!r}")
+            raise _fail(index, f"{where}.time: expected seconds since the epoch, got {shown(time)}")
         if type(data) is not str:
-            raise _fail(index, f"{where}.data: expected a string, got {data!r}")
+            raise _fail(index, f"{where}.data: expected a string, got {shown(data)}")
+        if nested_too_deeply(data):  # a log could not hold it (nor replay show it)
+            raise _fail(index, f"{where}.data: nested more than {MAX_NESTING} levels deep")
         parsed.append((float(time), kind, data))
     path = parts.path.rstrip("/").removesuffix("/ws")
     return _Socket(
@@ -125,7 +128,10 @@ def _load(har_path: str | os.PathLike[str]) -> list[_Socket]:
     except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
         line = getattr(error, "lineno", None)
         raise ReplayFormatError(f"HAR: not JSON ({error})", line=line) from None
-    entries = har.get("log", {}).get("entries") if type(har) is dict else None
+    except RecursionError:
+        raise ReplayFormatError("HAR: nested too deeply to read") from None
+    log = har.get("log") if type(har) is dict else None
+    entries = log.get("entries") if type(log) is dict else None
     if type(entries) is not list:
         raise ReplayFormatError("HAR: expected an object with log.entries (an array)")
     sockets = [socket for index, entry in enumerate(entries) if (socket := _socket(entry, index))]

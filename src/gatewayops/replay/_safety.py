@@ -1,0 +1,99 @@
+"""What keeps a log safe to write, to read and to show.
+
+Owns: the limits every log line keeps, checked on both sides (a line the reader would
+refuse is never written): at most `MAX_LINE_LENGTH` characters and JSON nested at most
+`MAX_NESTING` levels deep (`line_problem`; the nesting also bounds the recursion of
+everything that reads a record later: the codec, reprs, diffs, the JSON report);
+`redact_json`, which applies `gatewayops._secrets.redact_secrets` to every string of a
+JSON value, keys included (redacting the value, not its JSON text, keeps the JSON
+valid: a rewritten escape could otherwise end a string early); and `shown`, a repr
+bounded in length and depth for error messages about values read from a file.
+
+Must not know: records, files, the reducer, or what a log means.
+"""
+
+from __future__ import annotations
+
+import reprlib
+from typing import Any
+
+from gatewayops._secrets import redact_secrets
+from gatewayops.protocol import STRICT_JSON_DECODER
+
+__all__ = [
+    "MAX_LINE_LENGTH",
+    "MAX_NESTING",
+    "line_problem",
+    "nested_too_deeply",
+    "redact_json",
+    "shown",
+]
+
+MAX_LINE_LENGTH = 64 * 2**20
+"""Characters (bytes, in a file: the lines are ASCII) a log line may have: room for a
+frame at the codec's limit of 4 Mi characters even when every one is escaped."""
+
+MAX_NESTING = 256
+"""Levels of arrays and objects a log line may nest: far more than any protocol frame
+needs, and few enough for every recursive step after the parser to stay well inside
+Python's recursion limit."""
+
+_SHOWN = reprlib.Repr()  # looks 3 levels down at most, so never recurses deeply
+_SHOWN.maxlevel = 3
+_SHOWN_CHARS = 80
+
+
+def shown(value: object) -> str:
+    """A repr of `value` for an error message: at most 80 characters, 3 levels."""
+    text = _SHOWN.repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether the parsed JSON `value` nests more than `limit` levels (no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        container, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = container.values() if type(container) is dict else container
+        stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
+    return False
+
+
+def nested_too_deeply(text: str) -> bool:
+    """Whether the JSON `text` nests arrays and objects more than `MAX_NESTING` levels.
+
+    Almost free for almost every text: one that opens no more brackets than the limit
+    cannot exceed it. Text that is not JSON is not this rule's concern (False).
+    """
+    if text.count("[") + text.count("{") <= MAX_NESTING:
+        return False
+    try:
+        value = STRICT_JSON_DECODER.decode(text)
+    except RecursionError:
+        return True
+    except ValueError:
+        return False
+    return type(value) in (dict, list) and _deeper_than(value, MAX_NESTING)
+
+
+def line_problem(length: int, text: str) -> str | None:
+    """Why a log line of `length` characters (or bytes) holding `text` is refused, or None."""
+    if length > MAX_LINE_LENGTH:
+        return f"longer than the limit of {MAX_LINE_LENGTH:,} characters"
+    if nested_too_deeply(text):
+        return f"nested more than {MAX_NESTING} levels deep"
+    return None
+
+
+def redact_json(value: Any) -> Any:
+    """`value` (parsed JSON, nested at most `MAX_NESTING` levels) with every string,
+    keys included, passed through `redact_secrets`; other values are kept as they are."""
+    if type(value) is str:
+        return redact_secrets(value)
+    if type(value) is dict:
+        return {redact_json(key): redact_json(item) for key, item in value.items()}
+    if type(value) is list or type(value) is tuple:
+        return [redact_json(item) for item in value]
+    return value
