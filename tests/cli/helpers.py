@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import pytest
@@ -14,7 +14,7 @@ import trio
 import trio_websocket
 
 from gatewayops.cli import main
-from gatewayops.protocol import AuthSuccess, encode
+from gatewayops.protocol import Auth, AuthSuccess, ServerMessage, decode_client, encode
 
 __all__ = [
     "COMMAND",
@@ -120,23 +120,25 @@ class ObservedClient:
 
     Attributes:
         url: the stand-in gateway's base URL (``ws://127.0.0.1:PORT``).
-        authenticated: set once the client sent ``auth`` and got ``auth_success``.
+        authenticated: set once the client sent ``auth`` and got its answer.
         closed: set once the client's socket ended; `close_code` says how (1000 for a
             close handshake, 1006 for a connection that just went away).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, answer: Callable[[Auth], ServerMessage]) -> None:
         self.url = ""
         self.authenticated = trio.Event()
         self.closed = trio.Event()
         self.close_code: int | None = None
+        self._answer = answer
 
     async def serve(self, request: trio_websocket.WebSocketRequest) -> None:
-        """Accept one socket, authenticate any token, then read until the client closes."""
+        """Accept one socket, answer its ``auth``, then read until the client closes."""
         ws = await request.accept()
         try:
-            await ws.get_message()  # auth
-            await ws.send_message(encode(AuthSuccess()))
+            auth = decode_client(await ws.get_message())
+            assert isinstance(auth, Auth)
+            await ws.send_message(encode(self._answer(auth)))
             self.authenticated.set()
             while True:
                 await ws.get_message()  # resume, heartbeats
@@ -146,10 +148,13 @@ class ObservedClient:
 
 
 @asynccontextmanager
-async def observing_gateway() -> AsyncIterator[ObservedClient]:
-    """A stand-in gateway on 127.0.0.1 that keeps an operation running forever: it says
-    ``auth_success`` to any token, never ends the run, and notes how the socket ended."""
-    client = ObservedClient()
+async def observing_gateway(
+    answer: Callable[[Auth], ServerMessage] = lambda auth: AuthSuccess(),
+) -> AsyncIterator[ObservedClient]:
+    """A stand-in gateway on 127.0.0.1 for one client: it answers the ``auth`` frame
+    with ``answer(auth)`` (by default ``auth_success``, to any token), never ends the
+    run, and notes how the socket ended."""
+    client = ObservedClient(answer)
     async with trio.open_nursery() as nursery:
         server = await nursery.start(
             trio_websocket.serve_websocket, client.serve, "127.0.0.1", 0, None

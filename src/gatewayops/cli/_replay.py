@@ -9,8 +9,10 @@ converts a HAR capture to a log (without ``-o`` it replays the import directly).
 
 Exit codes: 0 when the log replays without divergence and no invariant is broken, 1
 on a divergence or violation (the output names the record), 2 when the input cannot
-be read (one line on stderr, no traceback). Must not know: how replay works (that is
-`gatewayops.replay`); it never imports Trio.
+be read (one line on stderr, no traceback: a malformed, too deeply nested or too long
+line, a malformed HAR), and 130 or 143 on SIGINT or SIGTERM (`_endings`). Nothing it
+prints holds a token: the imported HAR, the report and every line are redacted. Must
+not know: how replay works (that is `gatewayops.replay`); it never imports Trio.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
+from gatewayops.cli._endings import say
 from gatewayops.replay import (
     LogItem,
     LogWarning,
@@ -64,14 +67,14 @@ def register(subparsers: Any) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"gatewayops replay: {message}", file=sys.stderr)
+    say(f"gatewayops replay: {message}", file=sys.stderr)
     return EXIT_UNREADABLE
 
 
 def _warn(items: list[LogItem]) -> None:
     for item in items:
         if isinstance(item, LogWarning):
-            print(f"warning: {item.message}", file=sys.stderr)
+            say(f"warning: {item.message}", file=sys.stderr)
 
 
 def _handle(args: argparse.Namespace) -> int:
@@ -85,7 +88,7 @@ def _handle(args: argparse.Namespace) -> int:
             if args.output is not None:
                 _warn(imported)
                 count = write_log(args.output, imported)
-                print(f"wrote {count} records to {args.output}")
+                say(f"wrote {count} records to {args.output}")
                 return EXIT_OK
             return _report(imported, args)
         return _report(read_log(args.log), args)
@@ -99,10 +102,10 @@ def _handle(args: argparse.Namespace) -> int:
 def _report(log: Iterable[LogItem], args: argparse.Namespace) -> int:
     report = replay(log, until=args.until)
     for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    if args.json:
+        say(f"warning: {warning}", file=sys.stderr)
+    if args.json:  # redacted value by value by `to_json` (redacting the text could break it)
         json.dump(report.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print(report.to_text(timelines=not args.check))
+        say(report.to_text(timelines=not args.check))
     return EXIT_OK if report.ok else EXIT_DIVERGED

@@ -12,6 +12,7 @@ record is never written either. Must not know: the reducer, or what replaying me
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -19,11 +20,12 @@ from typing import Any, NamedTuple, TypeAlias
 
 import attrs
 
+from gatewayops._secrets import redact_secrets
 from gatewayops._version import __version__
 from gatewayops.exceptions import ReplayFormatError
 from gatewayops.protocol import STRICT_JSON_DECODER, STRICT_JSON_ENCODER
 from gatewayops.replay._codec import PLACES, Direction, Item, Kind, decode_item, encode_item
-from gatewayops.replay._safety import MAX_LINE_LENGTH, line_problem, shown
+from gatewayops.replay._safety import MAX_LINE_LENGTH, line_problem, redact_json, shown
 from gatewayops.store import StoreConfig
 
 __all__ = [
@@ -45,7 +47,8 @@ __all__ = [
 FORMAT = "gatewayops-replay"
 VERSION = 1
 REDACTIONS = ("token", "auth.token")
-"""Fields whose values a recording replaces by ``"<redacted>"``."""
+"""Fields whose values a recording replaces by ``"<redacted>"`` (whatever they hold; any
+other string is redacted where it looks like a token, see `record_line`)."""
 
 _SOURCES = ("recorder", "har")
 # Strict JSON, the protocol codec's own: a record's frames are read from the parsed line
@@ -167,7 +170,9 @@ def header_line(header: Header) -> str:
 
 
 def record_line(seq: int, t: float, item: Item) -> str:
-    """One record as a JSON line (with its newline); tokens are redacted.
+    """One record as a JSON line (with its newline), with every secret redacted: the
+    token fields by name (`encode_item`), and any other string shaped like a token (an
+    `auth_failed` reason that echoes one, a URL's ``token=``) by `redact_secrets`.
 
     Raises:
         TypeError, ValueError: the item holds a value JSON cannot represent, or one
@@ -185,6 +190,10 @@ def record_line(seq: int, t: float, item: Item) -> str:
     }
     text = STRICT_JSON_ENCODER.encode(obj)
     problem = line_problem(len(text), text)
+    if problem is None and redact_secrets(text) != text:
+        # Rare. Redact the values, not the text, so that the JSON stays JSON.
+        text = STRICT_JSON_ENCODER.encode(redact_json(obj))
+        problem = line_problem(len(text), text)
     if problem is not None:
         raise ValueError(f"record {seq}: {problem}")
     return text + "\n"
@@ -356,6 +365,6 @@ def read_log(path: str | os.PathLike[str]) -> Iterator[LogItem]:
 
     def stream() -> Iterator[LogItem]:
         with file:  # a line over the limit is read only one character past it
-            yield from parse_log(iter(lambda: file.readline(MAX_LINE_LENGTH + 1), b""))
+            yield from parse_log(iter(functools.partial(file.readline, MAX_LINE_LENGTH + 1), b""))
 
     return stream()

@@ -11,8 +11,11 @@ socket URL, topic ``har-topic:<operation id>``, token ``"<redacted>"``), each so
 `SocketOpened`, a `ToolFinished` before each ``tool_result`` the browser sends, and
 between two sockets of one operation what today's reducer needs to dial again (the
 old socket's `SocketClosed`, the backoff `TimerFired`, or a `TokenRefreshed` when a
-refresh is in flight). Tokens in ``auth`` frames are redacted. Records of all sockets
-are merged in time order. Must not know: how the log is replayed or written.
+refresh is in flight). Secrets are redacted as the HAR is read: the token of every
+``auth`` frame, and anything shaped like a token in every frame's text (value by
+value, so the frame stays JSON) and in the socket URL; no header is kept. Records of
+all sockets are merged in time order. Must not know: how the log is replayed or
+written.
 """
 
 from __future__ import annotations
@@ -26,11 +29,12 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import attrs
 
+from gatewayops._secrets import redact_secrets
 from gatewayops.exceptions import LocalUsageError, RemoteProtocolError
 from gatewayops.protocol import Auth, Resume, ToolResult, decode, decode_client
 from gatewayops.replay._codec import PLACES, REDACTED, Direction, Item
 from gatewayops.replay._format import Header, LogItem, LogWarning, Record, ReplayFormatError
-from gatewayops.replay._safety import MAX_NESTING, nested_too_deeply, shown
+from gatewayops.replay._safety import MAX_NESTING, nested_too_deeply, redact_json_text, shown
 from gatewayops.store import (
     Action,
     BadMessageReceived,
@@ -88,7 +92,7 @@ def _socket(entry: Any, index: int) -> _Socket | None:
     url = request.get("url") if type(request) is dict else None
     if type(url) is not str:
         raise _fail(index, "request.url: missing")
-    parts = urlsplit(url)
+    parts = urlsplit(redact_secrets(url))
     operation_ids = parse_qs(parts.query).get("operationId")
     messages = entry.get("_webSocketMessages")
     if not operation_ids or messages is None:
@@ -110,7 +114,7 @@ def _socket(entry: Any, index: int) -> _Socket | None:
             raise _fail(index, f"{where}.data: expected a string, got {shown(data)}")
         if nested_too_deeply(data):  # a log could not hold it (nor replay show it)
             raise _fail(index, f"{where}.data: nested more than {MAX_NESTING} levels deep")
-        parsed.append((float(time), kind, data))
+        parsed.append((float(time), kind, redact_json_text(data)))
     path = parts.path.rstrip("/").removesuffix("/ws")
     return _Socket(
         entry=index,

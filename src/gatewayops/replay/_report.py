@@ -3,19 +3,26 @@
 Owns: `Divergence` (where the log and today's reducer part ways, with a field-level
 diff), `OperationTimeline` (per operation: status and connection changes, kept to a
 bounded number of entries, and counts of records by kind) and `ReplayReport`, with
-`to_text` and `to_json`. Must not know: how records are read or replayed.
+`to_text` and `to_json`. Every rendering, text or JSON, has anything shaped like a
+token redacted (`gatewayops._secrets`): a log from an older recorder, or edited by
+hand, may hold one, and a report is made to be pasted into an issue. Must not know:
+how records are read or replayed.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar, cast
 
 import attrs
 
+from gatewayops._secrets import redact_secrets
 from gatewayops.replay._codec import PLACES, encode_item
 from gatewayops.replay._format import Header, Record
 from gatewayops.replay._invariants import Violation
+from gatewayops.replay._safety import redact_json
 from gatewayops.store import Action, Change, Effect, GatewayState, Operation, format_changes
 
 __all__ = ["Divergence", "OperationTimeline", "ReplayReport", "TimelineEntry"]
@@ -38,6 +45,23 @@ def _count(number: int, noun: str) -> str:
 
 def _where(seq: int | None, line: int | None) -> str:
     return f"record {seq}" + ("" if line is None else f" (line {line})")
+
+
+_P = ParamSpec("_P")
+_Rendered = TypeVar("_Rendered", str, dict[str, Any])
+
+
+def _redacted(render: Callable[_P, _Rendered]) -> Callable[_P, _Rendered]:
+    """`render` (a ``to_text`` or ``to_json``), with secrets redacted from what it returns."""
+
+    @functools.wraps(render)
+    def rendered(*args: _P.args, **kwargs: _P.kwargs) -> _Rendered:
+        result = render(*args, **kwargs)
+        if isinstance(result, str):
+            return redact_secrets(result)
+        return cast(dict[str, Any], redact_json(result))
+
+    return rendered
 
 
 @attrs.frozen(kw_only=True)
@@ -67,6 +91,7 @@ class Divergence:
     changes: tuple[Change, ...]
     refused: str | None = None
 
+    @_redacted
     def to_text(self) -> str:
         """Several lines: where, the action, expected vs actual, and the diff."""
         lines = [f"DIVERGENCE at {_where(self.seq, self.line)}"]
@@ -85,6 +110,7 @@ class Divergence:
             lines.append("  " + format_changes(list(self.changes)).replace("\n", "\n  "))
         return "\n".join(lines)
 
+    @_redacted
     def to_json(self) -> dict[str, Any]:
         """The divergence as JSON (effects as their record payloads, tokens redacted)."""
         return {
@@ -161,6 +187,7 @@ class OperationTimeline:
         else:
             self.more_entries += 1
 
+    @_redacted
     def to_text(self, op: Operation | None) -> str:
         """The timeline, then where the operation stands and the record counts."""
         topic = "" if op is None else f" on topic {op.topic_id}"
@@ -179,6 +206,7 @@ class OperationTimeline:
         lines.append(f"  records in: {inputs or 'none'}; out: {outputs or 'none'}")
         return "\n".join(lines)
 
+    @_redacted
     def to_json(self, op: Operation | None) -> dict[str, Any]:
         """The timeline and the operation's standing as JSON."""
         standing: dict[str, Any] = {}
@@ -240,6 +268,7 @@ class ReplayReport:
         """True when nothing diverged and no invariant was broken."""
         return self.divergence is None and self.violation_count == 0
 
+    @_redacted
     def verdict(self) -> str:
         """One line: OK, or what failed and where first."""
         if self.ok:
@@ -255,6 +284,7 @@ class ReplayReport:
             )
         return f"FAILED: {'; '.join(parts)}"
 
+    @_redacted
     def to_text(self, *, timelines: bool = True) -> str:
         """The report for people: timelines (optional), divergence, violations, verdict."""
         header = self.header
@@ -274,6 +304,7 @@ class ReplayReport:
         lines.append(self.verdict())
         return "\n".join(lines)
 
+    @_redacted
     def to_json(self) -> dict[str, Any]:
         """The report for machines."""
         return {

@@ -5,9 +5,10 @@ refuse is never written): at most `MAX_LINE_LENGTH` characters and JSON nested a
 `MAX_NESTING` levels deep (`line_problem`; the nesting also bounds the recursion of
 everything that reads a record later: the codec, reprs, diffs, the JSON report);
 `redact_json`, which applies `gatewayops._secrets.redact_secrets` to every string of a
-JSON value, keys included (redacting the value, not its JSON text, keeps the JSON
-valid: a rewritten escape could otherwise end a string early); and `shown`, a repr
-bounded in length and depth for error messages about values read from a file.
+JSON value, keys included, and `redact_json_text`, the same for a JSON text (redacting
+the values, not the text, keeps the JSON valid: a rewritten escape could otherwise end
+a string early); and `shown`, a repr bounded in length and depth for error messages
+about values read from a file.
 
 Must not know: records, files, the reducer, or what a log means.
 """
@@ -18,7 +19,7 @@ import reprlib
 from typing import Any
 
 from gatewayops._secrets import redact_secrets
-from gatewayops.protocol import STRICT_JSON_DECODER
+from gatewayops.protocol import STRICT_JSON_DECODER, STRICT_JSON_ENCODER
 
 __all__ = [
     "MAX_LINE_LENGTH",
@@ -26,6 +27,7 @@ __all__ = [
     "line_problem",
     "nested_too_deeply",
     "redact_json",
+    "redact_json_text",
     "shown",
 ]
 
@@ -64,10 +66,11 @@ def _deeper_than(value: Any, limit: int) -> bool:
 def nested_too_deeply(text: str) -> bool:
     """Whether the JSON `text` nests arrays and objects more than `MAX_NESTING` levels.
 
-    Almost free for almost every text: one that opens no more brackets than the limit
-    cannot exceed it. Text that is not JSON is not this rule's concern (False).
+    Almost free for almost every text: one of at most twice the limit's characters
+    (each level takes two), or that opens no more brackets than the limit, cannot
+    exceed it. Text that is not JSON is not this rule's concern (False).
     """
-    if text.count("[") + text.count("{") <= MAX_NESTING:
+    if len(text) <= 2 * MAX_NESTING or text.count("[") + text.count("{") <= MAX_NESTING:
         return False
     try:
         value = STRICT_JSON_DECODER.decode(text)
@@ -97,3 +100,17 @@ def redact_json(value: Any) -> Any:
     if type(value) is list or type(value) is tuple:
         return [redact_json(item) for item in value]
     return value
+
+
+def redact_json_text(text: str) -> str:
+    """The JSON `text` (nested at most `MAX_NESTING` levels) with every string redacted
+    as `redact_json` does; `text` itself when nothing in it looks like a secret, and
+    the text redacted as text when it is not JSON."""
+    clean = redact_secrets(text)
+    if clean == text:
+        return text
+    try:
+        value = STRICT_JSON_DECODER.decode(text)
+    except ValueError:
+        return clean
+    return STRICT_JSON_ENCODER.encode(redact_json(value))
