@@ -77,7 +77,7 @@ def run_command(command: str, main: CommandMain, *args: object) -> int:
     """Run ``main(*args)`` under Trio and return its exit code, ending cleanly.
 
     An ending signal (SIGINT, SIGTERM) cancels the command (its sockets close, its
-    recordings are finished), then raises `CommandSignalled` for `main` to report; an
+    recordings are finished), then raises `CommandSignalled` for `cli.main` to report; an
     expected failure prints ``gatewayops COMMAND: error: ...`` on stderr. Anything else
     is a bug and propagates with its traceback.
     """

@@ -1,13 +1,15 @@
 """`gatewayops serve`: the reference gateway as a standalone server on loopback.
 
 Owns: the ``serve`` subcommand -- checking that the host is a loopback address,
-running `gatewayops.gateway.run_gateway` until Ctrl-C, and printing where it listens
-and, for every demo run it starts, a copy-pasteable ``gatewayops watch`` command. The
-first line printed is always ``listening on ws://HOST:PORT`` so scripts can read it.
+running `gatewayops.gateway.run_gateway` until Ctrl-C or SIGTERM, and printing where
+it listens and, for every demo run it starts, a copy-pasteable ``gatewayops watch``
+command. The first line printed is always ``listening on ws://HOST:PORT`` so scripts
+can read it.
 
 The watch commands carry the run's token: it is a short-lived token for a demo run of
 this loopback gateway, and a watch in another process needs it (the gateway refreshes
-tokens in-process only). Nothing else prints a token.
+tokens in-process only). They are the one thing printed without `say`'s redaction;
+nothing else prints a token.
 
 Must not know: how the gateway works inside, or what `watch` does with the command.
 """
