@@ -178,3 +178,11 @@ async def test_interrupt_ends_a_run_once(gateway: Gateway, autojump_clock: MockC
     assert await gateway.interrupt(handle.operation_id) is False
     with pytest.raises(OperationNotFound):
         await gateway.interrupt(handle.operation_id, "another-topic")
+
+
+async def test_start_run_with_an_unusable_token_ttl_starts_nothing(gateway: Gateway) -> None:
+    """A `token_ttl` that would give an infinite `exp` raises `ValueError`; no run is registered."""
+    with pytest.raises(ValueError, match="ttl_seconds=inf"):
+        gateway.start_run(clean_run(), token_ttl=math.inf)
+    stats = gateway.statistics()
+    assert (stats.operations, stats.live_runs) == (0, 0)

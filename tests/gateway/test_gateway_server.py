@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import jwt
 import pytest
 import trio
@@ -152,6 +154,39 @@ async def test_bad_tokens_get_auth_failed_and_the_socket_closes(
             assert isinstance(answer, AuthFailed)
             assert reason in answer.reason
             await client.expect_closed()
+
+
+@pytest.mark.parametrize(
+    ("exp", "problem"),
+    [
+        (math.nan, "exp claim must be a finite number, got nan"),
+        (math.inf, "exp claim must be a finite number, got inf"),
+        (10**400, "exp claim out of range (0 to 253402300799 epoch seconds)"),
+    ],
+    ids=["nan", "infinity", "10**400"],
+)
+async def test_validly_signed_absurd_exp_gets_auth_failed_not_a_crash(
+    gateway: Gateway,
+    autojump_clock: MockClock,
+    caplog: pytest.LogCaptureFixture,
+    exp: float,
+    problem: str,
+) -> None:
+    """A gateway-signed token whose `exp` is NaN, infinite or 10**400 gets `auth_failed` + 1008.
+
+    Before, NaN and infinity authenticated as tokens that never expire and 10**400 crashed
+    the connection handler (OverflowError).
+    """
+    with trio.fail_after(10):
+        handle = gateway.start_run(paused_run(), topic_id="t")
+        claims = {"topic": "t", "op": handle.operation_id, "exp": exp, "iat": 0, "gen": 10**6}
+        token = jwt.encode(claims, gateway._tokens._secret, algorithm="HS256")
+        async with connect(gateway, handle.operation_id) as client:
+            answer = await client.authenticate(token)
+            closed = await client.expect_closed()
+    assert answer == AuthFailed(reason=f"invalid token: {problem}")
+    assert (closed.code, closed.reason) == (1008, "auth failed")
+    assert "connection handler failed" not in caplog.text
 
 
 async def test_token_of_another_operation_gets_auth_failed(

@@ -132,18 +132,16 @@ class Gateway:
 
         Raises:
             OperationAlreadyExists: `operation_id` is taken.
+            ValueError: `token_ttl` would give an unusable `exp` (see `issue_token`).
         """
         topic_id = topic_id or f"topic-{next(self._topic_ids)}"
         operation_id = operation_id or f"op-{next(self._operation_ids)}"
+        token = self.issue_token(topic_id, operation_id, token_ttl)
         operation = self._registry.create(operation_id, topic_id)
         operation.run_scope = trio.CancelScope()
         self._nursery.start_soon(self._play, operation, script, name=f"gateway run {operation_id}")
         _log.info("started %s (%s) on %s", operation_id, script.name, topic_id)
-        return RunHandle(
-            operation_id=operation_id,
-            topic_id=topic_id,
-            token=self.issue_token(topic_id, operation_id, token_ttl),
-        )
+        return RunHandle(operation_id=operation_id, topic_id=topic_id, token=token)
 
     async def _play(self, operation: Operation, script: Script) -> None:
         assert operation.run_scope is not None
@@ -158,7 +156,12 @@ class Gateway:
     def issue_token(
         self, topic_id: str, operation_id: str, ttl_seconds: float = DEFAULT_TOKEN_TTL
     ) -> str:
-        """A token for any topic and operation id, known or not (negative TTL: already expired)."""
+        """A token for any topic and operation id, known or not (negative TTL: already expired).
+
+        Raises:
+            ValueError: ``now + ttl_seconds`` is not a finite epoch second from 0 to the end
+                of year 9999 (the gateway would refuse such a token).
+        """
         return self._tokens.issue(topic_id, operation_id, ttl_seconds)
 
     async def refresh_token(self, topic_id: str, ttl_seconds: float = DEFAULT_TOKEN_TTL) -> str:
@@ -166,6 +169,7 @@ class Gateway:
 
         Raises:
             OperationNotFound: the topic has no operation, or it was forgotten.
+            ValueError: `ttl_seconds` would give an unusable `exp` (see `issue_token`).
         """
         await trio.lowlevel.checkpoint()
         operation = self._registry.current_for_topic(topic_id)

@@ -5,11 +5,14 @@ Owns: `GatewayClock` (epoch time driven by `trio.current_time`, so a test's
 `TokenAuthority` (issues and checks the HS256 JWTs a v1 client sends in its `auth` frame).
 
 PyJWT checks the signature with ``algorithms=["HS256"]`` pinned (a ``none`` or any other
-algorithm is refused) and the presence of every claim; the time claims are then checked
-against the gateway clock rather than the wall clock, which is what lets a test expire a
-token by sleeping in virtual time. Each token carries a generation number (`gen`), unique
-per gateway, so "every token issued so far for this operation counts as expired" is one
-integer compare.
+algorithm is refused) and the presence of every claim. The time claims (`exp`, `iat`) must
+then be finite numbers of epoch seconds from 0 to the end of year 9999: PyJWT's JSON
+decoding lets ``NaN``, ``Infinity`` and integers of hundreds of digits through, and such a
+claim is refused rather than read as a token that never expires (or overflowing a float).
+`exp` is checked against the gateway clock rather than the wall clock, which is what lets a
+test expire a token by sleeping in virtual time. Each token carries a generation number
+(`gen`), unique per gateway, so "every token issued so far for this operation counts as
+expired" is one integer compare.
 
 Must not know: sockets, operations or what the server does with a verdict. Never logs or
 reprs a token or the signing secret.
@@ -18,6 +21,7 @@ reprs a token or the signing secret.
 from __future__ import annotations
 
 import itertools
+import math
 import secrets
 import time
 from typing import Any, TypeAlias
@@ -28,6 +32,7 @@ import trio
 
 __all__ = [
     "DEFAULT_TOKEN_TTL",
+    "LATEST_TIME_CLAIM",
     "ExpiredToken",
     "GatewayClock",
     "InvalidToken",
@@ -40,8 +45,12 @@ __all__ = [
 DEFAULT_TOKEN_TTL = 300.0
 """Lifetime of a token in seconds when the caller names none (upstream: about 5 min)."""
 
+LATEST_TIME_CLAIM = 253_402_300_799
+"""The largest `exp` or `iat` accepted (9999-12-31T23:59:59Z); the smallest is 0."""
+
 _ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ("exp", "iat", "topic", "op", "gen")
+_TIME_CLAIMS = ("exp", "iat")
 
 
 class GatewayClock:
@@ -115,12 +124,28 @@ class InvalidToken:
 TokenCheck: TypeAlias = ValidToken | ExpiredToken | InvalidToken
 
 
+def _time_claim_problem(name: str, value: object) -> str | None:
+    """Why the time claim `name` is unusable, or ``None`` when it is a sane epoch second."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{name} claim must be a number"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{name} claim must be a finite number, got {value}"
+    # An int is compared exactly here, so a 400-digit one cannot overflow a float.
+    if not 0 <= value <= LATEST_TIME_CLAIM:
+        return f"{name} claim out of range (0 to {LATEST_TIME_CLAIM} epoch seconds)"
+    return None
+
+
 def _claims(payload: dict[str, Any]) -> TokenClaims | InvalidToken:
     topic, op, exp, gen = payload["topic"], payload["op"], payload["exp"], payload["gen"]
     if type(topic) is not str or type(op) is not str:
         return InvalidToken(reason="invalid token: topic and op claims must be strings")
-    if type(exp) not in (int, float) or type(gen) is not int:
-        return InvalidToken(reason="invalid token: exp and gen claims must be numbers")
+    if type(gen) is not int:
+        return InvalidToken(reason="invalid token: gen claim must be an integer")
+    for name in _TIME_CLAIMS:
+        problem = _time_claim_problem(name, payload[name])
+        if problem is not None:
+            return InvalidToken(reason=f"invalid token: {problem}")
     return TokenClaims(topic_id=topic, operation_id=op, expires_at=float(exp), generation=gen)
 
 
@@ -160,8 +185,15 @@ class TokenAuthority:
 
         Returns:
             The encoded JWT.
+
+        Raises:
+            ValueError: the `exp` it would carry is not a finite epoch second from 0 to
+                `LATEST_TIME_CLAIM` (such a token would be refused by `check`).
         """
         now = self._clock.now()
+        problem = _time_claim_problem("exp", now + ttl_seconds)
+        if problem is not None:
+            raise ValueError(f"ttl_seconds={ttl_seconds!r}: the token would be refused ({problem})")
         self._last_generation = next(self._generations)
         payload = {
             "topic": topic_id,
@@ -177,7 +209,8 @@ class TokenAuthority:
 
         Returns:
             `InvalidToken` when the signature, the algorithm, the encoding or a claim is
-            bad; `ExpiredToken` when only `exp` has passed; `ValidToken` otherwise.
+            bad (a time claim that is not a finite epoch second in range included);
+            `ExpiredToken` when only `exp` has passed; `ValidToken` otherwise. Never raises.
         """
         try:
             payload = jwt.decode(
