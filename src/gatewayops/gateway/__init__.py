@@ -12,15 +12,8 @@ Example:
 """
 
 from gatewayops.gateway._faults import Faults
-from gatewayops.gateway._gateway import (
-    Gateway,
-    GatewayStatistics,
-    RunHandle,
-    StandaloneGateway,
-    open_gateway,
-    run_gateway,
-)
-from gatewayops.gateway._operations import ToolOutcome
+from gatewayops.gateway._gateway import Gateway, GatewayStatistics, RunHandle, open_gateway
+from gatewayops.gateway._operation_state import ToolOutcome
 from gatewayops.gateway._scripts import (
     ClientTool,
     Emit,
@@ -35,6 +28,7 @@ from gatewayops.gateway._scripts import (
     long_run,
     tool_run,
 )
+from gatewayops.gateway._standalone import StandaloneGateway, run_gateway
 from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL
 
 __all__ = [

@@ -1,9 +1,9 @@
-"""The in-process control API of the reference gateway, and its standalone runner.
+"""The in-process control API of the reference gateway.
 
 Owns: `open_gateway` (bind on loopback, serve, run scripted operations, clean up),
 `Gateway` (start runs, issue and refresh tokens, interrupt, inspect status, events and
-statistics, reach the fault switches), `RunHandle`, `GatewayStatistics`, and
-`run_gateway` (the coroutine behind ``gatewayops serve``; prints nothing).
+statistics, reach the fault switches), `RunHandle` and `GatewayStatistics`. The
+standalone runner behind ``gatewayops serve`` is `_standalone.run_gateway`.
 
 `refresh_token` and `interrupt` stand in for upstream's tRPC ``refreshGatewayToken``
 and ``aiAgent.interruptTask``: they are what a client's token-refresh and cancel
@@ -18,7 +18,6 @@ import ipaddress
 import itertools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import NoReturn
 
 import attrs
 import trio
@@ -26,8 +25,9 @@ import trio
 from gatewayops._secrets import get_logger
 from gatewayops.exceptions import OperationNotFound
 from gatewayops.gateway._faults import Faults
-from gatewayops.gateway._operations import Operation, OperationRegistry, ToolOutcome
-from gatewayops.gateway._scripts import Script, demo_run, play
+from gatewayops.gateway._operation_state import Operation, ToolOutcome
+from gatewayops.gateway._operations import OperationRegistry
+from gatewayops.gateway._scripts import Script, play
 from gatewayops.gateway._server import GatewayServer
 from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL, GatewayClock, TokenAuthority
 from gatewayops.protocol import (
@@ -39,14 +39,7 @@ from gatewayops.protocol import (
     redacted,
 )
 
-__all__ = [
-    "Gateway",
-    "GatewayStatistics",
-    "RunHandle",
-    "StandaloneGateway",
-    "open_gateway",
-    "run_gateway",
-]
+__all__ = ["Gateway", "GatewayStatistics", "RunHandle", "open_gateway"]
 
 _log = get_logger("gatewayops.gateway")
 
@@ -332,56 +325,3 @@ async def open_gateway(
             yield gateway
         finally:
             nursery.cancel_scope.cancel()
-
-
-@attrs.frozen(kw_only=True)
-class StandaloneGateway:
-    """What `run_gateway` reports once it listens.
-
-    Attributes:
-        gateway: the running gateway (start more runs with it).
-        url: its base URL.
-        demo_runs: the handles of the demo runs started at once.
-    """
-
-    gateway: Gateway
-    url: str
-    demo_runs: tuple[RunHandle, ...]
-
-
-async def run_gateway(
-    host: str = "127.0.0.1",
-    port: int = 8787,
-    *,
-    demo_runs: int = 0,
-    demo_every: float | None = None,
-    script: Callable[[], Script] = demo_run,
-    token_ttl: float = DEFAULT_TOKEN_TTL,
-    on_run: Callable[[RunHandle], None] | None = None,
-    task_status: trio.TaskStatus[StandaloneGateway] = trio.TASK_STATUS_IGNORED,
-) -> NoReturn:
-    """Serve a reference gateway until cancelled (``gatewayops serve``); prints nothing.
-
-    Use it with ``await nursery.start(run_gateway, ...)`` to learn the URL and the demo
-    runs' handles (a CLI prints ``watch`` commands from them).
-
-    Args:
-        host: a loopback address to bind.
-        port: the port (``0`` picks a free one).
-        demo_runs: how many runs of `script` to start at once.
-        demo_every: if set, start one more run of `script` every this many seconds.
-        script: makes the script of each demo run.
-        token_ttl: lifetime in seconds of the tokens in the handles.
-        on_run: called with the handle of every periodic run.
-        task_status: Trio's start protocol; receives a `StandaloneGateway`.
-    """
-    async with open_gateway(host, port) as gateway:
-        handles = tuple(gateway.start_run(script(), token_ttl=token_ttl) for _ in range(demo_runs))
-        task_status.started(StandaloneGateway(gateway=gateway, url=gateway.url, demo_runs=handles))
-        while demo_every is not None:
-            await trio.sleep(demo_every)
-            handle = gateway.start_run(script(), token_ttl=token_ttl)
-            if on_run is not None:
-                on_run(handle)
-        await trio.sleep_forever()
-    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,9 +1,8 @@
-"""The operation registry of the reference gateway: status, event buffer, sockets.
+"""The operation registry of the reference gateway: every operation and every socket.
 
-Owns: `Operation` (one operation's persisted status, event buffer, id counter, topic,
-live subscribers, waiting tool calls), `OperationRegistry` (operations by id and by topic,
-every open socket by operation id, publishing events, replaying them on `resume`,
-ending operations, delivering `tool_result`s) and the `Peer` interface a socket offers.
+Owns: `OperationRegistry` (operations by id and by topic, every open socket by operation
+id, publishing events, replaying them on `resume`, ending operations, delivering
+`tool_result`s). One operation's state is an `Operation` (`_operation_state`).
 
 Ordering rule: publishing, replaying and subscribing are synchronous and push whole
 frames into each peer's outbox, so a `resume` replay can never interleave with a live
@@ -15,13 +14,13 @@ Must not know: WebSockets, JWTs, scripts or faults. It is told what to publish.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any
 
-import attrs
 import trio
 
 from gatewayops._secrets import get_logger
 from gatewayops.exceptions import OperationAlreadyExists, OperationNotFound
+from gatewayops.gateway._operation_state import Operation, Peer, ToolOutcome, ToolWaiter
 from gatewayops.gateway._tokens import GatewayClock
 from gatewayops.protocol import (
     AgentEvent,
@@ -33,119 +32,9 @@ from gatewayops.protocol import (
     encode,
 )
 
-__all__ = ["Operation", "OperationRegistry", "Peer", "ToolOutcome"]
+__all__ = ["OperationRegistry"]
 
 _log = get_logger("gatewayops.gateway")
-
-
-class Peer(Protocol):
-    """What the registry needs from an open socket (implemented by the server).
-
-    `operation_id` is the one in the socket's URL; `authenticated` is true after
-    `auth_success` until `auth_expired`; `send_frame` queues a text frame and never
-    blocks; `expire` sends `auth_expired` and de-authenticates; `abort` closes the TCP
-    connection at once, without a WebSocket close frame.
-    """
-
-    @property
-    def operation_id(self) -> str: ...
-
-    @property
-    def authenticated(self) -> bool: ...
-
-    def send_frame(self, frame: str) -> None: ...
-
-    def expire(self) -> None: ...
-
-    def abort(self) -> None: ...
-
-
-@attrs.frozen(kw_only=True)
-class ToolOutcome:
-    """How one `tool_execute` ended on the gateway side.
-
-    Attributes:
-        tool_call_id: the correlation key.
-        result: the client's `tool_result`, or ``None`` when the deadline passed first.
-    """
-
-    tool_call_id: str
-    result: ToolResult | None
-
-    @property
-    def timed_out(self) -> bool:
-        """Whether no `tool_result` arrived before the deadline."""
-        return self.result is None
-
-
-@attrs.frozen(kw_only=True)
-class _Buffered:
-    number: int
-    message: AgentEventMessage
-    frame: str
-
-
-class _ToolWaiter:
-    def __init__(self) -> None:
-        self.arrived = trio.Event()
-        self.result: ToolResult | None = None
-
-
-class Operation:
-    """One operation's mutable state, as the gateway's durable object would keep it.
-
-    Attributes:
-        operation_id: the operation id.
-        topic_id: the topic the operation runs on.
-        status: the persisted status `resume_complete` reports (survives hibernation).
-        last_event_number: the id counter; survives hibernation.
-        ended: whether the operation's own terminal event was published.
-        tokens_expired_through: tokens of this generation or older count as expired.
-        subscribers: authenticated sockets that sent `resume` and receive live events.
-        run_scope: the cancel scope of the scripted run, while it is live.
-        run_done: set when the scripted run's task has finished.
-        pending_tools: `tool_execute` calls waiting for a `tool_result`, by `toolCallId`.
-        tool_outcomes: how each finished `tool_execute` wait ended, in order.
-    """
-
-    def __init__(self, *, operation_id: str, topic_id: str) -> None:
-        self.operation_id = operation_id
-        self.topic_id = topic_id
-        self.status = SessionStatus.RUNNING
-        self.last_event_number = 0
-        self.ended = False
-        self.tokens_expired_through = 0
-        self.subscribers: set[Peer] = set()
-        self.run_scope: trio.CancelScope | None = None
-        self.run_done = trio.Event()
-        self.tool_outcomes: list[ToolOutcome] = []
-        self._buffer: list[_Buffered] = []
-        self.pending_tools: dict[str, _ToolWaiter] = {}
-
-    @property
-    def events(self) -> tuple[AgentEventMessage, ...]:
-        """The buffered events, oldest first (what a `resume` from ``""`` replays)."""
-        return tuple(item.message for item in self._buffer)
-
-    def frames_after(self, number: int) -> list[str]:
-        """The encoded frames of the buffered events whose id is greater than `number`."""
-        return [item.frame for item in self._buffer if item.number > number]
-
-    def append(self, message: AgentEventMessage, frame: str) -> None:
-        """Buffer a published event (its envelope id is `last_event_number`)."""
-        self._buffer.append(_Buffered(number=self.last_event_number, message=message, frame=frame))
-
-    def drop_buffer(self) -> int:
-        """Forget the buffered events, keeping status and id counter; returns how many."""
-        dropped = len(self._buffer)
-        self._buffer.clear()
-        return dropped
-
-    def __repr__(self) -> str:
-        return (
-            f"Operation(operation_id={self.operation_id!r}, topic_id={self.topic_id!r}, "
-            f"status={self.status.value!r}, events={len(self._buffer)})"
-        )
 
 
 def _cursor(last_event_id: str) -> int:
@@ -360,7 +249,7 @@ class OperationRegistry:
         self, operation: Operation, tool_call_id: str, timeout_seconds: float
     ) -> ToolOutcome:
         """Wait up to `timeout_seconds` for the `tool_result` of `tool_call_id`."""
-        waiter = _ToolWaiter()
+        waiter = ToolWaiter()
         operation.pending_tools[tool_call_id] = waiter
         try:
             with trio.move_on_after(timeout_seconds):

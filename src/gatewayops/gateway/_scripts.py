@@ -21,7 +21,8 @@ from typing import Any, TypeAlias
 import attrs
 import trio
 
-from gatewayops.gateway._operations import Operation, OperationRegistry
+from gatewayops.gateway._operation_state import Operation
+from gatewayops.gateway._operations import OperationRegistry
 from gatewayops.protocol import ChunkType, EventType, SessionStatus
 
 __all__ = [

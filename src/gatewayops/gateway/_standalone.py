@@ -1,0 +1,75 @@
+"""The standalone reference gateway: the coroutine behind ``gatewayops serve``.
+
+Owns: `run_gateway` (serve one `open_gateway` until cancelled, start demo runs at once
+and, if asked, periodically; prints nothing) and `StandaloneGateway`, what it reports
+once it listens.
+
+Must not know: the CLI that prints the URL and the ``watch`` commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NoReturn
+
+import attrs
+import trio
+
+from gatewayops.gateway._gateway import Gateway, RunHandle, open_gateway
+from gatewayops.gateway._scripts import Script, demo_run
+from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL
+
+__all__ = ["StandaloneGateway", "run_gateway"]
+
+
+@attrs.frozen(kw_only=True)
+class StandaloneGateway:
+    """What `run_gateway` reports once it listens.
+
+    Attributes:
+        gateway: the running gateway (start more runs with it).
+        url: its base URL.
+        demo_runs: the handles of the demo runs started at once.
+    """
+
+    gateway: Gateway
+    url: str
+    demo_runs: tuple[RunHandle, ...]
+
+
+async def run_gateway(
+    host: str = "127.0.0.1",
+    port: int = 8787,
+    *,
+    demo_runs: int = 0,
+    demo_every: float | None = None,
+    script: Callable[[], Script] = demo_run,
+    token_ttl: float = DEFAULT_TOKEN_TTL,
+    on_run: Callable[[RunHandle], None] | None = None,
+    task_status: trio.TaskStatus[StandaloneGateway] = trio.TASK_STATUS_IGNORED,
+) -> NoReturn:
+    """Serve a reference gateway until cancelled (``gatewayops serve``); prints nothing.
+
+    Use it with ``await nursery.start(run_gateway, ...)`` to learn the URL and the demo
+    runs' handles (a CLI prints ``watch`` commands from them).
+
+    Args:
+        host: a loopback address to bind.
+        port: the port (``0`` picks a free one).
+        demo_runs: how many runs of `script` to start at once.
+        demo_every: if set, start one more run of `script` every this many seconds.
+        script: makes the script of each demo run.
+        token_ttl: lifetime in seconds of the tokens in the handles.
+        on_run: called with the handle of every periodic run.
+        task_status: Trio's start protocol; receives a `StandaloneGateway`.
+    """
+    async with open_gateway(host, port) as gateway:
+        handles = tuple(gateway.start_run(script(), token_ttl=token_ttl) for _ in range(demo_runs))
+        task_status.started(StandaloneGateway(gateway=gateway, url=gateway.url, demo_runs=handles))
+        while demo_every is not None:
+            await trio.sleep(demo_every)
+            handle = gateway.start_run(script(), token_ttl=token_ttl)
+            if on_run is not None:
+                on_run(handle)
+        await trio.sleep_forever()
+    raise AssertionError("unreachable")  # pragma: no cover
