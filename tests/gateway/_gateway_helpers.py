@@ -134,10 +134,15 @@ async def connect(
                 await trio.aclose_forcefully(ws._stream)
 
 
+def _address(gateway: Gateway) -> tuple[str, int]:
+    parts = urlsplit(gateway.url)
+    assert parts.hostname is not None
+    assert parts.port is not None
+    return parts.hostname, parts.port
+
+
 def _upgrade(gateway: Gateway, target: str) -> tuple[str, int, bytes]:
-    host, port = urlsplit(gateway.url).hostname, urlsplit(gateway.url).port
-    assert host is not None
-    assert port is not None
+    host, port = _address(gateway)
     request = (
         f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -191,3 +196,14 @@ def paused_run(chunks: int = 1) -> Script:
 def ids(events: list[AgentEventMessage]) -> list[int]:
     """The envelope ids of `events`, as integers."""
     return [int(message.id or "0") for message in events]
+
+
+async def abandoned_upgrade(gateway: Gateway, operation_id: str, sent: int | None) -> None:
+    """Open a TCP connection, send the first `sent` bytes of an upgrade request, hang up.
+
+    `sent` ``None`` sends the whole request and hangs up without reading the answer.
+    """
+    host, port, request = _upgrade(gateway, f"/ws?operationId={operation_id}")
+    async with await trio.open_tcp_stream(host, port) as stream:
+        if sent != 0:
+            await stream.send_all(request[:sent])

@@ -67,9 +67,12 @@ class GatewayStatistics:
         open_sockets: accepted WebSockets not yet closed.
         authenticated_sockets: open sockets that passed `auth` (and were not expired).
         subscribed_sockets: sockets receiving live events (authenticated and resumed).
+        handshaking_connections: TCP connections whose WebSocket upgrade is under way.
+        held_connections: black-holed connections currently held.
         live_runs: scripted runs still playing.
         operations: known (not forgotten) operations.
-        held_connections: black-holed connections currently held.
+        tasks: Trio tasks the gateway runs now (listeners, runs, and per connection its
+            handler and the socket's reader and writer tasks).
         accepted_total: handshakes completed since start.
         rejected_total: handshakes rejected (bad path or missing operationId).
     """
@@ -77,9 +80,11 @@ class GatewayStatistics:
     open_sockets: int
     authenticated_sockets: int
     subscribed_sockets: int
+    handshaking_connections: int
+    held_connections: int
     live_runs: int
     operations: int
-    held_connections: int
+    tasks: int
     accepted_total: int
     rejected_total: int
 
@@ -233,18 +238,26 @@ class Gateway:
         return operation.status
 
     def statistics(self) -> GatewayStatistics:
-        """What the gateway holds open right now."""
+        """What the gateway holds open right now.
+
+        A closed connection's handler task ends just after its socket leaves
+        `open_sockets`; compare `tasks` once the test's tasks are idle
+        (``trio.testing.wait_all_tasks_blocked()``).
+        """
         peers = self._registry.peers()
         operations = self._registry.operations
+        server = self._server
         return GatewayStatistics(
             open_sockets=len(peers),
             authenticated_sockets=sum(1 for peer in peers if peer.authenticated),
             subscribed_sockets=sum(len(operation.subscribers) for operation in operations),
+            handshaking_connections=server.handshaking,
+            held_connections=server.held,
             live_runs=sum(1 for operation in operations if operation.run_scope is not None),
             operations=len(operations),
-            held_connections=self._server.held,
-            accepted_total=self._server.accepted,
-            rejected_total=self._server.rejected,
+            tasks=_tasks_under(self._nursery),
+            accepted_total=server.accepted,
+            rejected_total=server.rejected,
         )
 
     async def wait_statistics(
@@ -259,6 +272,13 @@ class Gateway:
 
     def __repr__(self) -> str:
         return f"Gateway(url={self.url!r})"
+
+
+def _tasks_under(nursery: trio.Nursery) -> int:
+    return sum(
+        1 + sum(_tasks_under(child) for child in task.child_nurseries)
+        for task in nursery.child_tasks
+    )
 
 
 def _check_loopback(host: str, allow_remote: bool) -> None:

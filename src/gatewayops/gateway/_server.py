@@ -2,7 +2,9 @@
 
 Owns: accepting connections (`GatewayServer.handle_stream`), the handshake (only
 ``/ws?operationId=<id>`` is accepted: another path is rejected with HTTP 404, a missing
-`operationId` with 400), and each socket's v1 conversation (`_Socket`): `auth` first,
+`operationId` with 400; a client that hangs up before finishing its upgrade is let go at
+once rather than at the handshake timeout), and each socket's v1 conversation
+(`_Socket`): `auth` first,
 then `resume`, `heartbeat`, `tool_result` and the no-op `interrupt`. Frames go out
 through a per-socket outbox drained by one writer task, so replies keep the order in
 which they were decided. A frame that does not decode is logged and ignored.
@@ -21,6 +23,7 @@ import contextlib
 import enum
 import itertools
 import math
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
@@ -75,6 +78,45 @@ def _operation_from_target(target: str) -> str | _Rejection:
     if not values or not values[0]:
         return _Rejection(status=400, body=b"bad request: operationId is required")
     return values[0]
+
+
+class _HangUpWatch(trio.abc.Stream):
+    """The TCP stream as trio-websocket sees it; calls `on_hang_up` when the peer goes.
+
+    trio-websocket waits for the upgrade request until it arrives, even after the peer
+    has closed the connection; this is how the handshake learns that it never will.
+
+    Attributes:
+        hung_up: whether the peer closed or reset the connection.
+    """
+
+    def __init__(self, stream: trio.SocketStream, on_hang_up: Callable[[], object]) -> None:
+        self._stream = stream
+        self._on_hang_up = on_hang_up
+        self.hung_up = False
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        try:
+            data = await self._stream.receive_some(max_bytes)
+        except trio.BrokenResourceError:
+            self._hang_up()
+            raise
+        if not data:
+            self._hang_up()
+        return data
+
+    def _hang_up(self) -> None:
+        self.hung_up = True
+        self._on_hang_up()
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self._stream.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._stream.wait_send_all_might_not_block()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
 
 
 class _State(enum.Enum):
@@ -275,6 +317,7 @@ class GatewayServer:
         self.accepted = 0
         self.rejected = 0
         self.held = 0
+        self.handshaking = 0
 
     def judge(self, check: TokenCheck, operation_id: str) -> AuthSuccess | AuthExpired | AuthFailed:
         """The answer to an `auth` frame with this token verdict on `operation_id`'s socket."""
@@ -329,19 +372,31 @@ class GatewayServer:
     async def _handshake(
         self, nursery: trio.Nursery, stream: trio.SocketStream
     ) -> tuple[WebSocketConnection, str] | None:
-        with trio.move_on_after(self._handshake_timeout):
-            request = await wrap_server_stream(
-                nursery, stream, max_message_size=self.max_frame_chars
-            )
-            target = _operation_from_target(request.path)
-            if isinstance(target, _Rejection):
-                self.rejected += 1
-                _log.info("rejected a handshake for %r with HTTP %d", request.path, target.status)
-                await request.reject(target.status, body=target.body)
-                return None
-            return await request.accept(), target
-        _log.info("a client did not finish its handshake in time")
-        return None
+        self.handshaking += 1
+        self.registry.notify()
+        try:
+            with trio.move_on_after(self._handshake_timeout) as scope:
+                watched = _HangUpWatch(stream, on_hang_up=scope.cancel)
+                request = await wrap_server_stream(
+                    nursery, watched, max_message_size=self.max_frame_chars
+                )
+                target = _operation_from_target(request.path)
+                if isinstance(target, _Rejection):
+                    self.rejected += 1
+                    _log.info(
+                        "rejected a handshake for %r with HTTP %d", request.path, target.status
+                    )
+                    await request.reject(target.status, body=target.body)
+                    return None
+                return await request.accept(), target
+            if watched.hung_up:
+                _log.debug("a client hung up before finishing its handshake")
+            else:
+                _log.info("a client did not finish its handshake in time")
+            return None
+        finally:
+            self.handshaking -= 1
+            self.registry.notify()
 
     async def _converse(self, ws: WebSocketConnection, operation_id: str) -> None:
         self.accepted += 1
