@@ -116,7 +116,10 @@ async def test_blackhole_until_cleared(gateway: Gateway, autojump_clock: MockClo
 async def test_ignore_auth_leaves_the_socket_unanswered(
     gateway: Gateway, autojump_clock: MockClock
 ) -> None:
-    """With `ignore_auth(1)` the next socket's `auth` gets no answer at all; the one after works."""
+    """With `ignore_auth(1)` the next socket's `auth` gets no answer (nor an auth-deadline close).
+
+    The socket after it works normally.
+    """
     with trio.fail_after(120):
         handle = gateway.start_run(paused_run(), topic_id="t")
         gateway.faults.ignore_auth(1)

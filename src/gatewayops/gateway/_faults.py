@@ -79,7 +79,8 @@ class Faults:
 
         Its authenticated sockets are told `auth_expired` at once and stop receiving
         events; the next `auth` with one of those tokens gets `auth_expired` too. A token
-        from `Gateway.refresh_token` afterwards is valid again.
+        from `Gateway.refresh_token` afterwards is valid again. A socket told so that does
+        not authenticate again within the gateway's `expired_auth_timeout` is closed (1008).
 
         Returns:
             How many sockets were told `auth_expired`.
@@ -146,7 +147,10 @@ class Faults:
         self._blackhole.arm(0)
 
     def ignore_auth(self, count: int | None = 1) -> None:
-        """The next `count` sockets (``None``: all) open normally but never get an `auth` answer."""
+        """The next `count` sockets (``None``: all) open normally but never get an `auth` answer.
+
+        Having sent `auth`, such a socket is not closed by the gateway's `auth_timeout`.
+        """
         self._ignore_auth.arm(count)
 
     def clear_ignore_auth(self) -> None:

@@ -25,6 +25,13 @@ import trio
 from gatewayops._secrets import get_logger
 from gatewayops.exceptions import OperationNotFound
 from gatewayops.gateway._faults import Faults
+from gatewayops.gateway._limits import (
+    DEFAULT_AUTH_TIMEOUT,
+    DEFAULT_EXPIRED_AUTH_TIMEOUT,
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    CloseCause,
+    GatewayLimits,
+)
 from gatewayops.gateway._operation_state import Operation, ToolOutcome
 from gatewayops.gateway._operations import OperationRegistry
 from gatewayops.gateway._scripts import Script, play
@@ -61,7 +68,7 @@ class RunHandle:
 
 @attrs.frozen(kw_only=True)
 class GatewayStatistics:
-    """A snapshot of what the gateway holds open.
+    """A snapshot of what the gateway holds open, and of what its limits cut off.
 
     Attributes:
         open_sockets: accepted WebSockets not yet closed.
@@ -72,9 +79,12 @@ class GatewayStatistics:
         live_runs: scripted runs still playing.
         operations: known (not forgotten) operations.
         tasks: Trio tasks the gateway runs now (listeners, runs, and per connection its
-            handler and the socket's reader and writer tasks).
+            handler and the socket's reader, writer and auth-deadline tasks).
         accepted_total: handshakes completed since start.
         rejected_total: handshakes rejected (bad path or missing operationId).
+        auth_timeouts_total: sockets closed (1008) for sending no `auth` in time.
+        expired_auth_timeouts_total: sockets closed (1008) for not authenticating again
+            in time after `auth_expired`.
     """
 
     open_sockets: int
@@ -87,6 +97,8 @@ class GatewayStatistics:
     tasks: int
     accepted_total: int
     rejected_total: int
+    auth_timeouts_total: int
+    expired_auth_timeouts_total: int
 
 
 class Gateway:
@@ -258,6 +270,8 @@ class Gateway:
             tasks=_tasks_under(self._nursery),
             accepted_total=server.accepted,
             rejected_total=server.rejected,
+            auth_timeouts_total=server.closed_by[CloseCause.AUTH_TIMEOUT],
+            expired_auth_timeouts_total=server.closed_by[CloseCause.EXPIRED_AUTH_TIMEOUT],
         )
 
     async def wait_statistics(
@@ -302,12 +316,15 @@ async def open_gateway(
     *,
     epoch: float | None = None,
     max_frame_chars: int = DEFAULT_MAX_FRAME_CHARS,
-    handshake_timeout: float = 10.0,
+    handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
+    auth_timeout: float = DEFAULT_AUTH_TIMEOUT,
+    expired_auth_timeout: float = DEFAULT_EXPIRED_AUTH_TIMEOUT,
     allow_remote: bool = False,
 ) -> AsyncIterator[Gateway]:
     """Serve a reference gateway for the duration of the ``async with`` block.
 
-    On exit every run is cancelled and every socket is dropped.
+    On exit every run is cancelled and every socket is dropped. Each limit that closes a
+    socket does so with code 1008, logs one line and is counted in `Gateway.statistics`.
 
     Args:
         host: a loopback address to bind (``127.0.0.1``, ``::1`` or ``localhost``).
@@ -316,21 +333,27 @@ async def open_gateway(
             ``None``. Event timestamps and token lifetimes follow Trio's clock from there.
         max_frame_chars: client frames longer than this are refused.
         handshake_timeout: seconds a client has to send its upgrade request.
+        auth_timeout: seconds an upgraded socket has to send an `auth` frame.
+        expired_auth_timeout: seconds a socket told `auth_expired` has to authenticate
+            again (counted from the first `auth_expired`).
         allow_remote: permit a non-loopback `host`.
 
     Raises:
-        ValueError: `host` is not a loopback address and `allow_remote` is false.
+        ValueError: `host` is not a loopback address and `allow_remote` is false, or a
+            timeout or size is not positive (the error names it).
     """
     _check_loopback(host, allow_remote)
+    limits = GatewayLimits(
+        max_frame_chars=max_frame_chars,
+        handshake_timeout=handshake_timeout,
+        auth_timeout=auth_timeout,
+        expired_auth_timeout=expired_auth_timeout,
+    )
     clock = GatewayClock(epoch)
     registry = OperationRegistry(clock)
     tokens = TokenAuthority(clock)
     server = GatewayServer(
-        registry=registry,
-        tokens=tokens,
-        faults=Faults(registry, tokens),
-        max_frame_chars=max_frame_chars,
-        handshake_timeout=handshake_timeout,
+        registry=registry, tokens=tokens, faults=Faults(registry, tokens), limits=limits
     )
     listeners = await trio.open_tcp_listeners(port, host=host)
     async with trio.open_nursery() as nursery:

@@ -1,73 +1,45 @@
-"""The WebSocket side of the reference gateway: one handler per TCP connection.
+"""The accepting side of the reference gateway: one handler per TCP connection.
 
-Owns: accepting connections (`GatewayServer.handle_stream`), the handshake (only
-``/ws?operationId=<id>`` is accepted: another path is rejected with HTTP 404, a missing
-`operationId` with 400; a client that hangs up before finishing its upgrade is let go at
-once rather than at the handshake timeout), and each socket's v1 conversation
-(`_Socket`): `auth` first,
-then `resume`, `heartbeat`, `tool_result` and the no-op `interrupt`. Frames go out
-through a per-socket outbox drained by one writer task, so replies keep the order in
-which they were decided. A frame that does not decode is logged and ignored.
+Owns: `GatewayServer.handle_stream` (the `trio.serve_listeners` handler), the handshake
+(only ``/ws?operationId=<id>`` is accepted: another path is rejected with HTTP 404, a
+missing `operationId` with 400; the upgrade must arrive within `handshake_timeout`, and a
+client that hangs up before finishing it is let go at once rather than at the timeout),
+black-holed connections, and the connection counters behind `GatewayStatistics`. Each
+accepted socket's conversation is a `GatewaySocket`.
 
-Auth verdicts (PROTOCOL.md 1.3): a bad token, a token for another operation or topic,
-or an unknown/forgotten operation gets `auth_failed{reason}` and the socket is closed;
-a token whose only fault is its age gets `auth_expired` and the socket stays open (it
-may `auth` again); otherwise `auth_success`.
+Every task a connection starts lives in that connection's handler and ends with it, so
+when a connection is gone the gateway holds nothing for it: no task, no registry entry,
+no subscription.
 
 Must not know: how runs are scripted, or how the control API is shaped.
 """
 
 from __future__ import annotations
 
-import contextlib
-import enum
 import itertools
-import math
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection, wrap_server_stream
+from trio_websocket import WebSocketConnection, wrap_server_stream
 
 from gatewayops._secrets import get_logger
-from gatewayops.exceptions import OperationNotFound, ProtocolError
 from gatewayops.gateway._faults import Faults
+from gatewayops.gateway._limits import GatewayLimits
 from gatewayops.gateway._operations import OperationRegistry
-from gatewayops.gateway._tokens import ExpiredToken, InvalidToken, TokenAuthority, TokenCheck
-from gatewayops.protocol import (
-    Auth,
-    AuthExpired,
-    AuthFailed,
-    AuthSuccess,
-    ClientMessage,
-    Heartbeat,
-    HeartbeatAck,
-    Interrupt,
-    Resume,
-    ToolResult,
-    decode_client,
-    encode,
-)
+from gatewayops.gateway._socket import GatewaySocket, SocketContext
+from gatewayops.gateway._tokens import TokenAuthority
 
 __all__ = ["GatewayServer"]
 
 _log = get_logger("gatewayops.gateway")
-
-_CLOSE_TIMEOUT = 5.0
-_AUTH_FAILED_CLOSE = (1008, "auth failed")
 
 
 @attrs.frozen(kw_only=True)
 class _Rejection:
     status: int
     body: bytes
-
-
-@attrs.frozen(kw_only=True)
-class _Close:
-    code: int
-    reason: str
 
 
 def _operation_from_target(target: str) -> str | _Rejection:
@@ -119,175 +91,6 @@ class _HangUpWatch(trio.abc.Stream):
         await self._stream.aclose()
 
 
-class _State(enum.Enum):
-    NEW = "new"
-    EXPIRED = "expired"
-    AUTHENTICATED = "authenticated"
-    CLOSING = "closing"
-
-
-class _Socket:
-    """One accepted WebSocket of one operation; the registry's `Peer`."""
-
-    def __init__(
-        self, *, name: str, operation_id: str, ws: WebSocketConnection, server: GatewayServer
-    ) -> None:
-        self.name = name
-        self._operation_id = operation_id
-        self._ws = ws
-        self._server = server
-        self._ignore_auth = server.faults.take_ignore_auth()
-        self._state = _State.NEW
-        self._scope = trio.CancelScope()
-        self.aborted = False
-        self._outbox, self._pending = trio.open_memory_channel[str | _Close](math.inf)
-
-    # ---------------------------------------------------------------- Peer
-
-    @property
-    def operation_id(self) -> str:
-        return self._operation_id
-
-    @property
-    def authenticated(self) -> bool:
-        return self._state is _State.AUTHENTICATED
-
-    def send_frame(self, frame: str) -> None:
-        if self._state is _State.CLOSING:
-            return
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-            self._outbox.send_nowait(frame)
-
-    def expire(self) -> None:
-        if self._state is _State.AUTHENTICATED:
-            self._state = _State.EXPIRED
-            self._server.registry.unsubscribe(self)
-            self.send_frame(encode(AuthExpired()))
-
-    def abort(self) -> None:
-        self.aborted = True
-        self._scope.cancel()
-
-    # ---------------------------------------------------------------- life
-
-    async def run(self) -> None:
-        """Serve the conversation until either side closes or `abort` is called."""
-        with self._scope:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._write_loop)
-                await self._read_loop()
-                nursery.cancel_scope.cancel()
-        if not self.aborted:
-            with trio.move_on_after(_CLOSE_TIMEOUT):
-                await self._ws.aclose()
-
-    async def _read_loop(self) -> None:
-        while True:
-            try:
-                raw = await self._ws.get_message()
-            except ConnectionClosed:
-                return
-            self._on_frame(raw)
-
-    async def _write_loop(self) -> None:
-        async with self._pending:
-            async for item in self._pending:
-                if isinstance(item, _Close):
-                    with trio.move_on_after(_CLOSE_TIMEOUT):
-                        await self._ws.aclose(item.code, item.reason)
-                    self._scope.cancel()
-                    return
-                try:
-                    await self._ws.send_message(item)
-                except ConnectionClosed:
-                    return
-
-    def _close(self, code: int, reason: str) -> None:
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-            self._outbox.send_nowait(_Close(code=code, reason=reason))
-        self._state = _State.CLOSING
-        self._server.registry.unsubscribe(self)
-
-    def _fail(self, reason: str) -> None:
-        _log.info("%s: auth_failed (%s)", self.name, reason)
-        self.send_frame(encode(AuthFailed(reason=reason)))
-        self._close(*_AUTH_FAILED_CLOSE)
-
-    # ---------------------------------------------------------------- frames
-
-    def _on_frame(self, raw: str | bytes) -> None:
-        if self._state is _State.CLOSING:
-            return
-        try:
-            message = decode_client(raw, max_frame_chars=self._server.max_frame_chars)
-        except ProtocolError as error:
-            _log.warning("%s: ignored a malformed frame: %s", self.name, error)
-            return
-        if self._state is _State.NEW and not isinstance(message, Auth):
-            self._fail("expected auth as the first frame")
-            return
-        self._dispatch(message)
-
-    def _dispatch(self, message: ClientMessage) -> None:
-        match message:
-            case Auth(token=token):
-                self._on_auth(token)
-            case Heartbeat():
-                if self._server.faults.acks_heartbeat(self._operation_id):
-                    self.send_frame(encode(HeartbeatAck()))
-            case Resume(last_event_id=last_event_id, want_status=want_status):
-                self._on_resume(last_event_id, want_status)
-            case ToolResult():
-                self._on_tool_result(message)
-            case Interrupt():
-                _log.info("%s: interrupt frame ignored (no-op in v1)", self.name)
-
-    def _on_auth(self, token: str) -> None:
-        if self._ignore_auth:
-            _log.info("%s: auth left unanswered (fault)", self.name)
-            return
-        if self._state is _State.AUTHENTICATED:
-            _log.info("%s: second auth on an authenticated socket ignored", self.name)
-            return
-        verdict = self._server.judge(self._server.tokens.check(token), self._operation_id)
-        match verdict:
-            case AuthFailed(reason=reason):
-                self._fail(reason)
-            case AuthExpired():
-                _log.info("%s: auth_expired", self.name)
-                self._state = _State.EXPIRED
-                self.send_frame(encode(verdict))
-            case AuthSuccess():
-                self._state = _State.AUTHENTICATED
-                self.send_frame(encode(verdict))
-                self._server.registry.notify()
-
-    def _on_resume(self, last_event_id: str, want_status: bool) -> None:
-        if self._state is not _State.AUTHENTICATED:
-            _log.info("%s: resume before authentication ignored", self.name)
-            return
-        try:
-            count = self._server.registry.subscribe(self, last_event_id, want_status)
-        except OperationNotFound:
-            self._fail("operation not found")
-            return
-        _log.debug("%s: resumed after %r, replayed %d events", self.name, last_event_id, count)
-
-    def _on_tool_result(self, result: ToolResult) -> None:
-        if self._state is not _State.AUTHENTICATED:
-            _log.info("%s: tool_result before authentication ignored", self.name)
-            return
-        if not self._server.registry.deliver_tool_result(self._operation_id, result):
-            _log.warning(
-                "%s: tool_result for %r had no waiting call", self.name, result.tool_call_id
-            )
-
-    def __repr__(self) -> str:
-        return (
-            f"_Socket({self.name}, operation_id={self._operation_id!r}, state={self._state.value})"
-        )
-
-
 class GatewayServer:
     """Accepts TCP connections and runs the v1 conversation on each.
 
@@ -295,8 +98,17 @@ class GatewayServer:
         registry: operations and sockets.
         tokens: verifies `auth` tokens.
         faults: connection-level fault switches.
-        max_frame_chars: client frames longer than this are refused.
-        handshake_timeout: seconds a client has to send its HTTP upgrade request.
+        limits: the bounds every connection is held to.
+
+    Attributes:
+        registry: the `registry` argument.
+        tokens: the `tokens` argument.
+        faults: the `faults` argument.
+        accepted: handshakes completed since start.
+        rejected: handshakes rejected since start.
+        held: black-holed connections held now.
+        handshaking: connections whose upgrade is under way now.
+        closed_by: how many sockets each limit closed since start (by `CloseCause`).
     """
 
     def __init__(
@@ -305,35 +117,21 @@ class GatewayServer:
         registry: OperationRegistry,
         tokens: TokenAuthority,
         faults: Faults,
-        max_frame_chars: int,
-        handshake_timeout: float,
+        limits: GatewayLimits,
     ) -> None:
         self.registry = registry
         self.tokens = tokens
         self.faults = faults
-        self.max_frame_chars = max_frame_chars
-        self._handshake_timeout = handshake_timeout
+        self._limits = limits
+        self._context = SocketContext(
+            registry=registry, tokens=tokens, faults=faults, limits=limits
+        )
+        self.closed_by = self._context.closed_by
         self._names = itertools.count(1)
         self.accepted = 0
         self.rejected = 0
         self.held = 0
         self.handshaking = 0
-
-    def judge(self, check: TokenCheck, operation_id: str) -> AuthSuccess | AuthExpired | AuthFailed:
-        """The answer to an `auth` frame with this token verdict on `operation_id`'s socket."""
-        if isinstance(check, InvalidToken):
-            return AuthFailed(reason=check.reason)
-        claims = check.claims
-        if claims.operation_id != operation_id:
-            return AuthFailed(reason="invalid token: issued for another operation")
-        operation = self.registry.get(operation_id)
-        if operation is None:
-            return AuthFailed(reason="operation not found")
-        if claims.topic_id != operation.topic_id:
-            return AuthFailed(reason="invalid token: issued for another topic")
-        if isinstance(check, ExpiredToken) or claims.generation <= operation.tokens_expired_through:
-            return AuthExpired()
-        return AuthSuccess()
 
     async def handle_stream(self, stream: trio.SocketStream) -> None:
         """Serve one TCP connection (the `trio.serve_listeners` handler); never raises."""
@@ -375,10 +173,10 @@ class GatewayServer:
         self.handshaking += 1
         self.registry.notify()
         try:
-            with trio.move_on_after(self._handshake_timeout) as scope:
+            with trio.move_on_after(self._limits.handshake_timeout) as scope:
                 watched = _HangUpWatch(stream, on_hang_up=scope.cancel)
                 request = await wrap_server_stream(
-                    nursery, watched, max_message_size=self.max_frame_chars
+                    nursery, watched, max_message_size=self._limits.max_frame_chars
                 )
                 target = _operation_from_target(request.path)
                 if isinstance(target, _Rejection):
@@ -400,8 +198,11 @@ class GatewayServer:
 
     async def _converse(self, ws: WebSocketConnection, operation_id: str) -> None:
         self.accepted += 1
-        socket = _Socket(
-            name=f"socket-{next(self._names)}", operation_id=operation_id, ws=ws, server=self
+        socket = GatewaySocket(
+            name=f"socket-{next(self._names)}",
+            operation_id=operation_id,
+            ws=ws,
+            context=self._context,
         )
         self.registry.add_peer(socket)
         try:
