@@ -7,6 +7,7 @@ protocol, using only `trio_websocket` and the shared codec.
 from __future__ import annotations
 
 import math
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypeVar
@@ -14,7 +15,13 @@ from urllib.parse import urlsplit
 
 import pytest
 import trio
-from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection, open_websocket_url
+from trio_websocket import (
+    CloseReason,
+    ConnectionClosed,
+    WebSocketConnection,
+    open_websocket_url,
+    wrap_client_stream,
+)
 
 from gatewayops.gateway import Emit, Gateway, Pause, Script
 from gatewayops.protocol import (
@@ -132,6 +139,26 @@ async def connect(
                 # client never closes its TCP stream (`aclose` returns early), which
                 # leaks the socket; close it here.
                 await trio.aclose_forcefully(ws._stream)
+
+
+@asynccontextmanager
+async def connect_without_reading(gateway: Gateway, operation_id: str) -> AsyncIterator[RawClient]:
+    """Open a raw socket whose client stops reading as soon as the test stops calling it.
+
+    Its TCP receive buffer is shrunk to 4 KiB before the upgrade, and trio-websocket stops
+    reading the TCP stream once one message waits undelivered, so a gateway writing to it
+    soon blocks. The TCP stream is closed on exit whatever happened.
+    """
+    host, port = _address(gateway)
+    stream = await trio.open_tcp_stream(host, port)
+    stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:
+        async with trio.open_nursery() as nursery:
+            ws = await wrap_client_stream(nursery, stream, host, f"/ws?operationId={operation_id}")
+            yield RawClient(ws)
+            nursery.cancel_scope.cancel()
+    finally:
+        await trio.aclose_forcefully(stream)
 
 
 def _address(gateway: Gateway) -> tuple[str, int]:

@@ -153,6 +153,8 @@ async def test_socket_expired_by_the_fault_is_bounded_too(
         ("auth_timeout", float("inf"), "positive, finite number of seconds, got inf"),
         ("expired_auth_timeout", -1.0, "positive, finite number of seconds, got -1.0"),
         ("handshake_timeout", float("nan"), "positive, finite number of seconds, got nan"),
+        ("max_outbox_frames", 0, "positive integer, got 0"),
+        ("max_outbox_chars", 1.5, "positive integer, got 1.5"),
         ("max_frame_chars", True, "positive integer, got True"),
     ],
 )

@@ -29,6 +29,8 @@ from gatewayops.gateway._limits import (
     DEFAULT_AUTH_TIMEOUT,
     DEFAULT_EXPIRED_AUTH_TIMEOUT,
     DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_MAX_OUTBOX_CHARS,
+    DEFAULT_MAX_OUTBOX_FRAMES,
     CloseCause,
     GatewayLimits,
 )
@@ -76,6 +78,8 @@ class GatewayStatistics:
         subscribed_sockets: sockets receiving live events (authenticated and resumed).
         handshaking_connections: TCP connections whose WebSocket upgrade is under way.
         held_connections: black-holed connections currently held.
+        queued_frames: frames queued on open sockets but not yet written.
+        queued_chars: characters in those frames.
         live_runs: scripted runs still playing.
         operations: known (not forgotten) operations.
         tasks: Trio tasks the gateway runs now (listeners, runs, and per connection its
@@ -85,6 +89,8 @@ class GatewayStatistics:
         auth_timeouts_total: sockets closed (1008) for sending no `auth` in time.
         expired_auth_timeouts_total: sockets closed (1008) for not authenticating again
             in time after `auth_expired`.
+        outbox_overflows_total: sockets closed (1008) because the client stopped
+            reading and their outbox reached its bound.
     """
 
     open_sockets: int
@@ -92,6 +98,8 @@ class GatewayStatistics:
     subscribed_sockets: int
     handshaking_connections: int
     held_connections: int
+    queued_frames: int
+    queued_chars: int
     live_runs: int
     operations: int
     tasks: int
@@ -99,6 +107,7 @@ class GatewayStatistics:
     rejected_total: int
     auth_timeouts_total: int
     expired_auth_timeouts_total: int
+    outbox_overflows_total: int
 
 
 class Gateway:
@@ -265,6 +274,8 @@ class Gateway:
             subscribed_sockets=sum(len(operation.subscribers) for operation in operations),
             handshaking_connections=server.handshaking,
             held_connections=server.held,
+            queued_frames=sum(peer.queued_frames for peer in peers),
+            queued_chars=sum(peer.queued_chars for peer in peers),
             live_runs=sum(1 for operation in operations if operation.run_scope is not None),
             operations=len(operations),
             tasks=_tasks_under(self._nursery),
@@ -272,6 +283,7 @@ class Gateway:
             rejected_total=server.rejected,
             auth_timeouts_total=server.closed_by[CloseCause.AUTH_TIMEOUT],
             expired_auth_timeouts_total=server.closed_by[CloseCause.EXPIRED_AUTH_TIMEOUT],
+            outbox_overflows_total=server.closed_by[CloseCause.OUTBOX_OVERFLOW],
         )
 
     async def wait_statistics(
@@ -319,6 +331,8 @@ async def open_gateway(
     handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
     auth_timeout: float = DEFAULT_AUTH_TIMEOUT,
     expired_auth_timeout: float = DEFAULT_EXPIRED_AUTH_TIMEOUT,
+    max_outbox_frames: int = DEFAULT_MAX_OUTBOX_FRAMES,
+    max_outbox_chars: int = DEFAULT_MAX_OUTBOX_CHARS,
     allow_remote: bool = False,
 ) -> AsyncIterator[Gateway]:
     """Serve a reference gateway for the duration of the ``async with`` block.
@@ -336,6 +350,8 @@ async def open_gateway(
         auth_timeout: seconds an upgraded socket has to send an `auth` frame.
         expired_auth_timeout: seconds a socket told `auth_expired` has to authenticate
             again (counted from the first `auth_expired`).
+        max_outbox_frames: frames a socket may have queued but not yet written.
+        max_outbox_chars: characters a socket may have queued but not yet written.
         allow_remote: permit a non-loopback `host`.
 
     Raises:
@@ -348,6 +364,8 @@ async def open_gateway(
         handshake_timeout=handshake_timeout,
         auth_timeout=auth_timeout,
         expired_auth_timeout=expired_auth_timeout,
+        max_outbox_frames=max_outbox_frames,
+        max_outbox_chars=max_outbox_chars,
     )
     clock = GatewayClock(epoch)
     registry = OperationRegistry(clock)

@@ -1,13 +1,15 @@
 """The bounds the reference gateway puts on every connection, and why a socket was cut off.
 
-Owns: `GatewayLimits` (frame size, handshake time and the two auth deadlines, checked
-once when a gateway is opened, with an error naming the bad setting),
+Owns: `GatewayLimits` (frame size, handshake time, the two auth deadlines and the outbox
+bound, checked once when a gateway is opened, with an error naming the bad setting),
 their defaults, and `CloseCause` (which of those limits closed a socket, as counted in
 `GatewayStatistics`).
 
 A hostile or broken client meets each limit in turn: it must finish its HTTP upgrade
 within `handshake_timeout`, send an `auth` frame within `auth_timeout` of the upgrade,
-and authenticate again within `expired_auth_timeout` of an `auth_expired`.
+authenticate again within `expired_auth_timeout` of an `auth_expired`, and keep reading
+so that its outbox never holds more than `max_outbox_frames` frames or
+`max_outbox_chars` characters.
 
 Must not know: sockets, tokens, operations or how a limit is enforced.
 """
@@ -26,6 +28,8 @@ __all__ = [
     "DEFAULT_AUTH_TIMEOUT",
     "DEFAULT_EXPIRED_AUTH_TIMEOUT",
     "DEFAULT_HANDSHAKE_TIMEOUT",
+    "DEFAULT_MAX_OUTBOX_CHARS",
+    "DEFAULT_MAX_OUTBOX_FRAMES",
     "CloseCause",
     "GatewayLimits",
 ]
@@ -38,6 +42,12 @@ DEFAULT_AUTH_TIMEOUT = 10.0
 
 DEFAULT_EXPIRED_AUTH_TIMEOUT = 30.0
 """Seconds a socket told `auth_expired` has to authenticate again."""
+
+DEFAULT_MAX_OUTBOX_FRAMES = 10_000
+"""Frames a socket may have queued but not yet written."""
+
+DEFAULT_MAX_OUTBOX_CHARS = 2 * DEFAULT_MAX_FRAME_CHARS
+"""Characters (bytes, for the ASCII JSON the codec writes) a socket may have queued: 8 MiB."""
 
 
 def _positive_seconds(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -62,6 +72,9 @@ class GatewayLimits:
         auth_timeout: seconds an upgraded socket has to send an `auth` frame; then 1008.
         expired_auth_timeout: seconds a socket may stay unauthenticated after its first
             `auth_expired` (further expired tokens do not extend it); then 1008.
+        max_outbox_frames: frames a socket may have queued but not yet written; one
+            more closes it with 1008.
+        max_outbox_chars: characters a socket may have queued; one more closes it.
 
     Raises:
         ValueError: a setting is not positive (timeouts: a finite number of seconds;
@@ -76,6 +89,10 @@ class GatewayLimits:
     expired_auth_timeout: float = attrs.field(
         default=DEFAULT_EXPIRED_AUTH_TIMEOUT, validator=_positive_seconds
     )
+    max_outbox_frames: int = attrs.field(
+        default=DEFAULT_MAX_OUTBOX_FRAMES, validator=_positive_count
+    )
+    max_outbox_chars: int = attrs.field(default=DEFAULT_MAX_OUTBOX_CHARS, validator=_positive_count)
 
 
 class CloseCause(enum.Enum):
@@ -86,3 +103,6 @@ class CloseCause(enum.Enum):
 
     EXPIRED_AUTH_TIMEOUT = "expired_auth_timeout"
     """No successful `auth` within `expired_auth_timeout` of an `auth_expired`."""
+
+    OUTBOX_OVERFLOW = "outbox_overflow"
+    """The client stopped reading and its outbox reached its bound."""

@@ -25,8 +25,10 @@ class Peer(Protocol):
 
     `operation_id` is the one in the socket's URL; `authenticated` is true after
     `auth_success` until `auth_expired`; `send_frame` queues a text frame and never
-    blocks; `expire` sends `auth_expired` and de-authenticates; `abort` closes the TCP
-    connection at once, without a WebSocket close frame.
+    blocks (a socket whose queue is full closes itself instead); `expire` sends
+    `auth_expired` and de-authenticates; `abort` closes the TCP connection at once,
+    without a WebSocket close frame. `queued_frames` and `queued_chars` say how much the
+    socket has queued but not yet written (for the gateway's statistics).
     """
 
     @property
@@ -34,6 +36,12 @@ class Peer(Protocol):
 
     @property
     def authenticated(self) -> bool: ...
+
+    @property
+    def queued_frames(self) -> int: ...
+
+    @property
+    def queued_chars(self) -> int: ...
 
     def send_frame(self, frame: str) -> None: ...
 

@@ -2,7 +2,7 @@
 
 Owns: `GatewaySocket` (the registry's `Peer`): `auth` first, then `resume`, `heartbeat`,
 `tool_result` and the no-op `interrupt`; the auth verdicts; the auth deadline; and the
-outbox, drained by one writer task so replies keep the order in which they were
+bounded outbox, drained by one writer task so replies keep the order in which they were
 decided. A frame that does not decode is logged and ignored. `SocketContext` is what
 every socket of one gateway shares.
 
@@ -14,10 +14,13 @@ again); otherwise `auth_success`.
 Limits (`GatewayLimits`), each ending in a 1008 close, a log line and a `CloseCause`:
 no `auth` frame within `auth_timeout` of the upgrade; no successful `auth` within
 `expired_auth_timeout` of the first `auth_expired` (more expired tokens do not extend
-it). Neither sends `auth_failed`: that would end the client's operation, and the client
-did nothing that proves its operation is over. Every close the gateway starts must
-finish within `CLOSE_TIMEOUT`; past it the TCP connection is dropped without a close
-frame.
+it); an outbox that would pass its bound because the client stopped reading (the queued
+frames are dropped at once: the client resumes from its cursor on its next socket, so
+nothing is lost, which dropping frames silently could not promise). Neither deadline
+sends `auth_failed`: that would end the client's operation, and the client did nothing
+that proves its operation is over. Every close the gateway starts must finish within
+`CLOSE_TIMEOUT`; past it the TCP connection is dropped without a close frame (a client
+that does not read cannot receive one).
 
 Must not know: how connections are accepted, how runs are scripted, the control API.
 """
@@ -25,7 +28,6 @@ Must not know: how connections are accepted, how runs are scripted, the control 
 from __future__ import annotations
 
 import collections
-import contextlib
 import enum
 import math
 
@@ -38,6 +40,7 @@ from gatewayops.exceptions import OperationNotFound, ProtocolError
 from gatewayops.gateway._faults import Faults
 from gatewayops.gateway._limits import CloseCause, GatewayLimits
 from gatewayops.gateway._operations import OperationRegistry
+from gatewayops.gateway._outbox import CloseFrame, Outbox
 from gatewayops.gateway._tokens import ExpiredToken, InvalidToken, TokenAuthority
 from gatewayops.protocol import (
     Auth,
@@ -62,12 +65,6 @@ CLOSE_TIMEOUT = 5.0
 """Seconds a close the gateway starts may take before the TCP connection is dropped."""
 
 _POLICY_VIOLATION = 1008
-
-
-@attrs.frozen(kw_only=True)
-class _Close:
-    code: int
-    reason: str
 
 
 @attrs.frozen(kw_only=True)
@@ -118,7 +115,9 @@ class GatewaySocket:
         self._auth_deadline = trio.CancelScope(
             deadline=trio.current_time() + self._limits.auth_timeout
         )
-        self._outbox, self._pending = trio.open_memory_channel[str | _Close](math.inf)
+        self._outbox = Outbox(
+            max_frames=self._limits.max_outbox_frames, max_chars=self._limits.max_outbox_chars
+        )
 
     # ---------------------------------------------------------------- Peer
 
@@ -130,11 +129,25 @@ class GatewaySocket:
     def authenticated(self) -> bool:
         return self._state is _State.AUTHENTICATED
 
+    @property
+    def queued_frames(self) -> int:
+        return self._outbox.frames
+
+    @property
+    def queued_chars(self) -> int:
+        return self._outbox.chars
+
     def send_frame(self, frame: str) -> None:
         if self._state is _State.CLOSING:
             return
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-            self._outbox.send_nowait(frame)
+        if not self._outbox.put(frame):
+            _log.warning(
+                "%s: closed 1008, outbox full (%d frames, %d chars queued): client not reading",
+                self.name,
+                self._outbox.frames,
+                self._outbox.chars,
+            )
+            self._close(CloseCause.OUTBOX_OVERFLOW, "outbox full: client not reading")
 
     def expire(self) -> None:
         if self._state is _State.AUTHENTICATED:
@@ -165,16 +178,16 @@ class GatewaySocket:
             self._on_frame(raw)
 
     async def _write_loop(self) -> None:
-        async with self._pending:
-            async for item in self._pending:
-                if isinstance(item, _Close):
-                    await self._ws.aclose(item.code, item.reason)
-                    self._scope.cancel()
-                    return
-                try:
-                    await self._ws.send_message(item)
-                except ConnectionClosed:
-                    return
+        while True:
+            item = await self._outbox.get()
+            if isinstance(item, CloseFrame):
+                await self._ws.aclose(item.code, item.reason)
+                self._scope.cancel()
+                return
+            try:
+                await self._ws.send_message(item)
+            except ConnectionClosed:
+                return
 
     async def _enforce_auth_deadline(self) -> None:
         with self._auth_deadline:
@@ -193,14 +206,13 @@ class GatewaySocket:
             self._close(CloseCause.EXPIRED_AUTH_TIMEOUT, "auth timeout after auth_expired")
 
     def _close(self, cause: CloseCause | None, reason: str) -> None:
-        """Start a 1008 close, after the frames already queued."""
+        """Start a 1008 close; outbox overflows drop what is queued, others send it first."""
         if self._state is _State.CLOSING:
             return
         self._state = _State.CLOSING
         if cause is not None:
             self._context.closed_by[cause] += 1
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-            self._outbox.send_nowait(_Close(code=_POLICY_VIOLATION, reason=reason))
+        self._outbox.close(_POLICY_VIOLATION, reason, discard=cause is CloseCause.OUTBOX_OVERFLOW)
         self._scope.deadline = min(self._scope.deadline, trio.current_time() + CLOSE_TIMEOUT)
         self._registry.unsubscribe(self)
         self._registry.notify()
@@ -291,6 +303,9 @@ class GatewaySocket:
         except OperationNotFound:
             self._fail("operation not found")
             return
+        if self._outbox.closing:  # the replay overflowed the outbox
+            self._registry.unsubscribe(self)
+            return
         _log.debug("%s: resumed after %r, replayed %d events", self.name, last_event_id, count)
 
     def _on_tool_result(self, result: ToolResult) -> None:
@@ -305,5 +320,5 @@ class GatewaySocket:
     def __repr__(self) -> str:
         return (
             f"GatewaySocket({self.name}, operation_id={self._operation_id!r}, "
-            f"state={self._state.value})"
+            f"state={self._state.value}, outbox={self._outbox!r})"
         )
