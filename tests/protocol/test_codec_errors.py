@@ -1,7 +1,13 @@
-"""Decoding errors: each names the offending field and the type it expected."""
+"""Refusals: the frames `decode` still refuses whole, and the strict client-frame side.
+
+A server frame is refused (`ProtocolError`) only when not even its `type` can be read;
+everything else degrades (see test_degraded_frames.py and test_degraded_agent_events.py).
+`decode_client`, the gateway's side, stays strict and names the offending field.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -11,16 +17,13 @@ from hypothesis import strategies as st
 
 from gatewayops.exceptions import FrameTooLarge, ProtocolError, RemoteProtocolError
 from gatewayops.protocol import (
-    AgentEvent,
     AgentEventMessage,
-    AuthFailed,
-    HeartbeatAck,
+    NumberText,
     Resume,
-    ResumeComplete,
-    SessionStatus,
+    ServerMessage,
     ToolError,
     ToolResult,
-    UnknownMessage,
+    client_from_wire,
     decode,
     decode_client,
 )
@@ -38,12 +41,6 @@ EVENT: dict[str, Any] = {
 def frame(**fields: Any) -> str:
     """A JSON text frame with `fields`."""
     return json.dumps(fields)
-
-
-def event_frame(**overrides: Any) -> str:
-    """An agent_event frame whose event has `overrides` (a value of None deletes the key)."""
-    event = {**EVENT, **overrides}
-    return frame(type="agent_event", event={k: v for k, v in event.items() if v is not None})
 
 
 def decode_error(text: str | bytes) -> ProtocolError:
@@ -87,10 +84,16 @@ def test_non_object_frame(text: str, got: str) -> None:
     assert str(decode_error(text)) == f"frame: expected object, got {got}"
 
 
-@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400", "-1e400"])
-def test_non_finite_numbers_are_not_json(literal: str) -> None:
-    """NaN, Infinity and numbers that overflow to infinity are malformed JSON."""
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_literals_are_not_json(literal: str) -> None:
+    """The NaN and Infinity literals are malformed JSON, naming the literal."""
     text = '{"type":"agent_event","event":{"type":"x","stepIndex":0,"timestamp":' + literal + "}}"
+    assert str(decode_error(text)) == f"frame: malformed JSON ({literal} is not a JSON number)"
+
+
+def test_nan_is_refused_even_beside_a_number_kept_as_text() -> None:
+    """A frame with both 1e400 (which alone would degrade) and NaN is still malformed."""
+    text = '{"type":"auth_success","a":1e400,"b":NaN}'
     assert str(decode_error(text)).startswith("frame: malformed JSON")
 
 
@@ -112,163 +115,23 @@ def test_missing_type() -> None:
     assert error.path == "frame.type"
 
 
-@pytest.mark.parametrize(("value", "got"), [(1, "int"), (None, "null"), (["a"], "array")])
+@pytest.mark.parametrize(
+    ("value", "got"), [(1, "int"), (None, "null"), (["a"], "array"), (True, "bool")]
+)
 def test_mistyped_type(value: object, got: str) -> None:
     """A non-string `type` names frame.type, str, and what it got."""
-    assert str(decode_error(frame(type=value))) == f"frame.type: expected str, got {got}"
+    error = decode_error(frame(type=value, event=EVENT))
+    assert str(error) == f"frame.type: expected str, got {got}"
+    assert error.path == "frame.type"
 
 
-# --------------------------------------------------------------------------- agent_event
-
-
-def test_agent_event_without_event() -> None:
-    """agent_event with no `event` names agent_event.event as a missing object."""
-    error = decode_error(frame(type="agent_event", id="1"))
-    assert str(error) == "agent_event.event: missing required field (expected object)"
-    assert error.path == "agent_event.event"
-
-
-def test_agent_event_event_not_object() -> None:
-    """An `event` that is not an object names its JSON type."""
-    error = decode_error(frame(type="agent_event", event=[]))
-    assert str(error) == "agent_event.event: expected object, got array"
-
-
-def test_mistyped_operation_id() -> None:
-    """An integer operationId is reported exactly as `expected str, got int`."""
-    error = decode_error(event_frame(operationId=123))
-    assert str(error) == "agent_event.event.operationId: expected str, got int"
-    assert error.path == "agent_event.event.operationId"
-
-
-def test_absent_or_null_operation_id_is_empty() -> None:
-    """An event without operationId (or with null) decodes with operation_id ``""``."""
-    with_empty = decode(event_frame(operationId=""))
-    assert isinstance(with_empty, AgentEventMessage)
-    assert with_empty.event.operation_id == ""
-    assert decode(event_frame(operationId=None)) == with_empty
-    assert decode(frame(type="agent_event", event={**EVENT, "operationId": None})) == with_empty
-
-
-@pytest.mark.parametrize(
-    ("field", "expected"), [("type", "str"), ("stepIndex", "int"), ("timestamp", "number")]
-)
-def test_event_missing_required_field(field: str, expected: str) -> None:
-    """A missing type, stepIndex or timestamp names the field and its type."""
-    error = decode_error(event_frame(**{field: None}))
-    path = f"agent_event.event.{field}"
-    assert str(error) == f"{path}: missing required field (expected {expected})"
-    assert error.path == path
-
-
-@pytest.mark.parametrize(("field", "expected"), [("stepIndex", "int"), ("timestamp", "number")])
-def test_bool_is_not_a_number(field: str, expected: str) -> None:
-    """`true` is not accepted where a number is required."""
-    error = decode_error(event_frame(**{field: True}))
-    assert str(error) == f"agent_event.event.{field}: expected {expected}, got bool"
-
-
-@pytest.mark.parametrize(
-    ("field", "value", "got"),
-    [("stepIndex", 1.5, "float"), ("stepIndex", "3", "str"), ("timestamp", "1700", "str"),
-     ("type", 7, "int")],
-)  # fmt: skip
-def test_event_mistyped_field(field: str, value: object, got: str) -> None:
-    """Other mistyped event fields name the field, the expected type and the actual one."""
-    error = decode_error(event_frame(**{field: value}))
-    assert str(error).startswith(f"agent_event.event.{field}: expected ")
-    assert str(error).endswith(f", got {got}")
-
-
-def test_integral_float_step_index_is_accepted() -> None:
-    """A stepIndex written as 2.0 decodes as the int 2."""
-    message = decode(event_frame(stepIndex=2.0))
-    assert isinstance(message, AgentEventMessage)
-    assert message.event.step_index == 2
-    assert type(message.event.step_index) is int
-
-
-def test_mistyped_event_id() -> None:
-    """A non-string id inside the event names agent_event.event.id."""
-    assert str(decode_error(event_frame(id=5))) == "agent_event.event.id: expected str, got int"
-
-
-def test_mistyped_envelope_id() -> None:
-    """A non-string envelope id names agent_event.id."""
-    error = decode_error(frame(type="agent_event", event=EVENT, id=17))
-    assert str(error) == "agent_event.id: expected str, got int"
-    assert error.path == "agent_event.id"
-
-
-def test_event_type_is_kept_raw_and_data_untouched() -> None:
-    """An event type outside EventType still decodes; `data` is kept as raw JSON."""
-    message = decode(event_frame(type="brand_new_event", data=[1, {"x": None}]))
-    assert message == AgentEventMessage(
-        event=AgentEvent(
-            type="brand_new_event",
-            operation_id="op-1",
-            step_index=0,
-            timestamp=1700000000000,
-            data=[1, {"x": None}],
-        )
-    )
-
-
-# --------------------------------------------------------------------------- other server frames
-
-
-def test_resume_complete_unknown_status() -> None:
-    """A status outside SessionStatus lists the allowed values and quotes what came."""
-    error = decode_error(frame(type="resume_complete", status="done"))
-    assert str(error) == (
-        "resume_complete.status: expected one of running, waiting_input, "
-        "waiting_confirmation, completed, error, interrupted, got 'done'"
-    )
-    assert error.path == "resume_complete.status"
-
-
-def test_resume_complete_missing_or_mistyped_status() -> None:
-    """A missing or non-string status names resume_complete.status."""
-    assert str(decode_error(frame(type="resume_complete"))) == (
-        "resume_complete.status: missing required field (expected str)"
-    )
-    assert str(decode_error(frame(type="resume_complete", status=1))) == (
-        "resume_complete.status: expected str, got int"
-    )
-
-
-@pytest.mark.parametrize("status", list(SessionStatus))
-def test_resume_complete_every_status(status: SessionStatus) -> None:
-    """Every SessionStatus value decodes to its enum member."""
-    assert decode(frame(type="resume_complete", status=status.value)) == ResumeComplete(
-        status=status
-    )
-
-
-def test_auth_failed_reason() -> None:
-    """auth_failed keeps its reason, defaults it to "" and rejects a non-string one."""
-    assert decode(frame(type="auth_failed", reason="gone")) == AuthFailed(reason="gone")
-    assert decode(frame(type="auth_failed")) == AuthFailed(reason="")
-    assert str(decode_error(frame(type="auth_failed", reason=403))) == (
-        "auth_failed.reason: expected str, got int"
-    )
-
-
-def test_unknown_type_is_kept() -> None:
-    """An unknown server type decodes to UnknownMessage with the whole frame as payload."""
-    payload = {"type": "status_change", "status": "running", "id": "9"}
-    message = decode(json.dumps(payload))
-    assert message == UnknownMessage(type="status_change")
-    assert isinstance(message, UnknownMessage)
-    assert message.payload == payload
-
-
-def test_unknown_extra_fields_are_ignored() -> None:
-    """Extra fields on a frame or inside an event do not change what decodes."""
-    assert decode(frame(type="heartbeat_ack", at=1, extra={"x": [1]})) == HeartbeatAck()
-    plain = decode(event_frame())
-    noisy = frame(type="agent_event", event={**EVENT, "future": True}, summary="s")
-    assert decode(noisy) == plain
+@pytest.mark.parametrize("number", ["1e400", "9" * 5000], ids=["1e400", "5000-digits"])
+def test_numeric_type_kept_as_text_is_refused(number: str) -> None:
+    """A `type` that is a number Python cannot hold is kept as a NumberText, which is no
+    string: the frame has no string type and is refused, naming what the type was."""
+    error = decode_error('{"type":' + number + "}")
+    assert str(error) == "frame.type: expected str, got number Python cannot hold exactly"
+    assert error.path == "frame.type"
 
 
 # --------------------------------------------------------------------------- frame size
@@ -276,7 +139,7 @@ def test_unknown_extra_fields_are_ignored() -> None:
 
 def test_frame_over_the_limit() -> None:
     """A frame one character over max_frame_chars raises FrameTooLarge before parsing."""
-    text = event_frame()
+    text = frame(type="agent_event", event=EVENT)
     with pytest.raises(FrameTooLarge, match=f"over the limit of {len(text) - 1}"):
         decode(text, max_frame_chars=len(text) - 1)
     with pytest.raises(FrameTooLarge):
@@ -285,7 +148,7 @@ def test_frame_over_the_limit() -> None:
 
 def test_frame_exactly_at_the_limit() -> None:
     """A frame exactly max_frame_chars long decodes."""
-    text = event_frame()
+    text = frame(type="agent_event", event=EVENT)
     assert isinstance(decode(text, max_frame_chars=len(text)), AgentEventMessage)
 
 
@@ -293,6 +156,12 @@ def test_oversized_garbage_is_too_large_not_malformed() -> None:
     """The size check comes first: oversized garbage is FrameTooLarge, not malformed JSON."""
     with pytest.raises(FrameTooLarge):
         decode("x" * 11, max_frame_chars=10)
+
+
+def test_oversized_bytes_are_too_large() -> None:
+    """A bytes frame is measured in bytes, and refused whole when over the limit."""
+    with pytest.raises(FrameTooLarge, match="11 characters is over the limit of 10"):
+        decode(b'{"type":""}', max_frame_chars=10)
 
 
 # --------------------------------------------------------------------------- client frames
@@ -310,20 +179,27 @@ def test_decode_client_unknown_type() -> None:
 
 def test_decode_client_missing_token() -> None:
     """auth without a token names auth.token."""
-    assert str(client_error(frame(type="auth"))) == (
-        "auth.token: missing required field (expected str)"
-    )
+    error = client_error(frame(type="auth"))
+    assert str(error) == "auth.token: missing required field (expected str)"
+    assert error.path == "auth.token"
 
 
-def test_decode_client_resume_fields() -> None:
-    """resume defaults an absent cursor to "" and wantStatus to false; mistypes are named."""
+def test_decode_client_resume_defaults() -> None:
+    """resume defaults an absent cursor to "" and wantStatus to false."""
     assert decode_client(frame(type="resume")) == Resume(last_event_id="", want_status=False)
-    assert str(client_error(frame(type="resume", lastEventId=3))) == (
-        "resume.lastEventId: expected str, got int"
-    )
-    assert str(client_error(frame(type="resume", wantStatus="yes"))) == (
-        "resume.wantStatus: expected bool, got str"
-    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"lastEventId": 3}, "resume.lastEventId: expected str, got int"),
+        ({"lastEventId": 3.0}, "resume.lastEventId: expected str, got float"),
+        ({"wantStatus": "yes"}, "resume.wantStatus: expected bool, got str"),
+    ],
+)
+def test_decode_client_resume_mistyped(fields: dict[str, Any], message: str) -> None:
+    """decode_client does not read a numeric cursor as text, as decode does: it refuses."""
+    assert str(client_error(frame(type="resume", **fields))) == message
 
 
 def test_tool_result_mistyped_content() -> None:
@@ -337,6 +213,7 @@ def test_tool_result_mistyped_content() -> None:
     ("fields", "message"),
     [
         ({"success": True}, "tool_result.toolCallId: missing required field (expected str)"),
+        ({"toolCallId": 7, "success": True}, "tool_result.toolCallId: expected str, got int"),
         ({"toolCallId": "c"}, "tool_result.success: missing required field (expected bool)"),
         ({"toolCallId": "c", "success": 1}, "tool_result.success: expected bool, got int"),
         (
@@ -354,7 +231,7 @@ def test_tool_result_mistyped_content() -> None:
     ],
 )
 def test_tool_result_field_errors(fields: dict[str, Any], message: str) -> None:
-    """Each required or mistyped tool_result field is named."""
+    """Each required or mistyped tool_result field is named (no degrading on this side)."""
     assert str(client_error(frame(type="tool_result", **fields))) == message
 
 
@@ -378,49 +255,115 @@ def test_tool_result_full_frame() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        (
+            "9" * 5000,
+            "frame: integer 99999999999999999999... (5000 characters) cannot be read exactly",
+        ),
+        ("1e400", "frame: number 1e400 (5 characters) cannot be read exactly"),
+    ],
+    ids=["5000-digit-integer", "1e400"],
+)
+def test_decode_client_refuses_numbers_kept_as_text(number: str, message: str) -> None:
+    """A number Python cannot hold, which decode would keep as text, is refused whole: the
+    error says it cannot be read exactly (not that it was read as text)."""
+    text = '{"type":"tool_result","toolCallId":"c","success":true,"state":{"n":' + number + "}}"
+    error = client_error(text)
+    assert str(error) == message
+    assert error.path == ""
+
+
+def test_decode_client_refuses_a_numeric_type_as_a_number() -> None:
+    """A client frame whose type is such a number is refused for the number first."""
+    assert str(client_error('{"type":1e400}')) == (
+        "frame: number 1e400 (5 characters) cannot be read exactly"
+    )
+
+
+def test_client_from_wire_refuses_a_number_text_where_a_str_is_needed() -> None:
+    """Given parsed JSON holding a NumberText, client_from_wire names it as mistyped."""
+    with pytest.raises(ProtocolError) as info:
+        client_from_wire({"type": "resume", "lastEventId": NumberText("9" * 5000)})
+    assert str(info.value) == (
+        "resume.lastEventId: expected str, got number Python cannot hold exactly"
+    )
+    assert info.value.path == "resume.lastEventId"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"type":"heartbeat","x":NaN}', "[]", "{}", '{"type":7}', '{"type":"heartbeat",}'],
+)
+def test_decode_client_refuses_what_decode_refuses(text: str) -> None:
+    """The frame-level refusals hold on the client side too, with the same message."""
+    assert str(client_error(text)) == str(decode_error(text))
+
+
 # --------------------------------------------------------------------------- fuzzing
-
-
-def decode_errors(text: str | bytes) -> list[ProtocolError]:
-    """The ProtocolErrors `decode` and `decode_client` raise for `text` (other errors escape)."""
-    errors = []
-    for decoder in (decode, decode_client):
-        try:
-            decoder(text)
-        except ProtocolError as error:
-            errors.append(error)
-    return errors
 
 
 @given(st.text(max_size=200) | st.binary(max_size=200))
 def test_decoding_garbage_raises_only_protocol_error(text: str | bytes) -> None:
     """Arbitrary text or bytes either decodes or raises ProtocolError, never anything else."""
-    decode_errors(text)
+    for decoder in (decode, decode_client):
+        with contextlib.suppress(ProtocolError):
+            decoder(text)
 
 
-_KNOWN_TYPES = [
+_SERVER_TYPES = [
     "auth_success", "auth_failed", "auth_expired", "heartbeat_ack", "agent_event",
-    "session_complete", "resume_complete", "auth", "resume", "heartbeat", "tool_result",
-    "interrupt",
+    "session_complete", "resume_complete",
 ]  # fmt: skip
+_CLIENT_TYPES = ["auth", "resume", "heartbeat", "tool_result", "interrupt"]
 _FIELDS = st.sampled_from(
     ["event", "id", "status", "reason", "token", "lastEventId", "wantStatus", "toolCallId",
      "success", "content", "error", "state"]
 )  # fmt: skip
 _EVENT_FIELDS = st.sampled_from(["type", "operationId", "stepIndex", "timestamp", "data", "id"])
-
-
-@given(
-    st.sampled_from(_KNOWN_TYPES),
+_SHAPES = st.tuples(
     st.dictionaries(_FIELDS, gs.json_values(max_leaves=6), max_size=6),
     st.none() | st.dictionaries(_EVENT_FIELDS, gs.json_values(max_leaves=4)),
 )
-def test_wrong_shapes_raise_only_protocol_error_naming_a_field(
-    message_type: str, fields: dict[str, Any], event: dict[str, Any] | None
-) -> None:
-    """Known types with arbitrary field values decode or raise a ProtocolError with a path."""
+
+
+def client_error_or_none(text: str) -> ProtocolError | None:
+    """The ProtocolError decode_client raises for `text`, or None if it decodes."""
+    try:
+        decode_client(text)
+    except ProtocolError as error:
+        return error
+    return None
+
+
+def wrong_shape(message_type: str, shape: tuple[dict[str, Any], dict[str, Any] | None]) -> str:
+    """A frame of `message_type` with the drawn fields (and event, when one was drawn)."""
+    fields, event = shape
     if event is not None:
-        fields["event"] = event
-    for error in decode_errors(json.dumps({**fields, "type": message_type})):
+        fields = {**fields, "event": event}
+    return json.dumps({**fields, "type": message_type})
+
+
+@given(st.sampled_from(_CLIENT_TYPES), _SHAPES)
+def test_wrong_client_shapes_raise_only_protocol_error_naming_a_field(
+    message_type: str, shape: tuple[dict[str, Any], dict[str, Any] | None]
+) -> None:
+    """Client types with arbitrary field values decode or raise a ProtocolError with a path."""
+    error = client_error_or_none(wrong_shape(message_type, shape))
+    if error is not None:
         assert error.path, str(error)
         assert str(error).startswith(error.path + ": ")
+
+
+@given(st.sampled_from(_SERVER_TYPES), _SHAPES)
+def test_wrong_server_shapes_never_raise(
+    message_type: str, shape: tuple[dict[str, Any], dict[str, Any] | None]
+) -> None:
+    """Server types with arbitrary field values always decode; each problem names a field
+    of that message (frame-level problems need numbers Python cannot hold)."""
+    message: ServerMessage = decode(wrong_shape(message_type, shape))
+    assert len(message.problems) <= 8
+    for problem in message.problems:
+        assert problem.startswith(message_type + "."), problem
+        assert ": expected " in problem or ": missing required field " in problem, problem

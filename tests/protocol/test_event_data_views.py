@@ -1,4 +1,8 @@
-"""Typed views of agent event data: what parse_event_data returns and how it fails."""
+"""Typed views of agent event data: what parse_event_data returns for well-formed data.
+
+Data that fails to read is covered by test_event_data_degraded.py and
+test_tool_data_degraded.py.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,12 @@ from typing import Any
 import pytest
 from hypothesis import given
 
-from gatewayops.exceptions import ProtocolError
 from gatewayops.protocol import (
     DEFAULT_TOOL_TIMEOUT_MS,
     AgentEvent,
     ErrorData,
     EventType,
+    NumberText,
     RuntimeEndData,
     SessionStatus,
     StreamChunkData,
@@ -44,18 +48,13 @@ def parse(event_type: str, data: Any) -> object:
     return parse_event_data(AgentEvent(type=event_type, operation_id="op-1", data=data))
 
 
-def parse_error(event_type: str, data: Any) -> str:
-    """The ProtocolError message parsing `data` as `event_type` data raises."""
-    with pytest.raises(ProtocolError) as info:
-        parse(event_type, data)
-    assert str(info.value).startswith(info.value.path + ": ")
-    return str(info.value)
-
-
 @given(gs.agent_events(event_types=list(VIEWS)))
 def test_generated_data_parses_to_its_view(event: AgentEvent) -> None:
-    """The strategies' data for every typed event parses to that type's view class."""
-    assert isinstance(parse_event_data(event), VIEWS[event.type])
+    """The strategies' data for every typed event parses to that type's view, cleanly."""
+    view = parse_event_data(event)
+    assert isinstance(view, VIEWS[event.type])
+    assert view is not None
+    assert view.problems == ()
 
 
 @given(gs.agent_events(event_types=UNTYPED))
@@ -67,12 +66,6 @@ def test_untyped_events_have_no_view(event: AgentEvent) -> None:
 def test_unknown_event_type_has_no_view() -> None:
     """An event type outside EventType parses to None, even with odd data."""
     assert parse("brand_new_event", [1, 2]) is None
-
-
-@pytest.mark.parametrize("event_type", list(VIEWS))
-def test_data_must_be_an_object(event_type: str) -> None:
-    """Typed data that is not a JSON object names event.data."""
-    assert parse_error(event_type, ["x"]) == "event.data: expected object, got array"
 
 
 # --------------------------------------------------------------------------- stream_*
@@ -110,34 +103,12 @@ def test_stream_chunk_minimal_appends() -> None:
     assert not view.is_replace_snapshot
 
 
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        ({"chunkType": 1}, "event.data.chunkType: expected str, got int"),
-        ({}, "event.data.chunkType: missing required field (expected str)"),
-        (None, "event.data.chunkType: missing required field (expected str)"),
-        ({"chunkType": "text", "content": 5}, "event.data.content: expected str, got int"),
-        (
-            {"chunkType": "reasoning", "reasoning": []},
-            "event.data.reasoning: expected str, got array",
-        ),
-        (
-            {"chunkType": "text", "snapshotSeq": "3"},
-            "event.data.snapshotSeq: expected int, got str",
-        ),
-        (
-            {"chunkType": "text", "snapshotSeq": 1.5},
-            "event.data.snapshotSeq: expected int, got float",
-        ),
-        (
-            {"chunkType": "text", "snapshotMode": True},
-            "event.data.snapshotMode: expected str, got bool",
-        ),
-    ],
-)
-def test_stream_chunk_errors(data: Any, message: str) -> None:
-    """Missing or mistyped stream_chunk fields are named under event.data."""
-    assert parse_error("stream_chunk", data) == message
+def test_stream_chunk_integral_float_seq() -> None:
+    """A snapshotSeq written as 3.0 is the int 3, without a problem."""
+    view = parse("stream_chunk", {"chunkType": "text", "snapshotSeq": 3.0})
+    assert view == StreamChunkData(chunk_type="text", snapshot_seq=3, problems=())
+    assert isinstance(view, StreamChunkData)
+    assert type(view.snapshot_seq) is int
 
 
 def test_stream_start_with_assistant_message() -> None:
@@ -160,27 +131,10 @@ def test_stream_start_new_step_without_id() -> None:
     assert parse("stream_start", None) == StreamStartData(assistant_message_id=None)
 
 
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        ({"assistantMessage": {"id": 1}}, "event.data.assistantMessage.id: expected str, got int"),
-        ({"assistantMessage": "msg_1"}, "event.data.assistantMessage: expected object, got str"),
-        ({"newStep": "yes"}, "event.data.newStep: expected bool, got str"),
-        ({"model": 4}, "event.data.model: expected str, got int"),
-    ],
-)
-def test_stream_start_errors(data: Any, message: str) -> None:
-    """Mistyped stream_start fields are named with their full path."""
-    assert parse_error("stream_start", data) == message
-
-
 def test_stream_end() -> None:
-    """stream_end carries an optional finalContent, which must be a string."""
+    """stream_end carries an optional finalContent."""
     assert parse("stream_end", {"finalContent": "done"}) == StreamEndData(final_content="done")
     assert parse("stream_end", None) == StreamEndData()
-    assert parse_error("stream_end", {"finalContent": 0}) == (
-        "event.data.finalContent: expected str, got int"
-    )
 
 
 # --------------------------------------------------------------------------- tools
@@ -210,34 +164,25 @@ def test_tool_start() -> None:
 
 
 @pytest.mark.parametrize(
-    ("arguments", "expected"), [({"q": 1}, '{"q": 1}'), (None, ""), ("", ""), ("{}", "{}")]
+    ("arguments", "expected"),
+    [
+        ({"q": 1}, '{"q":1}'),
+        ({"q": [1, {"r": None}], "s": "t"}, '{"q":[1,{"r":null}],"s":"t"}'),
+        ([1, True], "[1,true]"),
+        (7, "7"),
+        (NumberText("9" * 5000), "9" * 5000),
+        (None, ""),
+        ("", ""),
+        ("{}", "{}"),
+    ],
+    ids=["object", "nested", "array", "int", "number-text", "null", "empty", "string"],
 )
 def test_tool_calling_arguments_become_a_string(arguments: Any, expected: str) -> None:
-    """Object arguments are serialised to JSON text; absent or null arguments become ""."""
+    """Non-string arguments are written as compact strict JSON (no spaces, a number Python
+    cannot hold as its literal); a string is kept; absent or null arguments become ""."""
     view = parse("tool_start", {"toolCalling": {"id": "c", "arguments": arguments}})
     assert isinstance(view, ToolStartData)
     assert view.tool_calling.arguments == expected
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        ({}, "event.data.toolCalling: missing required field (expected object)"),
-        ({"toolCalling": None}, "event.data.toolCalling: expected object, got null"),
-        ({"toolCalling": {}}, "event.data.toolCalling.id: missing required field (expected str)"),
-        (
-            {"toolCalling": {"id": "c", "apiName": 3}},
-            "event.data.toolCalling.apiName: expected str, got int",
-        ),
-        (
-            {"toolCalling": TOOL_CALLING, "parentMessageId": 1},
-            "event.data.parentMessageId: expected str, got int",
-        ),
-    ],
-)
-def test_tool_start_errors(data: Any, message: str) -> None:
-    """tool_start requires a toolCalling object with a string id."""
-    assert parse_error("tool_start", data) == message
 
 
 def test_tool_end_takes_the_call_id_from_the_payload() -> None:
@@ -252,27 +197,6 @@ def test_tool_end_takes_the_call_id_from_the_payload() -> None:
         is_success=True, tool_call_id="call_1", result={"content": "ok"}
     )
     assert parse("tool_end", {"isSuccess": False}) == ToolEndData(is_success=False)
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        ({}, "event.data.isSuccess: missing required field (expected bool)"),
-        ({"isSuccess": 1}, "event.data.isSuccess: expected bool, got int"),
-        ({"isSuccess": True, "payload": "p"}, "event.data.payload: expected object, got str"),
-        (
-            {"isSuccess": True, "payload": {"toolCalling": 1}},
-            "event.data.payload.toolCalling: expected object, got int",
-        ),
-        (
-            {"isSuccess": True, "payload": {"toolCalling": {"id": 2}}},
-            "event.data.payload.toolCalling.id: expected str, got int",
-        ),
-    ],
-)
-def test_tool_end_errors(data: Any, message: str) -> None:
-    """tool_end requires isSuccess; its payload path is named in full."""
-    assert parse_error("tool_end", data) == message
 
 
 def test_tool_execute() -> None:
@@ -302,25 +226,16 @@ def test_tool_execute_defaults() -> None:
     assert view.execution_timeout_ms == DEFAULT_TOOL_TIMEOUT_MS == 120_000
 
 
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        ({}, "event.data.toolCallId: missing required field (expected str)"),
-        (None, "event.data.toolCallId: missing required field (expected str)"),
-        ({"toolCallId": 1}, "event.data.toolCallId: expected str, got int"),
-        (
-            {"toolCallId": "c", "executionTimeoutMs": "30s"},
-            "event.data.executionTimeoutMs: expected int, got str",
-        ),
-        (
-            {"toolCallId": "c", "arguments": {"a": 1}},
-            "event.data.arguments: expected str, got object",
-        ),
-    ],
-)
-def test_tool_execute_errors(data: Any, message: str) -> None:
-    """tool_execute requires a string toolCallId; arguments are JSON text, not an object."""
-    assert parse_error("tool_execute", data) == message
+@pytest.mark.parametrize(("timeout", "ms"), [(1500.7, 1500), (30_000.0, 30_000), (1.9, 1)])
+def test_tool_execute_fractional_timeout_is_rounded_down(timeout: float, ms: int) -> None:
+    """A finite fractional executionTimeoutMs is rounded down (math.floor) to whole ms,
+    without a problem while it stays positive (see test_tool_data_degraded.py for <= 0)."""
+    view = parse("tool_execute", {"toolCallId": "c", "executionTimeoutMs": timeout})
+    assert view == ToolExecuteData(
+        tool_call_id="c", identifier="", api_name="", arguments="", execution_timeout_ms=ms
+    )
+    assert isinstance(view, ToolExecuteData)
+    assert type(view.execution_timeout_ms) is int
 
 
 # --------------------------------------------------------------------------- error
@@ -358,15 +273,6 @@ def test_error_data_normalisation(data: dict[str, Any], expected: ErrorData) -> 
     assert parse("error", data) == expected
 
 
-@pytest.mark.parametrize("data", [None, {}, {"message": 5}, {"error": [1]}, {"type": 3}])
-def test_error_data_never_fails(data: Any) -> None:
-    """An error event's data always yields a string message, however odd its shape."""
-    view = parse("error", data)
-    assert isinstance(view, ErrorData)
-    assert isinstance(view.message, str)
-    assert view.kind is None
-
-
 # --------------------------------------------------------------------------- agent_runtime_end
 
 
@@ -388,10 +294,3 @@ def test_runtime_end_status(reason: str | None, status: SessionStatus) -> None:
     assert view == RuntimeEndData(reason=reason)
     assert isinstance(view, RuntimeEndData)
     assert view.ended_status is status
-
-
-def test_runtime_end_mistyped_reason() -> None:
-    """A non-string reason names event.data.reason."""
-    assert parse_error("agent_runtime_end", {"reason": 1}) == (
-        "event.data.reason: expected str, got int"
-    )

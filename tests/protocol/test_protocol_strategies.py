@@ -150,8 +150,11 @@ def test_unknown_messages_have_unhandled_types(message: UnknownMessage) -> None:
 
 @given(gs.resume_complete_messages(terminal=True), gs.resume_complete_messages(terminal=False))
 def test_resume_complete_terminal_filter(terminal: ResumeComplete, live: ResumeComplete) -> None:
-    """resume_complete_messages(terminal=...) draws only terminal or only live statuses."""
+    """resume_complete_messages(terminal=...) draws only terminal or only live statuses,
+    never the unreadable status None."""
+    assert terminal.status is not None
     assert terminal.status.is_terminal
+    assert live.status is not None
     assert not live.status.is_terminal
 
 

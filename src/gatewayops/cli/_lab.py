@@ -79,7 +79,7 @@ class Witness:
 
     def __init__(self) -> None:
         self.finished: Counter[str] = Counter()
-        self.resume_statuses: defaultdict[str, list[SessionStatus]] = defaultdict(list)
+        self.resume_statuses: defaultdict[str, list[SessionStatus | None]] = defaultdict(list)
 
     def __call__(self, old: GatewayState, action: Action, step: Step) -> None:
         if isinstance(action, MessageReceived) and isinstance(action.message, ResumeComplete):

@@ -6,6 +6,7 @@ Pure: no I/O, no Trio. See PROTOCOL.md sections 1.2-1.4 for the messages.
 from gatewayops._secrets import REDACTED, redact_secrets, redacted
 from gatewayops.protocol._codec import (
     DEFAULT_MAX_FRAME_CHARS,
+    FOREIGN_OPERATION_ID,
     client_from_wire,
     decode,
     decode_client,
@@ -25,9 +26,16 @@ from gatewayops.protocol._event_data import (
     ToolEndData,
     ToolExecuteData,
     ToolStartData,
+    UnreadableData,
     parse_event_data,
 )
-from gatewayops.protocol._json import STRICT_JSON_DECODER, STRICT_JSON_ENCODER
+from gatewayops.protocol._json import (
+    STRICT_JSON_DECODER,
+    STRICT_JSON_ENCODER,
+    NumberText,
+    decode_json,
+    encode_json,
+)
 from gatewayops.protocol._messages import (
     TERMINAL_STATUSES,
     AgentEvent,
@@ -43,6 +51,7 @@ from gatewayops.protocol._messages import (
     HeartbeatAck,
     Interrupt,
     Message,
+    Problems,
     Resume,
     ResumeComplete,
     ServerMessage,
@@ -57,6 +66,7 @@ from gatewayops.protocol._url import operation_url
 __all__ = [
     "DEFAULT_MAX_FRAME_CHARS",
     "DEFAULT_TOOL_TIMEOUT_MS",
+    "FOREIGN_OPERATION_ID",
     "REDACTED",
     "STRICT_JSON_DECODER",
     "STRICT_JSON_ENCODER",
@@ -76,6 +86,8 @@ __all__ = [
     "HeartbeatAck",
     "Interrupt",
     "Message",
+    "NumberText",
+    "Problems",
     "Resume",
     "ResumeComplete",
     "RuntimeEndData",
@@ -92,10 +104,13 @@ __all__ = [
     "ToolResult",
     "ToolStartData",
     "UnknownMessage",
+    "UnreadableData",
     "client_from_wire",
     "decode",
     "decode_client",
+    "decode_json",
     "encode",
+    "encode_json",
     "from_wire",
     "operation_url",
     "parse_event_data",

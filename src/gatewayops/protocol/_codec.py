@@ -4,34 +4,37 @@ Owns: `encode` (any message to one JSON text frame), `decode` (server frame to a
 `ServerMessage`, used by the client) and `decode_client` (client frame to a
 `ClientMessage`, used by the reference gateway), and their halves on parsed JSON:
 `to_wire`, and `from_wire` / `client_from_wire` (a frame's JSON object to a message;
-`decode` and `decode_client` are a strict `json.loads` followed by them). Decoding is
-strict about the fields it reads and names the offending one in a `ProtocolError`;
-unknown extra fields are ignored and an unknown `type` decodes to `UnknownMessage`
-(server side) so a newer gateway never breaks an older client. Must not know: sockets or the store.
+`decode` and `decode_client` are a strict JSON parse followed by them). The server
+side is lenient on what decides an operation's life and strict on detail (see
+"decoding" below); the client side (the reference gateway's) is strict and names the
+offending field in a `ProtocolError`. Unknown extra fields are ignored and an unknown
+`type` decodes to `UnknownMessage` (server side), so a newer gateway never breaks an
+older client. Must not know: sockets or the store.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from gatewayops._frozen import builder
+from gatewayops._secrets import redact_secrets
 from gatewayops.exceptions import FrameTooLarge, ProtocolError
 from gatewayops.protocol._fields import (
     MISSING,
-    as_object,
+    Lenient,
     json_type_name,
     missing,
     mistyped,
+    number_text,
     opt_object,
     opt_str,
     req_bool,
-    req_int,
-    req_number,
     req_str,
+    value_text,
 )
-from gatewayops.protocol._json import STRICT_JSON_DECODER, STRICT_JSON_ENCODER
+from gatewayops.protocol._json import decode_json, encode_json
 from gatewayops.protocol._messages import (
     AgentEvent,
     AgentEventMessage,
@@ -44,6 +47,7 @@ from gatewayops.protocol._messages import (
     HeartbeatAck,
     Interrupt,
     Message,
+    Problems,
     Resume,
     ResumeComplete,
     ServerMessage,
@@ -56,6 +60,7 @@ from gatewayops.protocol._messages import (
 
 __all__ = [
     "DEFAULT_MAX_FRAME_CHARS",
+    "FOREIGN_OPERATION_ID",
     "client_from_wire",
     "decode",
     "decode_client",
@@ -68,6 +73,10 @@ DEFAULT_MAX_FRAME_CHARS = 4 * 1024 * 1024
 """Frames longer than this many characters are rejected before parsing (4 MiB)."""
 
 _STATUS_VALUES = {status.value: status for status in SessionStatus}
+_MAX_PROBLEMS = 8
+FOREIGN_OPERATION_ID = "\x00"
+"""Prefix of the `AgentEvent.operation_id` given to a non-string, truthy `operationId`."""
+_Fieldless = TypeVar("_Fieldless", AuthSuccess, AuthExpired, HeartbeatAck, SessionComplete)
 # The decoder's hot path builds these from fields it has already type-checked.
 _new_event = builder(AgentEvent)
 _new_envelope = builder(AgentEventMessage)
@@ -137,6 +146,8 @@ def to_wire(message: Message) -> dict[str, Any]:
         case SessionComplete():
             return {"type": "session_complete"}
         case ResumeComplete(status=status):
+            if status is None:  # its status could not be read
+                return {"type": "resume_complete"}
             return {"type": "resume_complete", "status": status.value}
         case UnknownMessage(type=message_type, payload=payload):
             return {**payload, "type": message_type}
@@ -151,25 +162,35 @@ def encode(message: Message) -> str:
             holds a circular reference.
         TypeError: `data`, `state` or a payload holds a value JSON cannot represent.
     """
-    return STRICT_JSON_ENCODER.encode(to_wire(message))
+    return encode_json(to_wire(message))
 
 
 # --------------------------------------------------------------------------- decoding
+#
+# Lenient on the lifecycle, strict on detail (DESIGN.md section 4). A server frame is
+# refused whole (`ProtocolError`, so a `BadMessageReceived`) only when not even its
+# `type` can be read: malformed JSON, not an object, no string `type`. Every other
+# field that fails to read is degraded -- to a default, or to a form that cannot
+# mislead (see `_operation_id`) -- and the failure is kept as a problem of the message.
 
 
-def _load_json(text: str | bytes, max_frame_chars: int) -> Any:
-    """The JSON value of a frame (strict); `from_wire` checks that it is an object."""
+def _load_json(text: str | bytes, max_frame_chars: int, problems: list[str]) -> Any:
+    """The JSON value of a frame; `from_wire` checks that it is an object.
+
+    Valid JSON whose numbers Python cannot hold exactly (an integer of more than 4,300
+    digits, a float beyond 1.8e308) is read with those numbers kept as `NumberText`,
+    each noted in `problems`: upstream acts on such frames, so must we.
+    """
     if len(text) > max_frame_chars:
         raise FrameTooLarge(f"frame: {len(text)} characters is over the limit of {max_frame_chars}")
     try:
         if not isinstance(text, str):
             text = text.decode(json.detect_encoding(text), "surrogatepass")
-        obj = STRICT_JSON_DECODER.decode(text)
-    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, NaN, overflow
+        return decode_json(text, problems)
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, NaN
         raise ProtocolError(f"frame: malformed JSON ({error})") from None
     except RecursionError:
         raise ProtocolError("frame: malformed JSON (nested too deeply)") from None
-    return obj
 
 
 def _message_type(obj: dict[str, Any]) -> str:
@@ -181,82 +202,126 @@ def _message_type(obj: dict[str, Any]) -> str:
     raise mistyped("frame.type", "str", message_type)
 
 
-def _decode_event(value: object) -> AgentEvent:
-    if type(value) is dict:  # the hot path: every field present and well typed
-        event_type, operation_id = value.get("type"), value.get("operationId")
-        step_index, timestamp = value.get("stepIndex"), value.get("timestamp")
-        event_id = value.get("id")
-        if (
-            type(event_type) is str
-            and type(operation_id) is str
-            and type(step_index) is int
-            and (type(timestamp) is int or type(timestamp) is float)
-            and (event_id is None or type(event_id) is str)
-        ):
-            data = value.get("data")
-            return _new_event(event_type, operation_id, step_index, timestamp, data, event_id)
-    return _decode_event_checked(value)
+def _problems(problems: list[str]) -> Problems:
+    """The problems of one message, at most `_MAX_PROBLEMS` of them."""
+    if len(problems) <= _MAX_PROBLEMS:
+        return tuple(problems)
+    return (*problems[: _MAX_PROBLEMS - 1], f"... and {len(problems) - _MAX_PROBLEMS + 1} more")
 
 
-def _decode_event_checked(value: object) -> AgentEvent:
-    """`_decode_event` field by field: the same result, or the error naming the field."""
+def _event_id(value: object, path: str, problems: list[str]) -> str | None:
+    """An id that is not a string: an integer is used as its decimal text, else ignored."""
+    if value is None:
+        return None
+    text = number_text(value)
+    if text is None:
+        problems.append(f"{path}: expected str, got {value_text(value)} (ignored)")
+    else:
+        shown = text if len(text) <= 24 else f"{text[:20]}... ({len(text)} digits)"
+        problems.append(f"{path}: expected str, got {json_type_name(value)} (read as {shown!r})")
+    return text
+
+
+def _operation_id(value: object, problems: list[str]) -> str:
+    """An `operationId` that is not a string, decided as upstream's JavaScript does.
+
+    Upstream compares ``!id || id === operationId``: a falsy value (false, 0) counts as
+    absent (the event is the subscriber's own); any other value never equals a string
+    id, so the event is foreign. The foreign marker starts with NUL, which no operation
+    id the client follows contains.
+    """
+    if value is None:
+        return ""
+    path = "agent_event.event.operationId"
+    if value is False or (type(value) in (int, float) and value == 0):
+        problems.append(f"{path}: expected str, got {value_text(value)} (treated as absent)")
+        return ""
+    problems.append(f"{path}: expected str, got {value_text(value)} (treated as foreign)")
+    return FOREIGN_OPERATION_ID + value_text(value)
+
+
+def _decode_event(value: object, problems: list[str]) -> AgentEvent:
     path = "agent_event.event"
-    event = as_object(value, path)
-    event_id = event.get("id")
+    if type(value) is not dict:
+        problems.append(
+            str(missing(path, "object") if value is MISSING else mistyped(path, "object", value))
+        )
+        return _new_event("", "", 0, 0, None, None)
+    event_type, operation_id = value.get("type"), value.get("operationId")
+    step_index, timestamp = value.get("stepIndex"), value.get("timestamp")
+    event_id = value.get("id")
+    if type(event_type) is not str:
+        event_type = Lenient(value, path, problems).required_text("type") or ""
+    if type(operation_id) is not str:
+        operation_id = _operation_id(operation_id, problems)
+    if type(step_index) is not int:
+        step_index = Lenient(value, path, problems).required_integer("stepIndex", 0)
+    if type(timestamp) is not int and type(timestamp) is not float:
+        timestamp = Lenient(value, path, problems).required_number("timestamp", 0)
     if event_id is not None and type(event_id) is not str:
-        raise mistyped(f"{path}.id", "str", event_id)
-    return AgentEvent(
-        type=req_str(event, "type", path),
-        operation_id=opt_str(event, "operationId", path) or "",
-        step_index=req_int(event, "stepIndex", path),
-        timestamp=req_number(event, "timestamp", path),
-        data=event.get("data"),
-        id=event_id,
-    )
+        event_id = _event_id(event_id, f"{path}.id", problems)
+    return _new_event(event_type, operation_id, step_index, timestamp, value.get("data"), event_id)
 
 
-def _decode_agent_event(obj: dict[str, Any]) -> AgentEventMessage:
-    if "event" not in obj:
-        raise missing("agent_event.event", "object")
-    event = _decode_event(obj["event"])
+def _decode_agent_event(obj: dict[str, Any], problems: list[str]) -> AgentEventMessage:
+    event = _decode_event(obj.get("event", MISSING), problems)
     envelope_id = obj.get("id")
     if envelope_id is not None and type(envelope_id) is not str:
-        raise mistyped("agent_event.id", "str", envelope_id)
-    return _new_envelope(event, envelope_id)
+        envelope_id = _event_id(envelope_id, "agent_event.id", problems)
+    return _new_envelope(event, envelope_id, _problems(problems) if problems else ())
 
 
-def _decode_resume_complete(obj: dict[str, Any]) -> ResumeComplete:
-    raw = req_str(obj, "status", "resume_complete")
-    status = _STATUS_VALUES.get(raw)
+def _decode_auth_failed(obj: dict[str, Any], problems: list[str]) -> AuthFailed:
+    reason = obj.get("reason")
+    if reason is None:
+        reason = ""
+    elif type(reason) is not str:
+        problems.append(f"auth_failed.reason: expected str, got {json_type_name(reason)}")
+        reason = value_text(reason)
+    return AuthFailed(reason=redact_secrets(reason), problems=_problems(problems))
+
+
+def _decode_resume_complete(obj: dict[str, Any], problems: list[str]) -> ResumeComplete:
+    raw = obj.get("status", MISSING)
+    status = _STATUS_VALUES.get(raw) if type(raw) is str else None
     if status is None:
         allowed = ", ".join(_STATUS_VALUES)
-        raise ProtocolError(
-            f"resume_complete.status: expected one of {allowed}, got {raw!r}",
-            path="resume_complete.status",
-        )
-    return ResumeComplete(status=status)
+        got = "nothing" if raw is MISSING else value_text(raw)
+        problems.append(f"resume_complete.status: expected one of {allowed}, got {got}")
+    return ResumeComplete(status=status, problems=_problems(problems))
 
 
-_SERVER_DECODERS: dict[str, Callable[[dict[str, Any]], ServerMessage]] = {
-    "auth_success": lambda obj: AuthSuccess(),
-    "auth_failed": lambda obj: AuthFailed(reason=opt_str(obj, "reason", "auth_failed") or ""),
-    "auth_expired": lambda obj: AuthExpired(),
-    "heartbeat_ack": lambda obj: HeartbeatAck(),
+def _fieldless(cls: type[_Fieldless]) -> Callable[[dict[str, Any], list[str]], _Fieldless]:
+    """The decoder of a message without fields: one shared instance for clean frames."""
+    clean = cls()
+
+    def decode_fieldless(obj: dict[str, Any], problems: list[str]) -> _Fieldless:
+        return cls(problems=_problems(problems)) if problems else clean
+
+    return decode_fieldless
+
+
+_SERVER_DECODERS: dict[str, Callable[[dict[str, Any], list[str]], ServerMessage]] = {
+    "auth_success": _fieldless(AuthSuccess),
+    "auth_failed": _decode_auth_failed,
+    "auth_expired": _fieldless(AuthExpired),
+    "heartbeat_ack": _fieldless(HeartbeatAck),
     "agent_event": _decode_agent_event,
-    "session_complete": lambda obj: SessionComplete(),
+    "session_complete": _fieldless(SessionComplete),
     "resume_complete": _decode_resume_complete,
 }
 
 
 def decode(text: str | bytes, *, max_frame_chars: int = DEFAULT_MAX_FRAME_CHARS) -> ServerMessage:
-    """Decode one server -> client frame.
+    """Decode one server -> client frame, leniently (see the module docstring).
 
     Raises:
         FrameTooLarge: the frame is longer than `max_frame_chars`.
-        ProtocolError: malformed JSON, not an object, or a field the message needs is
-            missing or mistyped; the message names the field and the expected type.
+        ProtocolError: not even the frame's type can be read (malformed JSON, not an
+            object, no string `type`); the message names the problem.
     """
-    return from_wire(_load_json(text, max_frame_chars))
+    problems: list[str] = []
+    return _from_wire(_load_json(text, max_frame_chars, problems), problems)
 
 
 def from_wire(obj: dict[str, Any]) -> ServerMessage:
@@ -264,12 +329,16 @@ def from_wire(obj: dict[str, Any]) -> ServerMessage:
 
     `decode` is `json.loads` followed by this; use it when the frame is already parsed.
     The object's values are taken as they are (not copied): `data` and an unknown
-    message's payload share them.
+    message's payload share them. Fields that fail to read are degraded and listed in
+    the message's `problems`.
 
     Raises:
-        ProtocolError: `obj` is not a dict, or a field the message needs is missing or
-            mistyped; the message names the field and the expected type.
+        ProtocolError: `obj` is not a dict, or has no string `type`.
     """
+    return _from_wire(obj, [])
+
+
+def _from_wire(obj: Any, problems: list[str]) -> ServerMessage:
     if type(obj) is not dict:
         raise ProtocolError(f"frame: expected object, got {json_type_name(obj)}")
     message_type = obj.get("type")
@@ -277,8 +346,8 @@ def from_wire(obj: dict[str, Any]) -> ServerMessage:
         message_type = _message_type(obj)  # raises, naming the problem
     decoder = _SERVER_DECODERS.get(message_type)
     if decoder is None:
-        return UnknownMessage(type=message_type, payload=obj)
-    return decoder(obj)
+        return UnknownMessage(type=message_type, payload=obj, problems=_problems(problems))
+    return decoder(obj, problems)
 
 
 def _decode_tool_result(obj: dict[str, Any]) -> ToolResult:
@@ -327,13 +396,18 @@ def decode_client(
 ) -> ClientMessage:
     """Decode one client -> server frame (the reference gateway's side).
 
-    Unlike `decode`, an unknown `type` is an error: a server must not guess.
+    Unlike `decode`, this is strict: an unknown `type`, a missing or mistyped field, or
+    a number Python cannot hold exactly is an error (a server must not guess).
 
     Raises:
         FrameTooLarge: the frame is longer than `max_frame_chars`.
         ProtocolError: malformed, unknown type, or a missing or mistyped field.
     """
-    return client_from_wire(_load_json(text, max_frame_chars))
+    problems: list[str] = []
+    obj = _load_json(text, max_frame_chars, problems)
+    if problems:  # a number Python cannot hold exactly: a server must not guess
+        raise ProtocolError(problems[0].replace(" read as text", " cannot be read exactly"))
+    return client_from_wire(obj)
 
 
 def client_from_wire(obj: dict[str, Any]) -> ClientMessage:

@@ -1,32 +1,26 @@
 """Typed views of the `data` of the agent events the reducer acts on.
 
 Owns: parsing `AgentEvent.data` for stream_start, stream_chunk, stream_end, tool_start,
-tool_end, tool_execute, error and agent_runtime_end into frozen classes, strictly
-(a `ProtocolError` names the field). The codec keeps `data` raw, so an event nobody
-looks at costs nothing; the reducer parses the few it needs with `parse_event_data`.
-Must not know: what the reducer does with them.
+tool_end, tool_execute, error and agent_runtime_end into frozen classes. Parsing never
+raises: a field that fails to read is degraded to its default and named in the view's
+`problems`; data that cannot be used at all (not an object, no `chunkType`, a tool call
+without an id) gives `UnreadableData`, which says why. The codec keeps `data` raw, so
+an event nobody looks at costs nothing; the reducer parses the few it needs with
+`parse_event_data`. Must not know: what the reducer does with them.
 """
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
 import attrs
 
 from gatewayops._frozen import builder
-from gatewayops.protocol._fields import (
-    as_object,
-    missing,
-    opt_bool,
-    opt_int,
-    opt_object,
-    opt_str,
-    req_bool,
-    req_str,
-)
-from gatewayops.protocol._messages import AgentEvent, EventType, SessionStatus
+from gatewayops.protocol._fields import Lenient, json_type_name, missing, mistyped, value_text
+from gatewayops.protocol._json import encode_json
+from gatewayops.protocol._messages import AgentEvent, EventType, Problems, SessionStatus
 
 __all__ = [
     "DEFAULT_TOOL_TIMEOUT_MS",
@@ -40,6 +34,7 @@ __all__ = [
     "ToolEndData",
     "ToolExecuteData",
     "ToolStartData",
+    "UnreadableData",
     "parse_event_data",
 ]
 
@@ -55,6 +50,7 @@ class StreamStartData:
     new_step: bool = False
     model: str | None = None
     provider: str | None = None
+    problems: Problems = ()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -67,6 +63,7 @@ class StreamChunkData:
     snapshot_mode: str | None = None
     snapshot_seq: int | None = None
     tool_call_id: str | None = None
+    problems: Problems = ()
 
     @property
     def is_replace_snapshot(self) -> bool:
@@ -79,6 +76,7 @@ class StreamEndData:
     """The current assistant message ended; `final_content` replaces its text if given."""
 
     final_content: str | None = None
+    problems: Problems = ()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -97,6 +95,7 @@ class ToolStartData:
 
     tool_calling: ToolCalling
     parent_message_id: str | None = None
+    problems: Problems = ()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -106,17 +105,24 @@ class ToolEndData:
     is_success: bool
     tool_call_id: str | None = None
     result: Any = None
+    problems: Problems = ()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class ToolExecuteData:
-    """The server asks this client to run a tool and answer with one `tool_result`."""
+    """The server asks this client to run a tool and answer with one `tool_result`.
+
+    `arguments` is None when the frame's arguments were not a string: the tool is then
+    not run, and its one result is an `arguments_parse_error` (as upstream, whose
+    ``JSON.parse`` fails on them).
+    """
 
     tool_call_id: str
     identifier: str
     api_name: str
-    arguments: str
+    arguments: str | None
     execution_timeout_ms: int = DEFAULT_TOOL_TIMEOUT_MS
+    problems: Problems = ()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -125,6 +131,7 @@ class ErrorData:
 
     message: str
     kind: str | None = None
+    problems: Problems = ()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -132,6 +139,7 @@ class RuntimeEndData:
     """`agent_runtime_end`: the run stopped, for `reason` (``None`` = clean completion)."""
 
     reason: str | None = None
+    problems: Problems = ()
 
     @property
     def ended_status(self) -> SessionStatus:
@@ -143,6 +151,17 @@ class RuntimeEndData:
         return SessionStatus.COMPLETED
 
 
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class UnreadableData:
+    """The data of a known event type that cannot be used at all; `problems` says why.
+
+    The event still counts for what its type decides (an `error` is still an inline
+    error and a terminal); only what its data would have shown is lost.
+    """
+
+    problems: Problems
+
+
 EventData: TypeAlias = (
     StreamStartData
     | StreamChunkData
@@ -152,24 +171,26 @@ EventData: TypeAlias = (
     | ToolExecuteData
     | ErrorData
     | RuntimeEndData
+    | UnreadableData
 )
 
-
-def _data_object(event: AgentEvent, path: str) -> dict[str, Any]:
-    return {} if event.data is None else as_object(event.data, path)
+_Parser: TypeAlias = Callable[[dict[str, Any], list[str]], EventData]
 
 
-def _stream_start(data: dict[str, Any], path: str) -> StreamStartData:
-    message = opt_object(data, "assistantMessage", path) or {}
+def _stream_start(data: dict[str, Any], problems: list[str]) -> StreamStartData:
+    read = Lenient(data, _DATA_PATH, problems)
+    message = read.mapping("assistantMessage")
+    message_id = Lenient(message, f"{_DATA_PATH}.assistantMessage", read.problems).text("id")
     return StreamStartData(
-        assistant_message_id=opt_str(message, "id", f"{path}.assistantMessage"),
-        new_step=opt_bool(data, "newStep", path),
-        model=opt_str(data, "model", path),
-        provider=opt_str(data, "provider", path),
+        assistant_message_id=message_id,
+        new_step=read.flag("newStep"),
+        model=read.text("model"),
+        provider=read.text("provider"),
+        problems=tuple(read.problems),
     )
 
 
-def _stream_chunk(data: dict[str, Any], path: str) -> StreamChunkData:
+def _stream_chunk(data: dict[str, Any], problems: list[str]) -> EventData:
     chunk_type: Any = data.get("chunkType")
     content = data.get("content")
     reasoning = data.get("reasoning")
@@ -184,70 +205,135 @@ def _stream_chunk(data: dict[str, Any], path: str) -> StreamChunkData:
         and (snapshot_seq is None or type(snapshot_seq) is int)
         and (tool_call_id is None or type(tool_call_id) is str)
     )
-    if not well_typed:  # the strict readers name the offending field
-        chunk_type = req_str(data, "chunkType", path)
-        content = opt_str(data, "content", path)
-        reasoning = opt_str(data, "reasoning", path)
-        snapshot_mode = opt_str(data, "snapshotMode", path)
-        snapshot_seq = opt_int(data, "snapshotSeq", path)
-        tool_call_id = opt_str(data, "toolCallId", path)
-    return _new_chunk(chunk_type, content, reasoning, snapshot_mode, snapshot_seq, tool_call_id)
+    if well_typed:  # the streaming hot path
+        return _new_chunk(
+            chunk_type, content, reasoning, snapshot_mode, snapshot_seq, tool_call_id, ()
+        )
+    read = Lenient(data, _DATA_PATH, problems)
+    chunk_type = read.required_text("chunkType")
+    snapshot_mode = read.text("snapshotMode")
+    snapshot_seq = read.integer("snapshotSeq")
+    unreadable_mode = snapshot_mode is None and data.get("snapshotMode") is not None
+    unreadable_seq = snapshot_seq is None and data.get("snapshotSeq") is not None
+    if chunk_type is None or unreadable_mode or (snapshot_mode == "replace" and unreadable_seq):
+        # Without its kind, or with a mode we cannot read (an unreadable "replace"
+        # appended would repeat the whole text), or a replace snapshot whose seq we
+        # cannot read (it could be stale and undo newer text), a chunk is not shown.
+        return UnreadableData(problems=tuple(read.problems))
+    return _new_chunk(
+        chunk_type,
+        read.text("content"),
+        read.text("reasoning"),
+        snapshot_mode,
+        snapshot_seq,
+        read.text("toolCallId"),
+        tuple(read.problems),
+    )
 
 
 _new_chunk = builder(StreamChunkData)  # every field is type-checked above
 
 
-def _stream_end(data: dict[str, Any], path: str) -> StreamEndData:
-    return StreamEndData(final_content=opt_str(data, "finalContent", path))
+def _stream_end(data: dict[str, Any], problems: list[str]) -> StreamEndData:
+    read = Lenient(data, _DATA_PATH, problems)
+    return StreamEndData(final_content=read.text("finalContent"), problems=tuple(read.problems))
 
 
-def _tool_calling(value: object, path: str) -> ToolCalling:
-    calling = as_object(value, path)
-    arguments = calling.get("arguments")
+def _arguments_text(value: object) -> str:
+    """Tool-call arguments as upstream keeps them: a JSON string (objects are encoded)."""
+    if value is None:
+        return ""
+    if type(value) is str:
+        return value
+    return encode_json(value)
+
+
+def _tool_calling(value: object, read: Lenient) -> ToolCalling | None:
+    path = f"{_DATA_PATH}.toolCalling"
+    if type(value) is not dict:
+        problem = missing(path, "object") if value is _ABSENT else mistyped(path, "object", value)
+        read.problems.append(str(problem))
+        return None
+    calling = Lenient(value, path, read.problems)
+    call_id = calling.required_text("id")
+    if call_id is None:
+        return None
+    return ToolCalling(
+        id=call_id,
+        identifier=calling.text_or("identifier", ""),
+        api_name=calling.text_or("apiName", ""),
+        arguments=_arguments_text(value.get("arguments")),
+    )
+
+
+def _tool_start(data: dict[str, Any], problems: list[str]) -> EventData:
+    read = Lenient(data, _DATA_PATH, problems)
+    calling = _tool_calling(data.get("toolCalling", _ABSENT), read)
+    if calling is None:  # a call without an id cannot be shown or ended
+        return UnreadableData(problems=tuple(read.problems))
+    return ToolStartData(
+        tool_calling=calling,
+        parent_message_id=read.text("parentMessageId"),
+        problems=tuple(read.problems),
+    )
+
+
+def _tool_end(data: dict[str, Any], problems: list[str]) -> ToolEndData:
+    read = Lenient(data, _DATA_PATH, problems)
+    payload = Lenient(read.mapping("payload"), f"{_DATA_PATH}.payload", read.problems)
+    calling = Lenient(
+        payload.mapping("toolCalling"), f"{_DATA_PATH}.payload.toolCalling", read.problems
+    )
+    return ToolEndData(
+        is_success=read.required_flag("isSuccess", False),
+        tool_call_id=calling.text("id"),
+        result=data.get("result"),
+        problems=tuple(read.problems),
+    )
+
+
+def _tool_execute(data: dict[str, Any], problems: list[str]) -> EventData:
+    read = Lenient(data, _DATA_PATH, problems)
+    call_id = read.required_text("toolCallId")
+    if call_id is None:  # nothing to correlate a result with: it cannot be answered
+        return UnreadableData(problems=tuple(read.problems))
+    arguments = data.get("arguments")
     if arguments is None:
         arguments = ""
     elif type(arguments) is not str:
-        arguments = json.dumps(arguments)
-    return ToolCalling(
-        id=req_str(calling, "id", path),
-        identifier=opt_str(calling, "identifier", path) or "",
-        api_name=opt_str(calling, "apiName", path) or "",
-        arguments=arguments,
-    )
-
-
-def _tool_start(data: dict[str, Any], path: str) -> ToolStartData:
-    if "toolCalling" not in data:
-        raise missing(f"{path}.toolCalling", "object")
-    return ToolStartData(
-        tool_calling=_tool_calling(data["toolCalling"], f"{path}.toolCalling"),
-        parent_message_id=opt_str(data, "parentMessageId", path),
-    )
-
-
-def _tool_end(data: dict[str, Any], path: str) -> ToolEndData:
-    payload = opt_object(data, "payload", path) or {}
-    calling = opt_object(payload, "toolCalling", f"{path}.payload") or {}
-    return ToolEndData(
-        is_success=req_bool(data, "isSuccess", path),
-        tool_call_id=opt_str(calling, "id", f"{path}.payload.toolCalling"),
-        result=data.get("result"),
-    )
-
-
-def _tool_execute(data: dict[str, Any], path: str) -> ToolExecuteData:
-    timeout = opt_int(data, "executionTimeoutMs", path)
+        read.problems.append(str(mistyped(f"{_DATA_PATH}.arguments", "str", arguments)))
+        arguments = None
+    timeout = data.get("executionTimeoutMs")
+    if type(timeout) is float and math.isfinite(timeout):
+        timeout = math.floor(timeout)  # a fractional deadline is rounded down, never refused
+    if timeout is not None and type(timeout) is not int:
+        read.problems.append(
+            f"{_DATA_PATH}.executionTimeoutMs: expected int, got {value_text(timeout)} "
+            f"(the default {DEFAULT_TOOL_TIMEOUT_MS} ms is used)"
+        )
+        timeout = None
+    elif timeout is not None and timeout <= 0:
+        read.problems.append(
+            f"{_DATA_PATH}.executionTimeoutMs: {timeout} is not a positive deadline "
+            "(the shortest budget is used)"
+        )
     return ToolExecuteData(
-        tool_call_id=req_str(data, "toolCallId", path),
-        identifier=opt_str(data, "identifier", path) or "",
-        api_name=opt_str(data, "apiName", path) or "",
-        arguments=opt_str(data, "arguments", path) or "",
+        tool_call_id=call_id,
+        identifier=read.text_or("identifier", ""),
+        api_name=read.text_or("apiName", ""),
+        arguments=arguments,
         execution_timeout_ms=DEFAULT_TOOL_TIMEOUT_MS if timeout is None else timeout,
+        problems=tuple(read.problems),
     )
 
 
-def _error(data: dict[str, Any], path: str) -> ErrorData:
-    kind = data.get("errorType", data.get("type"))
+def _error(data: dict[str, Any], problems: list[str]) -> ErrorData:
+    read = Lenient(data, _DATA_PATH, problems)
+    kind = data.get("errorType")
+    if kind is None:
+        kind = data.get("type")
+    if kind is not None and type(kind) is not str:
+        read.problems.append(f"{_DATA_PATH}.errorType: expected str, got {json_type_name(kind)}")
     message = data.get("message")
     if type(message) is not str:
         nested = data.get("error")
@@ -256,16 +342,20 @@ def _error(data: dict[str, Any], path: str) -> ErrorData:
         elif type(nested) is dict and type(nested.get("message")) is str:
             message = nested["message"]
         else:
-            message = str(kind) if kind is not None else json.dumps(data, default=str)
-    return ErrorData(message=message, kind=kind if type(kind) is str else None)
+            message = kind if type(kind) is str else value_text(data if kind is None else kind)
+    return ErrorData(
+        message=message, kind=kind if type(kind) is str else None, problems=tuple(read.problems)
+    )
 
 
-def _runtime_end(data: dict[str, Any], path: str) -> RuntimeEndData:
-    return RuntimeEndData(reason=opt_str(data, "reason", path))
+def _runtime_end(data: dict[str, Any], problems: list[str]) -> RuntimeEndData:
+    read = Lenient(data, _DATA_PATH, problems)
+    return RuntimeEndData(reason=read.text("reason"), problems=tuple(read.problems))
 
 
 _DATA_PATH = "event.data"
-_PARSERS: dict[str, Callable[[dict[str, Any], str], EventData]] = {
+_ABSENT: Any = object()
+_PARSERS: dict[str, _Parser] = {
     EventType.STREAM_START: _stream_start,
     EventType.STREAM_CHUNK: _stream_chunk,
     EventType.STREAM_END: _stream_end,
@@ -275,19 +365,29 @@ _PARSERS: dict[str, Callable[[dict[str, Any], str], EventData]] = {
     EventType.ERROR: _error,
     EventType.AGENT_RUNTIME_END: _runtime_end,
 }
+_LENIENT_SHAPES = frozenset({EventType.ERROR, EventType.AGENT_RUNTIME_END})
+"""Types whose data may be any JSON value: what cannot be read is only their detail."""
 
 
 def parse_event_data(event: AgentEvent) -> EventData | None:
     """The typed view of `event.data`, or ``None`` for event types without one.
 
-    Raises:
-        ProtocolError: the data does not have the shape its event type requires; the
-            message names the field (``event.data.chunkType: expected str, got int``).
+    Never raises. Fields that fail to read are degraded and listed in the view's
+    `problems` (``event.data.chunkType: expected str, got int``); data that cannot be
+    used at all gives `UnreadableData`.
     """
     parser = _PARSERS.get(event.type)
     if parser is None:
         return None
     data = event.data
+    problems: list[str] = []
     if type(data) is not dict:
-        data = _data_object(event, _DATA_PATH)
-    return parser(data, _DATA_PATH)
+        if data is not None:
+            problems.append(f"{_DATA_PATH}: expected object, got {json_type_name(data)}")
+            if event.type not in _LENIENT_SHAPES:
+                return UnreadableData(problems=tuple(problems))
+            if event.type == EventType.ERROR:  # the data itself is the best message there is
+                message = data if type(data) is str else value_text(data)
+                return ErrorData(message=message, problems=tuple(problems))
+        data = {}
+    return parser(data, problems)

@@ -30,6 +30,7 @@ __all__ = [
     "HeartbeatAck",
     "Interrupt",
     "Message",
+    "Problems",
     "Resume",
     "ResumeComplete",
     "ServerMessage",
@@ -160,6 +161,14 @@ ClientMessage: TypeAlias = Auth | Resume | Heartbeat | ToolResult | Interrupt
 
 # --------------------------------------------------------------------------- server -> client
 
+Problems: TypeAlias = tuple[str, ...]
+"""What a decoder could not read in a frame, one line each, naming the field.
+
+Every server message carries the problems found while decoding it (``()`` for a clean
+frame). A problem degrades only the detail it names; what decides the operation's
+life (the message type, whose operation, terminal or not) is always read.
+"""
+
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class AgentEvent:
@@ -189,22 +198,32 @@ _TERMINAL_EVENT_TYPES = frozenset({EventType.AGENT_RUNTIME_END, EventType.ERROR}
 class AuthSuccess:
     """The token was accepted; the client is connected."""
 
+    problems: Problems = ()
+
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class AuthFailed:
-    """Terminal: bad token or the operation no longer exists."""
+    """Terminal: bad token or the operation no longer exists.
+
+    `reason` never holds a secret: the decoder redacts anything shaped like a token.
+    """
 
     reason: str = ""
+    problems: Problems = ()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class AuthExpired:
     """Recoverable: only `exp` failed; the socket stays open until the client reconnects."""
 
+    problems: Problems = ()
+
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class HeartbeatAck:
     """Answer to a heartbeat; resets the missed-heartbeat counter."""
+
+    problems: Problems = ()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -213,18 +232,26 @@ class AgentEventMessage:
 
     event: AgentEvent
     id: str | None = None
+    problems: Problems = ()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class SessionComplete:
     """The server says this session ended."""
 
+    problems: Problems = ()
+
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class ResumeComplete:
-    """Sent after a `resume` replay: the operation's persisted status."""
+    """Sent after a `resume` replay: the operation's persisted status.
 
-    status: SessionStatus
+    `status` is None when the frame's status could not be read (a problem says why): it
+    then counts as not terminal, as upstream treats a status it does not know.
+    """
+
+    status: SessionStatus | None
+    problems: Problems = ()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -233,6 +260,7 @@ class UnknownMessage:
 
     type: str
     payload: dict[str, Any] = attrs.field(factory=dict, eq=False)
+    problems: Problems = ()
 
 
 ServerMessage: TypeAlias = (

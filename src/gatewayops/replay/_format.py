@@ -23,7 +23,7 @@ import attrs
 from gatewayops._secrets import redact_secrets
 from gatewayops._version import __version__
 from gatewayops.exceptions import ReplayFormatError
-from gatewayops.protocol import STRICT_JSON_DECODER, STRICT_JSON_ENCODER
+from gatewayops.protocol import STRICT_JSON_DECODER, decode_json, encode_json
 from gatewayops.replay._codec import PLACES, Direction, Item, Kind, decode_item, encode_item
 from gatewayops.replay._safety import MAX_LINE_LENGTH, line_problem, redact_json, shown
 from gatewayops.store import StoreConfig
@@ -52,7 +52,8 @@ other string is redacted where it looks like a token, see `record_line`)."""
 
 _SOURCES = ("recorder", "har")
 # Strict JSON, the protocol codec's own: a record's frames are read from the parsed line
-# (`from_wire`), so NaN, +/-Infinity and numbers that overflow are refused here.
+# (`from_wire`), so NaN and +/-Infinity are refused here, and a number Python cannot
+# hold exactly comes back as the `NumberText` the live client decoded.
 _SCAN = STRICT_JSON_DECODER.scan_once  # type: ignore[attr-defined]  # the C scanner `decode` wraps
 _NEW_RECORD = tuple.__new__
 
@@ -61,10 +62,10 @@ def _load_line(text: str) -> Any:
     """The JSON value of one line: the C scanner directly, `decode` for the errors."""
     try:
         obj, end = _SCAN(text, 0)
-    except StopIteration:  # leading blanks, or not JSON
-        return STRICT_JSON_DECODER.decode(text)
+    except (StopIteration, ValueError):  # leading blanks, not JSON, or a huge number
+        return decode_json(text)
     if end != len(text) and text[end:].strip(" \t\n\r"):  # JSON's whitespace only
-        return STRICT_JSON_DECODER.decode(text)  # raises the error to report (extra data)
+        return decode_json(text)  # raises the error to report (extra data)
     return obj
 
 
@@ -166,7 +167,7 @@ def header_line(header: Header) -> str:
     }
     if header.source != "recorder":
         obj["source"] = header.source
-    return STRICT_JSON_ENCODER.encode(obj) + "\n"
+    return encode_json(obj) + "\n"
 
 
 def record_line(seq: int, t: float, item: Item) -> str:
@@ -188,11 +189,11 @@ def record_line(seq: int, t: float, item: Item) -> str:
         "op": item.operation_id,
         "payload": encode_item(item),
     }
-    text = STRICT_JSON_ENCODER.encode(obj)
+    text = encode_json(obj)
     problem = line_problem(len(text), text)
     if problem is None and redact_secrets(text) != text:
         # Rare. Redact the values, not the text, so that the JSON stays JSON.
-        text = STRICT_JSON_ENCODER.encode(redact_json(obj))
+        text = encode_json(redact_json(obj))
         problem = line_problem(len(text), text)
     if problem is not None:
         raise ValueError(f"record {seq}: {problem}")

@@ -19,7 +19,7 @@ import reprlib
 from typing import Any
 
 from gatewayops._secrets import redact_secrets
-from gatewayops.protocol import STRICT_JSON_DECODER, STRICT_JSON_ENCODER
+from gatewayops.protocol import decode_json, encode_json
 
 __all__ = [
     "MAX_LINE_LENGTH",
@@ -73,7 +73,7 @@ def nested_too_deeply(text: str) -> bool:
     if len(text) <= 2 * MAX_NESTING or text.count("[") + text.count("{") <= MAX_NESTING:
         return False
     try:
-        value = STRICT_JSON_DECODER.decode(text)
+        value = decode_json(text)
     except RecursionError:
         return True
     except ValueError:
@@ -110,7 +110,7 @@ def redact_json_text(text: str) -> str:
     if clean == text:
         return text
     try:
-        value = STRICT_JSON_DECODER.decode(text)
+        value = decode_json(text)
     except ValueError:
         return clean
-    return STRICT_JSON_ENCODER.encode(redact_json(value))
+    return encode_json(redact_json(value))
