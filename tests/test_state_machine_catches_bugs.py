@@ -16,6 +16,7 @@ import gatewayops.store._connection as connection
 import gatewayops.store._inbound as inbound
 import gatewayops.store._reducer as reducer
 import gatewayops.store._resources as resources
+import gatewayops.store._tools as tools
 from gatewayops.protocol import AuthFailed
 from gatewayops.store import (
     FinishSource,
@@ -98,7 +99,7 @@ def _quiet_replay_completes(mp: pytest.MonkeyPatch) -> None:
 
 
 def _tool_result_sent_twice(mp: pytest.MonkeyPatch) -> None:
-    real = inbound.on_tool_finished
+    real = tools.on_tool_finished
 
     def on_tool_finished(op: Operation, result: Any) -> Any:
         changed, effects = real(op, result)
@@ -128,7 +129,7 @@ def test_seeded_bug_breaks_an_invariant(monkeypatch: pytest.MonkeyPatch, seeded:
         run_state_machine_as_test(
             GatewayMachine,
             settings=settings(
-                max_examples=400,
+                max_examples=800,
                 stateful_step_count=100,
                 deadline=None,
                 derandomize=True,

@@ -8,7 +8,7 @@ from gatewayops.protocol import AuthSuccess
 from gatewayops.replay import InvariantChecker
 from gatewayops.replay._invariants import (
     absorbing,
-    cursor_forward,
+    cursor_follows_server,
     notify_once,
     refresh_single_flight,
     silence_never_completes,
@@ -31,7 +31,7 @@ from gatewayops.store import (
     reduce,
 )
 
-from .helpers import GATEWAY, received
+from .helpers import GATEWAY, event, received
 
 
 def _connected() -> Operation:
@@ -85,13 +85,21 @@ def test_only_a_refresh_timeout_may_finish_an_operation_from_a_timer() -> None:
     assert silence_never_completes(TimerFired(operation_id="op", timer=heartbeat), op, op) is None
 
 
-def test_cursor_forward_flags_only_numeric_moves_back() -> None:
-    """ "7" -> "5" is flagged; forward moves and non-numeric cursors are not."""
-    op = _connected()
-    at = [attrs.evolve(op, last_event_id=cursor) for cursor in ("7", "5", "12", "abc")]
-    assert cursor_forward(at[0], at[1]) == "resume cursor moved back from 7 to 5"
-    assert cursor_forward(at[0], at[2]) is None
-    assert cursor_forward(at[2], at[3]) is None
+def test_cursor_follows_server_checks_the_envelope_id_of_accepted_events() -> None:
+    """After an accepted event the cursor is its id, even one going back; an event
+    without an id leaves it; a dropped event (state unchanged) is not checked."""
+    op = attrs.evolve(_connected(), last_event_id="7")
+    at = {cursor: attrs.evolve(op, last_event_id=cursor) for cursor in ("5", "8")}
+    back, other = received("op", 1, event("op", "stream_chunk", {}, "5")), at["8"]
+    assert cursor_follows_server(back, op, at["5"]) is None
+    assert cursor_follows_server(back, op, other) == (
+        "resume cursor is '8', not the event's id '5'"
+    )
+    idless = received("op", 1, event("op", "stream_chunk", {}, None))
+    assert cursor_follows_server(idless, op, other) == (
+        "resume cursor moved from '7' on an event without an id"
+    )
+    assert cursor_follows_server(back, op, op) is None
 
 
 def test_refresh_single_flight_flags_a_refresh_while_one_is_in_flight() -> None:
@@ -104,14 +112,18 @@ def test_refresh_single_flight_flags_a_refresh_while_one_is_in_flight() -> None:
 
 
 def test_checker_reports_at_the_record_given_even_on_the_hot_path() -> None:
-    """A cursor moving back in a plain streaming step is reported at that step's record."""
+    """A cursor that does not follow a plain streamed event is reported at its record."""
     op = attrs.evolve(_connected(), last_event_id="7")
-    back = attrs.evolve(op, last_event_id="5")
+    wrong = attrs.evolve(op, last_event_id="5")
     checker = InvariantChecker(StoreConfig())
-    action = received("op", 1, AuthSuccess())
-    (violation,) = checker.check((42, 43), action, op, back)
-    assert (violation.invariant, violation.seq, violation.line) == ("cursor-forward", 42, 43)
-    assert (
-        str(violation)
-        == "record 42 (line 43): op: cursor-forward: resume cursor moved back from 7 to 5"
+    action = received("op", 1, event("op", "stream_chunk", {}, "9"))
+    (violation,) = checker.check((42, 43), action, op, wrong)
+    assert (violation.invariant, violation.seq, violation.line) == (
+        "cursor-follows-server",
+        42,
+        43,
+    )
+    assert str(violation) == (
+        "record 42 (line 43): op: cursor-follows-server: "
+        "resume cursor is '5', not the event's id '9'"
     )

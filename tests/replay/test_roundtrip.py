@@ -37,6 +37,7 @@ from gatewayops.store import (
     ExecuteTool,
     FinishSource,
     GatewayState,
+    HandlingFailed,
     InterruptConfirmed,
     InterruptFailed,
     MessageReceived,
@@ -45,6 +46,7 @@ from gatewayops.store import (
     OperationDetached,
     OperationStarted,
     Outcome,
+    ReconnectRequested,
     RefreshToken,
     RequestInterrupt,
     Result,
@@ -53,6 +55,7 @@ from gatewayops.store import (
     SocketClosed,
     SocketFailed,
     SocketOpened,
+    SocketWentQuiet,
     Step,
     StopRequested,
     Timer,
@@ -60,6 +63,7 @@ from gatewayops.store import (
     TimerKind,
     TokenRefreshed,
     TokenRefreshFailed,
+    TokenReplaced,
     ToolFinished,
     reduce,
 )
@@ -162,15 +166,29 @@ def _one_of_each() -> list[Item]:
             timeout_ms=900,
         ),
         NotifyFinished(operation_id="op", topic_id="t", outcome=outcome),
+        TokenReplaced(operation_id="op", token="secret"),
+        ReconnectRequested(operation_id="op"),
+        SocketWentQuiet(operation_id="op", generation=3, quiet_ms=180_000),
+        HandlingFailed(operation_id="op", error="internal error carrying out X"),
+        MessageReceived(
+            operation_id="op",
+            generation=3,
+            message=AuthFailed(reason="{}", problems=("auth_failed.reason: expected str",)),
+        ),
     ]
 
 
 def test_every_action_and_effect_class_round_trips() -> None:
-    """One instance of each of the 21 classes is recovered exactly from its payload."""
+    """One instance of each action and effect class is recovered exactly from its payload
+    (a received frame with its decoding problems too)."""
     items = _one_of_each()
     assert {type(item) for item in items} == set(PLACES)
     for item in items:
-        assert decode_item(json.loads(json.dumps(encode_item(item))), "op") == item
+        decoded = decode_item(json.loads(json.dumps(encode_item(item))), "op")
+        if isinstance(item, TokenReplaced):
+            assert decoded == TokenReplaced(operation_id="op", token=REDACTED)
+        else:
+            assert decoded == item
 
 
 class RecordedMachine(GatewayMachine):

@@ -35,6 +35,7 @@ from gatewayops.store import (
     OperationStatus,
     Outcome,
     SendMessage,
+    Socket,
     SocketClosed,
     SocketOpened,
     StoreConfig,
@@ -269,6 +270,16 @@ def timers(state: GatewayState, op: str = OP) -> set[TimerKind]:
         for resource in operation_resources(operation, state.config)
         if isinstance(resource, Timer)
     }
+
+
+def socket_of(generation: int, op: str = OP) -> Socket:
+    """The socket resource of `generation` (default settings)."""
+    return Socket(
+        operation_id=op,
+        generation=generation,
+        url=f"{URL}/ws?operationId={op}",
+        quiet_after_ms=StoreConfig().quiet_after_ms,
+    )
 
 
 def fold(state: GatewayState, *actions: Any) -> GatewayState:

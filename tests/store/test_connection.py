@@ -1,10 +1,13 @@
 """Connection lifecycle: dial, open, authenticate, heartbeats, watchdog, backoff, staleness.
 
-PROTOCOL.md 2.3 (transition table), 12.1 (connect watchdog), 12.4 (backoff reset only on
-`auth_success`), and DESIGN.md's generations (stale transport news and timers are dropped).
+PROTOCOL.md 2.3 (transition table), 12.1 (connect watchdog), 12.4 and 11.25 (backoff
+reset only once a connection proved healthy), and DESIGN.md's generations (stale
+transport news and timers are dropped).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -15,7 +18,6 @@ from gatewayops.store import (
     GatewayState,
     Operation,
     OperationDetached,
-    Socket,
     StoreConfig,
     Timer,
     TimerKind,
@@ -26,7 +28,9 @@ from gatewayops.store import (
 from gatewayops.testing import TestStore
 
 from .helpers import (
+    ANY,
     AUTH_SUCCESS,
+    CURSOR,
     HEARTBEAT_ACK,
     OP,
     OP_URL,
@@ -45,10 +49,12 @@ from .helpers import (
     received,
     resume_frame,
     send,
+    socket_of,
     started,
     timer,
     timers,
 )
+from .helpers import TRANSCRIPT as TRANSCRIPT
 
 STATUS = path("connection.status")
 GENERATION = path("connection.generation")
@@ -89,7 +95,7 @@ def test_start_dials_a_socket_of_generation_one() -> None:
         effects=[],
     )
     assert operation_resources(op_of(store.state), store.state.config) == {
-        Socket(operation_id=OP, generation=1, url=OP_URL),
+        socket_of(1),
         Timer(operation_id=OP, kind=TimerKind.CONNECT_WATCHDOG, generation=1, delay_ms=15_000),
     }
     store.finish()
@@ -119,7 +125,7 @@ def test_resume_after_reconnect_carries_the_cursor() -> None:
     store = TestStore(state)
     store.send(
         received(AUTH_SUCCESS, generation=2),
-        {STATUS: ConnectionStatus.CONNECTED, ATTEMPT: 0},
+        {STATUS: ConnectionStatus.CONNECTED},
         effects=[resume_frame("7", generation=2)],
     )
     store.finish()
@@ -129,7 +135,7 @@ def test_connected_operation_holds_socket_and_heartbeat_timer() -> None:
     """Once connected the resources are the socket and a 30 s heartbeat timer only."""
     state = connected_store().state
     assert operation_resources(op_of(state), state.config) == {
-        Socket(operation_id=OP, generation=1, url=OP_URL),
+        socket_of(1),
         Timer(operation_id=OP, kind=TimerKind.HEARTBEAT, generation=1, delay_ms=30_000),
     }
 
@@ -267,20 +273,38 @@ def test_backoff_is_not_reset_by_a_socket_that_opens_then_drops() -> None:
     assert timer(state, TimerKind.BACKOFF).delay_ms == 4_000
 
 
-def test_backoff_resets_on_auth_success() -> None:
-    """Only `auth_success` restarts the backoff at the initial delay (12.4)."""
-    state = _reconnecting(3)
-    assert op_of(state).connection.attempt == 3
-    state = fold(state, fired(timer(state, TimerKind.BACKOFF)), opened(4))
-    store = TestStore(state)
-    store.send(
-        received(AUTH_SUCCESS, generation=4),
-        {STATUS: ConnectionStatus.CONNECTED, ATTEMPT: 0},
-        effects=[resume_frame(generation=4)],
-    )
+def _authenticated_after(attempts: int) -> TestStore:
+    """A store whose operation lost `attempts` sockets, then authenticated a new one."""
+    state = _reconnecting(attempts)
+    assert op_of(state).connection.attempt == attempts
+    state = fold(state, fired(timer(state, TimerKind.BACKOFF)), opened(attempts + 1))
+    return TestStore(fold(state, received(AUTH_SUCCESS, generation=attempts + 1)))
+
+
+def test_auth_success_alone_does_not_reset_the_backoff() -> None:
+    """A server that authenticates and drops is not redialled every second (11.25)."""
+    store = _authenticated_after(3)
+    assert op_of(store.state).connection.attempt == 3
+    state = fold(store.state, closed(4))
+    assert timer(state, TimerKind.BACKOFF).delay_ms == backoff_delay_ms(StoreConfig(), 4)
+
+
+@pytest.mark.parametrize(
+    "proof", [chunk("alive", id="9"), HEARTBEAT_ACK], ids=["agent_event", "heartbeat_ack"]
+)
+def test_a_healthy_connection_resets_the_backoff(proof: Any) -> None:
+    """An agent event or a heartbeat ack after `auth_success` restarts the backoff (11.25)."""
+    store = _authenticated_after(3)
+    store.send(received(proof, generation=4), {ATTEMPT: 0, **_detail_of(proof)}, effects=[])
     state = fold(store.state, closed(4))
     assert timer(state, TimerKind.BACKOFF).delay_ms == 1_000
-    store.finish()
+
+
+def _detail_of(proof: Any) -> dict[str, Any]:
+    """What else the proof changes besides the backoff (an event moves cursor and text)."""
+    if proof is HEARTBEAT_ACK:
+        return {}
+    return {CURSOR: "9", TRANSCRIPT: ANY}
 
 
 def test_backoff_timer_dials_the_next_generation() -> None:
@@ -292,9 +316,7 @@ def test_backoff_timer_dials_the_next_generation() -> None:
         {STATUS: ConnectionStatus.CONNECTING, GENERATION: 2},
         effects=[],
     )
-    assert Socket(operation_id=OP, generation=2, url=OP_URL) in operation_resources(
-        op_of(store.state), store.state.config
-    )
+    assert socket_of(2) in operation_resources(op_of(store.state), store.state.config)
     store.finish()
 
 

@@ -125,11 +125,7 @@ def test_resubscribe_clears_owed_echoes() -> None:
     store = TestStore(state)
     store.send(
         received(AUTH_SUCCESS, 2),
-        {
-            CONNECTION: ConnectionStatus.CONNECTED,
-            path("connection.attempt"): 0,
-            ECHO: EchoGuard(),
-        },
+        {CONNECTION: ConnectionStatus.CONNECTED, ECHO: EchoGuard()},
     )
     store.skip_effects()
     ended = Outcome(result=Result.ENDED, source=FinishSource.SESSION_COMPLETE)

@@ -44,7 +44,11 @@ OTHER_VALUES = {
     "transcript": Transcript(events=5, ended=True),
     "stop_requested": True,
     "bad_frames": 3,
+    "problems": 4,
     "last_problem": "something",
+    "settled_tools": immutables.Map(
+        {"t3": Tool(id="t3", order=2, deadline_ms=5_000, status=ToolStatus.SENT)}
+    ),
 }
 
 
@@ -59,7 +63,7 @@ def sample_operations() -> list[Operation]:
     tools = immutables.Map(
         {
             "t1": Tool(id="t1", order=0, deadline_ms=5_000, status=ToolStatus.RUNNING),
-            "t2": Tool(id="t2", order=1, deadline_ms=5_000, status=ToolStatus.SENT),
+            "t2": Tool(id="t2", order=1, deadline_ms=5_000, status=ToolStatus.QUEUED),
         }
     )
     return [

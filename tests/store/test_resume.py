@@ -1,4 +1,5 @@
-"""Resume: the envelope-id cursor, duplicate dropping, and buffering the replay on reattach.
+"""Resume: the envelope-id cursor (reported, never dropped, when it goes back), and buffering
+the replay on reattach (the only place events are deduplicated in v1).
 
 PROTOCOL.md 1.5, 2.4, 3 and invariants 9-11.
 """
@@ -96,20 +97,58 @@ def test_event_inner_id_is_not_the_cursor() -> None:
     assert op_of(state).last_event_id == ""
 
 
-def test_replayed_event_at_or_before_cursor_is_dropped() -> None:
-    """A numeric id at or before the cursor is a duplicate and changes nothing (10)."""
+def test_a_live_repeat_of_an_id_is_delivered_and_reported() -> None:
+    """Outside a resume replay nothing is deduplicated: a live event whose id does not
+    come after the cursor is shown, and reported as a problem of the operation (10)."""
     state = fold(
         connected_store().state, received(chunk("a", id="1")), received(chunk("b", id="2"))
     )
     store = TestStore(state)
-    store.send(received(chunk("b", id="2")), {}, effects=[])
-    store.send(received(chunk("a", id="1")), {}, effects=[])
-    assert _text(store.state) == "ab"
+    store.send(
+        received(chunk("b", id="2")),
+        {
+            TRANSCRIPT: ANY,
+            path("problems"): 1,
+            path("last_problem"): "event id '2' does not follow '2'",
+        },
+        effects=[],
+    )
+    assert _text(store.state) == "abb"
     store.finish()
 
 
-def test_reconnect_replay_does_not_duplicate_events() -> None:
-    """After a reconnect the server's replay of old ids adds nothing; new ids are applied."""
+def test_an_id_going_back_moves_the_cursor_and_the_run_goes_on() -> None:
+    """A gateway that lost its id counter restarts at 1: the events are shown, the cursor
+    follows what the server says, and the run still ends on its own terminal (10)."""
+    state = fold(connected_store().state, received(chunk("a", id="41")))
+    state = fold(state, received(chunk("b", id="1")), received(chunk("c", id="2")))
+    assert _text(state) == "abc"
+    assert op_of(state).last_event_id == "2"
+    assert op_of(state).problems == 1
+    state = fold(state, received(runtime_end(id="3")))
+    assert op_of(state).status is OperationStatus.FINISHED
+
+
+def test_ids_of_any_length_are_compared_as_numbers() -> None:
+    """A 5,000-digit id is an id like any other: compared without int(), never raising."""
+    huge = "9" * 5_000
+    state = fold(connected_store().state, received(chunk("a", id=huge)))
+    state = fold(state, received(chunk("b", id="1" + "0" * 5_000)))
+    assert op_of(state).problems == 0
+    state = fold(state, received(chunk("c", id=huge)))
+    assert op_of(state).problems == 1
+    assert _text(state) == "abc"
+
+
+def test_an_empty_id_leaves_the_cursor() -> None:
+    """An envelope id of "" does not move the cursor (upstream's ``if (msg.id)``)."""
+    state = fold(connected_store().state, received(chunk("a", id="7")), received(chunk("b", id="")))
+    assert op_of(state).last_event_id == "7"
+    assert _text(state) == "ab"
+
+
+def test_reconnect_resumes_after_the_cursor() -> None:
+    """After a reconnect `resume` asks for what came after the cursor; new ids apply."""
     state = fold(
         connected_store().state,
         received(chunk("a", id="1")),
@@ -117,13 +156,8 @@ def test_reconnect_replay_does_not_duplicate_events() -> None:
         closed(1),
     )
     state = fold(state, fired(timer(state, TimerKind.BACKOFF)), opened(2))
-    state = fold(
-        state,
-        received(AUTH_SUCCESS, 2),
-        received(chunk("a", id="1"), 2),
-        received(chunk("b", id="2"), 2),
-        received(chunk("c", id="3"), 2),
-    )
+    assert reduce(state, received(AUTH_SUCCESS, 2)).effects == (resume_frame("2", generation=2),)
+    state = fold(state, received(AUTH_SUCCESS, 2), received(chunk("c", id="3"), 2))
     assert _text(state) == "abc"
     assert op_of(state).last_event_id == "3"
 
@@ -134,7 +168,7 @@ def test_cursor_survives_refresh_and_reconnect() -> None:
     store = TestStore(fold(state, fired(timer(state, TimerKind.BACKOFF)), opened(2)))
     store.send(
         received(AUTH_SUCCESS, 2),
-        {CONNECTION: ConnectionStatus.CONNECTED, path("connection.attempt"): 0},
+        {CONNECTION: ConnectionStatus.CONNECTED},
         effects=[resume_frame("41", generation=2)],
     )
     store.finish()
@@ -161,7 +195,12 @@ def test_attach_without_cursor_buffers_the_replay() -> None:
     first = chunk("a", id="1")
     store.send(
         received(first),
-        {CURSOR: "1", path("resume.buffer"): (first,)},
+        {
+            CURSOR: "1",
+            path("resume.buffer"): (first,),
+            path("resume.seen"): ANY,
+            path("resume.arrivals"): 1,
+        },
         effects=[],
     )
     assert _text(store.state) == ""
@@ -214,7 +253,8 @@ def test_flush_dedupes_keeping_the_first_copy() -> None:
     raced = event("stream_chunk", {"chunkType": "text", "content": "live"}, timestamp=5)
     later = event("stream_chunk", {"chunkType": "text", "content": "!"}, timestamp=6)
     state = fold(_buffering_store().state, received(replayed), received(raced), received(later))
-    assert len(op_of(state).resume.buffer) == 3
+    assert list(op_of(state).resume.buffer) == [replayed, later]
+    assert op_of(state).resume.arrivals == 3
     state = fold(state, fired(timer(state, TimerKind.RESUME_FLUSH)))
     assert _text(state) == "replay!"
     assert op_of(state).transcript.events == 2

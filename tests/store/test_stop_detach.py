@@ -28,7 +28,6 @@ from gatewayops.store import (
     RequestInterrupt,
     Result,
     ResumeState,
-    Socket,
     StopRequested,
     Timer,
     TimerKind,
@@ -45,7 +44,6 @@ from .helpers import (
     CONNECTION,
     FRESH_TOKEN,
     OP,
-    OP_URL,
     OUTCOME,
     STATUS,
     TOPIC,
@@ -64,6 +62,7 @@ from .helpers import (
     received,
     resume_frame,
     runtime_end,
+    socket_of,
     started,
     timer,
     tool_execute,
@@ -210,9 +209,7 @@ def test_reattach_after_detach_dials_again() -> None:
         },
         effects=[],
     )
-    assert Socket(operation_id=OP, generation=2, url=OP_URL) in operation_resources(
-        op_of(store.state), store.state.config
-    )
+    assert socket_of(2) in operation_resources(op_of(store.state), store.state.config)
     store.send(opened(2), {CONNECTION: ConnectionStatus.AUTHENTICATING})
     store.receive(auth_frame(FRESH_TOKEN, generation=2))
     store.send(

@@ -10,6 +10,7 @@ import pytest
 
 from gatewayops.protocol import DEFAULT_TOOL_TIMEOUT_MS, Heartbeat, SessionStatus, ToolResult
 from gatewayops.store import (
+    ABSENT,
     ConnectionStatus,
     ExecuteTool,
     GatewayState,
@@ -49,6 +50,13 @@ from .helpers import (
 
 CALL = "call-1"
 TOOL = f"{path('tools')}[{CALL!r}]"
+SETTLED = f"{path('settled_tools')}[{CALL!r}]"
+RUNNING = Tool(id=CALL, order=0, deadline_ms=10_000)
+SENT = Tool(id=CALL, order=0, deadline_ms=10_000, status=ToolStatus.SENT)
+
+
+def _queued(result: ToolResult) -> Tool:
+    return Tool(id=CALL, order=0, deadline_ms=10_000, status=ToolStatus.QUEUED, result=result)
 
 
 def _execute(timeout_ms: int) -> ExecuteTool:
@@ -85,7 +93,7 @@ def test_tool_execute_runs_the_tool_with_a_deadline_margin() -> None:
         {
             CURSOR: "1",
             TRANSCRIPT: ANY,
-            TOOL: Tool(id=CALL, order=0, deadline_ms=10_000),
+            TOOL: RUNNING,
         },
         effects=[_execute(9_500)],
     )
@@ -109,11 +117,18 @@ def test_tool_timeout_has_a_floor_and_a_default(server_ms: int | None, local_ms:
 
 
 def test_duplicate_tool_execute_is_not_run_twice() -> None:
-    """A second `tool_execute` with the same toolCallId (e.g. replayed) changes nothing."""
+    """A second `tool_execute` with the same toolCallId (e.g. replayed) runs nothing."""
     store = _running_tool_store()
-    store.send(received(tool_execute(id="1")), {}, effects=[])  # replayed: id <= cursor
-    store.send(received(tool_execute(id="2")), {CURSOR: "2"}, effects=[])  # under a new id
-    store.send(received(tool_execute()), {}, effects=[])  # with no envelope id at all
+    repeat = {
+        path("problems"): 1,
+        path("last_problem"): "event id '1' does not follow '1'",
+        path("transcript.events"): 2,
+    }
+    store.send(received(tool_execute(id="1")), repeat, effects=[])  # a repeated id: reported
+    store.send(
+        received(tool_execute(id="2")), {CURSOR: "2", path("transcript.events"): 3}, effects=[]
+    )  # under a new id
+    store.send(received(tool_execute()), {path("transcript.events"): 4}, effects=[])  # no id
     assert len(op_of(store.state).transcript.tool_calls) == 1
     store.finish()
 
@@ -124,7 +139,7 @@ def test_tool_result_is_sent_when_connected() -> None:
     result = tool_result()
     store.send(
         ToolFinished(operation_id=OP, result=result),
-        {f"{TOOL}.status": ToolStatus.SENT},
+        {TOOL: ABSENT, SETTLED: SENT},
         effects=[send(result)],
     )
     store.finish()
@@ -143,12 +158,7 @@ def test_tool_result_while_disconnected_is_queued_then_sent_after_resume() -> No
     store = TestStore(_reconnected(store.state))
     store.send(
         received(AUTH_SUCCESS, 2),
-        {
-            path("connection.status"): ConnectionStatus.CONNECTED,
-            path("connection.attempt"): 0,
-            f"{TOOL}.status": ToolStatus.SENT,
-            f"{TOOL}.result": None,
-        },
+        {path("connection.status"): ConnectionStatus.CONNECTED, TOOL: ABSENT, SETTLED: SENT},
         effects=[resume_frame("1", generation=2), send(result, generation=2)],
     )
     store.finish()
@@ -186,15 +196,16 @@ def test_deadline_drops_a_queued_result() -> None:
         _lost(_running_tool_store().state), ToolFinished(operation_id=OP, result=tool_result())
     )
     store = TestStore(state)
+    expired = Tool(id=CALL, order=0, deadline_ms=10_000, status=ToolStatus.EXPIRED)
     store.send(
         fired(timer(state, TimerKind.TOOL_DEADLINE)),
-        {f"{TOOL}.status": ToolStatus.EXPIRED, f"{TOOL}.result": None},
+        {TOOL: ABSENT, SETTLED: expired},
         effects=[],
     )
     store = TestStore(_reconnected(store.state))
     store.send(
         received(AUTH_SUCCESS, 2),
-        {path("connection.status"): ConnectionStatus.CONNECTED, path("connection.attempt"): 0},
+        {path("connection.status"): ConnectionStatus.CONNECTED},
         effects=[resume_frame("1", generation=2)],
     )
     store.finish()
@@ -217,7 +228,7 @@ def test_send_failure_requeues_the_result() -> None:
     store = TestStore(state)
     store.send(
         SendFailed(operation_id=OP, generation=1, message=result),
-        {f"{TOOL}.status": ToolStatus.QUEUED, f"{TOOL}.result": result},
+        {TOOL: _queued(result), SETTLED: ABSENT},
         effects=[],
     )
     step = reduce(_reconnected(store.state), received(AUTH_SUCCESS, 2))
@@ -232,7 +243,7 @@ def test_send_failure_on_the_current_socket_queues_instead_of_resending() -> Non
     store = TestStore(state)
     store.send(
         SendFailed(operation_id=OP, generation=1, message=result),
-        {f"{TOOL}.status": ToolStatus.QUEUED, f"{TOOL}.result": result},
+        {TOOL: _queued(result), SETTLED: ABSENT},
         effects=[],
     )
     store.finish()

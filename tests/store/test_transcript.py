@@ -81,7 +81,7 @@ def test_stream_start_without_id_names_the_step() -> None:
 def test_text_chunks_append() -> None:
     """Text chunks append to the current message's text."""
     shown = _shown(_start(), _chunk("text", "Hel"), _chunk("text", "lo"))
-    assert shown.messages == (AssistantMessage(id="msg-1", text="Hello"),)
+    assert shown.messages == (AssistantMessage(id="msg-1", text_pieces=("Hello",)),)
     assert shown.events == 3
 
 
@@ -100,7 +100,9 @@ def test_chunk_without_stream_start_goes_to_an_implicit_message() -> None:
 def test_replace_snapshot_replaces_the_text() -> None:
     """A `snapshotMode: replace` chunk replaces the text and records its seq."""
     shown = _shown(_start(), _chunk("text", "draft"), _chunk("text", "Final text", seq=3))
-    assert shown.messages[0] == AssistantMessage(id="msg-1", text="Final text", text_seq=3)
+    assert shown.messages[0] == AssistantMessage(
+        id="msg-1", text_pieces=("Final text",), text_seq=3
+    )
 
 
 def test_replace_snapshot_at_or_below_the_watermark_is_dropped() -> None:
@@ -134,7 +136,7 @@ def test_reasoning_snapshots_have_their_own_watermark() -> None:
     """Text and reasoning snapshots are watermarked independently."""
     shown = _shown(_start(), _chunk("text", "t", seq=7), _chunk("reasoning", "r", seq=1))
     assert shown.messages[0] == AssistantMessage(
-        id="msg-1", text="t", reasoning="r", text_seq=7, reasoning_seq=1
+        id="msg-1", text_pieces=("t",), reasoning_pieces=("r",), text_seq=7, reasoning_seq=1
     )
 
 
@@ -154,13 +156,31 @@ def test_stream_end_final_content_replaces_the_text() -> None:
         _chunk("text", "partial"),
         received(event("stream_end", {"finalContent": "Done."})),
     )
-    assert shown.messages == (AssistantMessage(id="msg-1", text="Done.", ended=True),)
+    assert shown.messages == (AssistantMessage(id="msg-1", text_pieces=("Done.",), ended=True),)
+
+
+def test_a_message_is_its_text_however_it_was_streamed() -> None:
+    """Text is kept as a few pieces; two messages with the same text are equal, and the
+    tail reads only what it needs."""
+    one = _shown(_start(), *(_chunk("text", piece) for piece in ("He", "l", "lo, ", "world")))
+    other = _shown(_start(), _chunk("text", "Hello, world"))
+    assert one.messages == other.messages
+    assert one.messages[0].text_tail(5) == "world"
+    assert one.messages[0].text_tail(100) == "Hello, world"
+
+
+def test_many_chunks_keep_few_pieces() -> None:
+    """Appending n chunks leaves at most log2(n)+1 pieces (no whole-text copy per chunk)."""
+    shown = _shown(_start(), *(_chunk("text", "x") for _ in range(1_000)))
+    message = shown.messages[0]
+    assert message.text == "x" * 1_000
+    assert len(message.text_pieces) <= 11
 
 
 def test_stream_end_without_final_content_keeps_the_text() -> None:
     """`stream_end` without `finalContent` keeps the streamed text and closes the message."""
     shown = _shown(_start(), _chunk("text", "kept"), received(event("stream_end", {})))
-    assert shown.messages == (AssistantMessage(id="msg-1", text="kept", ended=True),)
+    assert shown.messages == (AssistantMessage(id="msg-1", text_pieces=("kept",), ended=True),)
 
 
 def test_next_stream_start_opens_a_second_message() -> None:
@@ -208,7 +228,8 @@ def test_tool_end_marks_success_or_failure() -> None:
 def test_repeated_tool_start_shows_the_call_once() -> None:
     """A `tool_start` repeated without a new envelope id (replay race) is not shown twice."""
     store = TestStore(fold(connected_store().state, _tool_start()))
-    store.send(_tool_start(), {}, effects=[])
+    store.send(_tool_start(), {path("transcript.events"): 2}, effects=[])
+    assert len(op_of(store.state).transcript.tool_calls) == 1
     store.finish()
 
 
@@ -301,7 +322,7 @@ def test_malformed_event_data_is_reported_not_fatal() -> None:
         received(event("stream_chunk", {"chunkType": 5}, id="1")),
         {
             path("last_event_id"): "1",
-            path("bad_frames"): 1,
+            path("problems"): 1,
             path("last_problem"): "event.data.chunkType: expected str, got int",
             path("transcript.events"): 1,
         },

@@ -8,7 +8,10 @@ attrs classes (`Timer`, `Outcome`) objects, and protocol messages their wire JSO
 both sides agree by construction; payloads must come from a strict JSON parser, as
 `_format`'s, which refuses NaN and infinities as the codec's own `decode` does).
 Every token is replaced by `REDACTED` as it is encoded: the `token` field of the app
-actions and of `TokenRefreshed`, and the token of every `auth` frame. The operation id
+actions and of `TokenRefreshed`, and the token of every `auth` frame. A received
+frame is recorded as the message it decoded to (`to_wire`), with the problems its
+decoding found under ``"problems"`` (when there are any), so a replay reduces exactly
+the message the live client did. The operation id
 is not part of a payload (a record carries it once). Must not know: files, lines, or
 record numbers (errors are `ValueError`s naming the field; `_format` adds the line).
 """
@@ -38,6 +41,7 @@ from gatewayops.store import (
     BadMessageReceived,
     Effect,
     ExecuteTool,
+    HandlingFailed,
     InterruptConfirmed,
     InterruptFailed,
     MessageReceived,
@@ -45,6 +49,7 @@ from gatewayops.store import (
     OperationAttached,
     OperationDetached,
     OperationStarted,
+    ReconnectRequested,
     RefreshToken,
     RequestInterrupt,
     SendFailed,
@@ -52,10 +57,12 @@ from gatewayops.store import (
     SocketClosed,
     SocketFailed,
     SocketOpened,
+    SocketWentQuiet,
     StopRequested,
     TimerFired,
     TokenRefreshed,
     TokenRefreshFailed,
+    TokenReplaced,
     ToolFinished,
 )
 
@@ -104,11 +111,14 @@ PLACES: dict[type[Any], tuple[Direction, Kind]] = {
     OperationAttached: (_LOCAL, Kind.APP),
     StopRequested: (_LOCAL, Kind.APP),
     OperationDetached: (_LOCAL, Kind.APP),
+    TokenReplaced: (_LOCAL, Kind.APP),
+    ReconnectRequested: (_LOCAL, Kind.APP),
     MessageReceived: (_IN, Kind.FRAME),
     BadMessageReceived: (_IN, Kind.FRAME),
     SocketOpened: (_IN, Kind.SOCKET),
     SocketClosed: (_IN, Kind.SOCKET),
     SocketFailed: (_IN, Kind.SOCKET),
+    SocketWentQuiet: (_IN, Kind.SOCKET),
     SendFailed: (_IN, Kind.SOCKET),
     TimerFired: (_LOCAL, Kind.TIMER),
     TokenRefreshed: (_LOCAL, Kind.EFFECT_RESULT),
@@ -116,6 +126,7 @@ PLACES: dict[type[Any], tuple[Direction, Kind]] = {
     ToolFinished: (_LOCAL, Kind.EFFECT_RESULT),
     InterruptConfirmed: (_LOCAL, Kind.EFFECT_RESULT),
     InterruptFailed: (_LOCAL, Kind.EFFECT_RESULT),
+    HandlingFailed: (_LOCAL, Kind.EFFECT_RESULT),
     SendMessage: (_OUT, Kind.FRAME),
     RefreshToken: (_OUT, Kind.EFFECT),
     RequestInterrupt: (_OUT, Kind.EFFECT),
@@ -160,7 +171,11 @@ def encode_item(item: Item) -> dict[str, Any]:
         framed = cast(MessageReceived | SendMessage, item)
         message = framed.message
         wire = to_wire(_REDACTED_AUTH if isinstance(message, Auth) else message)
-        return {"type": cls.__name__, "generation": framed.generation, "frame": wire}
+        record = {"type": cls.__name__, "generation": framed.generation, "frame": wire}
+        problems = getattr(message, "problems", ())
+        if problems:
+            record["problems"] = list(problems)
+        return record
     if cls not in PLACES:
         raise TypeError(f"not an action or effect: {item!r}")
     payload: dict[str, Any] = {"type": cls.__name__}
@@ -287,6 +302,23 @@ def _decode_object(cls: type[Any], value: Any, path: str, given: dict[str, Any])
         raise ValueError(f"{path}: {error}") from None
 
 
+def _check_frame_record(payload: dict[str, Any], cls: type[Any]) -> None:
+    """Raise naming what a frame record lacks or has too much (its keys are not the usual)."""
+    missing = sorted({"generation", "frame"} - payload.keys())
+    if missing:
+        raise ValueError(f"payload.{missing[0]}: missing required field")
+    allowed = {"type", "generation", "frame"} | ({"problems"} if cls is MessageReceived else set())
+    unknown = sorted(payload.keys() - allowed)
+    if unknown:
+        raise ValueError(f"payload.{unknown[0]}: unknown field of {cls.__name__}")
+
+
+def _problems(value: Any) -> tuple[str, ...]:
+    if type(value) is not list or not value or any(type(line) is not str for line in value):
+        raise ValueError("payload.problems: expected a non-empty array of str")
+    return tuple(value)
+
+
 def decode_item(payload: Any, operation_id: str) -> Item:
     """The action or effect a record's payload holds, for operation `operation_id`.
 
@@ -302,16 +334,14 @@ def decode_item(payload: Any, operation_id: str) -> Item:
         raise ValueError(f"payload.type: expected an action or effect class, got {name!r}")
     if cls is MessageReceived or cls is SendMessage:  # the hot path: one frame each
         if len(payload) != 3 or "generation" not in payload or "frame" not in payload:
-            missing = sorted({"generation", "frame"} - payload.keys())
-            if missing:
-                raise ValueError(f"payload.{missing[0]}: missing required field")
-            unknown = sorted(payload.keys() - {"type", "generation", "frame"})
-            raise ValueError(f"payload.{unknown[0]}: unknown field of {name}")
+            _check_frame_record(payload, cls)
         generation = payload["generation"]
         if type(generation) is not int:
             _INT(generation, "payload.generation")  # raises, naming the field
         frame = _SERVER_FRAME if cls is MessageReceived else _CLIENT_FRAME
         message = frame(payload["frame"], "payload.frame")
+        if "problems" in payload:
+            message = attrs.evolve(message, problems=_problems(payload["problems"]))
         build = _new_message_received if cls is MessageReceived else _new_send_message
         item: Item = build(operation_id, generation, message)
     else:

@@ -31,15 +31,13 @@ import attrs
 
 from gatewayops._secrets import redact_secrets
 from gatewayops.exceptions import LocalUsageError, RemoteProtocolError
-from gatewayops.protocol import Auth, Resume, ToolResult, decode, decode_client
+from gatewayops.protocol import Auth, Resume, ToolResult, decode_client
 from gatewayops.replay._codec import PLACES, REDACTED, Direction, Item
 from gatewayops.replay._format import Header, LogItem, LogWarning, Record, ReplayFormatError
 from gatewayops.replay._safety import MAX_NESTING, nested_too_deeply, redact_json_text, shown
 from gatewayops.store import (
     Action,
-    BadMessageReceived,
     GatewayState,
-    MessageReceived,
     OperationAttached,
     OperationStarted,
     RefreshStatus,
@@ -53,6 +51,7 @@ from gatewayops.store import (
     TimerKind,
     TokenRefreshed,
     ToolFinished,
+    frame_received,
     operation_resources,
     reduce,
 )
@@ -224,15 +223,7 @@ class _Importer:
     def message(self, socket: _Socket, t: float, kind: str, data: str) -> Iterator[Record]:
         op_id, generation = socket.operation_id, self.generations[socket.entry]
         if kind == "receive":
-            try:
-                received: Item = MessageReceived(
-                    operation_id=op_id, generation=generation, message=decode(data)
-                )
-            except RemoteProtocolError as error:
-                received = BadMessageReceived(
-                    operation_id=op_id, generation=generation, error=str(error)
-                )
-            yield self.record(t, received)
+            yield self.record(t, frame_received(op_id, generation, data))
             return
         try:
             sent = decode_client(data)

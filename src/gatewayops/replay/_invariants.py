@@ -18,7 +18,9 @@ The invariants (numbers are PROTOCOL.md section 11's):
 * ``no-resources-when-finished`` (2): a finished operation has no socket or timer.
 * ``silence-never-completes`` (5): no timer firing finishes an operation (except a
   token refresh that never answered, once the refresh budget is spent).
-* ``cursor-forward`` (10): a numeric resume cursor never moves back.
+* ``cursor-follows-server`` (10): after an agent event the operation accepted, the resume
+  cursor is that event's envelope id when it has one (even one that goes back: that is
+  reported as a problem of the operation, not dropped), and unchanged when it has none.
 * ``one-socket`` (12): an operation has at most one socket.
 * ``one-tool-result`` (14): at most one `tool_result` frame per tool call (a frame whose
   write failed, reported by `SendFailed`, may be sent again).
@@ -33,11 +35,12 @@ from typing import TypeAlias
 
 import attrs
 
-from gatewayops.protocol import ToolResult
+from gatewayops.protocol import AgentEventMessage, ToolResult
 from gatewayops.store import (
     Action,
     Effect,
     FinishSource,
+    MessageReceived,
     NotifyFinished,
     Operation,
     OperationStatus,
@@ -57,7 +60,7 @@ __all__ = [
     "Position",
     "Violation",
     "absorbing",
-    "cursor_forward",
+    "cursor_follows_server",
     "no_resources_when_finished",
     "notify_once",
     "one_socket",
@@ -143,15 +146,20 @@ def silence_never_completes(
     return f"the {action.timer.kind.value} timer finished the operation"
 
 
-def cursor_forward(old: Operation | None, new: Operation | None) -> str | None:
-    """Invariant 10: the numeric resume cursor never moves back."""
-    if old is None or new is None:
+def cursor_follows_server(
+    action: Action, old: Operation | None, new: Operation | None
+) -> str | None:
+    """Invariant 10: the cursor follows the envelope ids of the events accepted."""
+    if type(action) is not MessageReceived or old is None or new is None or new is old:
+        return None  # not an event, or dropped (stale, or for a finished operation)
+    message = action.message
+    if type(message) is not AgentEventMessage:
         return None
-    before, after = old.last_event_id, new.last_event_id
-    if before == after or not (before.isdecimal() and after.isdecimal()):
-        return None
-    if int(after) < int(before):
-        return f"resume cursor moved back from {before} to {after}"
+    if message.id:
+        if new.last_event_id != message.id:
+            return f"resume cursor is {new.last_event_id!r}, not the event's id {message.id!r}"
+    elif new.last_event_id != old.last_event_id:
+        return f"resume cursor moved from {old.last_event_id!r} on an event without an id"
     return None
 
 
@@ -214,8 +222,10 @@ class InvariantChecker:
             and old.status is not _FINISHED
             and not isinstance(action, SendFailed)
         ):
-            problem = cursor_forward(old, new)
-            return [] if problem is None else [self._at(at, action, "cursor-forward", problem)]
+            problem = cursor_follows_server(action, old, new)
+            if problem is None:
+                return []
+            return [self._at(at, action, "cursor-follows-server", problem)]
         found: list[Violation] = []
         op_id = action.operation_id
 
@@ -244,7 +254,7 @@ class InvariantChecker:
                 note("refresh-single-flight", problem, position(refreshes[-1]))
         note("absorbing", absorbing(old, new, len(effects)), position(0))
         note("silence-never-completes", silence_never_completes(action, old, new))
-        note("cursor-forward", cursor_forward(old, new))
+        note("cursor-follows-server", cursor_follows_server(action, old, new))
         for index, call_id in self._count_tool_results(action, effects):
             note(
                 "one-tool-result",

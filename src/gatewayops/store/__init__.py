@@ -11,25 +11,28 @@ from gatewayops.store._actions import (
     AppAction,
     BadMessageReceived,
     EffectResult,
+    HandlingFailed,
     InterruptConfirmed,
     InterruptFailed,
     MessageReceived,
     OperationAttached,
     OperationDetached,
     OperationStarted,
+    ReconnectRequested,
     SendFailed,
     SocketClosed,
     SocketFailed,
     SocketOpened,
+    SocketWentQuiet,
     StopRequested,
     TimerFired,
     TokenRefreshed,
     TokenRefreshFailed,
+    TokenReplaced,
     ToolFinished,
     TransportAction,
 )
-from gatewayops.store._config import StoreConfig, backoff_delay_ms
-from gatewayops.store._delivery import tool_timeout_ms
+from gatewayops.store._config import MAX_DELAY_MS, StoreConfig, backoff_delay_ms
 from gatewayops.store._diff import ABSENT, Change, diff, format_changes
 from gatewayops.store._effects import (
     Effect,
@@ -39,6 +42,7 @@ from gatewayops.store._effects import (
     RequestInterrupt,
     SendMessage,
 )
+from gatewayops.store._frames import frame_received
 from gatewayops.store._lifecycle import (
     CONNECTION_TABLE,
     OPERATION_TABLE,
@@ -46,7 +50,7 @@ from gatewayops.store._lifecycle import (
     OperationEvent,
     mermaid,
 )
-from gatewayops.store._reducer import Step, reduce
+from gatewayops.store._reducer import Step, internal_error_detail, reduce
 from gatewayops.store._resources import (
     RESOURCE_INPUTS,
     Resource,
@@ -60,6 +64,7 @@ from gatewayops.store._resources import (
 from gatewayops.store._selectors import (
     connection_status,
     is_input_loading,
+    is_quiet,
     is_stopping,
     live_operations,
     outcome,
@@ -83,7 +88,8 @@ from gatewayops.store._state import (
     ToolStatus,
     Topic,
 )
-from gatewayops.store._store import Listener, Middleware, Store
+from gatewayops.store._store import Listener, Middleware, Store, Transition
+from gatewayops.store._tools import TOOL_TABLE, ToolEvent, tool_timeout_ms
 from gatewayops.store._transcript import (
     AssistantMessage,
     ToolCallEntry,
@@ -94,8 +100,10 @@ from gatewayops.store._transcript import (
 __all__ = [
     "ABSENT",
     "CONNECTION_TABLE",
+    "MAX_DELAY_MS",
     "OPERATION_TABLE",
     "RESOURCE_INPUTS",
+    "TOOL_TABLE",
     "Action",
     "AppAction",
     "AssistantMessage",
@@ -110,6 +118,7 @@ __all__ = [
     "ExecuteTool",
     "FinishSource",
     "GatewayState",
+    "HandlingFailed",
     "InterruptConfirmed",
     "InterruptFailed",
     "Listener",
@@ -123,6 +132,7 @@ __all__ = [
     "OperationStarted",
     "OperationStatus",
     "Outcome",
+    "ReconnectRequested",
     "RefreshState",
     "RefreshStatus",
     "RefreshToken",
@@ -136,6 +146,7 @@ __all__ = [
     "SocketClosed",
     "SocketFailed",
     "SocketOpened",
+    "SocketWentQuiet",
     "Step",
     "StopRequested",
     "Store",
@@ -145,19 +156,25 @@ __all__ = [
     "TimerKind",
     "TokenRefreshFailed",
     "TokenRefreshed",
+    "TokenReplaced",
     "Tool",
     "ToolCallEntry",
     "ToolCallStatus",
+    "ToolEvent",
     "ToolFinished",
     "ToolStatus",
     "Topic",
     "Transcript",
+    "Transition",
     "TransportAction",
     "backoff_delay_ms",
     "connection_status",
     "diff",
     "format_changes",
+    "frame_received",
+    "internal_error_detail",
     "is_input_loading",
+    "is_quiet",
     "is_stopping",
     "live_operations",
     "mermaid",

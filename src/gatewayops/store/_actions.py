@@ -1,11 +1,12 @@
 """Actions: what happened, in the past tense, as frozen data.
 
 Owns: every input of `reduce`. They come from three places: the application
-(`OperationStarted`, `OperationAttached`, `StopRequested`, `OperationDetached`), the
-transport (socket lifecycle and frames, each carrying the socket's `generation` so a
-stale socket's late news is dropped), and the results of effects (token refresh,
-timers, tools, interrupts). Every action names its `operation_id`. Must not know: how
-any of them is produced.
+(`OperationStarted`, `OperationAttached`, `StopRequested`, `OperationDetached`,
+`TokenReplaced`, `ReconnectRequested`), the transport (socket lifecycle and frames,
+each carrying the socket's `generation` so a stale socket's late news is dropped), and
+the runtime (the results of effects -- token refresh, timers, tools, interrupts -- and
+`HandlingFailed` when carrying something out failed). Every action names its
+`operation_id`. Must not know: how any of them is produced.
 """
 
 from __future__ import annotations
@@ -22,20 +23,24 @@ __all__ = [
     "AppAction",
     "BadMessageReceived",
     "EffectResult",
+    "HandlingFailed",
     "InterruptConfirmed",
     "InterruptFailed",
     "MessageReceived",
     "OperationAttached",
     "OperationDetached",
     "OperationStarted",
+    "ReconnectRequested",
     "SendFailed",
     "SocketClosed",
     "SocketFailed",
     "SocketOpened",
+    "SocketWentQuiet",
     "StopRequested",
     "TimerFired",
     "TokenRefreshFailed",
     "TokenRefreshed",
+    "TokenReplaced",
     "ToolFinished",
     "TransportAction",
 ]
@@ -81,7 +86,38 @@ class OperationDetached:
     operation_id: str
 
 
-AppAction: TypeAlias = OperationStarted | OperationAttached | StopRequested | OperationDetached
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class TokenReplaced:
+    """The app holds a fresh token for the operation; the next `auth` frame carries it.
+
+    Nothing is sent now (upstream `updateToken`); pair it with `ReconnectRequested` to
+    use it at once.
+    """
+
+    operation_id: str
+    token: str = attrs.field(repr=redacted)
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class ReconnectRequested:
+    """The app asks for a fresh socket now (upstream `reconnect()`).
+
+    The current socket closes, a new one dials at once with the backoff started again,
+    and the cursor is kept (no event is shown twice). A detached operation is followed
+    again.
+    """
+
+    operation_id: str
+
+
+AppAction: TypeAlias = (
+    OperationStarted
+    | OperationAttached
+    | StopRequested
+    | OperationDetached
+    | TokenReplaced
+    | ReconnectRequested
+)
 
 # --------------------------------------------------------------------------- transport
 
@@ -141,8 +177,23 @@ class SendFailed:
     message: ClientMessage
 
 
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class SocketWentQuiet:
+    """This generation's socket carried nothing but heartbeat acks for `quiet_ms`."""
+
+    operation_id: str
+    generation: int
+    quiet_ms: int
+
+
 TransportAction: TypeAlias = (
-    SocketOpened | SocketClosed | SocketFailed | MessageReceived | BadMessageReceived | SendFailed
+    SocketOpened
+    | SocketClosed
+    | SocketFailed
+    | SocketWentQuiet
+    | MessageReceived
+    | BadMessageReceived
+    | SendFailed
 )
 
 # --------------------------------------------------------------------------- effect results
@@ -196,6 +247,18 @@ class InterruptFailed:
     error: str
 
 
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class HandlingFailed:
+    """Carrying out an action or effect of the operation failed unexpectedly.
+
+    The operation ends, once, as failed (`FinishSource.INTERNAL_ERROR`) with its
+    socket closed: no failure may leave a run open.
+    """
+
+    operation_id: str
+    error: str
+
+
 EffectResult: TypeAlias = (
     TokenRefreshed
     | TokenRefreshFailed
@@ -203,6 +266,7 @@ EffectResult: TypeAlias = (
     | ToolFinished
     | InterruptConfirmed
     | InterruptFailed
+    | HandlingFailed
 )
 
 Action: TypeAlias = AppAction | TransportAction | EffectResult

@@ -9,12 +9,28 @@ from __future__ import annotations
 
 import attrs
 
-__all__ = ["StoreConfig", "backoff_delay_ms"]
+__all__ = ["MAX_DELAY_MS", "StoreConfig", "backoff_delay_ms"]
+
+MAX_DELAY_MS = 10**12
+"""Longest delay a setting may name (about 31 years): any clock can schedule it."""
 
 
 def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if type(value) is not int or value <= 0:
         raise ValueError(f"StoreConfig.{attribute.name}: expected a positive int, got {value!r}")
+
+
+def _delay(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    _positive(instance, attribute, value)
+    if value > MAX_DELAY_MS:
+        raise ValueError(
+            f"StoreConfig.{attribute.name}: {value} ms is longer than the {MAX_DELAY_MS} ms allowed"
+        )
+
+
+def _flag(instance: object, attribute: attrs.Attribute[bool], value: bool) -> None:
+    if type(value) is not bool:
+        raise ValueError(f"StoreConfig.{attribute.name}: expected a bool, got {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -32,16 +48,23 @@ class StoreConfig:
             `auth_success`; past it the operation ends as an auth failure.
         refresh_timeout_ms: a refresh that has not answered by then counts as failed
             (so a hung refresh endpoint cannot leave a run stuck on "Stop").
+        quiet_after_ms: an authenticated socket on which nothing but heartbeat acks
+            arrived for this long is reported quiet (`Connection.quiet`); the run
+            goes on.
+        auto_reconnect: False: a lost socket is not redialled; the operation stops
+            being followed (detached, not finished) until the app reconnects it.
     """
 
-    heartbeat_interval_ms: int = attrs.field(default=30_000, validator=_positive)
+    heartbeat_interval_ms: int = attrs.field(default=30_000, validator=_delay)
     max_missed_heartbeats: int = attrs.field(default=3, validator=_positive)
-    connect_timeout_ms: int = attrs.field(default=15_000, validator=_positive)
-    initial_backoff_ms: int = attrs.field(default=1_000, validator=_positive)
-    max_backoff_ms: int = attrs.field(default=30_000, validator=_positive)
-    resume_flush_ms: int = attrs.field(default=500, validator=_positive)
+    connect_timeout_ms: int = attrs.field(default=15_000, validator=_delay)
+    initial_backoff_ms: int = attrs.field(default=1_000, validator=_delay)
+    max_backoff_ms: int = attrs.field(default=30_000, validator=_delay)
+    resume_flush_ms: int = attrs.field(default=500, validator=_delay)
     refresh_budget: int = attrs.field(default=3, validator=_positive)
-    refresh_timeout_ms: int = attrs.field(default=30_000, validator=_positive)
+    refresh_timeout_ms: int = attrs.field(default=30_000, validator=_delay)
+    quiet_after_ms: int = attrs.field(default=180_000, validator=_delay)
+    auto_reconnect: bool = attrs.field(default=True, validator=_flag)
 
 
 def backoff_delay_ms(config: StoreConfig, attempt: int) -> int:

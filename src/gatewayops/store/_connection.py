@@ -1,11 +1,13 @@
 """Connection lifecycle of one operation: dial, open, authenticate, lose, refresh.
 
 Owns: the handlers that move `Operation.connection` through `CONNECTION_TABLE`, the
-heartbeat tick, the backoff (reset only on `auth_success`, PROTOCOL.md 12.4), the
-connect watchdog (12.1) and the single-flight, budgeted token refresh (12.2, 12.3).
-Leaving a connection while buffering a replay flushes the buffer: the cursor already
-moved past those events, so dropping them (as upstream does) would lose them. Must
-not know: agent-event semantics (see `_messages`) or the topic map.
+heartbeat tick, the backoff (started again from its first delay only once a connection
+proved healthy, PROTOCOL.md 11.25), the connect watchdog (12.1), quiet sockets, the
+single-flight, budgeted token refresh (12.2, 12.3), and `auto_reconnect=False` (a lost
+socket stops the following instead of redialling). Leaving a connection while buffering
+a replay flushes the buffer: the cursor already moved past those events, so dropping
+them (as upstream does) would lose them. Must not know: agent-event semantics (see
+`_inbound`) or the topic map.
 """
 
 from __future__ import annotations
@@ -14,9 +16,15 @@ import attrs
 
 from gatewayops.protocol import Auth, Heartbeat, Resume
 from gatewayops.store._config import StoreConfig
-from gatewayops.store._delivery import NO_EFFECTS, OpStep, finish, flush
-from gatewayops.store._effects import Effect, RefreshToken, SendMessage
-from gatewayops.store._lifecycle import CONNECTION_TABLE, ConnectionEvent, transition
+from gatewayops.store._delivery import NO_EFFECTS, OpStep, finish, flush, stop_following
+from gatewayops.store._effects import RefreshToken, SendMessage
+from gatewayops.store._lifecycle import (
+    CONNECTION_TABLE,
+    OPERATION_TABLE,
+    ConnectionEvent,
+    OperationEvent,
+    transition,
+)
 from gatewayops.store._state import (
     Connection,
     ConnectionStatus,
@@ -28,20 +36,24 @@ from gatewayops.store._state import (
     RefreshStatus,
     Result,
     ResumeState,
-    ToolStatus,
 )
+from gatewayops.store._tools import send_queued_tool_results
 
 __all__ = [
     "connection_lost",
     "dial",
-    "is_connected",
+    "heard_from_server",
+    "mark_healthy",
     "on_auth_expired",
     "on_auth_success",
+    "on_heartbeat_ack",
     "on_heartbeat_tick",
     "on_refresh_failed",
     "on_refresh_retry",
     "on_socket_opened",
     "on_token_refreshed",
+    "reconnect",
+    "went_quiet",
 ]
 
 
@@ -57,6 +69,21 @@ def dial(op: Operation, event: ConnectionEvent) -> OpStep:
     return attrs.evolve(op, connection=connection), effects
 
 
+def reconnect(op: Operation) -> OpStep:
+    """The app asked for a fresh socket now (upstream `reconnect()`): one socket at a
+    time, the backoff started again, the cursor kept. A detached operation is followed
+    again."""
+    if op.status is OperationStatus.DETACHED:
+        status = transition(OPERATION_TABLE, op.status, OperationEvent.ATTACH)
+        assert status is not None  # DETACHED -> RUNNING
+        op = attrs.evolve(op, status=status)
+    op = attrs.evolve(op, connection=attrs.evolve(op.connection, attempt=0))
+    event = ConnectionEvent.DIAL
+    if op.connection.status is not ConnectionStatus.DISCONNECTED:
+        event = ConnectionEvent.REDIAL
+    return dial(op, event)
+
+
 def on_socket_opened(op: Operation) -> OpStep:
     """The handshake completed: authenticate with the current token."""
     status = transition(CONNECTION_TABLE, op.connection.status, ConnectionEvent.OPENED)
@@ -69,8 +96,14 @@ def on_socket_opened(op: Operation) -> OpStep:
     return op, (auth,)
 
 
-def connection_lost(op: Operation, problem: str) -> OpStep:
-    """The socket is gone (closed, failed, watchdog, heartbeats): back off and retry."""
+def connection_lost(op: Operation, config: StoreConfig, problem: str) -> OpStep:
+    """The socket is gone (closed, failed, watchdog, heartbeats): back off and retry.
+
+    With `auto_reconnect` off the operation is no longer followed instead (detached,
+    not finished: nothing here says how the run ended).
+    """
+    if not config.auto_reconnect:
+        return stop_following(op, OperationStatus.DETACHED, last_problem=problem)
     status = transition(CONNECTION_TABLE, op.connection.status, ConnectionEvent.LOST)
     if status is None:
         return op, NO_EFFECTS
@@ -81,31 +114,13 @@ def connection_lost(op: Operation, problem: str) -> OpStep:
     return attrs.evolve(op, connection=connection, last_problem=problem), effects
 
 
-def _send_queued_tool_results(op: Operation) -> OpStep:
-    queued = sorted(
-        (tool for tool in op.tools.values() if tool.status is ToolStatus.QUEUED),
-        key=lambda tool: tool.order,
-    )
-    if not queued:
-        return op, NO_EFFECTS
-    tools = op.tools
-    effects: list[Effect] = []
-    for tool in queued:
-        assert tool.result is not None  # a queued tool always holds its result
-        effects.append(
-            SendMessage(
-                operation_id=op.id, generation=op.connection.generation, message=tool.result
-            )
-        )
-        tools = tools.set(tool.id, attrs.evolve(tool, status=ToolStatus.SENT, result=None))
-    return attrs.evolve(op, tools=tools), tuple(effects)
-
-
 def on_auth_success(op: Operation) -> OpStep:
-    """Authenticated: reset backoff and budgets, resume from the cursor, send queued results.
+    """Authenticated: resume from the cursor, send queued results, reset the refresh budget.
 
-    A new subscription starts a new replay, so the echo guard forgets what it owed.
-    Resume buffering starts only when attaching with no cursor (PROTOCOL.md 3.1).
+    The backoff is not reset here: only a connection that proves healthy resets it
+    (`mark_healthy`). A new subscription starts a new replay, so the echo guard forgets
+    what it owed. Resume buffering starts only when attaching with no cursor (PROTOCOL.md
+    3.1).
     """
     status = transition(CONNECTION_TABLE, op.connection.status, ConnectionEvent.AUTH_SUCCEEDED)
     if status is None:
@@ -116,7 +131,7 @@ def on_auth_success(op: Operation) -> OpStep:
         resume = ResumeState(on_connect=True, buffering=True)
     op = attrs.evolve(
         op,
-        connection=attrs.evolve(op.connection, status=status, attempt=0, missed_heartbeats=0),
+        connection=attrs.evolve(op.connection, status=status, missed_heartbeats=0),
         refresh=attrs.evolve(op.refresh, attempts=0),
         echo=EchoGuard(),
         resume=resume,
@@ -126,8 +141,44 @@ def on_auth_success(op: Operation) -> OpStep:
         generation=op.connection.generation,
         message=Resume(last_event_id=op.last_event_id, want_status=True),
     )
-    op, sent = _send_queued_tool_results(op)
+    op, sent = send_queued_tool_results(op)
     return op, (*flushed, resume_frame, *sent)
+
+
+def mark_healthy(op: Operation) -> Operation:
+    """An agent event or heartbeat ack on an authenticated socket: the backoff restarts."""
+    connection = op.connection
+    if connection.attempt == 0 or connection.status is not ConnectionStatus.CONNECTED:
+        return op
+    return attrs.evolve(op, connection=attrs.evolve(connection, attempt=0))
+
+
+def on_heartbeat_ack(op: Operation) -> Operation:
+    """The counter of missed heartbeats starts again; the connection proved healthy."""
+    connection = op.connection
+    if connection.missed_heartbeats:
+        op = attrs.evolve(op, connection=attrs.evolve(connection, missed_heartbeats=0))
+    return mark_healthy(op)
+
+
+def went_quiet(op: Operation) -> OpStep:
+    """The socket task saw nothing but heartbeat acks for `quiet_after_ms`: say so.
+
+    Only an authenticated socket can be quiet (before that the connect watchdog
+    decides). Quiet is news for the user, never an ending (PROTOCOL.md 11.5).
+    """
+    connection = op.connection
+    if connection.quiet or connection.status is not ConnectionStatus.CONNECTED:
+        return op, NO_EFFECTS
+    return attrs.evolve(op, connection=attrs.evolve(connection, quiet=True)), NO_EFFECTS
+
+
+def heard_from_server(op: Operation) -> Operation:
+    """A frame other than a heartbeat ack arrived: no longer quiet."""
+    connection = op.connection
+    if not connection.quiet:
+        return op
+    return attrs.evolve(op, connection=attrs.evolve(connection, quiet=False))
 
 
 def _start_refresh(op: Operation) -> OpStep:
@@ -184,7 +235,7 @@ def on_heartbeat_tick(op: Operation, config: StoreConfig) -> OpStep:
     connection = op.connection
     missed = connection.missed_heartbeats + 1
     if missed > config.max_missed_heartbeats:
-        return connection_lost(op, f"{missed - 1} heartbeats unanswered")
+        return connection_lost(op, config, f"{missed - 1} heartbeats unanswered")
     connection = attrs.evolve(
         connection, missed_heartbeats=missed, heartbeat_ticks=connection.heartbeat_ticks + 1
     )
@@ -192,8 +243,3 @@ def on_heartbeat_tick(op: Operation, config: StoreConfig) -> OpStep:
         operation_id=op.id, generation=connection.generation, message=Heartbeat()
     )
     return attrs.evolve(op, connection=connection), (heartbeat,)
-
-
-def is_connected(op: Operation) -> bool:
-    """Whether frames that need an authenticated socket can be sent now."""
-    return op.connection.status is ConnectionStatus.CONNECTED

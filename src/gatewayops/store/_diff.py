@@ -1,7 +1,9 @@
 """Field-level differences between two values of state (or effects).
 
-Owns: walking attrs instances, persistent maps, dicts and tuples in parallel and naming
-every leaf that differs by a path such as ``operations['op-1'].connection.status``.
+Owns: walking attrs instances, persistent maps and vectors, dicts and tuples in parallel
+and naming every leaf that differs by a path such as
+``operations['op-1'].connection.status`` (a field compared by a key, such as a
+message's text pieces, is compared by that key; a field outside equality is skipped).
 Used by `TestStore` failure messages and the replayer's divergence report. Must not
 know: what the fields mean.
 """
@@ -13,6 +15,8 @@ from typing import Any, Final
 
 import attrs
 import immutables
+
+from gatewayops._persistent import Vector
 
 __all__ = ["ABSENT", "Change", "diff", "format_changes"]
 
@@ -42,6 +46,11 @@ def _is_mapping(value: object) -> bool:
     return isinstance(value, Mapping | immutables.Map)
 
 
+def _as_tuple(value: Any) -> Any:
+    """A persistent vector is compared as the tuple of its items."""
+    return tuple(value) if isinstance(value, Vector) else value
+
+
 def diff(old: Any, new: Any, path: str = "") -> list[Change]:
     """Every leaf path at which `old` and `new` differ (empty when equal)."""
     if old is new:
@@ -49,8 +58,12 @@ def diff(old: Any, new: Any, path: str = "") -> list[Change]:
     if attrs.has(type(old)) and type(old) is type(new):
         changes: list[Change] = []
         for field in attrs.fields(type(old)):
-            name = field.name
-            changes.extend(diff(getattr(old, name), getattr(new, name), f"{path}.{name}"))
+            name, left, right = field.name, getattr(old, field.name), getattr(new, field.name)
+            if field.eq_key is not None:  # compared by a key (text pieces by their text)
+                left, right = field.eq_key(left), field.eq_key(right)
+            elif not field.eq:  # not part of the value (a derived index)
+                continue
+            changes.extend(diff(left, right, f"{path}.{name}"))
         return changes
     if _is_mapping(old) and _is_mapping(new):
         changes = []
@@ -58,6 +71,11 @@ def diff(old: Any, new: Any, path: str = "") -> list[Change]:
         for key in keys:
             changes.extend(diff(old.get(key, ABSENT), new.get(key, ABSENT), f"{path}[{key!r}]"))
         return changes
+    if isinstance(old, Vector) or isinstance(new, Vector):
+        old, new = (
+            tuple(old) if isinstance(old, Vector) else old,
+            tuple(new) if isinstance(new, Vector) else new,
+        )
     if isinstance(old, tuple) and isinstance(new, tuple) and len(old) == len(new):
         changes = []
         for index, (left, right) in enumerate(zip(old, new, strict=True)):

@@ -50,13 +50,17 @@ class RequestInterrupt:
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class ExecuteTool:
-    """Run a client tool within `timeout_ms`; answer exactly one `ToolFinished`."""
+    """Run a client tool within `timeout_ms`; answer exactly one `ToolFinished`.
+
+    `arguments` is None when the server's arguments were not a JSON string: the tool is
+    not run and the one result is an `arguments_parse_error`.
+    """
 
     operation_id: str
     tool_call_id: str
     identifier: str
     api_name: str
-    arguments: str
+    arguments: str | None
     timeout_ms: int
 
 

@@ -1,12 +1,15 @@
-"""What one operation does with each server message, and with its tools' results.
+"""What one operation does with each server message.
 
 Owns: the terminal rules of PROTOCOL.md 4 (own terminal events end, foreign ones are
 delivered only; `session_complete` ends unless it is an owed echo; a terminal
 `resume_complete` ends unless it is the stale status a replayed member terminal left),
-the resume cursor (envelope ids; it only moves forward, so a replayed id is dropped),
-resume buffering, and the tool-result path of 12.5 (sent when authenticated, else
-queued until the next `auth_success`, dropped only after the deadline). Must not know:
-sockets or timers beyond the connection status.
+the resume cursor, and resume buffering. The cursor follows the envelope ids the server
+sends (an empty id leaves it, as upstream's ``if (msg.id)``); only a resume replay is
+deduplicated (PROTOCOL.md 11.10): a live event is delivered whatever its id, and an id
+that does not come after the cursor is reported as a problem of the operation, never a
+reason to drop the rest of the run. Every frame's unreadable fields are counted, and
+every frame but a heartbeat ack is news for the quiet check. Must not know: sockets or
+timers beyond the connection status.
 """
 
 from __future__ import annotations
@@ -15,15 +18,14 @@ from typing import assert_never
 
 import attrs
 
-from gatewayops.exceptions import ProtocolError
 from gatewayops.protocol import (
     AgentEvent,
     AgentEventMessage,
     AuthExpired,
     AuthFailed,
     AuthSuccess,
-    ClientMessage,
     ErrorData,
+    EventData,
     EventType,
     HeartbeatAck,
     ResumeComplete,
@@ -31,17 +33,28 @@ from gatewayops.protocol import (
     ServerMessage,
     SessionComplete,
     SessionStatus,
-    ToolResult,
     UnknownMessage,
     parse_event_data,
 )
 from gatewayops.store._config import StoreConfig
-from gatewayops.store._connection import is_connected, on_auth_expired, on_auth_success
-from gatewayops.store._delivery import NO_EFFECTS, OpStep, deliver, finish, flush
-from gatewayops.store._effects import SendMessage
-from gatewayops.store._state import EchoGuard, FinishSource, Operation, Result, ToolStatus
+from gatewayops.store._connection import (
+    heard_from_server,
+    mark_healthy,
+    on_auth_expired,
+    on_auth_success,
+    on_heartbeat_ack,
+)
+from gatewayops.store._delivery import (
+    NO_EFFECTS,
+    OpStep,
+    deliver,
+    finish,
+    flush,
+    note_problems,
+)
+from gatewayops.store._state import EchoGuard, FinishSource, Operation, Result
 
-__all__ = ["on_message", "on_send_failed", "on_tool_deadline", "on_tool_finished"]
+__all__ = ["dedupe_key", "id_follows", "on_message"]
 
 _STATUS_RESULTS = {
     SessionStatus.COMPLETED: Result.COMPLETED,
@@ -55,9 +68,27 @@ _REASON_RESULTS = {
 }
 
 
-def _is_replayed(event_id: str, cursor: str) -> bool:
-    """Whether a numeric envelope id is at or before the numeric cursor."""
-    return event_id.isdecimal() and cursor.isdecimal() and int(event_id) <= int(cursor)
+def _decimal_key(event_id: str) -> tuple[int, str]:
+    digits = event_id.lstrip("0")
+    return len(digits), digits
+
+
+def id_follows(event_id: str, cursor: str) -> bool:
+    """Whether `event_id` may come after `cursor`: False only when both are decimal
+    and it is not greater (compared as digit strings, so ids of any length work)."""
+    if len(event_id) == len(cursor) and event_id > cursor:
+        return True  # the usual next id (equal-length digit strings order as numbers)
+    if not (event_id.isdecimal() and cursor.isdecimal()):
+        return True
+    return _decimal_key(event_id) > _decimal_key(cursor)
+
+
+def dedupe_key(message: AgentEventMessage) -> str:
+    """What identifies an event within a resume replay: its id, else type/step/time."""
+    if message.id:
+        return message.id
+    event = message.event
+    return f"{event.type}_{event.step_index}_{event.timestamp}"
 
 
 def _observe(guard: EchoGuard, event: AgentEvent, operation_id: str) -> EchoGuard:
@@ -70,45 +101,53 @@ def _observe(guard: EchoGuard, event: AgentEvent, operation_id: str) -> EchoGuar
         foreign_status = None if event.is_terminal_type else guard.replay_foreign_status
         return EchoGuard(owed_echoes=0, replay_foreign_status=foreign_status)
     if event.type == EventType.AGENT_RUNTIME_END:
-        try:
-            data = parse_event_data(event)
-        except ProtocolError:
-            data = None
+        data = parse_event_data(event)
         status = data.ended_status if isinstance(data, RuntimeEndData) else SessionStatus.COMPLETED
         return EchoGuard(owed_echoes=guard.owed_echoes + 1, replay_foreign_status=status)
     return guard
 
 
-def _terminal_outcome(event: AgentEvent) -> tuple[Result, str]:
-    try:
-        data = parse_event_data(event)
-    except ProtocolError as error:
-        data, problem = None, str(error)
-    else:
-        problem = ""
+def _terminal_outcome(event: AgentEvent, data: EventData | None) -> tuple[Result, str]:
+    problem = data.problems[0] if data is not None and data.problems else ""
     if event.type == EventType.ERROR:
         return Result.FAILED, data.message if isinstance(data, ErrorData) else problem
     reason = data.reason if isinstance(data, RuntimeEndData) else None
     return _REASON_RESULTS.get(reason or "", Result.COMPLETED), reason or ""
 
 
+def _buffered(op: Operation, message: AgentEventMessage, cursor: str, echo: EchoGuard) -> Operation:
+    resume = op.resume
+    key = dedupe_key(message)
+    if key in resume.seen:  # the replay's first copy wins
+        resume = attrs.evolve(resume, arrivals=resume.arrivals + 1)
+    else:
+        resume = attrs.evolve(
+            resume,
+            buffer=resume.buffer.append(message),
+            seen=resume.seen.set(key, True),
+            arrivals=resume.arrivals + 1,
+        )
+    return attrs.evolve(op, last_event_id=cursor, echo=echo, resume=resume)
+
+
 def _on_agent_event(op: Operation, message: AgentEventMessage) -> OpStep:
     event = message.event
     cursor = op.last_event_id
-    if message.id is not None:
-        if _is_replayed(message.id, cursor):
-            return op, NO_EFFECTS
+    if message.id:
+        if cursor and not op.resume.buffering and not id_follows(message.id, cursor):
+            op = note_problems(op, (f"event id {message.id!r} does not follow {cursor!r}",))
         cursor = message.id
+    if op.connection.attempt:
+        op = mark_healthy(op)
     echo = _observe(op.echo, event, op.id)
     if op.resume.buffering:
-        resume = attrs.evolve(op.resume, buffer=(*op.resume.buffer, message))
-        op = attrs.evolve(op, last_event_id=cursor, echo=echo, resume=resume)
-        effects = NO_EFFECTS
+        op, effects = _buffered(op, message, cursor, echo), NO_EFFECTS
     else:
         op, effects = deliver(op, message, cursor, echo)
     if not (event.is_terminal_type and event.is_own(op.id)):
         return op, effects
-    result, detail = _terminal_outcome(event)
+    # Parsed again, not counted again: its problems count when it is delivered.
+    result, detail = _terminal_outcome(event, parse_event_data(event))
     op, finished = finish(op, result, FinishSource.AGENT_EVENT, detail)
     return op, (*effects, *finished)
 
@@ -120,9 +159,9 @@ def _on_session_complete(op: Operation) -> OpStep:
     return finish(op, Result.ENDED, FinishSource.SESSION_COMPLETE)
 
 
-def _on_resume_complete(op: Operation, status: SessionStatus) -> OpStep:
+def _on_resume_complete(op: Operation, status: SessionStatus | None) -> OpStep:
     op, effects = flush(op)
-    if not status.is_terminal or op.echo.replay_foreign_status == status:
+    if status is None or not status.is_terminal or op.echo.replay_foreign_status == status:
         return op, effects
     op, finished = finish(op, _STATUS_RESULTS[status], FinishSource.RESUME_STATUS, status.value)
     return op, (*effects, *finished)
@@ -130,14 +169,15 @@ def _on_resume_complete(op: Operation, status: SessionStatus) -> OpStep:
 
 def on_message(op: Operation, config: StoreConfig, message: ServerMessage) -> OpStep:
     """Apply one decoded server frame to a running operation."""
+    if message.problems:
+        op = note_problems(op, message.problems)
+    if op.connection.quiet and type(message) is not HeartbeatAck:
+        op = heard_from_server(op)
     match message:
         case AgentEventMessage():
             return _on_agent_event(op, message)
         case HeartbeatAck():
-            if op.connection.missed_heartbeats == 0:
-                return op, NO_EFFECTS
-            connection = attrs.evolve(op.connection, missed_heartbeats=0)
-            return attrs.evolve(op, connection=connection), NO_EFFECTS
+            return on_heartbeat_ack(op), NO_EFFECTS
         case AuthSuccess():
             return on_auth_success(op)
         case AuthFailed(reason=reason):
@@ -152,45 +192,3 @@ def on_message(op: Operation, config: StoreConfig, message: ServerMessage) -> Op
             return op, NO_EFFECTS
         case _:
             assert_never(message)
-
-
-def on_tool_finished(op: Operation, result: ToolResult) -> OpStep:
-    """A tool's one result: send it now if authenticated, else queue it."""
-    tool = op.tools.get(result.tool_call_id)
-    if tool is None or tool.status is not ToolStatus.RUNNING:
-        return op, NO_EFFECTS
-    if is_connected(op):
-        sent = attrs.evolve(tool, status=ToolStatus.SENT)
-        send = SendMessage(operation_id=op.id, generation=op.connection.generation, message=result)
-        return attrs.evolve(op, tools=op.tools.set(tool.id, sent)), (send,)
-    queued = attrs.evolve(tool, status=ToolStatus.QUEUED, result=result)
-    return attrs.evolve(op, tools=op.tools.set(tool.id, queued)), NO_EFFECTS
-
-
-def on_tool_deadline(op: Operation, tool_call_id: str) -> OpStep:
-    """The server's deadline passed: a result not yet sent never will be."""
-    tool = op.tools.get(tool_call_id)
-    if tool is None or tool.status not in (ToolStatus.RUNNING, ToolStatus.QUEUED):
-        return op, NO_EFFECTS
-    expired = attrs.evolve(tool, status=ToolStatus.EXPIRED, result=None)
-    return attrs.evolve(op, tools=op.tools.set(tool.id, expired)), NO_EFFECTS
-
-
-def on_send_failed(op: Operation, generation: int, message: ClientMessage) -> OpStep:
-    """A tool result that could not be written is sent again.
-
-    It belongs to the operation, not the socket: if a newer socket is authenticated it
-    goes there now; if the failed socket is still the current one (it is dying; its
-    close will follow) it is queued for the next `auth_success` rather than resent
-    into the same socket.
-    """
-    if not isinstance(message, ToolResult):
-        return op, NO_EFFECTS
-    tool = op.tools.get(message.tool_call_id)
-    if tool is None or tool.status is not ToolStatus.SENT:
-        return op, NO_EFFECTS
-    if generation == op.connection.generation:
-        queued = attrs.evolve(tool, status=ToolStatus.QUEUED, result=message)
-        return attrs.evolve(op, tools=op.tools.set(tool.id, queued)), NO_EFFECTS
-    running = attrs.evolve(tool, status=ToolStatus.RUNNING)
-    return on_tool_finished(attrs.evolve(op, tools=op.tools.set(tool.id, running)), message)

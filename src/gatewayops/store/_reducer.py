@@ -1,19 +1,26 @@
 """`reduce(state, action) -> Step`: the one pure function every decision goes through.
 
 Owns: routing each action to its operation, the application actions (start, attach,
-stop, detach) with the misuse errors they raise, dropping stale news (a transport
-action of an old generation, a timer no longer in the operation's resources, anything
-for a finished operation), and the topic markers (set on start, cleared on finish only
-if they still name the finishing operation). Must not know: clocks, randomness, I/O.
+stop, detach, token replacement, reconnect) with the misuse errors they raise, dropping
+stale news (a transport action of an old generation, a timer no longer in the
+operation's resources, anything for a finished operation), the topic markers (set on
+start, cleared on finish only if they still name the finishing operation), and the
+safety net of PROTOCOL.md 11.24: if handling an action for an operation raises anyway,
+that operation ends once as failed (`FinishSource.INTERNAL_ERROR`) and `reduce` returns
+normally. Only the application's misuse raises (`LocalUsageError`), before anything
+changes. Must not know: clocks, randomness, I/O.
 """
 
 from __future__ import annotations
 
+import os
+import traceback
 from typing import NamedTuple, assert_never
 
 import attrs
 
 from gatewayops._frozen import copier
+from gatewayops._secrets import redact_secrets
 from gatewayops.exceptions import (
     OperationAlreadyExists,
     OperationFinished,
@@ -24,40 +31,42 @@ from gatewayops.protocol import operation_url
 from gatewayops.store._actions import (
     Action,
     BadMessageReceived,
+    HandlingFailed,
     InterruptConfirmed,
     InterruptFailed,
     MessageReceived,
     OperationAttached,
     OperationDetached,
     OperationStarted,
+    ReconnectRequested,
     SendFailed,
     SocketClosed,
     SocketFailed,
     SocketOpened,
+    SocketWentQuiet,
     StopRequested,
     TimerFired,
     TokenRefreshed,
     TokenRefreshFailed,
+    TokenReplaced,
     ToolFinished,
 )
 from gatewayops.store._config import StoreConfig
 from gatewayops.store._connection import (
     connection_lost,
     dial,
+    heard_from_server,
     on_heartbeat_tick,
     on_refresh_failed,
     on_refresh_retry,
     on_socket_opened,
     on_token_refreshed,
+    reconnect,
+    went_quiet,
 )
 from gatewayops.store._delivery import NO_EFFECTS, OpStep, finish, flush, stop_following
 from gatewayops.store._effects import Effect, RequestInterrupt
-from gatewayops.store._inbound import (
-    on_message,
-    on_send_failed,
-    on_tool_deadline,
-    on_tool_finished,
-)
+from gatewayops.store._inbound import on_message
 from gatewayops.store._lifecycle import (
     OPERATION_TABLE,
     ConnectionEvent,
@@ -74,8 +83,9 @@ from gatewayops.store._state import (
     ResumeState,
     Topic,
 )
+from gatewayops.store._tools import on_send_failed, on_tool_deadline, on_tool_finished
 
-__all__ = ["Step", "reduce"]
+__all__ = ["Step", "internal_error_detail", "reduce"]
 
 _with_operations = copier(GatewayState, "operations")  # see gatewayops._frozen
 _new_step = tuple.__new__  # Step(...) without NamedTuple's Python-level __new__
@@ -168,6 +178,18 @@ def _attach(state: GatewayState, action: OperationAttached) -> Step:
     )
 
 
+def _reconnect(state: GatewayState, action: ReconnectRequested) -> Step:
+    op = _known(state, action.operation_id)
+    if op.is_finished:
+        raise OperationFinished(f"operation {op.id!r} already finished: {op.outcome}")
+    if op.status is OperationStatus.DETACHED:  # followed again: it claims its topic
+        state = _claim_topic(state, op.topic_id, op.id)
+    op, effects = reconnect(op)
+    return Step(
+        state=attrs.evolve(state, operations=state.operations.set(op.id, op)), effects=effects
+    )
+
+
 def _known(state: GatewayState, operation_id: str) -> Operation:
     op = state.operations.get(operation_id)
     if op is None:
@@ -200,18 +222,23 @@ def _is_current(op: Operation, generation: int) -> bool:
 
 
 def _on_socket(
-    op: Operation, action: SocketOpened | SocketClosed | SocketFailed | BadMessageReceived
+    op: Operation,
+    config: StoreConfig,
+    action: SocketOpened | SocketClosed | SocketFailed | SocketWentQuiet | BadMessageReceived,
 ) -> OpStep:
     match action:
         case SocketOpened():
             return on_socket_opened(op)
+        case SocketWentQuiet():
+            return went_quiet(op)
         case SocketClosed(code=code, reason=reason):
-            return connection_lost(op, f"socket closed (code {code}, {reason!r})")
+            return connection_lost(op, config, f"socket closed (code {code}, {reason!r})")
         case SocketFailed(error=error, retryable=True):
-            return connection_lost(op, error)
+            return connection_lost(op, config, error)
         case SocketFailed(error=error):
             return finish(op, Result.REJECTED, FinishSource.CONNECTION_REJECTED, error)
         case BadMessageReceived(error=error):
+            op = heard_from_server(op)
             return attrs.evolve(op, bad_frames=op.bad_frames + 1, last_problem=error), NO_EFFECTS
         case _:
             assert_never(action)
@@ -223,7 +250,7 @@ def _on_timer(op: Operation, config: StoreConfig, action: TimerFired) -> OpStep:
         return op, NO_EFFECTS
     match timer.kind:
         case TimerKind.CONNECT_WATCHDOG:
-            return connection_lost(op, f"no auth_success within {timer.delay_ms} ms")
+            return connection_lost(op, config, f"no auth_success within {timer.delay_ms} ms")
         case TimerKind.HEARTBEAT:
             return on_heartbeat_tick(op, config)
         case TimerKind.BACKOFF:
@@ -248,10 +275,16 @@ def _on_operation(op: Operation, config: StoreConfig, action: Action) -> OpStep:
             if not _is_current(op, generation):
                 return op, NO_EFFECTS
             return on_message(op, config, message)
-        case SocketOpened() | SocketClosed() | SocketFailed() | BadMessageReceived():
+        case (
+            SocketOpened()
+            | SocketClosed()
+            | SocketFailed()
+            | SocketWentQuiet()
+            | BadMessageReceived()
+        ):
             if not _is_current(op, action.generation):
                 return op, NO_EFFECTS
-            return _on_socket(op, action)
+            return _on_socket(op, config, action)
         case SendFailed(generation=generation, message=message):
             return on_send_failed(op, generation, message)
         case TimerFired():
@@ -268,24 +301,61 @@ def _on_operation(op: Operation, config: StoreConfig, action: Action) -> OpStep:
             return finish(op, Result.INTERRUPTED, FinishSource.INTERRUPT_CONFIRMED)
         case InterruptFailed(error=error):
             return attrs.evolve(op, stop_requested=False, last_problem=error), NO_EFFECTS
+        case HandlingFailed(error=error):
+            return finish(op, Result.FAILED, FinishSource.INTERNAL_ERROR, error)
         case StopRequested():
             return _stop(op)
         case OperationDetached():
             return _detach(op)
-        case OperationStarted() | OperationAttached():  # pragma: no cover - routed by reduce
-            raise AssertionError("application start/attach is handled by reduce")
+        case TokenReplaced(token=token):
+            return attrs.evolve(op, token=token), NO_EFFECTS
+        case OperationStarted() | OperationAttached() | ReconnectRequested():  # pragma: no cover
+            raise AssertionError("start, attach and reconnect are handled by reduce")
         case _:
             assert_never(action)
+
+
+def internal_error_detail(what: str, error: BaseException) -> str:
+    """The outcome detail of an operation ended by an internal error: what failed, the
+    exception, and where it was raised (``file.py:line``), with secrets redacted."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else "?"
+    return redact_secrets(f"internal error {what}: {type(error).__name__}: {error} (at {where})")
+
+
+def _fail_internally(op: Operation, action: Action, error: Exception) -> OpStep:
+    """End `op` as failed because handling `action` raised (PROTOCOL.md 11.24)."""
+    detail = internal_error_detail(f"handling {type(action).__name__}", error)
+    try:
+        return finish(op, Result.FAILED, FinishSource.INTERNAL_ERROR, detail)
+    except Exception:  # even the replay buffer could not be shown: end without it
+        return finish(
+            attrs.evolve(op, resume=ResumeState()),
+            Result.FAILED,
+            FinishSource.INTERNAL_ERROR,
+            detail,
+        )
+
+
+_ABOUT_A_KNOWN_OPERATION = frozenset({StopRequested, OperationDetached, TokenReplaced})
+"""Application actions that name an operation the store must know."""
 
 
 def reduce(state: GatewayState, action: Action) -> Step:
     """The next state and effects after `action`. Pure: no clock, no I/O.
 
+    Never raises for what the network, timers or effects report: if handling such an
+    action fails, its operation ends as failed instead (`FinishSource.INTERNAL_ERROR`).
+
     Raises:
         OperationAlreadyExists: `OperationStarted` for an id already known.
         TopicBusy: start or attach on a topic another running operation holds.
-        OperationFinished: `OperationAttached` for an operation that already finished.
-        UnknownOperation: `StopRequested` or `OperationDetached` for an unknown id.
+        OperationFinished: `OperationAttached` or `ReconnectRequested` for an operation
+            that already finished.
+        TopicBusy: also `ReconnectRequested` for a detached operation whose topic a
+            newer running operation holds.
+        UnknownOperation: an application action (stop, detach, token, reconnect) for
+            an unknown id.
         InvalidGatewayUrl: start or attach with a gateway URL of the wrong scheme.
     """
     op: Operation | None
@@ -295,10 +365,16 @@ def reduce(state: GatewayState, action: Action) -> Step:
         return _start(state, action)
     elif isinstance(action, OperationAttached):
         return _attach(state, action)
-    elif isinstance(action, StopRequested) or isinstance(action, OperationDetached):  # noqa: SIM101 - faster than a union
+    elif isinstance(action, ReconnectRequested):
+        return _reconnect(state, action)
+    elif type(action) in _ABOUT_A_KNOWN_OPERATION:
         op = _known(state, action.operation_id)
     else:
         op = state.operations.get(action.operation_id)
     if op is None or op.status is _FINISHED:
         return _new_step(Step, (state, NO_EFFECTS))
-    return _commit(state, op, _on_operation(op, state.config, action))
+    try:
+        op_step = _on_operation(op, state.config, action)
+    except Exception as error:
+        op_step = _fail_internally(op, action, error)
+    return _commit(state, op, op_step)

@@ -21,7 +21,6 @@ from gatewayops.store._state import (
     Operation,
     OperationStatus,
     RefreshStatus,
-    ToolStatus,
 )
 
 __all__ = [
@@ -48,7 +47,6 @@ SOCKET_STATUSES = frozenset(
 
 _WATCHDOG_STATUSES = frozenset({ConnectionStatus.CONNECTING, ConnectionStatus.AUTHENTICATING})
 _HEARTBEAT_STATUSES = frozenset({ConnectionStatus.CONNECTED, ConnectionStatus.EXPIRED})
-_PENDING_TOOL_STATUSES = frozenset({ToolStatus.RUNNING, ToolStatus.QUEUED})
 
 
 class TimerKind(enum.StrEnum):
@@ -68,11 +66,16 @@ class TimerKind(enum.StrEnum):
 
 @attrs.frozen(kw_only=True)
 class Socket:
-    """The socket of one connection attempt (`generation`) of an operation."""
+    """The socket of one connection attempt (`generation`) of an operation.
+
+    `quiet_after_ms`: the socket task reports `SocketWentQuiet` once this long passes
+    without a frame other than a heartbeat ack (and again after the next such frame).
+    """
 
     operation_id: str
     generation: int
     url: str
+    quiet_after_ms: int
 
 
 @attrs.frozen(kw_only=True)
@@ -103,7 +106,12 @@ Resource = Socket | Timer
 def _connection_resources(op: Operation, config: StoreConfig) -> Iterator[Resource]:
     conn = op.connection
     if conn.status in SOCKET_STATUSES:
-        yield Socket(operation_id=op.id, generation=conn.generation, url=op.url)
+        yield Socket(
+            operation_id=op.id,
+            generation=conn.generation,
+            url=op.url,
+            quiet_after_ms=config.quiet_after_ms,
+        )
     if conn.status in _WATCHDOG_STATUSES:
         yield Timer(
             operation_id=op.id,
@@ -132,7 +140,7 @@ def _connection_resources(op: Operation, config: StoreConfig) -> Iterator[Resour
             operation_id=op.id,
             kind=TimerKind.RESUME_FLUSH,
             generation=conn.generation,
-            seq=len(op.resume.buffer),
+            seq=op.resume.arrivals,
             delay_ms=config.resume_flush_ms,
         )
     if op.refresh.status is RefreshStatus.RETRY_WAIT:
@@ -165,8 +173,7 @@ def operation_resources(op: Operation, config: StoreConfig) -> frozenset[Resourc
             delay_ms=tool.deadline_ms,
             tool_call_id=tool.id,
         )
-        for tool in op.tools.values()
-        if tool.status in _PENDING_TOOL_STATUSES
+        for tool in op.tools.values()  # only the calls still owed a result
     )
     return frozenset(found)
 

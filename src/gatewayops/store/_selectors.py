@@ -19,6 +19,7 @@ from gatewayops.store._transcript import Transcript
 __all__ = [
     "connection_status",
     "is_input_loading",
+    "is_quiet",
     "is_stopping",
     "live_operations",
     "outcome",
@@ -65,6 +66,13 @@ def connection_status(state: GatewayState, operation_id: str) -> ConnectionStatu
     """The operation's socket status, or None for an unknown operation."""
     op = state.operations.get(operation_id)
     return None if op is None else op.connection.status
+
+
+def is_quiet(state: GatewayState, operation_id: str) -> bool:
+    """Whether the operation's connected socket has been quiet for `quiet_after_ms`
+    (nothing but heartbeat acks): a composer may say "no news from the server"."""
+    op = state.operations.get(operation_id)
+    return op is not None and op.status is OperationStatus.RUNNING and op.connection.quiet
 
 
 def live_operations(state: GatewayState) -> list[Operation]:

@@ -2,8 +2,10 @@
 
 Owns: `GatewayState` (every operation and topic, in persistent maps so one action costs
 the same with ten operations or ten thousand), `Operation` and its parts, and the
-enums that name their statuses and outcomes. Must not know: how state changes (see
-`_reducer`) or I/O. Tokens are redacted in every repr.
+enums that name their statuses and outcomes. Everything that grows with a run (the
+resume buffer, the tools, the transcript) is persistent too, so one event costs the
+same early in a run or late. Must not know: how state changes (see `_reducer`) or I/O.
+Tokens are redacted in every repr.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import enum
 import attrs
 import immutables
 
+from gatewayops._persistent import Vector
 from gatewayops.protocol import AgentEventMessage, SessionStatus, ToolResult, redacted
 from gatewayops.store._config import StoreConfig
 from gatewayops.store._transcript import Transcript
@@ -88,6 +91,8 @@ class FinishSource(enum.StrEnum):
     REFRESH_BUDGET = "refresh_budget"
     INTERRUPT_CONFIRMED = "interrupt_confirmed"
     CONNECTION_REJECTED = "connection_rejected"
+    INTERNAL_ERROR = "internal_error"
+    """Handling an action for the operation failed; it ends rather than stay open."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -106,14 +111,26 @@ class Outcome:
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class Connection:
-    """Socket sub-state; `generation` numbers socket attempts, stale ones are dropped."""
+    """Socket sub-state; `generation` numbers socket attempts, stale ones are dropped.
+
+    Attributes:
+        attempt: consecutive attempts lost since a connection last proved healthy
+            (drives the backoff). A connection proves healthy when, after
+            `auth_success`, an agent event or a heartbeat ack arrives; only then does
+            `attempt` return to 0 (PROTOCOL.md 11.25), so a server that accepts,
+            authenticates and drops is not redialled every second.
+        quiet: the socket task reported that `quiet_after_ms` passed on this
+            authenticated socket without a frame other than a heartbeat ack (the
+            gateway may have forgotten the run without saying so). Cleared by the next
+            such frame. Reported, never a reason to finish (silence never completes).
+    """
 
     status: ConnectionStatus = ConnectionStatus.DISCONNECTED
     generation: int = 0
     attempt: int = 0
-    """Consecutive failed attempts since the last `auth_success` (drives backoff)."""
     missed_heartbeats: int = 0
     heartbeat_ticks: int = 0
+    quiet: bool = False
 
 
 class RefreshStatus(enum.StrEnum):
@@ -134,12 +151,24 @@ class RefreshState:
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class ResumeState:
-    """Resume buffering (PROTOCOL.md 3): only when attaching with no cursor."""
+    """Resume buffering (PROTOCOL.md 3): only when attaching with no cursor.
+
+    Attributes:
+        on_connect: set by attach: buffer the replay on `auth_success` while the
+            cursor is empty.
+        buffering: in resume mode now.
+        buffer: the replayed events to show on flush, in arrival order, each once
+            (a repeat of a dedupe key already buffered is not added: the first copy wins).
+        seen: the dedupe keys of `buffer`.
+        arrivals: events buffered in this resume, repeats included (re-arms the flush
+            debounce on every one, as upstream).
+    """
 
     on_connect: bool = False
-    """Set by attach: buffer the replay on `auth_success` while the cursor is empty."""
     buffering: bool = False
-    buffer: tuple[AgentEventMessage, ...] = ()
+    buffer: Vector[AgentEventMessage] = Vector()
+    seen: immutables.Map[str, bool] = attrs.field(default=immutables.Map(), repr=False)
+    arrivals: int = 0
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -194,9 +223,15 @@ class Operation:
     refresh: RefreshState = RefreshState()
     echo: EchoGuard = EchoGuard()
     tools: immutables.Map[str, Tool] = immutables.Map()
+    """Tool calls still owed a result (running, or its result queued), by call id."""
+    settled_tools: immutables.Map[str, Tool] = immutables.Map()
+    """Tool calls whose one result was sent, or whose deadline passed, by call id."""
     transcript: Transcript = Transcript()
     stop_requested: bool = False
     bad_frames: int = 0
+    """Frames refused whole (not even their type could be read)."""
+    problems: int = 0
+    """Fields that could not be read and were degraded (the frames still counted)."""
     last_problem: str | None = None
 
     @property

@@ -1,15 +1,18 @@
 """A synchronous Store: holds the state, runs the reducer, tells subscribers.
 
 Owns: `dispatch` (reduce, then middleware, then listeners, then return the effects),
-`subscribe` with unsubscribe, and isolation of observer failures: a raising middleware
-or listener is logged, the others still run, and the step's effects are still returned
-(a failing recorder must not swallow a `NotifyFinished`). Must not know: Trio, or how
-effects are carried out.
+its two halves `apply` (reduce and adopt the next state) and `publish` (tell middleware
+and listeners), so that a runtime can do its own work between them, `subscribe` with
+unsubscribe, and isolation of observer failures: a raising middleware or listener is
+logged, the others still run, and the step's effects are still returned (a failing
+recorder must not swallow a `NotifyFinished`). Must not know: Trio, or how effects are
+carried out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from gatewayops._secrets import get_logger
 from gatewayops.store._actions import Action
@@ -17,7 +20,7 @@ from gatewayops.store._effects import Effect
 from gatewayops.store._reducer import Step, reduce
 from gatewayops.store._state import GatewayState
 
-__all__ = ["Listener", "Middleware", "Store"]
+__all__ = ["Listener", "Middleware", "Store", "Transition"]
 
 logger = get_logger("gatewayops.store")
 
@@ -26,6 +29,14 @@ Listener = Callable[[GatewayState, GatewayState, Action], None]
 
 Middleware = Callable[[GatewayState, Action, Step], None]
 """Sees every dispatch: the state before, the action, and the resulting step (recording)."""
+
+
+class Transition(NamedTuple):
+    """One applied action: the state before it, the action, and the step it produced."""
+
+    old: GatewayState
+    action: Action
+    step: Step
 
 
 class Store:
@@ -54,9 +65,25 @@ class Store:
             LocalUsageError: the reducer refused an application action; the state is
                 unchanged and nobody is notified.
         """
+        transition = self.apply(action)
+        self.publish(transition)
+        return transition.step.effects
+
+    def apply(self, action: Action) -> Transition:
+        """Reduce `action` and adopt the next state; nobody is told yet (see `publish`).
+
+        Raises:
+            LocalUsageError: the reducer refused an application action; the state is
+                unchanged.
+        """
         old = self._state
         step = reduce(old, action)
         self._state = step.state
+        return Transition(old, action, step)
+
+    def publish(self, transition: Transition) -> None:
+        """Tell middleware, then listeners, about an applied action (failures are logged)."""
+        old, action, step = transition
         for middleware in self._middleware:
             try:
                 middleware(old, action, step)
@@ -67,7 +94,6 @@ class Store:
                 listener(old, step.state, action)
             except Exception:
                 logger.exception("store listener %r raised; the others still run", listener)
-        return step.effects
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener` after every dispatch; returns a function that unsubscribes."""

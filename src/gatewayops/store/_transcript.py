@@ -12,8 +12,10 @@ from __future__ import annotations
 import enum
 
 import attrs
+import immutables
 
 from gatewayops._frozen import copier
+from gatewayops._persistent import Vector, append_piece, join_pieces, tail_of_pieces
 from gatewayops.protocol import (
     AgentEvent,
     ChunkType,
@@ -41,14 +43,33 @@ class ToolCallStatus(enum.StrEnum):
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class AssistantMessage:
-    """One streamed assistant message; `*_seq` are the replace-snapshot watermarks."""
+    """One streamed assistant message; `*_seq` are the replace-snapshot watermarks.
+
+    Its text is kept as a few pieces (see `gatewayops._persistent`), so appending a
+    chunk costs the same at any length; `text` joins them. Two messages with the same
+    text are equal however it was split.
+    """
 
     id: str
-    text: str = ""
-    reasoning: str = ""
+    text_pieces: tuple[str, ...] = attrs.field(default=(), eq=join_pieces)
+    reasoning_pieces: tuple[str, ...] = attrs.field(default=(), eq=join_pieces)
     text_seq: int = -1
     reasoning_seq: int = -1
     ended: bool = False
+
+    @property
+    def text(self) -> str:
+        """The message's text so far."""
+        return join_pieces(self.text_pieces)
+
+    @property
+    def reasoning(self) -> str:
+        """The message's reasoning so far."""
+        return join_pieces(self.reasoning_pieces)
+
+    def text_tail(self, chars: int) -> str:
+        """The last `chars` characters of the text, without joining all of it."""
+        return tail_of_pieces(self.text_pieces, chars)
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -69,14 +90,18 @@ class Transcript:
     Attributes:
         messages: assistant messages, oldest first.
         tool_calls: tool calls, oldest first.
+        tool_call_index: position of each tool call in `tool_calls`, by id.
         error: the inline error of an `error` event, if any.
         ended: the terminal latch; once set, later events change nothing.
-        events: own events applied (duplicates never reach here).
+        events: own events delivered (a repeated tool call counts, but is shown once).
         member_events: forwarded events of other operations (delivered, not rendered).
     """
 
-    messages: tuple[AssistantMessage, ...] = ()
-    tool_calls: tuple[ToolCallEntry, ...] = ()
+    messages: Vector[AssistantMessage] = Vector()
+    tool_calls: Vector[ToolCallEntry] = Vector()
+    tool_call_index: immutables.Map[str, int] = attrs.field(
+        default=immutables.Map(), eq=False, repr=False
+    )
     error: str | None = None
     ended: bool = False
     events: int = 0
@@ -85,32 +110,31 @@ class Transcript:
     @property
     def text(self) -> str:
         """All assistant text, messages joined by blank lines."""
-        return "\n\n".join(message.text for message in self.messages if message.text)
+        return "\n\n".join(message.text for message in self.messages if message.text_pieces)
+
+    def tool_call(self, tool_call_id: str) -> ToolCallEntry | None:
+        """The tool call with this id, if shown."""
+        index = self.tool_call_index.get(tool_call_id)
+        return None if index is None else self.tool_calls[index]
 
 
 # The changes a streamed event makes (see gatewayops._frozen); rarer ones use attrs.evolve.
 _counted = copier(Transcript, "events")
 _with_messages = copier(Transcript, "messages", "events")
-_with_calls = copier(Transcript, "tool_calls", "events")
-_with_text = copier(AssistantMessage, "text")
-_with_reasoning = copier(AssistantMessage, "reasoning")
-_with_text_snapshot = copier(AssistantMessage, "text", "text_seq")
-_with_reasoning_snapshot = copier(AssistantMessage, "reasoning", "reasoning_seq")
+_with_text = copier(AssistantMessage, "text_pieces")
+_with_reasoning = copier(AssistantMessage, "reasoning_pieces")
+_with_text_snapshot = copier(AssistantMessage, "text_pieces", "text_seq")
+_with_reasoning_snapshot = copier(AssistantMessage, "reasoning_pieces", "reasoning_seq")
 
 
-def _with_last_message(transcript: Transcript, message: AssistantMessage) -> Transcript:
-    """Replace (or, when `transcript` has none streaming, append) the current message."""
+def _streaming(transcript: Transcript) -> AssistantMessage | None:
+    """The message still streaming (chunks go to it), if the last one is."""
     messages = transcript.messages
-    if messages and not messages[-1].ended:
-        messages = messages[:-1]
-    return _with_messages(transcript, (*messages, message), transcript.events + 1)
-
-
-def _current_message(transcript: Transcript) -> AssistantMessage:
-    """The message chunks go to; an implicit one when none is streaming."""
-    if transcript.messages and not transcript.messages[-1].ended:
-        return transcript.messages[-1]
-    return AssistantMessage(id="")
+    if messages:
+        last = messages.last
+        if not last.ended:
+            return last
+    return None
 
 
 _TEXT = ChunkType.TEXT.value
@@ -122,9 +146,10 @@ def _apply_chunk(transcript: Transcript, chunk: StreamChunkData) -> Transcript:
     if not is_text and chunk.chunk_type != _REASONING:
         return _counted(transcript, transcript.events + 1)
     piece = chunk.content if is_text else (chunk.reasoning or chunk.content)
-    message = _current_message(transcript)
     if piece is None:
         return _counted(transcript, transcript.events + 1)
+    streaming = _streaming(transcript)
+    message = AssistantMessage(id="") if streaming is None else streaming  # implicit one
     if chunk.snapshot_mode == "replace":
         watermark = message.text_seq if is_text else message.reasoning_seq
         seq = chunk.snapshot_seq
@@ -133,64 +158,68 @@ def _apply_chunk(transcript: Transcript, chunk: StreamChunkData) -> Transcript:
         elif seq <= watermark:
             return _counted(transcript, transcript.events + 1)
         if is_text:
-            updated = _with_text_snapshot(message, piece, seq)
+            updated = _with_text_snapshot(message, append_piece((), piece), seq)
         else:
-            updated = _with_reasoning_snapshot(message, piece, seq)
+            updated = _with_reasoning_snapshot(message, append_piece((), piece), seq)
     elif is_text:
-        updated = _with_text(message, message.text + piece)
+        updated = _with_text(message, append_piece(message.text_pieces, piece))
     else:
-        updated = _with_reasoning(message, message.reasoning + piece)
-    return _with_last_message(transcript, updated)
+        updated = _with_reasoning(message, append_piece(message.reasoning_pieces, piece))
+    if streaming is None:
+        messages = transcript.messages.append(updated)
+    else:
+        messages = transcript.messages.replace_last(updated)
+    return _with_messages(transcript, messages, transcript.events + 1)
 
 
-def _set_tool_status(
-    transcript: Transcript, tool_call_id: str | None, status: ToolCallStatus
-) -> tuple[ToolCallEntry, ...]:
-    return tuple(
-        attrs.evolve(call, status=status) if call.id == tool_call_id else call
-        for call in transcript.tool_calls
+def _add_call(transcript: Transcript, entry: ToolCallEntry) -> Transcript:
+    return attrs.evolve(
+        transcript,
+        tool_calls=transcript.tool_calls.append(entry),
+        tool_call_index=transcript.tool_call_index.set(entry.id, len(transcript.tool_calls)),
+        events=transcript.events + 1,
     )
 
 
-def _shown_call(transcript: Transcript, tool_call_id: str) -> ToolCallEntry | None:
-    for call in transcript.tool_calls:
-        if call.id == tool_call_id:
-            return call
-    return None
+def _replace_call(transcript: Transcript, entry: ToolCallEntry) -> Transcript:
+    index = transcript.tool_call_index[entry.id]
+    return attrs.evolve(
+        transcript,
+        tool_calls=transcript.tool_calls.set(index, entry),
+        events=transcript.events + 1,
+    )
 
 
-def _apply_tool_event(transcript: Transcript, data: EventData) -> Transcript:
+def _apply_tool_event(
+    transcript: Transcript, data: ToolStartData | ToolEndData | ToolExecuteData
+) -> Transcript:
     match data:
         case ToolStartData(tool_calling=calling):
-            if _shown_call(transcript, calling.id) is not None:
-                return transcript  # a repeat (replay without envelope ids): shown once
+            if calling.id in transcript.tool_call_index:
+                return _counted(transcript, transcript.events + 1)  # a repeat: shown once
             entry = ToolCallEntry(
                 id=calling.id, identifier=calling.identifier, api_name=calling.api_name
             )
-            calls = (*transcript.tool_calls, entry)
+            return _add_call(transcript, entry)
         case ToolExecuteData():
-            shown = _shown_call(transcript, data.tool_call_id)
-            if shown is not None:
-                if shown.client_executed:
-                    return transcript  # a repeat: the call is shown (and run) once
-                calls = tuple(
-                    attrs.evolve(call, client_executed=True) if call is shown else call
-                    for call in transcript.tool_calls
+            shown = transcript.tool_call(data.tool_call_id)
+            if shown is None:
+                entry = ToolCallEntry(
+                    id=data.tool_call_id,
+                    identifier=data.identifier,
+                    api_name=data.api_name,
+                    client_executed=True,
                 )
-                return _with_calls(transcript, calls, transcript.events + 1)
-            entry = ToolCallEntry(
-                id=data.tool_call_id,
-                identifier=data.identifier,
-                api_name=data.api_name,
-                client_executed=True,
-            )
-            calls = (*transcript.tool_calls, entry)
+                return _add_call(transcript, entry)
+            if shown.client_executed:
+                return _counted(transcript, transcript.events + 1)  # a repeat: run once
+            return _replace_call(transcript, attrs.evolve(shown, client_executed=True))
         case ToolEndData(is_success=ok, tool_call_id=call_id):
+            shown = None if call_id is None else transcript.tool_call(call_id)
+            if shown is None:
+                return _counted(transcript, transcript.events + 1)
             status = ToolCallStatus.SUCCEEDED if ok else ToolCallStatus.FAILED
-            calls = _set_tool_status(transcript, call_id, status)
-        case _:  # pragma: no cover - callers pass tool events only
-            calls = transcript.tool_calls
-    return _with_calls(transcript, calls, transcript.events + 1)
+            return _replace_call(transcript, attrs.evolve(shown, status=status))
 
 
 def _end(transcript: Transcript, error: str) -> Transcript:
@@ -198,7 +227,11 @@ def _end(transcript: Transcript, error: str) -> Transcript:
 
 
 def apply_event(transcript: Transcript, event: AgentEvent, data: EventData | None) -> Transcript:
-    """Fold one own event (with its parsed data, if any) into the transcript."""
+    """Fold one own event (with its parsed data, if any) into the transcript.
+
+    Unreadable data (`UnreadableData`) shows nothing, but the event still counts for
+    what its type decides: an `error` is an inline error, `agent_runtime_end` latches.
+    """
     if transcript.ended:
         return transcript
     match data:
@@ -207,16 +240,17 @@ def apply_event(transcript: Transcript, event: AgentEvent, data: EventData | Non
         case StreamStartData(assistant_message_id=message_id):
             message = AssistantMessage(id=message_id or f"step-{event.step_index}")
             return _with_messages(
-                transcript, (*transcript.messages, message), transcript.events + 1
+                transcript, transcript.messages.append(message), transcript.events + 1
             )
         case StreamEndData(final_content=final):
             if not transcript.messages:
                 return _counted(transcript, transcript.events + 1)
             last = transcript.messages[-1]
-            text = last.text if final is None else final
-            ended = attrs.evolve(last, text=text, ended=True)
-            messages = (*transcript.messages[:-1], ended)
-            return _with_messages(transcript, messages, transcript.events + 1)
+            pieces = last.text_pieces if final is None else append_piece((), final)
+            ended = attrs.evolve(last, text_pieces=pieces, ended=True)
+            return _with_messages(
+                transcript, transcript.messages.set(-1, ended), transcript.events + 1
+            )
         case ToolStartData() | ToolEndData() | ToolExecuteData():
             return _apply_tool_event(transcript, data)
         case ErrorData(message=message):

@@ -51,6 +51,7 @@ from gatewayops.store import (
     ExecuteTool,
     FinishSource,
     GatewayState,
+    HandlingFailed,
     InterruptConfirmed,
     InterruptFailed,
     MessageReceived,
@@ -60,6 +61,7 @@ from gatewayops.store import (
     OperationDetached,
     OperationStarted,
     OperationStatus,
+    ReconnectRequested,
     RefreshStatus,
     RefreshToken,
     RequestInterrupt,
@@ -69,6 +71,7 @@ from gatewayops.store import (
     SocketClosed,
     SocketFailed,
     SocketOpened,
+    SocketWentQuiet,
     StopRequested,
     StoreConfig,
     Timer,
@@ -76,6 +79,7 @@ from gatewayops.store import (
     TimerKind,
     TokenRefreshed,
     TokenRefreshFailed,
+    TokenReplaced,
     ToolFinished,
     is_input_loading,
     operation_resources,
@@ -136,7 +140,6 @@ class GatewayMachine(RuleBasedStateMachine):
         self.pending_tools: dict[str, list[str]] = {}
         self.tool_results_delivered: Counter[tuple[str, str]] = Counter()
         self.sent_tool_results: list[SendMessage] = []
-        self.cursors: dict[str, int] = {}
         self.owed_echoes: Counter[str] = Counter()
         self.accepted_own_events: Counter[str] = Counter()
         self.started = 0
@@ -193,19 +196,19 @@ class GatewayMachine(RuleBasedStateMachine):
             case AuthSuccess() if old.connection.status in _AUTHENTICATED_BY_SUCCESS:
                 self.owed_echoes[op_id] = 0
             case AgentEventMessage(id=envelope_id, event=event):
-                replayed = (
-                    envelope_id is not None
-                    and envelope_id.isdecimal()
-                    and old.last_event_id.isdecimal()
-                    and int(envelope_id) <= int(old.last_event_id)
-                )
-                if replayed:
-                    return
+                # Only a resume replay is deduplicated (invariant 10): by id, else by
+                # type, step and timestamp; the first copy wins.
+                key = envelope_id or f"{event.type}_{event.step_index}_{event.timestamp}"
+                duplicate = old.resume.buffering and key in old.resume.seen
                 if event.is_own(op_id):
                     self.owed_echoes[op_id] = 0
-                    self.accepted_own_events[op_id] += 1
+                    if not duplicate:
+                        self.accepted_own_events[op_id] += 1
                 elif event.type == "agent_runtime_end":
                     self.owed_echoes[op_id] += 1
+                if envelope_id:  # the cursor follows the server's ids, even backwards
+                    cursor = self.state.operations[op_id].last_event_id
+                    assert cursor == envelope_id, f"{op_id}: cursor {cursor!r} != {envelope_id!r}"
             case SessionComplete():
                 if self.owed_echoes[op_id]:
                     self.owed_echoes[op_id] -= 1
@@ -215,6 +218,10 @@ class GatewayMachine(RuleBasedStateMachine):
 
     def _check_action_rules(self, action: Action, old: Operation | None, effects: Any) -> None:
         finished = any(isinstance(effect, NotifyFinished) for effect in effects)
+        for effect in effects:  # the reducer's safety net must never be what ends a run here
+            if isinstance(effect, NotifyFinished) and not isinstance(action, HandlingFailed):
+                source = effect.outcome.source
+                assert source is not FinishSource.INTERNAL_ERROR, effect.outcome.detail
         generation = getattr(action, "generation", None)
         if (
             old is not None
@@ -338,14 +345,46 @@ class GatewayMachine(RuleBasedStateMachine):
         )
         self._step(action)
 
+    @precondition(lambda self: self.state.operations)
+    @rule(data=st.data(), now=st.sampled_from([True] + [False] * 9))
+    def token_replaced_or_reconnected(self, data: st.DataObject, now: bool) -> None:
+        """The app hands over a fresh token, and now and then asks to reconnect at once."""
+        if not now:
+            return
+        op = self._live_op(data)
+        if op.is_finished:
+            self._step(TokenReplaced(operation_id=op.id, token="t2"))
+            return
+        if op.status is OperationStatus.DETACHED:
+            marker = self.model_marker[op.topic_id]
+            if marker not in (None, op.id) and (
+                self.model_status.get(marker) is OperationStatus.RUNNING
+            ):
+                return  # reconnecting would be refused: the topic is busy
+        self._step(TokenReplaced(operation_id=op.id, token="t2"))
+        self._step(ReconnectRequested(operation_id=op.id))
+        self.model_status[op.id] = OperationStatus.RUNNING
+        self.model_marker[op.topic_id] = op.id
+
+    @precondition(lambda self: self.state.operations)
+    @rule(data=st.data(), now=st.sampled_from([True] + [False] * 19))
+    def carrying_out_fails(self, data: st.DataObject, now: bool) -> None:
+        """Rarely, the runtime reports that carrying something out failed: the run ends."""
+        if now:
+            op = self._live_op(data)
+            self._step(HandlingFailed(operation_id=op.id, error="internal error (test)"))
+            if not op.is_finished:
+                assert self.state.operations[op.id].is_finished, f"{op.id} left open"
+
     # ------------------------------------------------------------------ transport rules
 
     @precondition(lambda self: self.state.operations)
     @rule(
-        data=st.data(), kind=st.sampled_from([*["opened"] * 6, "closed", "failed", "bad", "fatal"])
+        data=st.data(),
+        kind=st.sampled_from([*["opened"] * 6, "closed", "failed", "bad", "fatal", "quiet"]),
     )
     def socket_event(self, data: st.DataObject, kind: str) -> None:
-        """The socket opens, closes, fails (retryable or not) or sends garbage."""
+        """The socket opens, closes, fails (retryable or not), goes quiet or sends garbage."""
         op = self._live_op(data)
         generation = self._generation(data, op)
         action: Action
@@ -355,6 +394,8 @@ class GatewayMachine(RuleBasedStateMachine):
             action = SocketClosed(operation_id=op.id, generation=generation, code=1006)
         elif kind == "bad":
             action = BadMessageReceived(operation_id=op.id, generation=generation, error="junk")
+        elif kind == "quiet":
+            action = SocketWentQuiet(operation_id=op.id, generation=generation, quiet_ms=1)
         else:
             action = SocketFailed(
                 operation_id=op.id, generation=generation, error=kind, retryable=kind == "failed"
@@ -628,15 +669,6 @@ class GatewayMachine(RuleBasedStateMachine):
             found = self.state.topics.get(topic)
             marker = None if found is None else found.running_operation
             assert marker == self.model_marker[topic], f"{topic}: marker {marker!r}"
-
-    @invariant()
-    def cursor_only_moves_forward(self) -> None:
-        """Invariant 10: the numeric resume cursor never moves backwards."""
-        for op in self.state.operations.values():
-            if op.last_event_id.isdecimal():
-                value = int(op.last_event_id)
-                assert value >= self.cursors.get(op.id, 0), f"{op.id} cursor went back"
-                self.cursors[op.id] = value
 
     @invariant()
     def at_most_one_tool_result_per_tool_execute(self) -> None:

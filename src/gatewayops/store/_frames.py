@@ -1,0 +1,32 @@
+"""The one way a received text frame becomes an action.
+
+Owns: `frame_received`: decode a server frame and wrap it as `MessageReceived`, or, when
+not even its type can be read, as `BadMessageReceived` naming the problem. The socket
+pump, the HAR importer and the tests all go through it, so a frame means the same thing
+live, imported and replayed. Must not know: sockets, files, or what the reducer does.
+"""
+
+from __future__ import annotations
+
+from gatewayops.exceptions import RemoteProtocolError
+from gatewayops.protocol import DEFAULT_MAX_FRAME_CHARS, decode
+from gatewayops.store._actions import BadMessageReceived, MessageReceived
+
+__all__ = ["frame_received"]
+
+
+def frame_received(
+    operation_id: str,
+    generation: int,
+    frame: str | bytes,
+    *,
+    max_frame_chars: int = DEFAULT_MAX_FRAME_CHARS,
+) -> MessageReceived | BadMessageReceived:
+    """The action for `frame`, received on socket `generation` of `operation_id`."""
+    try:
+        message = decode(frame, max_frame_chars=max_frame_chars)
+    except RemoteProtocolError as error:
+        return BadMessageReceived(
+            operation_id=operation_id, generation=generation, error=str(error)
+        )
+    return MessageReceived(operation_id=operation_id, generation=generation, message=message)
