@@ -52,8 +52,7 @@ async def test_auth_expired_refreshes_and_resumes_from_the_same_cursor(
         assert (await expect(second, Auth)).token == FRESH_TOKEN
         second.send_message(AuthSuccess())
         assert await expect(second, Resume) == Resume(last_event_id="2", want_status=True)
-        second.send_message(chunk("b", id="2"))  # a replay the cursor already passed
-        second.send_message(chunk("c", id="3"))
+        second.send_message(chunk("c", id="3"))  # only what came after the cursor
         second.send_message(runtime_end(id="4"))
         outcome = await client.wait_finished(OP)
         op = client.state.operations[OP]
@@ -61,6 +60,7 @@ async def test_auth_expired_refreshes_and_resumes_from_the_same_cursor(
     assert outcome.result is Result.COMPLETED
     assert op.transcript.text == "abc"
     assert op.last_event_id == "4"
+    assert op.problems == 0
 
 
 async def test_failed_refreshes_end_the_run_after_closing_the_socket(

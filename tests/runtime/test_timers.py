@@ -14,7 +14,7 @@ from gatewayops.protocol import Auth, AuthSuccess, Heartbeat, HeartbeatAck, Resu
 from gatewayops.store import SocketClosed, SocketFailed
 from gatewayops.transport import MemoryTransport
 
-from .helpers import GATEWAY, OP, TOKEN, TOPIC, Recorder, client_on, expect, handshake
+from .helpers import GATEWAY, OP, TOKEN, TOPIC, Recorder, chunk, client_on, expect, handshake
 
 
 def gaps(times: list[float]) -> list[float]:
@@ -100,10 +100,11 @@ async def test_backoff_doubles_to_a_30s_cap_while_dials_fail(
     assert all(failed.retryable for failed in recorder.of_type(SocketFailed))
 
 
-async def test_backoff_resets_after_auth_success_not_after_open(
+async def test_backoff_resets_only_after_a_healthy_connection(
     transport: MemoryTransport, autojump_clock: trio.testing.MockClock
 ) -> None:
-    """Sockets that open and drop keep backing off; only `auth_success` resets to 1 s."""
+    """Sockets that open, or even authenticate, and drop keep backing off; an event
+    after `auth_success` proves the connection healthy and resets it to 1 s (11.25)."""
     recorder = Recorder()
     async with client_on(transport, recorder=recorder) as client:
         client.start(OP, TOPIC, GATEWAY, TOKEN)
@@ -111,15 +112,23 @@ async def test_backoff_resets_after_auth_success_not_after_open(
             server = await transport.accept()
             await expect(server, Auth)
             server.close(1011, "try later")
-        server = await transport.accept()
+        server = await transport.accept()  # authenticated, then dropped: still unhealthy
         await expect(server, Auth)
         server.send_message(AuthSuccess())
         await expect(server, Resume)
+        server.close(1011, "try later")
+        server = await transport.accept()  # authenticated and streaming: healthy
+        await expect(server, Auth)
+        server.send_message(AuthSuccess())
+        await expect(server, Resume)
+        server.send_message(chunk("alive", id="1"))
+        await trio.testing.wait_all_tasks_blocked()
         server.abort()
         server = await transport.accept()
         closes = recorder.times_of(SocketClosed)
-        assert gaps([*closes, trio.current_time()]) == [1, 2, 4, 1]
-        assert [c.code for c in recorder.of_type(SocketClosed)] == [1011, 1011, 1011, 1006]
+        assert gaps([*closes, trio.current_time()]) == [1, 2, 4, 8, 1]
+        codes = [c.code for c in recorder.of_type(SocketClosed)]
+        assert codes == [1011, 1011, 1011, 1011, 1006]
 
 
 async def test_jitter_is_seeded_and_never_exceeds_the_delay(

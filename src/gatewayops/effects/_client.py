@@ -1,6 +1,7 @@
 """The public face of the runtime: `open_client` and the `Client` it yields.
 
-Owns: the application API (start, attach, stop, detach, dispatch, subscribe), the ways
+Owns: the application API (start, attach, stop, detach, update_token, reconnect,
+dispatch, subscribe), the ways
 to wait for an operation (`wait_finished`, `changes`), `statistics()`, and closing.
 Misuse errors from the reducer (`LocalUsageError` subclasses) reach the caller; after
 closing, every method that would act raises `ClientClosed`. Tokens passed in are never
@@ -31,8 +32,10 @@ from gatewayops.store import (
     OperationDetached,
     OperationStarted,
     Outcome,
+    ReconnectRequested,
     StopRequested,
     StoreConfig,
+    TokenReplaced,
 )
 from gatewayops.transport import Transport, WebSocketTransport
 
@@ -210,6 +213,29 @@ class Client:
         """
         self.dispatch(OperationDetached(operation_id=operation_id))
 
+    def update_token(self, operation_id: str, token: str) -> None:
+        """Use `token` for the operation's next `auth` frame (nothing is sent now).
+
+        Pair it with `reconnect` to authenticate with it at once.
+
+        Raises:
+            UnknownOperation: no such operation.
+        """
+        self.dispatch(TokenReplaced(operation_id=operation_id, token=token))
+
+    def reconnect(self, operation_id: str) -> None:
+        """Close the operation's socket and dial a new one now, from the same cursor.
+
+        One socket at a time; the backoff starts again; no event is shown twice. A
+        detached operation (also one that lost its socket with `auto_reconnect` off)
+        is followed again.
+
+        Raises:
+            UnknownOperation: no such operation.
+            OperationFinished: the operation already finished.
+        """
+        self.dispatch(ReconnectRequested(operation_id=operation_id))
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(old_state, new_state, action)`` after every dispatch.
 
@@ -252,15 +278,14 @@ class Client:
 
     def statistics(self) -> ClientStatistics:
         """Counts of what the runtime holds (live_operations is O(operations))."""
-        runtime = self._runtime
-        open_sockets = len(runtime.sockets)
+        held = self._runtime.statistics()
         return ClientStatistics(
-            open_sockets=open_sockets,
-            closing_sockets=sum(runtime.socket_tasks.values()) - open_sockets,
-            armed_timers=len(runtime.timers),
-            running_effect_tasks=sum(map(len, runtime.effect_scopes.values())),
+            open_sockets=held.open_sockets,
+            closing_sockets=held.closing_sockets,
+            armed_timers=held.armed_timers,
+            running_effect_tasks=held.running_effect_tasks,
             live_operations=sum(1 for op in self.state.operations.values() if not op.is_finished),
-            background_tasks=len(runtime.nursery.child_tasks),
+            background_tasks=held.background_tasks,
         )
 
     def _shutdown(self) -> None:

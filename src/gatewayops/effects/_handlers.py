@@ -106,8 +106,10 @@ def _failure(effect: ExecuteTool, error_type: str, message: str) -> ToolResult:
     )
 
 
-def _parse_arguments(arguments: str) -> dict[str, Any]:
+def _parse_arguments(arguments: str | None) -> dict[str, Any]:
     """The tool's arguments: a JSON object (an empty string means no arguments)."""
+    if arguments is None:
+        raise ValueError("the server sent arguments that are not a JSON string")
     if not arguments.strip():
         return {}
     parsed = json.loads(arguments)
@@ -128,7 +130,13 @@ async def _run_tool(tools: Mapping[str, ToolHandler], effect: ExecuteTool) -> To
         name = f"{effect.identifier}/{effect.api_name}"
         return _failure(effect, EXECUTOR_NOT_FOUND, f"no client tool handler for {name}")
     try:
-        with trio.move_on_after(effect.timeout_ms / 1000) as deadline:
+        budget = effect.timeout_ms / 1000
+    except OverflowError:
+        await trio.lowlevel.checkpoint()
+        message = f"a deadline of {effect.timeout_ms.bit_length()}-bit ms cannot be scheduled"
+        return _failure(effect, EXECUTION_ERROR, message)
+    try:
+        with trio.move_on_after(budget) as deadline:
             value = await handler(arguments)
     except Exception as error:  # also an ExceptionGroup from the handler's own nursery
         return _failure(effect, EXECUTION_ERROR, str(error) or type(error).__name__)

@@ -1,29 +1,43 @@
 """The engine that makes the pure store live on Trio.
 
-Owns: synchronous `dispatch` (reduce, then -- for the action's operation only -- diff
-the derived resources and close what disappeared, open what appeared, then start the
-effects; a dispatch made during another is queued and run right after it, in order),
-the tasks that carry out resources and effects, each in its own `trio.CancelScope`, and
-shutdown. Per dispatch the cost depends on one operation, never on how many exist.
+Owns: synchronous `dispatch` and the runtime's step, four plain lines (`_step`):
 
-Ordering rules that matter (PROTOCOL.md invariant 3): removals come before additions,
-and both before effects, so a failed refresh has its socket's scope cancelled before
-`NotifyFinished` is handled; `wait_finished` additionally waits until the finished
-operation's socket tasks have closed. A task whose resource was removed dispatches
-nothing after the removal (it checks `removed` right before every dispatch, and
-dispatch is synchronous). Frames queued for a removed socket, and the one being
-written, are reported as `SendFailed` by the removal itself. Must not know: what
-the actions mean (that is the reducer's business) or which transport is used.
+1. reduce: the Store applies the action (pure; the next state and the effects);
+2. reconcile: for the action's operation only, diff the derived resources, close or
+   cancel what disappeared, open or arm what appeared;
+3. publish: middleware (a recorder) and listeners hear of the step;
+4. carry out the effects.
+
+A dispatch made during another is queued and run right after it, in order. Owns too
+the tasks that carry out resources and effects, each in its own `trio.CancelScope`,
+`statistics()`, and shutdown. Per dispatch the cost depends on one operation, never on
+how many exist.
+
+Ordering rules that matter (PROTOCOL.md invariant 3): sockets close before anyone
+hears of a finish (reconcile comes before publish and effects), and removals before
+additions; `wait_finished` additionally waits until the finished operation's socket
+tasks have closed. A task whose resource was removed dispatches nothing after the
+removal (it checks `removed` right before every dispatch, and dispatch is
+synchronous). Frames queued for a removed socket, and the one being written, are
+reported as `SendFailed` by the removal itself.
+
+No failure leaves a run open (PROTOCOL.md 11.24): if reconciling or carrying out the
+effects of an action raises, or an effect task fails unexpectedly, the error is logged
+and `HandlingFailed` ends the operation as failed. A timer whose delay is beyond any
+clock never fires (and says so in the log). Must not know: what the actions mean (that
+is the reducer's business) or which transport is used.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import assert_never
 
+import attrs
 import trio
 
 from gatewayops._secrets import get_logger
@@ -39,28 +53,30 @@ from gatewayops.effects._sockets import SocketEntry, run_socket
 from gatewayops.exceptions import LocalUsageError
 from gatewayops.store import (
     Action,
+    Effect,
     ExecuteTool,
     GatewayState,
+    HandlingFailed,
     Middleware,
     NotifyFinished,
-    Operation,
     RefreshToken,
     RequestInterrupt,
     Resource,
     SendFailed,
     SendMessage,
     Socket,
-    Step,
     Store,
     StoreConfig,
     Timer,
     TimerFired,
+    Transition,
+    internal_error_detail,
     operation_resources,
     resources_may_differ,
 )
 from gatewayops.transport import Transport
 
-__all__ = ["Runtime"]
+__all__ = ["Runtime", "RuntimeStatistics"]
 
 logger = get_logger("gatewayops.effects")
 
@@ -75,6 +91,25 @@ class _TimerEntry:
         self.deadline = deadline
         self.scope = trio.CancelScope()
         self.removed = False
+
+
+@attrs.frozen(kw_only=True)
+class RuntimeStatistics:
+    """What the runtime holds right now.
+
+    Attributes:
+        open_sockets: socket resources that exist (connecting, open, or in use).
+        closing_sockets: sockets removed from the state whose close is still running.
+        armed_timers: timers waiting to fire.
+        running_effect_tasks: token refreshes, interrupts and tools in progress.
+        background_tasks: tasks of the runtime's nursery.
+    """
+
+    open_sockets: int
+    closing_sockets: int
+    armed_timers: int
+    running_effect_tasks: int
+    background_tasks: int
 
 
 class Runtime:
@@ -93,12 +128,7 @@ class Runtime:
         random_seed: int | None,
         middleware: Sequence[Middleware],
     ) -> None:
-        # Reconciling resources is the first middleware: sockets and timers change before
-        # any listener hears of the step, so no listener sees a finished operation whose
-        # socket is still open (PROTOCOL.md 11.3), and effects run after both.
-        self.store = Store(
-            GatewayState(config=config), middleware=(self._reconcile_step, *middleware)
-        )
+        self.store = Store(GatewayState(config=config), middleware=middleware)
         self.nursery = nursery
         self.transport = transport
         self._refresh_token = refresh_token
@@ -110,10 +140,10 @@ class Runtime:
         self._dispatching = False
         self.closed = False
         self._desired: dict[str, frozenset[Resource]] = {}
-        self.sockets: dict[tuple[str, int], SocketEntry] = {}
-        self.socket_tasks: dict[str, int] = {}
-        self.timers: dict[Timer, _TimerEntry] = {}
-        self.effect_scopes: dict[str, set[trio.CancelScope]] = {}
+        self._sockets: dict[tuple[str, int], SocketEntry] = {}
+        self._socket_tasks: dict[str, int] = {}
+        self._timers: dict[Timer, _TimerEntry] = {}
+        self._effect_scopes: dict[str, set[trio.CancelScope]] = {}
         self._finish_events: dict[str, trio.Event] = {}
         self._tasks = 0
         self._idle: trio.Event | None = None
@@ -151,24 +181,38 @@ class Runtime:
             return
         try:
             self.dispatch(action)
-        except Exception:
-            logger.exception("dispatching %s failed", type(action).__name__)
-
-    def _reconcile_step(self, old_state: GatewayState, action: Action, step: Step) -> None:
-        operation_id = action.operation_id
-        old = old_state.operations.get(operation_id)
-        new = step.state.operations.get(operation_id)
-        if new is not old and resources_may_differ(old, new):
-            self._reconcile(operation_id, new, step.state.config)
+        except Exception as error:  # only an application action can be refused
+            self._fail(action.operation_id, f"dispatching {type(action).__name__}", error)
 
     def _step(self, action: Action) -> None:
-        for effect in self.store.dispatch(action):
+        change = self.store.apply(action)  # 1. reduce: pure, raises only for app misuse
+        try:
+            self._reconcile(change)  # 2. sockets and timers follow the state
+            self.store.publish(change)  # 3. middleware and listeners (failures logged)
+            self._carry_out(change.step.effects)  # 4. effects
+        except Exception as error:
+            self._fail(action.operation_id, f"carrying out {type(action).__name__}", error)
+
+    def _fail(self, operation_id: str, what: str, error: BaseException) -> None:
+        """Log an unexpected failure and end its operation (queued, never recursive)."""
+        logger.exception("operation %s: %s failed; it ends as failed", operation_id, what)
+        detail = internal_error_detail(what, error)
+        self._pending.append(HandlingFailed(operation_id=operation_id, error=detail))
+        if not self._dispatching:
+            self._dispatching = True
+            try:
+                self._drain()
+            finally:
+                self._dispatching = False
+
+    def _carry_out(self, effects: tuple[Effect, ...]) -> None:
+        for effect in effects:
             match effect:
                 case SendMessage():
                     self._send(effect)
                 case NotifyFinished(operation_id=operation_id):
                     logger.info("operation %s finished: %s", operation_id, effect.outcome)
-                    for scope in self.effect_scopes.pop(operation_id, ()):
+                    for scope in self._effect_scopes.pop(operation_id, ()):
                         scope.cancel()  # their results could change nothing any more
                     self._settle(operation_id)
                 case RefreshToken():
@@ -188,9 +232,14 @@ class Runtime:
 
     # ------------------------------------------------------------------ resources
 
-    def _reconcile(self, operation_id: str, op: Operation | None, config: StoreConfig) -> None:
+    def _reconcile(self, change: Transition) -> None:
+        operation_id = change.action.operation_id
+        before = change.old.operations.get(operation_id)
+        op = change.step.state.operations.get(operation_id)
+        if op is before or not resources_may_differ(before, op):
+            return
         old = self._desired.get(operation_id, _NO_RESOURCES)
-        new = _NO_RESOURCES if op is None else operation_resources(op, config)
+        new = _NO_RESOURCES if op is None else operation_resources(op, change.step.state.config)
         if new == old:
             return
         if new:
@@ -210,12 +259,12 @@ class Runtime:
 
     def _open_socket(self, socket: Socket) -> None:
         entry = SocketEntry(socket)
-        self.sockets[socket.operation_id, socket.generation] = entry
-        self.socket_tasks[socket.operation_id] = self.socket_tasks.get(socket.operation_id, 0) + 1
+        self._sockets[socket.operation_id, socket.generation] = entry
+        self._socket_tasks[socket.operation_id] = self._socket_tasks.get(socket.operation_id, 0) + 1
         self._spawn(self._socket_task, entry)
 
     def _close_socket(self, socket: Socket) -> None:
-        entry = self.sockets.pop((socket.operation_id, socket.generation))
+        entry = self._sockets.pop((socket.operation_id, socket.generation))
         for message in entry.remove():
             self.dispatch(
                 SendFailed(
@@ -230,25 +279,29 @@ class Runtime:
             await run_socket(entry, self.transport, self.dispatch_from_task)
         finally:
             operation_id = entry.socket.operation_id
-            left = self.socket_tasks[operation_id] - 1
+            left = self._socket_tasks[operation_id] - 1
             if left:
-                self.socket_tasks[operation_id] = left
+                self._socket_tasks[operation_id] = left
             else:
-                del self.socket_tasks[operation_id]
+                del self._socket_tasks[operation_id]
                 op = self.store.state.operations.get(operation_id)
                 if op is None or op.is_finished:
                     self._settle(operation_id)
 
     def _arm_timer(self, timer: Timer) -> None:
-        delay = timer.delay_ms / 1000
+        try:
+            delay = timer.delay_ms / 1000
+        except OverflowError:  # e.g. a tool deadline of 10**400 ms
+            logger.warning("timer %s is beyond any clock; it will never fire", timer)
+            delay = math.inf
         if timer.jittered and self._jitter:
             delay *= self._random.uniform(0.5, 1.0)
         entry = _TimerEntry(timer, trio.current_time() + delay)
-        self.timers[timer] = entry
+        self._timers[timer] = entry
         self._spawn(self._timer_task, entry)
 
     def _cancel_timer(self, timer: Timer) -> None:
-        entry = self.timers.pop(timer, None)  # absent once it fired
+        entry = self._timers.pop(timer, None)  # absent once it fired
         if entry is not None:
             entry.removed = True
             entry.scope.cancel()
@@ -258,7 +311,7 @@ class Runtime:
             await trio.sleep_until(entry.deadline)
         if entry.removed or self.closed:
             return
-        del self.timers[entry.timer]
+        del self._timers[entry.timer]
         self.dispatch_from_task(
             TimerFired(operation_id=entry.timer.operation_id, timer=entry.timer)
         )
@@ -266,7 +319,7 @@ class Runtime:
     # ------------------------------------------------------------------ effects
 
     def _send(self, effect: SendMessage) -> None:
-        entry = self.sockets.get((effect.operation_id, effect.generation))
+        entry = self._sockets.get((effect.operation_id, effect.generation))
         if entry is None:
             self.dispatch(
                 SendFailed(
@@ -280,7 +333,7 @@ class Runtime:
 
     def _spawn_effect(self, operation_id: str, run: Callable[[], Awaitable[Action]]) -> None:
         scope = trio.CancelScope()
-        self.effect_scopes.setdefault(operation_id, set()).add(scope)
+        self._effect_scopes.setdefault(operation_id, set()).add(scope)
         self._spawn(self._effect_task, operation_id, scope, run)
 
     async def _effect_task(
@@ -290,14 +343,15 @@ class Runtime:
             with scope:
                 result = await run()
                 self.dispatch_from_task(result)
-        except* Exception:
-            logger.exception("an effect task failed; its result is lost")
+        except* Exception as group:
+            if not self.closed:
+                self._fail(operation_id, "an effect task", group)
         finally:
-            scopes = self.effect_scopes.get(operation_id)
+            scopes = self._effect_scopes.get(operation_id)
             if scopes is not None:
                 scopes.discard(scope)
                 if not scopes:
-                    del self.effect_scopes[operation_id]
+                    del self._effect_scopes[operation_id]
 
     # ------------------------------------------------------------------ tasks and shutdown
 
@@ -315,7 +369,7 @@ class Runtime:
 
     def _settle(self, operation_id: str) -> None:
         """Wake `wait_finished` callers once the operation's sockets are all closed."""
-        if operation_id in self.socket_tasks:
+        if operation_id in self._socket_tasks:
             return
         event = self._finish_events.pop(operation_id, None)
         if event is not None:
@@ -325,27 +379,38 @@ class Runtime:
         """Wait until the operation finished and its sockets closed, or the runtime closed."""
         op = self.store.state.operations.get(operation_id)
         while not self.closed and not (
-            op is not None and op.is_finished and operation_id not in self.socket_tasks
+            op is not None and op.is_finished and operation_id not in self._socket_tasks
         ):
             event = self._finish_events.setdefault(operation_id, trio.Event())
             await event.wait()
             op = self.store.state.operations.get(operation_id)
+
+    def statistics(self) -> RuntimeStatistics:
+        """Counts of what the runtime holds (O(1))."""
+        open_sockets = len(self._sockets)
+        return RuntimeStatistics(
+            open_sockets=open_sockets,
+            closing_sockets=sum(self._socket_tasks.values()) - open_sockets,
+            armed_timers=len(self._timers),
+            running_effect_tasks=sum(map(len, self._effect_scopes.values())),
+            background_tasks=len(self.nursery.child_tasks),
+        )
 
     def shutdown(self) -> None:
         """Stop everything at once: no dispatch from a task runs after this returns."""
         if self.closed:
             return
         self.closed = True
-        for entry in self.sockets.values():
+        for entry in self._sockets.values():
             entry.remove()
-        for timer_entry in self.timers.values():
+        for timer_entry in self._timers.values():
             timer_entry.removed = True
             timer_entry.scope.cancel()
-        for scopes in self.effect_scopes.values():
+        for scopes in self._effect_scopes.values():
             for scope in scopes:
                 scope.cancel()
-        self.sockets.clear()
-        self.timers.clear()
+        self._sockets.clear()
+        self._timers.clear()
         self._desired.clear()
         for event in self._finish_events.values():
             event.set()

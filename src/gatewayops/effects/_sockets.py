@@ -4,10 +4,11 @@ Owns: `SocketEntry` (the runtime's handle on one `Socket` resource: its cancel s
 its ordered outbox, the frame being written, whether it was removed) and `run_socket`,
 the task body. The pump decodes every frame and dispatches `MessageReceived` or
 `BadMessageReceived` synchronously, so it never waits on a consumer; a writer task in
-the same scope writes the outbox in order. Each socket reports exactly one ending
-(`SocketFailed` if it never opened, `SocketClosed` otherwise) unless it was removed
-first, in which case it reports nothing more. Must not know: what frames mean, the
-store's state, or which transport it is given.
+the same scope writes the outbox in order, and a watcher reports `SocketWentQuiet` when
+`quiet_after_ms` passes with no frame but heartbeat acks (once, until the next frame).
+Each socket reports exactly one ending (`SocketFailed` if it never opened, `SocketClosed`
+otherwise) unless it was removed first, in which case it reports nothing more. Must not
+know: what frames mean, the store's state, or which transport it is given.
 """
 
 from __future__ import annotations
@@ -18,16 +19,20 @@ from collections.abc import Callable
 import trio
 
 from gatewayops._secrets import get_logger
-from gatewayops.exceptions import ProtocolError
-from gatewayops.protocol import DEFAULT_MAX_FRAME_CHARS, ClientMessage, decode, encode
+from gatewayops.protocol import (
+    ClientMessage,
+    HeartbeatAck,
+    encode,
+)
 from gatewayops.store import (
     Action,
-    BadMessageReceived,
     MessageReceived,
     Socket,
     SocketClosed,
     SocketFailed,
     SocketOpened,
+    SocketWentQuiet,
+    frame_received,
 )
 from gatewayops.transport import ConnectFailed, Connection, ConnectionEnded, Transport
 
@@ -41,7 +46,17 @@ Dispatch = Callable[[Action], None]
 class SocketEntry:
     """The runtime's handle on one live `Socket` resource."""
 
-    __slots__ = ("_outbox", "_outbox_send", "ended", "in_flight", "removed", "scope", "socket")
+    __slots__ = (
+        "_outbox",
+        "_outbox_send",
+        "ended",
+        "in_flight",
+        "last_news",
+        "news",
+        "removed",
+        "scope",
+        "socket",
+    )
 
     def __init__(self, socket: Socket) -> None:
         self.socket = socket
@@ -50,6 +65,17 @@ class SocketEntry:
         self.in_flight: ClientMessage | None = None
         self.removed = False
         self.ended = False
+        self.last_news = 0.0
+        """When the last frame other than a heartbeat ack arrived (Trio clock)."""
+        self.news: trio.Event | None = None
+        """Set by the next such frame, while the socket is reported quiet."""
+
+    def heard(self) -> None:
+        """A frame other than a heartbeat ack arrived."""
+        self.last_news = trio.current_time()
+        if self.news is not None:
+            self.news.set()
+            self.news = None
 
     @property
     def outbox(self) -> trio.MemoryReceiveChannel[ClientMessage]:
@@ -94,17 +120,9 @@ async def _pump(entry: SocketEntry, connection: Connection, dispatch: Dispatch) 
             )
             _end(entry, dispatch, closed)
             return
-        action: Action
-        try:
-            message = decode(frame, max_frame_chars=DEFAULT_MAX_FRAME_CHARS)
-        except ProtocolError as error:
-            action = BadMessageReceived(
-                operation_id=operation_id, generation=generation, error=str(error)
-            )
-        else:
-            action = MessageReceived(
-                operation_id=operation_id, generation=generation, message=message
-            )
+        action = frame_received(operation_id, generation, frame)
+        if type(action) is not MessageReceived or type(action.message) is not HeartbeatAck:
+            entry.heard()
         if entry.removed:
             return
         dispatch(action)
@@ -134,6 +152,27 @@ async def _write(entry: SocketEntry, connection: Connection, dispatch: Dispatch)
         entry.in_flight = None
 
 
+async def _watch_quiet(entry: SocketEntry, dispatch: Dispatch) -> None:
+    """Report `SocketWentQuiet` once per quiet spell (the reducer decides what it means)."""
+    socket = entry.socket
+    quiet_after = socket.quiet_after_ms / 1000
+    while True:
+        await trio.sleep_until(entry.last_news + quiet_after)
+        if trio.current_time() < entry.last_news + quiet_after:
+            continue  # news arrived meanwhile: wait from it
+        if entry.removed:
+            return
+        news = entry.news = trio.Event()
+        dispatch(
+            SocketWentQuiet(
+                operation_id=socket.operation_id,
+                generation=socket.generation,
+                quiet_ms=socket.quiet_after_ms,
+            )
+        )
+        await news.wait()
+
+
 async def _connect_and_pump(entry: SocketEntry, transport: Transport, dispatch: Dispatch) -> None:
     socket = entry.socket
     try:
@@ -141,8 +180,10 @@ async def _connect_and_pump(entry: SocketEntry, transport: Transport, dispatch: 
             if entry.removed:
                 return
             dispatch(SocketOpened(operation_id=socket.operation_id, generation=socket.generation))
+            entry.heard()
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_write, entry, connection, dispatch)
+                nursery.start_soon(_watch_quiet, entry, dispatch)
                 await _pump(entry, connection, dispatch)
                 nursery.cancel_scope.cancel()
     except ConnectFailed as error:
