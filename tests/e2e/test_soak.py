@@ -1,5 +1,9 @@
 """A soak: 100 operations, each hit by a random fault, none lost and none shown twice.
 
+Among the faults, a detach and a stop strike while the next socket is being dialled, a
+few scheduler ticks in: `wait_finished` must return for every operation and the client
+must close (a cancelled dial that never returned once hung both).
+
 The faults are drawn from a seeded `random.Random`, so a failure is reproducible by its
 seed (timing still varies). Every operation must end exactly once (counted from the
 store's `NotifyFinished` effects and from outcome transitions seen by a subscriber), in
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import attrs
 import trio
@@ -89,10 +93,41 @@ def _expire_and_forget(gateway: Gateway, client: Client, run: RunHandle) -> None
     gateway.faults.forget(run.operation_id)
 
 
+async def _mid_dial(client: Client, run: RunHandle, ticks: int) -> None:
+    """Wait until the operation dials its next socket, then `ticks` scheduler ticks more."""
+    dialling = trio.Event()
+
+    def watch(old: GatewayState, new: GatewayState, action: Action) -> None:
+        op = new.operations.get(run.operation_id)
+        if op is not None and op.connection.status == "connecting":
+            dialling.set()
+
+    unsubscribe = client.subscribe(watch)
+    try:
+        await dialling.wait()
+    finally:
+        unsubscribe()
+    for _ in range(ticks):
+        await trio.lowlevel.checkpoint()
+
+
+async def _detach_mid_dial(gateway: Gateway, client: Client, run: RunHandle) -> None:
+    gateway.faults.drop_sockets(run.operation_id)
+    await _mid_dial(client, run, random.Random(run.operation_id).randint(0, 8))
+    client.detach(run.operation_id)  # the socket being dialled is removed
+    client.attach(run.operation_id, run.topic_id, gateway.url, run.token)
+
+
+async def _stop_mid_dial(gateway: Gateway, client: Client, run: RunHandle) -> None:
+    gateway.faults.drop_sockets(run.operation_id)
+    await _mid_dial(client, run, random.Random(run.operation_id).randint(0, 8))
+    client.stop(run.operation_id)  # confirmed at once: it finishes while dialling
+
+
 @attrs.frozen
 class Fault:
     name: str
-    inject: Callable[[Gateway, Client, RunHandle], None]
+    inject: Callable[[Gateway, Client, RunHandle], Awaitable[None] | None]
     results: frozenset[Result] = frozenset({Result.COMPLETED})
     """What the run may end as when the fault hits it mid-run."""
     when_idle: bool = False
@@ -114,6 +149,9 @@ FAULTS = (
     # Gone when the refresh learns it first; an auth failure when a heartbeat loss makes
     # the client redial first and the gateway answers `auth_failed` (both end it cleanly).
     Fault("expire+forget", _expire_and_forget, frozenset({Result.GONE, Result.AUTH_FAILED})),
+    # Striking while a socket is being dialled (a cancelled dial must return at any tick).
+    Fault("detach_mid_dial", _detach_mid_dial),
+    Fault("stop_mid_dial", _stop_mid_dial, frozenset({Result.INTERRUPTED})),
 )
 
 
@@ -147,7 +185,9 @@ async def _follow(env: Env, plan: Plan, run: RunHandle, injected: Counter[str]) 
         plan.expected = frozenset({Result.COMPLETED})  # it ended before the fault could bite
         injected["(run ended first)"] += 1
     else:
-        plan.fault.inject(env.gateway, env.client, run)
+        injecting = plan.fault.inject(env.gateway, env.client, run)
+        if injecting is not None:
+            await injecting
         plan.expected = plan.fault.results
         injected[plan.fault.name] += 1
     await env.client.wait_finished(run.operation_id)

@@ -1,0 +1,307 @@
+"""Input nobody wrote by hand: valid frame sequences mutated at the wire level.
+
+Hypothesis builds a plausible v1 session (as the gateway would send it), then mutates it
+as text and JSON -- drops, duplicates and reorders frames, deletes fields, changes their
+types, puts in huge numbers and strings, wrong or backwards ids, truncated and garbage
+frames -- interleaved with socket drops and timer firings. Every frame goes through the
+real decoder (`frame_received`) and `reduce`, and after every step the checks that must
+survive any input hold (PROTOCOL.md invariants 1, 4 and 24):
+
+* nothing raises (the reducer's safety net is not what ends a run either);
+* each operation is notified at most once, and the pure invariant checker of
+  `gatewayops.replay` finds no violation;
+* an operation that received its own terminal event, or an `auth_failed`, on its live
+  socket has finished.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+import gatewayops.store._inbound as inbound
+import gatewayops.store._reducer as reducer
+from gatewayops.protocol import AgentEventMessage, AuthFailed
+from gatewayops.replay import InvariantChecker
+from gatewayops.store import (
+    Action,
+    FinishSource,
+    GatewayState,
+    MessageReceived,
+    NotifyFinished,
+    OperationStarted,
+    OperationStatus,
+    SocketClosed,
+    SocketOpened,
+    StoreConfig,
+    Timer,
+    TimerFired,
+    TimerKind,
+    frame_received,
+    operation_resources,
+    reduce,
+)
+
+OP = "op-1"
+CONFIG = StoreConfig()
+HUGE = "9" * 5_000
+_RAW = "@raw:"
+"""Prefix of a string standing for a raw JSON literal (a huge number) before encoding."""
+_RAW_STRING = re.compile(r'"@raw:([-0-9e]+)"')
+
+# --------------------------------------------------------------------------- valid sessions
+
+
+def _event(type_: str, data: Any, owner: str = OP) -> dict[str, Any]:
+    return {"type": type_, "operationId": owner, "stepIndex": 0, "timestamp": 1, "data": data}
+
+
+_MIDDLE = st.sampled_from(
+    [
+        ("stream_start", {"assistantMessage": {"id": "m1"}}),
+        ("stream_chunk", {"chunkType": "text", "content": "hello "}),
+        ("stream_chunk", {"chunkType": "reasoning", "reasoning": "thinking"}),
+        ("stream_chunk", {"chunkType": "text", "content": "v2", "snapshotMode": "replace"}),
+        ("tool_start", {"toolCalling": {"id": "t1", "identifier": "web", "apiName": "q"}}),
+        ("tool_end", {"isSuccess": True, "payload": {"toolCalling": {"id": "t1"}}}),
+        ("tool_execute", {"toolCallId": "c1", "identifier": "calc", "arguments": "{}"}),
+        ("stream_end", {"finalContent": "done"}),
+        ("step_complete", {"phase": "execution_complete"}),
+    ]
+)
+_ENDS = st.sampled_from(
+    [
+        {"type": "agent_event", "event": _event("agent_runtime_end", {})},
+        {"type": "agent_event", "event": _event("agent_runtime_end", {"reason": "interrupted"})},
+        {"type": "agent_event", "event": _event("error", {"message": "boom"})},
+        {"type": "session_complete"},
+        {"type": "resume_complete", "status": "completed"},
+        {"type": "auth_failed", "reason": "operation not found"},
+    ]
+)
+
+
+@st.composite
+def sessions(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """What a gateway sends one operation: handshake, events with rising ids, an end."""
+    frames: list[dict[str, Any]] = [{"type": "auth_success"}]
+    if draw(st.booleans()):
+        frames.append({"type": "resume_complete", "status": "running"})
+    for index, (type_, data) in enumerate(draw(st.lists(_MIDDLE, max_size=12)), start=1):
+        frames.append({"type": "agent_event", "id": str(index), "event": _event(type_, data)})
+        if draw(st.integers(0, 5)) == 0:
+            frames.append({"type": "heartbeat_ack"})
+    if draw(st.booleans()):  # a group member's end, mirrored, and its echo
+        member = _event("agent_runtime_end", {}, owner="member-op")
+        frames += [{"type": "agent_event", "event": member}, {"type": "session_complete"}]
+    frames.append(draw(_ENDS))
+    return frames
+
+
+# --------------------------------------------------------------------------- mutations
+
+_ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.sampled_from([_RAW + HUGE, _RAW + "1e400", _RAW + "-" + HUGE, "x" * 10_000]),
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every key path inside a frame's JSON (objects and arrays)."""
+    found = []
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, child in items:
+        found.append((*prefix, key))
+        found.extend(_paths(child, (*prefix, key)))
+    return found
+
+
+def _set(frame: Any, path: tuple[Any, ...], value: Any, delete: bool = False) -> None:
+    for key in path[:-1]:
+        frame = frame[key]
+    if delete:
+        del frame[path[-1]]
+    else:
+        frame[path[-1]] = value
+
+
+def _encode(frame: Any) -> str:
+    """The frame's wire text; a raw-literal marker string becomes the bare number."""
+    return _RAW_STRING.sub(lambda match: match.group(1), json.dumps(frame))
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> list[str | None]:
+    """A session's frames as wire text, mutated; None marks a socket drop."""
+    frames = json.loads(json.dumps(draw(sessions())))  # a copy: the samples are shared
+    for _ in range(draw(st.integers(0, 6))):
+        kind = draw(st.sampled_from(["drop", "repeat", "swap", "delete", "retype", "id", "owner"]))
+        index = draw(st.integers(0, len(frames) - 1)) if frames else 0
+        if not frames:
+            break
+        frame = frames[index]
+        if kind == "drop":
+            del frames[index]
+        elif kind == "repeat":
+            frames.insert(index, json.loads(json.dumps(frame)))
+        elif kind == "swap" and index + 1 < len(frames):
+            frames[index], frames[index + 1] = frames[index + 1], frames[index]
+        elif kind in ("delete", "retype") and _paths(frame):
+            path = draw(st.sampled_from(_paths(frame)))
+            _set(frame, path, draw(_ODD_VALUES), delete=kind == "delete")
+        elif kind == "id" and frame.get("type") == "agent_event":
+            frame["id"] = draw(st.sampled_from(["0", "1", HUGE, "", 7, _RAW + HUGE, None]))
+        elif kind == "owner" and isinstance(frame.get("event"), dict):
+            frame["event"]["operationId"] = draw(st.sampled_from(["other", "", 0, 5, None]))
+    texts: list[str | None] = [_encode(frame) for frame in frames]
+    for _ in range(draw(st.integers(0, 3))):
+        position = draw(st.integers(0, len(texts)))
+        garbage = draw(st.sampled_from(["cut", "junk", "drop-socket"]))
+        if garbage == "drop-socket":
+            texts.insert(position, None)
+        elif garbage == "junk":
+            texts.insert(position, draw(st.text(max_size=30)))
+        elif texts and texts[min(position, len(texts) - 1)] is not None:
+            victim = texts[min(position, len(texts) - 1)]
+            assert victim is not None
+            texts[min(position, len(texts) - 1)] = victim[: draw(st.integers(0, len(victim)))]
+    return texts
+
+
+# --------------------------------------------------------------------------- driving
+
+
+class _Drive:
+    """Feeds one operation the mutated frames, checking every step."""
+
+    def __init__(self) -> None:
+        self.state = GatewayState(config=CONFIG)
+        self.checker = InvariantChecker(CONFIG)
+        self.notified = 0
+        self.steps = 0
+        self.step(OperationStarted(operation_id=OP, topic_id="t", gateway_url="ws://gw", token="x"))
+        self.step(SocketOpened(operation_id=OP, generation=1))
+
+    @property
+    def op(self) -> Any:
+        return self.state.operations[OP]
+
+    def step(self, action: Action) -> None:
+        old = self.state.operations.get(OP)
+        result = reduce(self.state, action)  # must never raise
+        self.state = result.state
+        self.steps += 1
+        new = self.state.operations[OP]
+        violations = self.checker.check((self.steps, None), action, old, new, result.effects)
+        assert not violations, [str(violation) for violation in violations]
+        for effect in result.effects:
+            if isinstance(effect, NotifyFinished):
+                self.notified += 1
+                assert effect.outcome.source is not FinishSource.INTERNAL_ERROR, effect.outcome
+        assert self.notified <= 1
+        if old is not None and _must_finish(old, action):
+            assert new.is_finished, f"{action!r} did not end the run"
+
+    def drop_socket(self) -> None:
+        if self.op.is_finished:
+            return
+        generation = self.op.connection.generation
+        self.step(SocketClosed(operation_id=OP, generation=generation, code=1006))
+        for timer in _timers(self.state):
+            if timer.kind is TimerKind.BACKOFF:
+                self.step(TimerFired(operation_id=OP, timer=timer))
+        if not self.op.is_finished:
+            self.step(SocketOpened(operation_id=OP, generation=self.op.connection.generation))
+
+    def fire_a_timer(self, pick: int) -> None:
+        live = sorted(_timers(self.state), key=repr)
+        if live:
+            self.step(TimerFired(operation_id=OP, timer=live[pick % len(live)]))
+
+
+def _timers(state: GatewayState) -> list[Timer]:
+    op = state.operations[OP]
+    return [r for r in operation_resources(op, state.config) if isinstance(r, Timer)]
+
+
+def _must_finish(old: Any, action: Action) -> bool:
+    """Whether `action` is an own terminal event or an auth failure on the live socket."""
+    if not isinstance(action, MessageReceived) or old.status is not OperationStatus.RUNNING:
+        return False
+    if action.generation != old.connection.generation or old.connection.status.value in (
+        "reconnecting",
+        "disconnected",
+    ):
+        return False
+    message = action.message
+    if isinstance(message, AuthFailed):
+        return True
+    return (
+        isinstance(message, AgentEventMessage)
+        and message.event.is_terminal_type
+        and message.event.is_own(OP)
+    )
+
+
+def _survive(frames: list[str | None], ticks: list[int]) -> None:
+    drive = _Drive()
+    for index, text in enumerate(frames):
+        if drive.op.is_finished:
+            break
+        if text is None:
+            drive.drop_socket()
+            continue
+        drive.step(frame_received(OP, drive.op.connection.generation, text))
+        if index in ticks:
+            drive.fire_a_timer(index)
+
+
+_TICKS = st.lists(st.integers(0, 40), max_size=6)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frames=mutated(), ticks=_TICKS)
+def test_mutated_sessions_never_break_the_promise(
+    frames: list[str | None], ticks: list[int]
+) -> None:
+    """Whatever the mutations, no step raises or breaks an invariant, nothing is notified
+    twice, and an own terminal event or `auth_failed` on the live socket ends the run."""
+    _survive(frames, ticks)
+
+
+def test_the_mutation_test_catches_a_terminal_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checks can fail: with `auth_failed` made non-terminal, some mutated session
+    (the plain ones included) trips them."""
+    real = inbound.on_message
+
+    def on_message(op: Any, config: StoreConfig, message: Any) -> Any:
+        return (op, ()) if isinstance(message, AuthFailed) else real(op, config, message)
+
+    monkeypatch.setattr(reducer, "on_message", on_message)
+    seeded = settings(
+        max_examples=200,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=(Phase.generate,),
+        suppress_health_check=list(HealthCheck),
+    )(given(frames=mutated(), ticks=_TICKS)(_survive))
+    with pytest.raises(AssertionError, match="did not end the run"):
+        seeded()
