@@ -40,7 +40,7 @@ def test_no_display_is_one_line_and_exit_1(
 
 
 def test_ctrl_c_closes_the_window_and_exits_130(x_display: str) -> None:
-    """SIGINT to a running `gatewayops gui` ends the Trio run and exits 130, quietly."""
+    """SIGINT to a running `gatewayops gui` ends the Trio run and exits 130, with one line."""
     if shutil.which("xdotool") is None:
         pytest.skip("xdotool is not installed")
     code = "from gatewayops.cli import main; raise SystemExit(main(['gui']))"
@@ -59,4 +59,4 @@ def test_ctrl_c_closes_the_window_and_exits_130(x_display: str) -> None:
     finally:
         process.kill()
         process.wait()
-    assert (process.returncode, out, err) == (130, "", "")
+    assert (process.returncode, out, err) == (130, "", "gatewayops gui: interrupted\n")
