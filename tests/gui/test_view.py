@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from gatewayops.cli._console import describe
 from gatewayops.gui import Turn, composer_view, indicator, topic_label, transcript_lines
+from gatewayops.protocol import AuthSuccess
 from gatewayops.store import (
     Action,
     GatewayState,
     InterruptConfirmed,
+    MessageReceived,
     OperationStarted,
+    SocketOpened,
+    SocketWentQuiet,
     StopRequested,
     reduce,
 )
@@ -49,6 +54,20 @@ def test_indicator_follows_the_socket_while_running() -> None:
     assert indicator(GatewayState(), None).text == "● idle"
     assert indicator(_fold(_STARTED), OP).text == "● connecting"
     assert topic_label(_fold(_STARTED), TOPIC) == "▶ topic-1"
+
+
+def test_indicator_says_when_a_connected_run_has_no_news() -> None:
+    """A quiet socket (only heartbeat acks for `quiet_after_ms`) shows "no news", and the
+    watch line says "quiet"; the run still shows Stop."""
+    quiet = _fold(
+        _STARTED,
+        SocketOpened(operation_id=OP, generation=1),
+        MessageReceived(operation_id=OP, generation=1, message=AuthSuccess()),
+        SocketWentQuiet(operation_id=OP, generation=1, quiet_ms=180_000),
+    )
+    assert indicator(quiet, OP).text == "● connected, no news for 3 min"
+    assert describe(quiet.operations[OP], quiet).startswith("quiet ")
+    assert composer_view(quiet, TOPIC).button_text == "Stop"
 
 
 def test_transcript_lines_show_the_prompt_and_how_the_run_ended() -> None:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from gatewayops.protocol import (
     Auth,
     AuthFailed,
+    AuthSuccess,
     ClientMessage,
     Heartbeat,
     ServerMessage,
@@ -58,6 +59,7 @@ from gatewayops.store import (
     SocketWentQuiet,
     Step,
     StopRequested,
+    Store,
     Timer,
     TimerFired,
     TimerKind,
@@ -70,7 +72,17 @@ from gatewayops.store import (
 from gatewayops.testing import strategies
 from gatewayops.testing.state_machine import GatewayMachine
 
-from .helpers import CONFIG, FRESH_SECRET, GATEWAY, SECRET, lines, record_session, redacted
+from .helpers import (
+    CONFIG,
+    FRESH_SECRET,
+    GATEWAY,
+    SECRET,
+    chunk,
+    lines,
+    received,
+    record_session,
+    redacted,
+)
 
 
 def _replay_text(text: str, until: int | None = None) -> ReplayReport:
@@ -252,3 +264,25 @@ def test_a_log_being_written_is_readable_after_each_flush(tmp_path: Path) -> Non
         assert report.ok, report.to_text()
         assert report.records == 3
         assert report.state == redacted(state)
+
+
+def test_an_id_going_back_replays_clean_and_the_report_names_it() -> None:
+    """A gateway whose ids restart is no divergence and no violation: the replay reports
+    it as a problem of the operation, in text and JSON."""
+    log = io.StringIO()
+    recorder = Recorder(log, config=CONFIG)
+    store = Store(GatewayState(config=CONFIG), middleware=[recorder])
+    for action in (
+        OperationStarted(operation_id="op", topic_id="t", gateway_url=GATEWAY, token="x"),
+        SocketOpened(operation_id="op", generation=1),
+        received("op", 1, AuthSuccess()),
+        received("op", 1, chunk("op", "a", "5")),
+        received("op", 1, chunk("op", "b", "1")),
+    ):
+        store.dispatch(action)
+    recorder.flush()
+    report = _replay_text(log.getvalue())
+    assert report.ok, report.to_text()
+    assert "1 problems (last: event id '1' does not follow '5')" in report.to_text()
+    (timeline,) = report.to_json()["operations"]
+    assert (timeline["problems"], timeline["cursor"]) == (1, "1")

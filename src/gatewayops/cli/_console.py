@@ -30,7 +30,7 @@ from gatewayops.cli._endings import (
     report_failure,
     say,
 )
-from gatewayops.store import Action, GatewayState, Operation, is_input_loading
+from gatewayops.store import Action, GatewayState, Operation, is_input_loading, is_quiet
 
 __all__ = [
     "Board",
@@ -107,6 +107,8 @@ def text_tail(text: str, chars: int = _TAIL_CHARS) -> str:
 def _status(op: Operation, state: GatewayState) -> tuple[str, str, str]:
     """What a change line is printed for: socket status, button, outcome."""
     socket = "finished" if op.is_finished else str(op.connection.status)
+    if is_quiet(state, op.id):
+        socket = "quiet"  # connected, but no news from the server for quiet_after_ms
     button = "Stop" if is_input_loading(state, op.topic_id) else "Send"
     ending = "" if op.outcome is None else f"{op.outcome.result}/{op.outcome.source}"
     return socket, button, ending

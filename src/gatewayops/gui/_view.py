@@ -22,6 +22,7 @@ from gatewayops.store import (
     Result,
     ToolCallStatus,
     is_input_loading,
+    is_quiet,
     is_stopping,
     running_operation,
 )
@@ -121,6 +122,9 @@ def indicator(state: GatewayState, operation_id: str | None) -> Indicator:
     if op.status is not OperationStatus.RUNNING:
         return Indicator(text=f"● {op.status.value}", colour=_IDLE)
     status = op.connection.status
+    if is_quiet(state, op.id):  # connected, but nothing but heartbeat acks for a while
+        minutes = state.config.quiet_after_ms / 60_000
+        return Indicator(text=f"● connected, no news for {minutes:g} min", colour=_IDLE)
     return Indicator(text=f"● {status.value}", colour=_CONNECTION_COLOURS[status])
 
 

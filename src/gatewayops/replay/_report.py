@@ -199,7 +199,8 @@ class OperationTimeline:
             lines.append(
                 f"  now: {_status_text(op)}; connection {op.connection.status.value}; "
                 f"cursor {op.last_event_id or '-'}; {op.transcript.events} events shown; "
-                f"{op.bad_frames} bad frames"
+                f"{op.bad_frames} bad frames; {op.problems} problems"
+                + ("" if op.last_problem is None else f" (last: {op.last_problem})")
             )
         inputs = ", ".join(f"{count} {kind}" for kind, count in sorted(self.inputs.items()))
         outputs = ", ".join(f"{count} {kind}" for kind, count in sorted(self.outputs.items()))
@@ -221,6 +222,8 @@ class OperationTimeline:
                 "cursor": op.last_event_id,
                 "events": op.transcript.events,
                 "bad_frames": op.bad_frames,
+                "problems": op.problems,
+                "last_problem": op.last_problem,
             }
         return {
             "operation": self.operation_id,
