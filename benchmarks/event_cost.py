@@ -4,8 +4,8 @@ A plain script (no pytest): ``.venv/bin/python benchmarks/event_cost.py``. For e
 of event it builds, through `reduce` itself, an operation that has already received
 1,000 and 20,000 events of that kind, then measures in the same run (interleaved
 `timeit` rounds, medians in microseconds) what the *next* event of that kind costs
-against each state: `reduce`, plus deriving the operation's resources when
-`resources_may_differ` says the runtime would (the runtime's whole per-event work in the
+against each state: `reduce`, plus deriving the operation's and its link's resources
+when they changed, as the runtime does (the runtime's whole per-event work in the
 store). Every call reduces against the same unchanged state, so each does the full work.
 
 Kinds: a text chunk appended to a long message, `stream_start` of the next message,
@@ -38,6 +38,7 @@ from gatewayops.store import (
     TimerFired,
     TimerKind,
     ToolFinished,
+    link_resources,
     operation_resources,
     reduce,
     resources_may_differ,
@@ -54,7 +55,7 @@ URL = "wss://gateway.example.com"
 def _event(type_: str, data: Any, index: int, owner: str = OP) -> MessageReceived:
     event = AgentEvent(type=type_, operation_id=owner, step_index=index, timestamp=index, data=data)
     return MessageReceived(
-        operation_id=OP, generation=1, message=AgentEventMessage(event=event, id=str(index))
+        link_id=OP, generation=1, message=AgentEventMessage(event=event, id=str(index))
     )
 
 
@@ -96,8 +97,8 @@ def _connected(attach: bool) -> GatewayState:
         first: Action = OperationAttached(operation_id=OP, topic_id="t", gateway_url=URL, token="x")
     else:
         first = OperationStarted(operation_id=OP, topic_id="t", gateway_url=URL, token="x")
-    actions = [first, SocketOpened(operation_id=OP, generation=1)]
-    actions.append(MessageReceived(operation_id=OP, generation=1, message=AuthSuccess()))
+    actions = [first, SocketOpened(link_id=OP, generation=1)]
+    actions.append(MessageReceived(link_id=OP, generation=1, message=AuthSuccess()))
     for action in actions:
         state = reduce(state, action).state
     return state
@@ -116,15 +117,17 @@ def _after(make: Callable[[int], list[Action]], count: int, *, attach: bool = Fa
 
 def _next_event(state: GatewayState, make: Callable[[int], list[Action]], count: int) -> Any:
     actions = make(count)
-    before = state.operations[OP]
+    before, before_link = state.operations[OP], state.links[OP]
 
     def step() -> None:
         current = state
         for action in actions:
             current = reduce(current, action).state
-            after = current.operations[OP]
+            after, link = current.operations[OP], current.links[OP]
             if resources_may_differ(before, after):
                 operation_resources(after, current.config)
+            if link is not before_link:
+                link_resources(link, current.config)
 
     return step
 
@@ -155,7 +158,7 @@ def _whole_replay_per_event(count: int) -> float:
             for r in operation_resources(op, state.config)
             if getattr(r, "kind", None) is TimerKind.RESUME_FLUSH
         ]
-        state = reduce(state, TimerFired(operation_id=OP, timer=flush)).state  # type: ignore[arg-type]
+        state = reduce(state, TimerFired(timer=flush)).state  # type: ignore[arg-type]
         best = min(best, time.perf_counter() - started)
         assert state.operations[OP].transcript.events == count
     return best / count * 1e6

@@ -70,7 +70,7 @@ def measure(iterations: int) -> list[float]:
             ),
             "the run's socket to connect",
         )
-        generation = session.client.state.operations[operation_id].connection.generation
+        generation = session.client.state.links[operation_id].generation
 
         samples: list[float] = []
         started = [0.0]
@@ -85,7 +85,7 @@ def measure(iterations: int) -> list[float]:
                 data={"chunkType": "text", "content": "x"},
             )
         )
-        action = MessageReceived(operation_id=operation_id, generation=generation, message=chunk)
+        action = MessageReceived(link_id=operation_id, generation=generation, message=chunk)
 
         def listener(old: GatewayState, new: GatewayState, seen: Action) -> None:
             if seen is action:  # not the frames the real socket delivers meanwhile

@@ -50,7 +50,7 @@ def dispatch(text: str) -> MessageReceived:
         data=data,
     )
     message = AgentEventMessage(event=event, id="1042")
-    return MessageReceived(operation_id="op_000042_7f3a9c2e", generation=1, message=message)
+    return MessageReceived(link_id="op_000042_7f3a9c2e", generation=1, message=message)
 
 
 def recording(recorder: Recorder, action: MessageReceived) -> Callable[[], None]:

@@ -90,9 +90,9 @@ def build_state(size: int) -> GatewayState:
                 gateway_url=GATEWAY_URL,
                 token="benchmark-token",
             ),
-            SocketOpened(operation_id=op_id, generation=1),
-            MessageReceived(operation_id=op_id, generation=1, message=AuthSuccess()),
-            MessageReceived(operation_id=op_id, generation=1, message=stream_start),
+            SocketOpened(link_id=op_id, generation=1),
+            MessageReceived(link_id=op_id, generation=1, message=AuthSuccess()),
+            MessageReceived(link_id=op_id, generation=1, message=stream_start),
         ):
             state = reduce(state, action).state
     return state
@@ -100,8 +100,8 @@ def build_state(size: int) -> GatewayState:
 
 def _check_step(state: GatewayState, action: MessageReceived, step: Step) -> None:
     """The measured step really applies the chunk (not dropped as stale or replayed)."""
-    before = state.operations[action.operation_id]
-    after = step.state.operations[action.operation_id]
+    before = state.operations[action.link_id]  # v1: the link id is the operation id
+    after = step.state.operations[action.link_id]
     assert after.last_event_id == "1", "the chunk was dropped"
     assert after.transcript.events == before.transcript.events + 1
     assert after.transcript.text.endswith("appended. ")
@@ -118,7 +118,7 @@ def main() -> int:
         frames[size] = frame_for(op_id)
         message = decode(frames[size])
         assert isinstance(message, AgentEventMessage)
-        actions[size] = MessageReceived(operation_id=op_id, generation=1, message=message)
+        actions[size] = MessageReceived(link_id=op_id, generation=1, message=message)
         assert len(state.operations) == size
         _check_step(state, actions[size], reduce(state, actions[size]))
     frame = frames[SIZES[-1]]

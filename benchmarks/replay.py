@@ -80,14 +80,14 @@ def _operation(number: int, frames: int) -> Iterator[Any]:
     yield OperationStarted(
         operation_id=op_id, topic_id=f"topic_{number}", gateway_url=GATEWAY_URL, token="secret"
     )
-    yield SocketOpened(operation_id=op_id, generation=1)
-    yield MessageReceived(operation_id=op_id, generation=1, message=AuthSuccess())
+    yield SocketOpened(link_id=op_id, generation=1)
+    yield MessageReceived(link_id=op_id, generation=1, message=AuthSuccess())
     for index in range(1, frames - 1):
         data = {"chunkType": "text", "content": WORDS[index % len(WORDS)]}
         message = _event(op_id, index, "stream_chunk", data)
-        yield MessageReceived(operation_id=op_id, generation=1, message=message)
+        yield MessageReceived(link_id=op_id, generation=1, message=message)
     end = _event(op_id, frames - 1, "agent_runtime_end", {"reason": None})
-    yield MessageReceived(operation_id=op_id, generation=1, message=end)
+    yield MessageReceived(link_id=op_id, generation=1, message=end)
 
 
 def generate(path: str, frames: int, operations: int) -> None:

@@ -12,12 +12,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-import gatewayops.store._connection as connection
-import gatewayops.store._inbound as inbound
+import gatewayops.store._link_v1 as link_v1
 import gatewayops.store._reducer as reducer
 import gatewayops.store._resources as resources
-import gatewayops.store._tools as tools
-from gatewayops.protocol import AuthFailed
+import gatewayops.store._session as session
 from gatewayops.store import (
     FinishSource,
     Operation,
@@ -27,48 +25,40 @@ from gatewayops.store import (
     Timer,
     TimerKind,
 )
+from gatewayops.store._endings import finish
+from gatewayops.store._refresh import on_token_expired as real_on_token_expired
+from gatewayops.store._tools import tool_finished as real_tool_finished
 from gatewayops.testing.state_machine import GatewayMachine
 
 Patch = Callable[[pytest.MonkeyPatch], None]
 
 
 def _auth_failed_not_terminal(mp: pytest.MonkeyPatch) -> None:
-    real = inbound.on_message
-
-    def on_message(op: Operation, config: StoreConfig, message: Any) -> Any:
-        return (op, ()) if isinstance(message, AuthFailed) else real(op, config, message)
-
-    mp.setattr(reducer, "on_message", on_message)
+    mp.setattr(link_v1, "on_auth_rejected", lambda op, reason: (op, ()))
 
 
 def _finish_keeps_the_connection(mp: pytest.MonkeyPatch) -> None:
-    real = connection.finish
-
-    def finish(op: Operation, *args: Any) -> Any:
-        ended, effects = real(op, *args)
-        return attrs.evolve(ended, connection=op.connection), effects
-
-    mp.setattr(connection, "finish", finish)
+    mp.setattr(reducer, "closed", lambda link: link)
 
 
 def _refresh_not_single_flight(mp: pytest.MonkeyPatch) -> None:
-    real = connection.on_auth_expired
+    real = real_on_token_expired
 
-    def on_auth_expired(op: Operation, config: StoreConfig) -> Any:
+    def on_token_expired(op: Operation, config: StoreConfig) -> Any:
         return real(attrs.evolve(op, refresh=RefreshState(attempts=op.refresh.attempts)), config)
 
-    mp.setattr(inbound, "on_auth_expired", on_auth_expired)
+    mp.setattr(link_v1, "on_token_expired", on_token_expired)
 
 
 def _echo_guard_off(mp: pytest.MonkeyPatch) -> None:
-    mp.setattr(inbound, "_observe", lambda guard, event, operation_id: guard)
+    mp.setattr(session, "observe", lambda guard, event, operation_id: guard)
 
 
 def _stale_generations_accepted(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(
         reducer,
         "_is_current",
-        lambda op, generation: op.connection.status in reducer.SOCKET_STATUSES,
+        lambda link, op, generation: link.status in resources.SOCKET_STATUSES,
     )
 
 
@@ -79,33 +69,33 @@ def _backoff_uncapped(mp: pytest.MonkeyPatch) -> None:
 def _topic_marker_never_cleared(mp: pytest.MonkeyPatch) -> None:
     real = reducer._commit
 
-    def commit(state: Any, old: Operation, step: Any) -> Any:
-        result = real(state, old, step)
+    def commit(state: Any, *args: Any) -> Any:
+        result = real(state, *args)
         return reducer.Step(attrs.evolve(result.state, topics=state.topics), result.effects)
 
     mp.setattr(reducer, "_commit", commit)
 
 
 def _quiet_replay_completes(mp: pytest.MonkeyPatch) -> None:
-    real = reducer._on_timer
+    real = reducer._on_operation_timer
 
     def on_timer(op: Operation, config: StoreConfig, action: Any) -> Any:
         timer: Timer = action.timer
         if timer.kind is TimerKind.RESUME_FLUSH and not op.resume.buffer:
-            return reducer.finish(op, Result.COMPLETED, FinishSource.RESUME_STATUS)
+            return finish(op, Result.COMPLETED, FinishSource.RESUME_STATUS)
         return real(op, config, action)
 
-    mp.setattr(reducer, "_on_timer", on_timer)
+    mp.setattr(reducer, "_on_operation_timer", on_timer)
 
 
 def _tool_result_sent_twice(mp: pytest.MonkeyPatch) -> None:
-    real = tools.on_tool_finished
+    real = real_tool_finished
 
-    def on_tool_finished(op: Operation, result: Any) -> Any:
-        changed, effects = real(op, result)
-        return changed, effects + effects
+    def tool_finished(op: Operation, result: Any, *, online: bool) -> Any:
+        changed, frames = real(op, result, online=online)
+        return changed, frames + frames
 
-    mp.setattr(reducer, "on_tool_finished", on_tool_finished)
+    mp.setattr(reducer, "tool_finished", tool_finished)
 
 
 SEEDED_BUGS: dict[str, Patch] = {

@@ -24,16 +24,17 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-import gatewayops.store._inbound as inbound
-import gatewayops.store._reducer as reducer
+import gatewayops.store._link_v1 as link_v1
 from gatewayops.protocol import AgentEventMessage, AuthFailed
-from gatewayops.replay import InvariantChecker
 from gatewayops.store import (
     Action,
     FinishSource,
     GatewayState,
+    InvariantChecker,
+    Link,
     MessageReceived,
     NotifyFinished,
+    Operation,
     OperationStarted,
     OperationStatus,
     SocketClosed,
@@ -42,7 +43,9 @@ from gatewayops.store import (
     Timer,
     TimerFired,
     TimerKind,
+    carries,
     frame_received,
+    link_resources,
     operation_resources,
     reduce,
 )
@@ -74,7 +77,7 @@ _MIDDLE = st.sampled_from(
         ("step_complete", {"phase": "execution_complete"}),
     ]
 )
-_ENDS = st.sampled_from(
+_ENDS: st.SearchStrategy[dict[str, Any]] = st.sampled_from(
     [
         {"type": "agent_event", "event": _event("agent_runtime_end", {})},
         {"type": "agent_event", "event": _event("agent_runtime_end", {"reason": "interrupted"})},
@@ -197,58 +200,61 @@ class _Drive:
         self.notified = 0
         self.steps = 0
         self.step(OperationStarted(operation_id=OP, topic_id="t", gateway_url="ws://gw", token="x"))
-        self.step(SocketOpened(operation_id=OP, generation=1))
+        self.step(SocketOpened(link_id=OP, generation=1))
 
     @property
-    def op(self) -> Any:
+    def op(self) -> Operation:
         return self.state.operations[OP]
 
+    @property
+    def link(self) -> Link:
+        return self.state.link_of(self.op)
+
     def step(self, action: Action) -> None:
-        old = self.state.operations.get(OP)
-        result = reduce(self.state, action)  # must never raise
+        old_state = self.state
+        result = reduce(old_state, action)  # must never raise
         self.state = result.state
         self.steps += 1
-        new = self.state.operations[OP]
-        violations = self.checker.check((self.steps, None), action, old, new, result.effects)
+        violations = self.checker.check(
+            (self.steps, None), action, old_state, self.state, result.effects
+        )
         assert not violations, [str(violation) for violation in violations]
         for effect in result.effects:
             if isinstance(effect, NotifyFinished):
                 self.notified += 1
                 assert effect.outcome.source is not FinishSource.INTERNAL_ERROR, effect.outcome
         assert self.notified <= 1
-        if old is not None and _must_finish(old, action):
-            assert new.is_finished, f"{action!r} did not end the run"
+        if OP in old_state.operations and _must_finish(old_state, action):
+            assert self.op.is_finished, f"{action!r} did not end the run"
 
     def drop_socket(self) -> None:
         if self.op.is_finished:
             return
-        generation = self.op.connection.generation
-        self.step(SocketClosed(operation_id=OP, generation=generation, code=1006))
+        self.step(SocketClosed(link_id=OP, generation=self.link.generation, code=1006))
         for timer in _timers(self.state):
             if timer.kind is TimerKind.BACKOFF:
-                self.step(TimerFired(operation_id=OP, timer=timer))
+                self.step(TimerFired(timer=timer))
         if not self.op.is_finished:
-            self.step(SocketOpened(operation_id=OP, generation=self.op.connection.generation))
+            self.step(SocketOpened(link_id=OP, generation=self.link.generation))
 
     def fire_a_timer(self, pick: int) -> None:
         live = sorted(_timers(self.state), key=repr)
         if live:
-            self.step(TimerFired(operation_id=OP, timer=live[pick % len(live)]))
+            self.step(TimerFired(timer=live[pick % len(live)]))
 
 
 def _timers(state: GatewayState) -> list[Timer]:
     op = state.operations[OP]
-    return [r for r in operation_resources(op, state.config) if isinstance(r, Timer)]
+    owned = link_resources(state.link_of(op), state.config) | operation_resources(op, state.config)
+    return [r for r in owned if isinstance(r, Timer)]
 
 
-def _must_finish(old: Any, action: Action) -> bool:
+def _must_finish(old: GatewayState, action: Action) -> bool:
     """Whether `action` is an own terminal event or an auth failure on the live socket."""
-    if not isinstance(action, MessageReceived) or old.status is not OperationStatus.RUNNING:
+    op = old.operations[OP]
+    if not isinstance(action, MessageReceived) or op.status is not OperationStatus.RUNNING:
         return False
-    if action.generation != old.connection.generation or old.connection.status.value in (
-        "reconnecting",
-        "disconnected",
-    ):
+    if not carries(old.link_of(op), action.generation):
         return False
     message = action.message
     if isinstance(message, AuthFailed):
@@ -268,7 +274,7 @@ def _survive(frames: list[str | None], ticks: list[int]) -> None:
         if text is None:
             drive.drop_socket()
             continue
-        drive.step(frame_received(OP, drive.op.connection.generation, text))
+        drive.step(frame_received(OP, drive.link.generation, text))
         if index in ticks:
             drive.fire_a_timer(index)
 
@@ -289,12 +295,7 @@ def test_mutated_sessions_never_break_the_promise(
 def test_the_mutation_test_catches_a_terminal_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     """The checks can fail: with `auth_failed` made non-terminal, some mutated session
     (the plain ones included) trips them."""
-    real = inbound.on_message
-
-    def on_message(op: Any, config: StoreConfig, message: Any) -> Any:
-        return (op, ()) if isinstance(message, AuthFailed) else real(op, config, message)
-
-    monkeypatch.setattr(reducer, "on_message", on_message)
+    monkeypatch.setattr(link_v1, "on_auth_rejected", lambda op, reason: (op, ()))
     seeded = settings(
         max_examples=200,
         deadline=None,
@@ -303,5 +304,5 @@ def test_the_mutation_test_catches_a_terminal_ignored(monkeypatch: pytest.Monkey
         phases=(Phase.generate,),
         suppress_health_check=list(HealthCheck),
     )(given(frames=mutated(), ticks=_TICKS)(_survive))
-    with pytest.raises(AssertionError, match="did not end the run"):
+    with pytest.raises(AssertionError, match=r"did not end the (run|operation)"):
         seeded()

@@ -1,10 +1,11 @@
 """Persistent (immutable, structure-sharing) containers for state that grows with a run.
 
-Owns: `Vector`, an immutable sequence whose `append` and `set` cost O(log n) instead
-of a tuple's O(n) copy, and the text rope (`append_piece`, `join_pieces`,
-`tail_of_pieces`), which keeps streamed text as a few pieces so that appending a chunk
-does not copy the whole message. Both exist for one promise: the cost of one event
-must not grow with the events already seen. Must not know: what they hold.
+Owns: `Vector`, an immutable sequence whose `append` and `set` cost O(log n) at worst
+(a bounded tuple copy usually) instead of a tuple's O(n) copy, and the text rope
+(`append_piece`, `join_pieces`, `tail_of_pieces`), which keeps streamed text as a few
+pieces so that appending a chunk does not copy the whole message. Both exist for one
+promise: the cost of one event must not grow with the events already seen. Must not know:
+what they hold.
 
 The rope's rule: pieces are kept in decreasing size, each at least twice the next, so a
 text of n characters has at most log2(n) pieces; appending merges the smaller tail
@@ -21,57 +22,85 @@ import immutables
 __all__ = ["Vector", "append_piece", "join_pieces", "tail_of_pieces"]
 
 _T = TypeVar("_T")
+_new_vector = object.__new__  # a Vector without `__init__`: the fields are set right after
+_BLOCK = 32
+"""Items per block (and the most the tail holds): copies stay this small."""
 
 
 class Vector(Sequence[_T], Generic[_T]):
-    """An immutable sequence with O(log n) `append` and `set` (a HAMT keyed by index).
+    """An immutable sequence whose `append` and `set` cost the same at any length.
 
-    Compares equal to any sequence with the same items in order (a tuple included), so
-    ``vector == (a, b)`` reads as it would for a tuple.
+    The last items (up to `_BLOCK`) are a tuple, the tail; every full block of `_BLOCK`
+    items before them is one entry of a HAMT keyed by block number. Appending copies at
+    most the tail (bounded), or moves a full tail into the map (O(log n)); changing the
+    last item -- what streaming does -- copies only the tail. Compares equal to any
+    sequence with the same items in order (a tuple included), so ``vector == (a, b)``
+    reads as it would for a tuple.
     """
 
-    __slots__ = ("_items", "_length")
+    __slots__ = ("_blocks", "_length", "_tail")
 
-    _items: immutables.Map[int, _T]
+    _blocks: immutables.Map[int, tuple[_T, ...]]
+    _tail: tuple[_T, ...]
     _length: int
 
     def __init__(self, items: Sequence[_T] = ()) -> None:
-        built: immutables.Map[int, _T] = immutables.Map()
-        if items:
-            with built.mutate() as mutation:
-                for index, item in enumerate(items):
-                    mutation[index] = item
-                built = mutation.finish()
-        self._items = built
+        items = tuple(items)
+        full = (len(items) - 1) // _BLOCK if items else 0
+        blocks: immutables.Map[int, tuple[_T, ...]] = immutables.Map()
+        if full:
+            with blocks.mutate() as mutation:
+                for block in range(full):
+                    mutation[block] = items[block * _BLOCK : (block + 1) * _BLOCK]
+                blocks = mutation.finish()
+        self._blocks = blocks
+        self._tail = items[full * _BLOCK :]
         self._length = len(items)
-
-    @classmethod
-    def _of(cls, items: immutables.Map[int, _T], length: int) -> Vector[_T]:
-        vector: Vector[_T] = cls.__new__(cls)
-        vector._items = items
-        vector._length = length
-        return vector
 
     def append(self, item: _T) -> Vector[_T]:
         """A vector with `item` added at the end."""
-        return Vector._of(self._items.set(self._length, item), self._length + 1)
+        tail = self._tail
+        vector: Vector[_T] = _new_vector(Vector)
+        if len(tail) < _BLOCK:
+            vector._blocks, vector._tail = self._blocks, (*tail, item)
+        else:  # the tail is full: it becomes a block, and a new tail starts
+            vector._blocks = self._blocks.set(len(self._blocks), tail)
+            vector._tail = (item,)
+        vector._length = self._length + 1
+        return vector
 
     @property
     def last(self) -> _T:
         """The last item (IndexError when empty)."""
         if not self._length:
             raise IndexError("the vector is empty")
-        return self._items[self._length - 1]
+        return self._tail[-1]
 
     def replace_last(self, item: _T) -> Vector[_T]:
         """A vector with its last item replaced (the streaming hot path's one change)."""
         if not self._length:
             raise IndexError("the vector is empty")
-        return Vector._of(self._items.set(self._length - 1, item), self._length)
+        vector: Vector[_T] = _new_vector(Vector)
+        vector._blocks, vector._tail = self._blocks, (*self._tail[:-1], item)
+        vector._length = self._length
+        return vector
 
     def set(self, index: int, item: _T) -> Vector[_T]:
         """A vector with the item at `index` (negative counts from the end) replaced."""
-        return Vector._of(self._items.set(self._position(index), item), self._length)
+        position = self._position(index)
+        vector: Vector[_T] = _new_vector(Vector)
+        vector._length = self._length
+        in_blocks = len(self._blocks) * _BLOCK
+        if position >= in_blocks:
+            tail = list(self._tail)
+            tail[position - in_blocks] = item
+            vector._blocks, vector._tail = self._blocks, tuple(tail)
+        else:
+            block = list(self._blocks[position // _BLOCK])
+            block[position % _BLOCK] = item
+            vector._blocks = self._blocks.set(position // _BLOCK, tuple(block))
+            vector._tail = self._tail
+        return vector
 
     def _position(self, index: int) -> int:
         position = index + self._length if index < 0 else index
@@ -90,12 +119,18 @@ class Vector(Sequence[_T], Generic[_T]):
 
     def __getitem__(self, index: int | slice) -> _T | tuple[_T, ...]:
         if isinstance(index, slice):
-            return tuple(self._items[i] for i in range(*index.indices(self._length)))
-        return self._items[self._position(index)]
+            return tuple(self)[index]
+        position = self._position(index)
+        in_blocks = len(self._blocks) * _BLOCK
+        if position >= in_blocks:
+            return self._tail[position - in_blocks]
+        return self._blocks[position // _BLOCK][position % _BLOCK]
 
     def __iter__(self) -> Iterator[_T]:
-        items = self._items
-        return (items[index] for index in range(self._length))
+        blocks = self._blocks
+        for block in range(len(blocks)):
+            yield from blocks[block]
+        yield from self._tail
 
     def __eq__(self, other: object) -> bool:
         if self is other:

@@ -49,7 +49,8 @@ async def test_watch_closes_its_socket_and_finishes_its_recording(
     report = replay(read_log(log))
     assert report.ok, report.to_text()
     assert report.warnings == ()  # no cut last line: the recording was closed, not lost
-    assert report.state.operations["op-1"].connection.generation == 1
+    state = report.state
+    assert state.link_of(state.operations["op-1"]).generation == 1
 
 
 async def _authenticated_until_dropped(url: str, token: str, then: Callable[[], None]) -> None:

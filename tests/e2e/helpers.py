@@ -17,7 +17,7 @@ import attrs
 from gatewayops.cli._lab import Witness, script_text, streamed
 from gatewayops.effects import Client, RefreshTokenFn, ToolHandler, open_client
 from gatewayops.gateway import Gateway, RunHandle, Script, clean_run, open_gateway
-from gatewayops.store import Middleware, Operation, Outcome, StoreConfig
+from gatewayops.store import Link, Middleware, Operation, Outcome, StoreConfig
 from gatewayops.transport import Transport, WebSocketTransport
 
 __all__ = [
@@ -60,8 +60,13 @@ class Env:
         """The client's current snapshot of the run's operation."""
         return self.client.state.operations[run.operation_id]
 
+    def link(self, op: Operation) -> Link:
+        """The client's current link of `op` (its socket's status and generation)."""
+        return self.client.state.link_of(op)
+
     async def until(self, run: RunHandle, predicate: Callable[[Operation], bool]) -> Operation:
-        """Wait until the run's operation satisfies `predicate` (or finishes)."""
+        """Wait until the run's operation satisfies `predicate` (or finishes); it is
+        tried whenever the operation or its link changed (read that with `link`)."""
         return await streamed(self.client, run.operation_id, predicate)
 
     async def finish(self, run: RunHandle) -> tuple[Outcome, Operation]:

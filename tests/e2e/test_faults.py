@@ -15,12 +15,12 @@ from gatewayops.protocol import DEFAULT_MAX_FRAME_CHARS, SessionStatus
 from gatewayops.store import FinishSource, Operation, Result, StoreConfig
 from gatewayops.transport import WebSocketTransport
 
-from .helpers import FAST, assert_nothing_leaked, assert_text_once, e2e, long_script
+from .helpers import FAST, Env, assert_nothing_leaked, assert_text_once, e2e, long_script
 
 
-def _streaming(count: int = 5) -> Callable[[Operation], bool]:
+def _streaming(env: Env, count: int = 5) -> Callable[[Operation], bool]:
     """Connected and at least `count` events in: a point well inside the run."""
-    return lambda op: op.transcript.events >= count and op.connection.status == "connected"
+    return lambda op: op.transcript.events >= count and env.link(op).status == "connected"
 
 
 async def test_malformed_frame_is_counted_and_the_socket_kept() -> None:
@@ -29,12 +29,12 @@ async def test_malformed_frame_is_counted_and_the_socket_kept() -> None:
     with trio.fail_after(10):
         async with e2e() as env:
             run = env.start(script)
-            await env.until(run, _streaming())
+            await env.until(run, _streaming(env))
             assert env.gateway.faults.send_malformed_frame(run.operation_id) == 1
             outcome, op = await env.finish(run)
             assert outcome.result is Result.COMPLETED
             assert op.bad_frames >= 1
-            assert op.connection.generation == 1
+            assert env.link(op).generation == 1
             assert_text_once(op, script)
             await assert_nothing_leaked(env)
 
@@ -49,12 +49,12 @@ async def test_oversized_frame_is_rejected_by_size_and_the_run_completes() -> No
     with trio.fail_after(10):
         async with e2e(transport=transport) as env:
             run = env.start(script)
-            await env.until(run, _streaming())
+            await env.until(run, _streaming(env))
             assert env.gateway.faults.send_oversized_frame(run.operation_id) == 1
             outcome, op = await env.finish(run)
             assert outcome.result is Result.COMPLETED
             assert op.bad_frames >= 1
-            assert op.connection.generation == 1
+            assert env.link(op).generation == 1
             assert_text_once(op, script)
             await assert_nothing_leaked(env)
 
@@ -65,11 +65,11 @@ async def test_oversized_frame_over_the_transport_limit_reconnects_and_resumes()
     with trio.fail_after(10):
         async with e2e() as env:
             run = env.start(script)
-            await env.until(run, _streaming())
+            await env.until(run, _streaming(env))
             assert env.gateway.faults.send_oversized_frame(run.operation_id) == 1
             outcome, op = await env.finish(run)
             assert outcome.result is Result.COMPLETED
-            assert op.connection.generation >= 2
+            assert env.link(op).generation >= 2
             assert "1009" in (op.last_problem or "")  # reported as a too-large close
             assert_text_once(op, script)
             await assert_nothing_leaked(env)
@@ -84,7 +84,7 @@ async def test_blackholed_handshake_trips_the_connect_watchdog() -> None:
             run = env.start(script)
             outcome, op = await env.finish(run)
             assert outcome.result is Result.COMPLETED
-            assert op.connection.generation == 2
+            assert env.link(op).generation == 2
             assert env.gateway.statistics().accepted_total == 1
             assert_text_once(op, script)
             await assert_nothing_leaked(env)
@@ -99,7 +99,7 @@ async def test_unanswered_auth_trips_the_connect_watchdog() -> None:
             run = env.start(script)
             outcome, op = await env.finish(run)
             assert outcome.result is Result.COMPLETED
-            assert op.connection.generation == 2
+            assert env.link(op).generation == 2
             assert env.gateway.statistics().accepted_total == 2
             assert_text_once(op, script)
             await assert_nothing_leaked(env)
@@ -114,11 +114,11 @@ async def test_unacked_heartbeats_force_a_reconnect() -> None:
             run = env.gateway.start_run(script)
             env.gateway.faults.stop_heartbeat_acks(run.operation_id)
             env.client.start(run.operation_id, run.topic_id, env.gateway.url, run.token)
-            await env.until(run, lambda op: op.connection.generation >= 2)
+            await env.until(run, lambda op: env.link(op).generation >= 2)
             env.gateway.faults.resume_heartbeat_acks()
             outcome, op = await env.finish(run)
             assert outcome.result is Result.COMPLETED
-            assert op.connection.generation >= 2
+            assert env.link(op).generation >= 2
             assert_text_once(op, script)
             await assert_nothing_leaked(env)
 
@@ -130,7 +130,7 @@ async def test_forgotten_during_refresh_ends_gone_without_a_retry_loop() -> None
     with trio.fail_after(10):
         async with e2e() as env:
             run = env.start(script)
-            await env.until(run, _streaming())
+            await env.until(run, _streaming(env))
             env.gateway.faults.expire_tokens(run.operation_id)
             env.gateway.faults.forget(run.operation_id)
             outcome, op = await env.finish(run)
@@ -138,7 +138,7 @@ async def test_forgotten_during_refresh_ends_gone_without_a_retry_loop() -> None
                 Result.GONE,
                 FinishSource.REFRESH_NOT_FOUND,
             )
-            assert op.connection.generation == 1
+            assert env.link(op).generation == 1
             assert env.gateway.statistics().accepted_total == 1
             await assert_nothing_leaked(env)
 
@@ -154,7 +154,7 @@ async def test_mirrored_member_terminal_and_echo_do_not_end_the_supervisor() -> 
     with trio.fail_after(10):
         async with e2e() as env:
             run = env.start(script)
-            await env.until(run, _streaming())
+            await env.until(run, _streaming(env))
             assert env.gateway.faults.mirror_member_terminal(run.operation_id) is not None
             op = await env.until(run, _member_seen)
             assert not op.is_finished
@@ -174,12 +174,12 @@ async def test_replayed_member_terminal_explains_a_stale_resume_status() -> None
     with trio.fail_after(10):
         async with e2e(config=FAST) as env:
             run = env.start(script)
-            await env.until(run, _streaming())
+            await env.until(run, _streaming(env))
             env.gateway.faults.drop_sockets(run.operation_id)
             assert env.gateway.faults.mirror_member_terminal(run.operation_id) is not None
             outcome, op = await env.finish(run)
             assert (outcome.result, outcome.source) == (Result.COMPLETED, FinishSource.AGENT_EVENT)
-            assert op.connection.generation >= 2
+            assert env.link(op).generation >= 2
             assert op.transcript.member_events == 1
             statuses = env.witness.resume_statuses[run.operation_id]
             assert statuses == [SessionStatus.RUNNING, SessionStatus.COMPLETED]  # 2nd is stale

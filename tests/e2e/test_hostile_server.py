@@ -205,7 +205,7 @@ async def test_a_server_that_forgets_the_run_silently_is_reported_quiet() -> Non
     async with hostile_client([AUTH_SUCCESS], config=config) as (client, _, _):
         async with client.changes(OP) as changes:
             async for op in changes:
-                if op.connection.quiet:
+                if client.state.link_of(op).quiet:
                     break
         assert is_quiet(client.state, OP)
         op = client.state.operations[OP]

@@ -48,11 +48,11 @@ async def test_hibernated_scenario_saw_an_empty_replay_and_kept_running() -> Non
     run only ends later, on its own terminal event (PROTOCOL.md 3.2, #15919)."""
     scenario = next(s for s in SCENARIOS if s.name == "hibernated")
     resumed = trio.Event()
-    seen: list[tuple[SessionStatus, int, bool]] = []
+    seen: list[tuple[SessionStatus | None, int, bool]] = []
 
     def on_resume_complete(old: GatewayState, new: GatewayState, action: Action) -> None:
         if isinstance(action, MessageReceived) and isinstance(action.message, ResumeComplete):
-            op = new.operations[action.operation_id]
+            op = new.operations[new.links[action.link_id].operation_id]
             seen.append((action.message.status, op.transcript.events, op.is_finished))
             if action.generation >= 2:
                 resumed.set()

@@ -28,7 +28,7 @@ import trio
 from gatewayops.effects import Client
 from gatewayops.gateway import Gateway, RunHandle, Script
 from gatewayops.protocol import SessionStatus
-from gatewayops.store import Action, GatewayState, Operation, Result, StoreConfig
+from gatewayops.store import Action, GatewayState, Operation, Result, StoreConfig, concerned
 
 from .helpers import Env, assert_nothing_leaked, e2e, long_script, script_text
 
@@ -99,7 +99,7 @@ async def _mid_dial(client: Client, run: RunHandle, ticks: int) -> None:
 
     def watch(old: GatewayState, new: GatewayState, action: Action) -> None:
         op = new.operations.get(run.operation_id)
-        if op is not None and op.connection.status == "connecting":
+        if op is not None and new.link_of(op).status == "connecting":
             dialling.set()
 
     unsubscribe = client.subscribe(watch)
@@ -167,7 +167,7 @@ class Plan:
 
 def _ready(env: Env, plan: Plan, run: RunHandle) -> Callable[[Operation], bool]:
     def ready(op: Operation) -> bool:
-        if op.transcript.events < plan.after_events or op.connection.status != "connected":
+        if op.transcript.events < plan.after_events or env.link(op).status != "connected":
             return False
         if not plan.fault.when_idle:
             return True
@@ -209,9 +209,11 @@ async def test_soak_random_faults_lose_no_operation() -> None:
     endings: Counter[str] = Counter()
 
     def count_endings(old: GatewayState, new: GatewayState, action: Action) -> None:
-        before, after = old.operations.get(action.operation_id), new.operations[action.operation_id]
+        _, op_id = concerned(new, action)  # the operation the action is about
+        assert op_id is not None, action
+        before, after = old.operations.get(op_id), new.operations[op_id]
         if after.outcome is not None and (before is None or before.outcome is None):
-            endings[action.operation_id] += 1
+            endings[op_id] += 1
 
     with trio.fail_after(40):
         async with e2e(config=CONFIG) as env:
@@ -220,7 +222,7 @@ async def test_soak_random_faults_lose_no_operation() -> None:
                 for plan in plans:
                     run = plan.run = env.start(plan.script)
                     nursery.start_soon(_follow, env, plan, run, injected)
-                    await env.until(run, lambda op: op.connection.status == "connected")
+                    await env.until(run, lambda op: env.link(op).status == "connected")
 
             results: Counter[str] = Counter()
             for plan in plans:

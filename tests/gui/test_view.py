@@ -61,9 +61,9 @@ def test_indicator_says_when_a_connected_run_has_no_news() -> None:
     watch line says "quiet"; the run still shows Stop."""
     quiet = _fold(
         _STARTED,
-        SocketOpened(operation_id=OP, generation=1),
-        MessageReceived(operation_id=OP, generation=1, message=AuthSuccess()),
-        SocketWentQuiet(operation_id=OP, generation=1, quiet_ms=180_000),
+        SocketOpened(link_id=OP, generation=1),
+        MessageReceived(link_id=OP, generation=1, message=AuthSuccess()),
+        SocketWentQuiet(link_id=OP, generation=1, quiet_ms=180_000),
     )
     assert indicator(quiet, OP).text == "● connected, no news for 3 min"
     assert describe(quiet.operations[OP], quiet).startswith("quiet ")

@@ -42,7 +42,7 @@ from gatewayops.store import (
     TimerKind,
     TokenRefreshed,
     ToolFinished,
-    operation_resources,
+    link_resources,
 )
 
 GATEWAY = "ws://gateway.test"
@@ -62,8 +62,8 @@ def chunk(op: str, text: str, id: str) -> AgentEventMessage:
 
 
 def received(op: str, generation: int, message: ServerMessage) -> MessageReceived:
-    """A frame arriving on socket `generation` of `op`."""
-    return MessageReceived(operation_id=op, generation=generation, message=message)
+    """A frame arriving on socket `generation` of `op` (v1: on the operation's own link)."""
+    return MessageReceived(link_id=op, generation=generation, message=message)
 
 
 def redacted(state: GatewayState) -> GatewayState:
@@ -86,9 +86,9 @@ class Session:
 
 def _heartbeat(store: Store, op: str) -> TimerFired:
     state = store.state
-    timers = operation_resources(state.operations[op], state.config)
+    timers = link_resources(state.link_of(state.operations[op]), state.config)
     (timer,) = (t for t in timers if isinstance(t, Timer) and t.kind is TimerKind.HEARTBEAT)
-    return TimerFired(operation_id=op, timer=timer)
+    return TimerFired(timer=timer)
 
 
 def _script() -> list[Action | str]:
@@ -96,7 +96,7 @@ def _script() -> list[Action | str]:
     tool = {"toolCallId": "call-1", "identifier": "calc", "apiName": "add", "arguments": "{}"}
     return [
         OperationStarted(operation_id="op-1", topic_id="t-1", gateway_url=GATEWAY, token=SECRET),
-        SocketOpened(operation_id="op-1", generation=1),
+        SocketOpened(link_id="op-1", generation=1),
         received("op-1", 1, AuthSuccess()),
         *(received("op-1", 1, chunk("op-1", f"word{i} ", str(i))) for i in range(1, 4)),
         received("op-1", 1, event("op-1", "tool_execute", tool, "4")),
@@ -104,14 +104,14 @@ def _script() -> list[Action | str]:
             operation_id="op-1", result=ToolResult(tool_call_id="call-1", success=True, content="3")
         ),
         OperationAttached(operation_id="op-2", topic_id="t-2", gateway_url=GATEWAY, token=SECRET),
-        SocketOpened(operation_id="op-2", generation=1),
+        SocketOpened(link_id="op-2", generation=1),
         received("op-2", 1, AuthSuccess()),
         received("op-2", 1, chunk("op-2", "again ", "1")),
         received("op-2", 1, chunk("op-2", "again ", "1")),
         received("op-2", 1, ResumeComplete(status=SessionStatus.RUNNING)),
         received("op-1", 1, AuthExpired()),
         TokenRefreshed(operation_id="op-1", token=FRESH_SECRET),
-        SocketOpened(operation_id="op-1", generation=2),
+        SocketOpened(link_id="op-1", generation=2),
         received("op-1", 2, AuthSuccess()),
         "heartbeat:op-2",
         received("op-2", 1, HeartbeatAck()),

@@ -58,14 +58,14 @@ def test_har_import_synthesises_only_what_the_har_lacks() -> None:
         gateway_url="wss://gw.example.com",
         token=REDACTED,
     )
-    assert items[1] == SocketOpened(operation_id="op-h1", generation=1)
-    assert items[2] == SendMessage(operation_id="op-h1", generation=1, message=Auth(token=REDACTED))
+    assert items[1] == SocketOpened(link_id="op-h1", generation=1)
+    assert items[2] == SendMessage(link_id="op-h1", generation=1, message=Auth(token=REDACTED))
     assert isinstance(items[7], ToolFinished)
     assert isinstance(items[8], SendMessage)
     assert isinstance(items[8].message, ToolResult)
     assert any(isinstance(item, BadMessageReceived) for item in items)
     assert TokenRefreshed(operation_id="op-h1", token=REDACTED) in items
-    assert SocketOpened(operation_id="op-h1", generation=2) in items
+    assert SocketOpened(link_id="op-h1", generation=2) in items
 
 
 def test_har_round_trip_through_a_written_log_replays_clean(
@@ -96,10 +96,10 @@ def test_a_browser_resume_from_the_wrong_cursor_is_a_divergence(tmp_path: Path) 
     divergence = report.divergence
     assert divergence is not None
     assert divergence.expected == (
-        SendMessage(operation_id="op-h1", generation=2, message=Resume(last_event_id="1")),
+        SendMessage(link_id="op-h1", generation=2, message=Resume(last_event_id="1")),
     )
     assert divergence.actual == (
-        SendMessage(operation_id="op-h1", generation=2, message=Resume(last_event_id="2")),
+        SendMessage(link_id="op-h1", generation=2, message=Resume(last_event_id="2")),
     )
     assert divergence.seq == 18
 

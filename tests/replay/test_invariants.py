@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import attrs
+import pytest
 
-from gatewayops.protocol import AuthSuccess
+from gatewayops.protocol import AuthExpired, AuthFailed, AuthSuccess
 from gatewayops.replay import InvariantChecker
-from gatewayops.replay._invariants import (
-    absorbing,
-    cursor_follows_server,
-    notify_once,
-    refresh_single_flight,
-    silence_never_completes,
-)
 from gatewayops.store import (
+    ConnectionStatus,
     FinishSource,
     GatewayState,
     Operation,
     OperationStarted,
+    OperationStatus,
     Outcome,
     RefreshState,
     RefreshStatus,
@@ -28,21 +24,36 @@ from gatewayops.store import (
     Timer,
     TimerFired,
     TimerKind,
+    _resources,
     reduce,
+)
+from gatewayops.store._invariants import (
+    absorbing,
+    authentication_decides,
+    backoff_capped,
+    closed_unless_followed,
+    cursor_follows_server,
+    notify_once,
+    refresh_single_flight,
+    silence_never_completes,
 )
 
 from .helpers import GATEWAY, event, received
 
 
-def _connected() -> Operation:
+def _connected_state() -> GatewayState:
     state = GatewayState()
     for action in (
         OperationStarted(operation_id="op", topic_id="t", gateway_url=GATEWAY, token="x"),
-        SocketOpened(operation_id="op", generation=1),
+        SocketOpened(link_id="op", generation=1),
         received("op", 1, AuthSuccess()),
     ):
         state = reduce(state, action).state
-    return state.operations["op"]
+    return state
+
+
+def _connected() -> Operation:
+    return _connected_state().operations["op"]
 
 
 def _finished(op: Operation, source: FinishSource = FinishSource.AGENT_EVENT) -> Operation:
@@ -50,7 +61,6 @@ def _finished(op: Operation, source: FinishSource = FinishSource.AGENT_EVENT) ->
         op,
         status=op.status.FINISHED,
         outcome=Outcome(result=Result.AUTH_FAILED, source=source),
-        connection=attrs.evolve(op.connection, status=op.connection.status.DISCONNECTED),
     )
 
 
@@ -67,22 +77,24 @@ def test_notify_once_wants_one_notification_exactly_when_finishing() -> None:
 
 
 def test_absorbing_flags_a_finished_operation_that_changes_or_acts() -> None:
-    """A finished operation that changes, or gets effects, breaks the absorbing rule."""
+    """A finished operation that changes (or whose link changes), or gets effects,
+    breaks the absorbing rule."""
     done = _finished(_connected())
-    assert absorbing(done, done, 0) is None
-    assert absorbing(done, attrs.evolve(done, last_event_id="9"), 0) is not None
-    assert absorbing(done, done, 1) is not None
+    assert absorbing(done, done, False, 0) is None
+    assert absorbing(done, attrs.evolve(done, last_event_id="9"), False, 0) is not None
+    assert absorbing(done, done, True, 0) is not None
+    assert absorbing(done, done, False, 1) is not None
 
 
 def test_only_a_refresh_timeout_may_finish_an_operation_from_a_timer() -> None:
     """A heartbeat timer ending a run is flagged; a refresh timeout past budget is not."""
     op = _connected()
-    heartbeat = Timer(operation_id="op", kind=TimerKind.HEARTBEAT, delay_ms=1)
-    refresh = Timer(operation_id="op", kind=TimerKind.REFRESH_TIMEOUT, delay_ms=1)
+    heartbeat = Timer(owner="op", kind=TimerKind.HEARTBEAT, delay_ms=1)
+    refresh = Timer(owner="op", kind=TimerKind.REFRESH_TIMEOUT, delay_ms=1)
     failed = _finished(op, FinishSource.REFRESH_FAILED)
-    assert silence_never_completes(TimerFired(operation_id="op", timer=heartbeat), op, failed)
-    assert silence_never_completes(TimerFired(operation_id="op", timer=refresh), op, failed) is None
-    assert silence_never_completes(TimerFired(operation_id="op", timer=heartbeat), op, op) is None
+    assert silence_never_completes(TimerFired(timer=heartbeat), op, failed)
+    assert silence_never_completes(TimerFired(timer=refresh), op, failed) is None
+    assert silence_never_completes(TimerFired(timer=heartbeat), op, op) is None
 
 
 def test_cursor_follows_server_checks_the_envelope_id_of_accepted_events() -> None:
@@ -113,11 +125,14 @@ def test_refresh_single_flight_flags_a_refresh_while_one_is_in_flight() -> None:
 
 def test_checker_reports_at_the_record_given_even_on_the_hot_path() -> None:
     """A cursor that does not follow a plain streamed event is reported at its record."""
-    op = attrs.evolve(_connected(), last_event_id="7")
+    state = _connected_state()
+    op = attrs.evolve(state.operations["op"], last_event_id="7")
     wrong = attrs.evolve(op, last_event_id="5")
+    old = attrs.evolve(state, operations=state.operations.set("op", op))
+    new = attrs.evolve(state, operations=state.operations.set("op", wrong))
     checker = InvariantChecker(StoreConfig())
     action = received("op", 1, event("op", "stream_chunk", {}, "9"))
-    (violation,) = checker.check((42, 43), action, op, wrong)
+    (violation,) = checker.check((42, 43), action, old, new)
     assert (violation.invariant, violation.seq, violation.line) == (
         "cursor-follows-server",
         42,
@@ -127,3 +142,52 @@ def test_checker_reports_at_the_record_given_even_on_the_hot_path() -> None:
         "record 42 (line 43): op: cursor-follows-server: "
         "resume cursor is '5', not the event's id '9'"
     )
+
+
+def test_authentication_decides_flags_an_expiry_ending_or_a_failure_not_ending() -> None:
+    """`auth_expired` may end a run only through the spent refresh budget; `auth_failed`
+    on the live socket must end it (a stale socket's need not)."""
+    state = _connected_state()
+    op, link = state.operations["op"], state.links["op"]
+    expired, failed = received("op", 1, AuthExpired()), received("op", 1, AuthFailed(reason="x"))
+    spent = _finished(op, FinishSource.REFRESH_BUDGET)
+    assert authentication_decides(expired, op, op, link) is None
+    assert authentication_decides(expired, op, spent, link) is None
+    assert authentication_decides(expired, op, _finished(op), link) == (
+        "auth_expired alone ended the operation (agent_event)"
+    )
+    assert authentication_decides(failed, op, _finished(op, FinishSource.AUTH_FAILED), link) is None
+    assert authentication_decides(failed, op, op, link) == (
+        "auth_failed on the live socket did not end the operation"
+    )
+    stale = received("op", 0, AuthFailed(reason="x"))
+    assert authentication_decides(stale, op, op, link) is None
+
+
+def test_backoff_capped_flags_a_reconnect_delay_over_the_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reconnecting link whose backoff delay exceeds `max_backoff_ms` is flagged."""
+    link = _connected_state().links["op"]
+    config = StoreConfig(initial_backoff_ms=1_000, max_backoff_ms=30_000)
+    waiting = attrs.evolve(link, status=ConnectionStatus.RECONNECTING, attempt=40)
+    assert backoff_capped(link, config) is None
+    assert backoff_capped(waiting, config) is None  # the store caps the delay itself
+    # a backoff computation that forgot the cap
+    monkeypatch.setattr(_resources, "backoff_delay_ms", lambda config, attempt: 30_001)
+    assert backoff_capped(waiting, config) == "backoff of 30001 ms is over the cap"
+    assert backoff_capped(link, config) is None  # a connected link waits for nothing
+
+
+def test_closed_unless_followed_flags_a_socket_of_an_operation_not_followed() -> None:
+    """A detached or finished operation whose link still wants a socket is flagged."""
+    state = _connected_state()
+    op, link = state.operations["op"], state.links["op"]
+    closed = attrs.evolve(link, status=ConnectionStatus.DISCONNECTED)
+    detached = attrs.evolve(op, status=OperationStatus.DETACHED)
+    config = state.config
+    assert closed_unless_followed(op, link, config) is None
+    assert closed_unless_followed(detached, closed, config) is None
+    assert closed_unless_followed(_finished(op), closed, config) is None
+    assert closed_unless_followed(detached, link, config) is not None
+    assert closed_unless_followed(_finished(op), link, config) is not None

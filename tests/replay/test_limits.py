@@ -97,7 +97,7 @@ def test_the_recorder_stops_rather_than_write_a_record_nested_too_deeply(
     start = OperationStarted(operation_id="op-1", topic_id="t", gateway_url=GATEWAY, token="x")
     with open_recorder(path, config=CONFIG) as recorder, caplog.at_level(logging.ERROR):
         store = Store(GatewayState(config=CONFIG), middleware=[recorder])
-        for action in (start, SocketOpened(operation_id="op-1", generation=1)):
+        for action in (start, SocketOpened(link_id="op-1", generation=1)):
             store.dispatch(action)
         store.dispatch(received("op-1", 1, deep))
     assert isinstance(recorder.error, error)

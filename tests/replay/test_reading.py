@@ -110,12 +110,17 @@ def test_a_record_with_extra_data_names_the_line(log: Path, tail: str) -> None:
         ('{"format":"something-else"}\n', "line 1: not a gatewayops replay log"),
         ("not json at all\n", "line 1: the header is not JSON"),
         ('{"format":"gatewayops-replay","version":99}\n', "line 1: unsupported log version 99"),
+        (  # version 1 named the operation in transport records; 2 names the link
+            '{"format":"gatewayops-replay","version":1}\n',
+            "line 1: unsupported log version 1 ",
+        ),
     ],
 )
 def test_bad_header_is_exit_2(
     log: Path, capsys: pytest.CaptureFixture[str], header: str, message: str
 ) -> None:
-    """A log whose first line is not a version-1 header is refused with one line."""
+    """A log whose first line is not a header of the version read (2) is refused with
+    one line."""
     rewrite(log, [header, *lines(log)[1:]])
     assert main(["replay", str(log)]) == 2
     err = capsys.readouterr().err

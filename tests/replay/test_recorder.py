@@ -66,8 +66,8 @@ def test_operation_filter_records_one_operation_that_replays_alone(tmp_path: Pat
         for action in (
             _started("op-1", "t-1"),
             _started("op-2", "t-2"),
-            SocketOpened(operation_id="op-1", generation=1),
-            SocketOpened(operation_id="op-2", generation=1),
+            SocketOpened(link_id="op-1", generation=1),
+            SocketOpened(link_id="op-2", generation=1),
         ):
             store.dispatch(action)
     assert {obj["op"] for obj in record_objects(path)} == {"op-2"}
@@ -77,6 +77,8 @@ def test_operation_filter_records_one_operation_that_replays_alone(tmp_path: Pat
     assert report.header.config == config
     assert list(report.state.operations) == ["op-2"]
     assert report.state.operations["op-2"] == redacted(store.state).operations["op-2"]
+    assert list(report.state.links) == ["op-2"]
+    assert report.state.links["op-2"] == store.state.links["op-2"]
 
 
 def test_a_recorder_that_saw_nothing_writes_a_header_that_replays_empty(tmp_path: Path) -> None:
@@ -105,12 +107,13 @@ def test_a_write_failure_stops_recording_but_never_the_store(
     store = Store(middleware=[recorder])
     with caplog.at_level(logging.ERROR, logger="gatewayops.replay"):
         store.dispatch(_started("op-1", "t-1"))
-        store.dispatch(SocketOpened(operation_id="op-1", generation=1))
+        store.dispatch(SocketOpened(link_id="op-1", generation=1))
     assert isinstance(recorder.error, OSError)
     assert [r.message for r in caplog.records] == [
         "recording stopped: OperationStarted could not be written"
     ]
-    assert store.state.operations["op-1"].connection.generation == 1
+    state = store.state
+    assert state.link_of(state.operations["op-1"]).generation == 1
     assert recorder.records == 0
     assert stream.getvalue().count("\n") == 1  # the header only
 
@@ -121,7 +124,7 @@ def test_redacted_tokens_replay_to_redacted_frames() -> None:
     recorder = Recorder(stream)
     store = Store(middleware=[recorder])
     store.dispatch(_started("op-1", "t-1"))
-    store.dispatch(SocketOpened(operation_id="op-1", generation=1))
+    store.dispatch(SocketOpened(link_id="op-1", generation=1))
     recorder.flush()
     assert f'"frame":{{"type":"auth","token":"{REDACTED}"}}' in stream.getvalue()
     assert replay(parse_log(stream.getvalue().splitlines(keepends=True))).ok
@@ -158,7 +161,7 @@ def test_each_dispatch_is_in_the_file_before_the_next_one(tmp_path: Path) -> Non
         store = Store(GatewayState(config=CONFIG), middleware=[recorder])
         store.dispatch(_started("op-1", "t-1"))
         assert len(lines(path)) == 2
-        store.dispatch(SocketOpened(operation_id="op-1", generation=1))  # and its auth frame
+        store.dispatch(SocketOpened(link_id="op-1", generation=1))  # and its auth frame
         assert len(lines(path)) == 4
 
 
@@ -172,6 +175,6 @@ def test_fsync_syncs_the_file_after_the_header_and_every_dispatch(
     with open_recorder(path, config=CONFIG, fsync=True) as recorder:
         store = Store(GatewayState(config=CONFIG), middleware=[recorder])
         store.dispatch(_started("op-1", "t-1"))
-        store.dispatch(SocketOpened(operation_id="op-1", generation=1))
+        store.dispatch(SocketOpened(link_id="op-1", generation=1))
         assert len(synced) == 3
         assert len(set(synced)) == 1  # the log's own descriptor

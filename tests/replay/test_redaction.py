@@ -55,7 +55,7 @@ def test_the_recorder_redacts_a_token_echoed_in_an_auth_failed_reason(tmp_path: 
     with open_recorder(path, config=CONFIG) as recorder:
         store = Store(GatewayState(config=CONFIG), middleware=[recorder])
         store.dispatch(start)
-        store.dispatch(SocketOpened(operation_id="op-1", generation=1))
+        store.dispatch(SocketOpened(link_id="op-1", generation=1))
         store.dispatch(received("op-1", 1, AuthFailed(reason=f"invalid token {TOKEN}")))
     text = path.read_text()
     _assert_clean(text)

@@ -30,7 +30,7 @@ from gatewayops.replay import (
     read_log,
     replay,
 )
-from gatewayops.replay._codec import PLACES, Item, decode_item, encode_item
+from gatewayops.replay._codec import PLACES, Item, decode_item, encode_item, item_subject
 from gatewayops.store import (
     Action,
     BadMessageReceived,
@@ -136,15 +136,15 @@ def test_frames_round_trip_through_the_codec(
     if isinstance(client, Auth):
         client = Auth(token=REDACTED)
     for item in (
-        MessageReceived(operation_id="op", generation=generation, message=server),
-        SendMessage(operation_id="op", generation=generation, message=client),
-        SendFailed(operation_id="op", generation=generation, message=client),
+        MessageReceived(link_id="op", generation=generation, message=server),
+        SendMessage(link_id="op", generation=generation, message=client),
+        SendFailed(link_id="op", generation=generation, message=client),
     ):
         assert decode_item(encode_item(item), "op") == item
 
 
 def _one_of_each() -> list[Item]:
-    timer = Timer(operation_id="op", kind=TimerKind.TOOL_DEADLINE, delay_ms=5, tool_call_id="c")
+    timer = Timer(owner="op", kind=TimerKind.TOOL_DEADLINE, delay_ms=5, tool_call_id="c")
     outcome = Outcome(result=Result.FAILED, source=FinishSource.AGENT_EVENT, detail="boom")
     result = ToolResult(tool_call_id="c", success=False, error=ToolError(message="no", type="x"))
     return [
@@ -154,19 +154,20 @@ def _one_of_each() -> list[Item]:
         ),
         StopRequested(operation_id="op"),
         OperationDetached(operation_id="op"),
-        SocketOpened(operation_id="op", generation=3),
-        SocketClosed(operation_id="op", generation=3, code=None, reason="gone"),
-        SocketFailed(operation_id="op", generation=3, error="refused", retryable=False),
-        MessageReceived(operation_id="op", generation=3, message=AuthFailed(reason="bad")),
-        BadMessageReceived(operation_id="op", generation=3, error="frame: malformed JSON"),
-        SendFailed(operation_id="op", generation=3, message=result),
+        SocketOpened(link_id="op", generation=3),
+        SocketClosed(link_id="op", generation=3, code=None, reason="gone"),
+        SocketFailed(link_id="op", generation=3, error="refused", retryable=False),
+        MessageReceived(link_id="op", generation=3, message=AuthFailed(reason="bad")),
+        BadMessageReceived(link_id="op", generation=3, error="frame: malformed JSON"),
+        SendFailed(link_id="op", generation=3, message=result),
         TokenRefreshed(operation_id="op", token=REDACTED),
         TokenRefreshFailed(operation_id="op", error="down", not_found=True),
-        TimerFired(operation_id="op", timer=timer),
+        TimerFired(timer=timer),
+        TimerFired(timer=Timer(owner="op", kind=TimerKind.HEARTBEAT, generation=3, delay_ms=9)),
         ToolFinished(operation_id="op", result=result),
         InterruptConfirmed(operation_id="op"),
         InterruptFailed(operation_id="op", error="no"),
-        SendMessage(operation_id="op", generation=3, message=Heartbeat()),
+        SendMessage(link_id="op", generation=3, message=Heartbeat()),
         RefreshToken(operation_id="op", topic_id="t"),
         RequestInterrupt(operation_id="op", topic_id="t"),
         ExecuteTool(
@@ -180,10 +181,10 @@ def _one_of_each() -> list[Item]:
         NotifyFinished(operation_id="op", topic_id="t", outcome=outcome),
         TokenReplaced(operation_id="op", token="secret"),
         ReconnectRequested(operation_id="op"),
-        SocketWentQuiet(operation_id="op", generation=3, quiet_ms=180_000),
+        SocketWentQuiet(link_id="op", generation=3, quiet_ms=180_000),
         HandlingFailed(operation_id="op", error="internal error carrying out X"),
         MessageReceived(
-            operation_id="op",
+            link_id="op",
             generation=3,
             message=AuthFailed(reason="{}", problems=("auth_failed.reason: expected str",)),
         ),
@@ -196,6 +197,7 @@ def test_every_action_and_effect_class_round_trips() -> None:
     items = _one_of_each()
     assert {type(item) for item in items} == set(PLACES)
     for item in items:
+        assert item_subject(item) == "op"
         decoded = decode_item(json.loads(json.dumps(encode_item(item))), "op")
         if isinstance(item, TokenReplaced):
             assert decoded == TokenReplaced(operation_id="op", token=REDACTED)
@@ -255,7 +257,7 @@ def test_a_log_being_written_is_readable_after_each_flush(tmp_path: Path) -> Non
     with open_recorder(path, config=CONFIG, flush_every=2) as recorder:
         for action in (
             OperationStarted(operation_id="op", topic_id="t", gateway_url=GATEWAY, token="x"),
-            SocketOpened(operation_id="op", generation=1),  # sends auth: 2 records, a flush
+            SocketOpened(link_id="op", generation=1),  # sends auth: 2 records, a flush
         ):
             step = reduce(state, action)
             recorder(state, action, step)
@@ -274,7 +276,7 @@ def test_an_id_going_back_replays_clean_and_the_report_names_it() -> None:
     store = Store(GatewayState(config=CONFIG), middleware=[recorder])
     for action in (
         OperationStarted(operation_id="op", topic_id="t", gateway_url=GATEWAY, token="x"),
-        SocketOpened(operation_id="op", generation=1),
+        SocketOpened(link_id="op", generation=1),
         received("op", 1, AuthSuccess()),
         received("op", 1, chunk("op", "a", "5")),
         received("op", 1, chunk("op", "b", "1")),

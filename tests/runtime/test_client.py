@@ -272,7 +272,7 @@ async def test_dispatch_from_a_listener_is_queued_in_order(
 
         def listener(old: GatewayState, new: GatewayState, action: Action) -> None:
             order.append(type(action).__name__)
-            if isinstance(action, SocketOpened) and action.operation_id == OP:
+            if isinstance(action, SocketOpened) and action.link_id == OP:  # v1: the op's own link
                 client.start("op-2", "topic-2", GATEWAY, TOKEN)
                 client.start(OP, TOPIC, GATEWAY, TOKEN)  # misuse: logged, not raised
                 order.append("queued")
@@ -293,9 +293,9 @@ async def test_a_stale_socket_never_reaches_the_store_after_a_reconnect(
     stale: list[TransportAction] = []
 
     def check(old: GatewayState, new: GatewayState, action: Action) -> None:
-        op = old.operations.get(OP)
+        link = old.links.get(OP)  # v1: the operation's own link has its id
         generation = getattr(action, "generation", None)
-        if op is not None and generation is not None and generation != op.connection.generation:
+        if link is not None and generation is not None and generation != link.generation:
             stale.append(action)  # type: ignore[arg-type]
 
     async with client_on(transport, recorder=recorder) as client:
@@ -308,9 +308,7 @@ async def test_a_stale_socket_never_reaches_the_store_after_a_reconnect(
         assert resume.last_event_id == "1"
         with pytest.raises(Exception, match="connection ended"):
             old.send_message(chunk("late", id="2"))
-        client.dispatch(
-            MessageReceived(operation_id=OP, generation=1, message=chunk("stale", id="5"))
-        )
+        client.dispatch(MessageReceived(link_id=OP, generation=1, message=chunk("stale", id="5")))
         new.send_message(HeartbeatAck())
         new.send_message(chunk("b", id="2"))
         new.send_message(runtime_end(id="3"))

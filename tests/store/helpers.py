@@ -1,7 +1,8 @@
 """Small builders for the store tests: actions, frames, and drives to "connected".
 
 Every builder defaults to the one operation most tests follow (`OP` on `TOPIC`), so a
-test names only what it is about.
+test names only what it is about. In protocol v1 that operation's link has the
+operation's id, so transport builders default their `link` to `OP` as well.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from gatewayops.protocol import (
 from gatewayops.store import (
     ConnectionStatus,
     GatewayState,
+    Link,
     MessageReceived,
     NotifyFinished,
     Operation,
@@ -34,6 +36,7 @@ from gatewayops.store import (
     OperationStarted,
     OperationStatus,
     Outcome,
+    Resource,
     SendMessage,
     Socket,
     SocketClosed,
@@ -42,6 +45,7 @@ from gatewayops.store import (
     Timer,
     TimerFired,
     TimerKind,
+    link_resources,
     operation_resources,
     reduce,
 )
@@ -57,8 +61,13 @@ MEMBER = "op-member"
 
 
 def path(field: str, op: str = OP) -> str:
-    """The TestStore path of a field of operation `op` (``"connection.status"``)."""
+    """The TestStore path of a field of operation `op` (``"last_event_id"``)."""
     return f"operations[{op!r}].{field}"
+
+
+def link_path(field: str, link: str = OP) -> str:
+    """The TestStore path of a field of link `link` (``"status"``; v1: the op's id)."""
+    return f"links[{link!r}].{field}"
 
 
 def marker(topic: str = TOPIC) -> str:
@@ -66,10 +75,12 @@ def marker(topic: str = TOPIC) -> str:
     return f"topics[{topic!r}].running_operation"
 
 
-# Paths of the operation fields most reducer tests assert on.
+# Paths of the operation (and link) fields most reducer tests assert on.
 STATUS = path("status")
 OUTCOME = path("outcome")
-CONNECTION = path("connection.status")
+CONNECTION = link_path("status")
+GENERATION = link_path("generation")
+ATTEMPT = link_path("attempt")
 CURSOR = path("last_event_id")
 TRANSCRIPT = path("transcript")
 ECHO = path("echo")
@@ -77,8 +88,8 @@ RESUME = path("resume")
 
 
 def finished(outcome: Outcome, **more: object) -> dict[str, object]:
-    """The leaves every finishing step changes (status, outcome, connection, marker),
-    plus `more`."""
+    """The leaves every finishing step changes (status, outcome, the link closed, the
+    marker), plus `more`."""
     return {
         STATUS: OperationStatus.FINISHED,
         OUTCOME: outcome,
@@ -123,24 +134,24 @@ def attached(
     )
 
 
-def opened(generation: int = 1, op: str = OP) -> SocketOpened:
-    """The socket of `generation` opened."""
-    return SocketOpened(operation_id=op, generation=generation)
+def opened(generation: int = 1, link: str = OP) -> SocketOpened:
+    """The socket of `generation` of `link` opened."""
+    return SocketOpened(link_id=link, generation=generation)
 
 
-def closed(generation: int = 1, op: str = OP, code: int | None = 1006) -> SocketClosed:
-    """The socket of `generation` closed."""
-    return SocketClosed(operation_id=op, generation=generation, code=code, reason="")
+def closed(generation: int = 1, link: str = OP, code: int | None = 1006) -> SocketClosed:
+    """The socket of `generation` of `link` closed."""
+    return SocketClosed(link_id=link, generation=generation, code=code, reason="")
 
 
-def received(message: ServerMessage, generation: int = 1, op: str = OP) -> MessageReceived:
-    """A decoded server frame on the socket of `generation`."""
-    return MessageReceived(operation_id=op, generation=generation, message=message)
+def received(message: ServerMessage, generation: int = 1, link: str = OP) -> MessageReceived:
+    """A decoded server frame on the socket of `generation` of `link`."""
+    return MessageReceived(link_id=link, generation=generation, message=message)
 
 
-def fired(timer: Timer, op: str = OP) -> TimerFired:
-    """A timer elapsed."""
-    return TimerFired(operation_id=op, timer=timer)
+def fired(timer: Timer) -> TimerFired:
+    """A timer elapsed (its `owner` says whose it is)."""
+    return TimerFired(timer=timer)
 
 
 # --------------------------------------------------------------------------- frames
@@ -220,9 +231,9 @@ def resume_complete(status: SessionStatus) -> ResumeComplete:
 # --------------------------------------------------------------------------- effects
 
 
-def send(message: ClientMessage, generation: int = 1, op: str = OP) -> SendMessage:
-    """The `SendMessage` effect for `message` on the socket of `generation`."""
-    return SendMessage(operation_id=op, generation=generation, message=message)
+def send(message: ClientMessage, generation: int = 1, link: str = OP) -> SendMessage:
+    """The `SendMessage` effect for `message` on the socket of `generation` of `link`."""
+    return SendMessage(link_id=link, generation=generation, message=message)
 
 
 def auth_frame(token: str = TOKEN, generation: int = 1) -> SendMessage:
@@ -250,34 +261,41 @@ def op_of(state: GatewayState, op: str = OP) -> Operation:
     return found
 
 
-def timer(state: GatewayState, kind: TimerKind, op: str = OP) -> Timer:
-    """The one timer of `kind` in the operation's resources."""
+def link_of(state: GatewayState, op: str = OP) -> Link:
+    """The link that carries operation `op` (asserting both are known)."""
+    return state.link_of(op_of(state, op))
+
+
+def resources_of(state: GatewayState, op: str = OP) -> frozenset[Resource]:
+    """Everything that should exist for operation `op`: its link's socket and timers,
+    and its own timers."""
     operation = op_of(state, op)
-    timers = [
+    config = state.config
+    return link_resources(state.link_of(operation), config) | operation_resources(operation, config)
+
+
+def timer(state: GatewayState, kind: TimerKind, op: str = OP) -> Timer:
+    """The one timer of `kind` among the resources of operation `op` and its link."""
+    found = [
         resource
-        for resource in operation_resources(operation, state.config)
+        for resource in resources_of(state, op)
         if isinstance(resource, Timer) and resource.kind is kind
     ]
-    assert len(timers) == 1, f"expected one {kind} timer, found {timers}"
-    return timers[0]
+    assert len(found) == 1, f"expected one {kind} timer, found {found}"
+    return found[0]
 
 
 def timers(state: GatewayState, op: str = OP) -> set[TimerKind]:
-    """The kinds of timer the operation's resources hold."""
-    operation = op_of(state, op)
-    return {
-        resource.kind
-        for resource in operation_resources(operation, state.config)
-        if isinstance(resource, Timer)
-    }
+    """The kinds of timer the resources of operation `op` and its link hold."""
+    return {resource.kind for resource in resources_of(state, op) if isinstance(resource, Timer)}
 
 
-def socket_of(generation: int, op: str = OP) -> Socket:
-    """The socket resource of `generation` (default settings)."""
+def socket_of(generation: int, link: str = OP) -> Socket:
+    """The socket resource of `generation` of `link` (default settings; v1 URL)."""
     return Socket(
-        operation_id=op,
+        link_id=link,
         generation=generation,
-        url=f"{URL}/ws?operationId={op}",
+        url=f"{URL}/ws?operationId={link}",
         quiet_after_ms=StoreConfig().quiet_after_ms,
     )
 

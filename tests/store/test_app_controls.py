@@ -41,6 +41,8 @@ from .helpers import (
     connected_store,
     fired,
     fold,
+    link_of,
+    link_path,
     op_of,
     opened,
     path,
@@ -53,7 +55,7 @@ from .helpers import (
 )
 
 NO_RECONNECT = StoreConfig(auto_reconnect=False)
-QUIET = path("connection.quiet")
+QUIET = link_path("quiet")
 
 
 # --------------------------------------------------------------------------- auto_reconnect
@@ -81,11 +83,12 @@ def test_without_auto_reconnect_a_silent_handshake_is_one_attempt_only() -> None
     state = fold(GatewayState(config=NO_RECONNECT), started(), opened())
     state = fold(state, fired(timer(state, TimerKind.CONNECT_WATCHDOG)))
     op = op_of(state)
-    assert (op.status, op.connection.status) == (
+    assert (op.status, link_of(state).status) == (
         OperationStatus.DETACHED,
         ConnectionStatus.DISCONNECTED,
     )
     assert op.outcome is None
+    assert not timers(state)
 
 
 # --------------------------------------------------------------------------- token and reconnect
@@ -110,8 +113,8 @@ def test_reconnect_replaces_the_socket_keeps_the_cursor_and_uses_the_new_token()
         ReconnectRequested(operation_id=OP),
         {
             CONNECTION: ConnectionStatus.CONNECTING,
-            path("connection.generation"): 2,
-            path("connection.heartbeat_ticks"): 0,
+            link_path("generation"): 2,
+            link_path("heartbeat_ticks"): 0,
         },
         effects=[],
     )
@@ -124,7 +127,7 @@ def test_reconnect_restarts_the_backoff() -> None:
     """A reconnect from a long run of failures waits 1 s again if that socket is lost."""
     state = fold(GatewayState(), started(), closed(1))
     state = fold(state, fired(timer(state, TimerKind.BACKOFF)), closed(2))
-    assert op_of(state).connection.attempt == 2
+    assert link_of(state).attempt == 2
     state = fold(state, ReconnectRequested(operation_id=OP), closed(3))
     assert timer(state, TimerKind.BACKOFF).delay_ms == 1_000
 
@@ -134,7 +137,7 @@ def test_reconnect_follows_a_detached_run_again_and_claims_its_topic() -> None:
     state = fold(connected_store(config=NO_RECONNECT).state, closed(1))
     state = fold(state, ReconnectRequested(operation_id=OP))
     op = op_of(state)
-    assert (op.status, op.connection.status) == (
+    assert (op.status, link_of(state).status) == (
         OperationStatus.RUNNING,
         ConnectionStatus.CONNECTING,
     )
@@ -161,7 +164,7 @@ def test_a_quiet_connected_socket_is_reported_and_the_next_frame_clears_it() -> 
     """`SocketWentQuiet` marks a connected run quiet (never finished); a heartbeat ack
     does not count as news, the next event does."""
     store = connected_store()
-    store.send(SocketWentQuiet(operation_id=OP, generation=1, quiet_ms=180_000), {QUIET: True})
+    store.send(SocketWentQuiet(link_id=OP, generation=1, quiet_ms=180_000), {QUIET: True})
     store.skip_effects()
     assert is_quiet(store.state, OP)
     store.send(received(HEARTBEAT_ACK), {}, effects=[])
@@ -175,6 +178,6 @@ def test_a_quiet_connected_socket_is_reported_and_the_next_frame_clears_it() -> 
 def test_quiet_before_authentication_is_ignored() -> None:
     """Only an authenticated socket can be quiet; before, the connect watchdog decides."""
     store = TestStore(fold(GatewayState(), started(), opened()))
-    step = store.send(SocketWentQuiet(operation_id=OP, generation=1, quiet_ms=1), {}, effects=[])
+    step = store.send(SocketWentQuiet(link_id=OP, generation=1, quiet_ms=1), {}, effects=[])
     assert not any(isinstance(effect, NotifyFinished) for effect in step.effects)
     store.finish()

@@ -24,7 +24,6 @@ from gatewayops.store import (
     TokenRefreshed,
     TokenRefreshFailed,
     is_input_loading,
-    operation_resources,
     outcome,
     reduce,
 )
@@ -45,12 +44,14 @@ from .helpers import (
     connected_store,
     fired,
     fold,
+    link_path,
     marker,
     notify,
     op_of,
     opened,
     path,
     received,
+    resources_of,
     resume_frame,
     send,
     started,
@@ -60,7 +61,7 @@ from .helpers import (
 
 REFRESH = path("refresh")
 TOKEN_PATH = path("token")
-GENERATION = path("connection.generation")
+GENERATION = link_path("generation")
 PROBLEM = path("last_problem")
 REFRESH_TOKEN = RefreshToken(operation_id=OP, topic_id=TOPIC)
 
@@ -107,7 +108,7 @@ def test_auth_failed_is_terminal_and_clean() -> None:
         },
         effects=[notify(ended)],
     )
-    assert operation_resources(op_of(store.state), store.state.config) == frozenset()
+    assert resources_of(store.state) == frozenset()
     assert not is_input_loading(store.state, TOPIC)
     store.finish()
 
@@ -266,7 +267,7 @@ def test_refresh_failures_past_budget_end_as_auth_failed() -> None:
         },
         effects=[notify(ended)],
     )
-    assert operation_resources(op_of(store.state), store.state.config) == frozenset()
+    assert resources_of(store.state) == frozenset()
     store.finish()
 
 
@@ -285,7 +286,7 @@ def test_refresh_not_found_ends_as_gone() -> None:
         },
         effects=[notify(ended)],
     )
-    assert operation_resources(op_of(store.state), store.state.config) == frozenset()
+    assert resources_of(store.state) == frozenset()
     assert not is_input_loading(store.state, TOPIC)
     store.finish()
 
@@ -317,7 +318,7 @@ def test_refresh_budget_ends_a_token_that_stays_expired() -> None:
         },
         effects=[notify(ended)],
     )
-    assert operation_resources(op_of(store.state), store.state.config) == frozenset()
+    assert resources_of(store.state) == frozenset()
     store.finish()
 
 
@@ -387,4 +388,4 @@ def test_a_refresh_that_never_answers_ends_the_run_once_the_budget_is_spent() ->
         Result.AUTH_FAILED,
         FinishSource.REFRESH_FAILED,
     )
-    assert operation_resources(op, step.state.config) == frozenset()
+    assert resources_of(step.state) == frozenset()

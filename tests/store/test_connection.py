@@ -1,8 +1,9 @@
-"""Connection lifecycle: dial, open, authenticate, heartbeats, watchdog, backoff, staleness.
+"""A link's lifecycle: dial, open, authenticate, heartbeats, watchdog, backoff, staleness.
 
 PROTOCOL.md 2.3 (transition table), 12.1 (connect watchdog), 12.4 and 11.25 (backoff
 reset only once a connection proved healthy), and DESIGN.md's generations (stale
-transport news and timers are dropped).
+transport news and timers are dropped). In v1 the operation's link has its id, so the
+link fields asserted here are ``links['op-1'].*``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import pytest
 
 from gatewayops.protocol import Heartbeat
 from gatewayops.store import (
-    Connection,
     ConnectionStatus,
     GatewayState,
+    Link,
     Operation,
     OperationDetached,
     StoreConfig,
@@ -23,12 +24,14 @@ from gatewayops.store import (
     TimerKind,
     Topic,
     backoff_delay_ms,
+    link_resources,
     operation_resources,
 )
 from gatewayops.testing import TestStore
 
 from .helpers import (
     ANY,
+    AUTH_EXPIRED,
     AUTH_SUCCESS,
     CURSOR,
     HEARTBEAT_ACK,
@@ -43,10 +46,13 @@ from .helpers import (
     connected_store,
     fired,
     fold,
+    link_of,
+    link_path,
     op_of,
     opened,
     path,
     received,
+    resources_of,
     resume_frame,
     send,
     socket_of,
@@ -56,11 +62,11 @@ from .helpers import (
 )
 from .helpers import TRANSCRIPT as TRANSCRIPT
 
-STATUS = path("connection.status")
-GENERATION = path("connection.generation")
-ATTEMPT = path("connection.attempt")
-MISSED = path("connection.missed_heartbeats")
-TICKS = path("connection.heartbeat_ticks")
+STATUS = link_path("status")
+GENERATION = link_path("generation")
+ATTEMPT = link_path("attempt")
+MISSED = link_path("missed_heartbeats")
+TICKS = link_path("heartbeat_ticks")
 PROBLEM = path("last_problem")
 
 
@@ -78,26 +84,30 @@ def _reconnecting(attempts: int, config: StoreConfig | None = None) -> GatewaySt
 
 
 def test_start_dials_a_socket_of_generation_one() -> None:
-    """Starting a run records it, claims the topic and dials generation 1; no frame yet."""
+    """Starting a run records it and its own link (v1: the operation's id), claims the
+    topic and dials generation 1; no frame yet. The socket and the watchdog are the
+    link's; the operation itself holds no timer."""
     store = TestStore()
     store.send(
         started(),
         {
-            f"operations[{OP!r}]": Operation(
+            f"operations[{OP!r}]": Operation(id=OP, topic_id=TOPIC, link_id=OP, token=TOKEN),
+            f"links[{OP!r}]": Link(
                 id=OP,
-                topic_id=TOPIC,
                 url=OP_URL,
-                token=TOKEN,
-                connection=Connection(status=ConnectionStatus.CONNECTING, generation=1),
+                operation_id=OP,
+                status=ConnectionStatus.CONNECTING,
+                generation=1,
             ),
             f"topics[{TOPIC!r}]": Topic(id=TOPIC, running_operation=OP),
         },
         effects=[],
     )
-    assert operation_resources(op_of(store.state), store.state.config) == {
+    assert link_resources(link_of(store.state), store.state.config) == {
         socket_of(1),
-        Timer(operation_id=OP, kind=TimerKind.CONNECT_WATCHDOG, generation=1, delay_ms=15_000),
+        Timer(owner=OP, kind=TimerKind.CONNECT_WATCHDOG, generation=1, delay_ms=15_000),
     }
+    assert operation_resources(op_of(store.state), store.state.config) == frozenset()
     store.finish()
 
 
@@ -132,12 +142,14 @@ def test_resume_after_reconnect_carries_the_cursor() -> None:
 
 
 def test_connected_operation_holds_socket_and_heartbeat_timer() -> None:
-    """Once connected the resources are the socket and a 30 s heartbeat timer only."""
+    """Once connected the resources are the link's socket and a 30 s heartbeat timer
+    only (the operation holds none of its own)."""
     state = connected_store().state
-    assert operation_resources(op_of(state), state.config) == {
+    assert resources_of(state) == {
         socket_of(1),
-        Timer(operation_id=OP, kind=TimerKind.HEARTBEAT, generation=1, delay_ms=30_000),
+        Timer(owner=OP, kind=TimerKind.HEARTBEAT, generation=1, delay_ms=30_000),
     }
+    assert operation_resources(op_of(state), state.config) == frozenset()
 
 
 # --------------------------------------------------------------------------- watchdog
@@ -236,8 +248,8 @@ def test_acked_heartbeats_never_reconnect() -> None:
     state = connected_store().state
     for _ in range(10):
         state = fold(state, fired(timer(state, TimerKind.HEARTBEAT)), received(HEARTBEAT_ACK))
-    assert op_of(state).connection.status is ConnectionStatus.CONNECTED
-    assert op_of(state).connection.generation == 1
+    assert link_of(state).status is ConnectionStatus.CONNECTED
+    assert link_of(state).generation == 1
 
 
 # --------------------------------------------------------------------------- backoff
@@ -276,7 +288,7 @@ def test_backoff_is_not_reset_by_a_socket_that_opens_then_drops() -> None:
 def _authenticated_after(attempts: int) -> TestStore:
     """A store whose operation lost `attempts` sockets, then authenticated a new one."""
     state = _reconnecting(attempts)
-    assert op_of(state).connection.attempt == attempts
+    assert link_of(state).attempt == attempts
     state = fold(state, fired(timer(state, TimerKind.BACKOFF)), opened(attempts + 1))
     return TestStore(fold(state, received(AUTH_SUCCESS, generation=attempts + 1)))
 
@@ -284,7 +296,7 @@ def _authenticated_after(attempts: int) -> TestStore:
 def test_auth_success_alone_does_not_reset_the_backoff() -> None:
     """A server that authenticates and drops is not redialled every second (11.25)."""
     store = _authenticated_after(3)
-    assert op_of(store.state).connection.attempt == 3
+    assert link_of(store.state).attempt == 3
     state = fold(store.state, closed(4))
     assert timer(state, TimerKind.BACKOFF).delay_ms == backoff_delay_ms(StoreConfig(), 4)
 
@@ -316,7 +328,45 @@ def test_backoff_timer_dials_the_next_generation() -> None:
         {STATUS: ConnectionStatus.CONNECTING, GENERATION: 2},
         effects=[],
     )
-    assert socket_of(2) in operation_resources(op_of(store.state), store.state.config)
+    assert socket_of(2) in link_resources(link_of(store.state), store.state.config)
+    store.finish()
+
+
+def _expired_state() -> GatewayState:
+    return fold(connected_store().state, received(AUTH_EXPIRED))
+
+
+@pytest.mark.parametrize(
+    ("setup", "news"),
+    [
+        ("connecting", received(AUTH_SUCCESS)),
+        ("connecting", received(AUTH_EXPIRED)),
+        ("authenticating", opened()),
+        ("connected", opened()),
+        ("expired", opened()),
+        ("expired", received(AUTH_SUCCESS)),
+    ],
+    ids=[
+        "auth_success_before_open",
+        "auth_expired_before_open",
+        "opened_twice",
+        "opened_when_connected",
+        "opened_when_expired",
+        "auth_success_when_expired",
+    ],
+)
+def test_news_the_link_does_not_expect_is_ignored(setup: str, news: Any) -> None:
+    """The IGNORED entries of the connection table: news of the live socket that does not
+    apply in the link's status changes nothing and sends nothing (while EXPIRED, a
+    fresh token is on its way and redials; only then is the new socket accepted)."""
+    states = {
+        "connecting": lambda: fold(GatewayState(), started()),
+        "authenticating": lambda: fold(GatewayState(), started(), opened()),
+        "connected": lambda: connected_store().state,
+        "expired": _expired_state,
+    }
+    store = TestStore(states[setup]())
+    store.send(news, {}, effects=[])
     store.finish()
 
 
@@ -333,7 +383,7 @@ def test_late_close_of_an_old_socket_is_ignored() -> None:
     store.send(closed(1), {}, effects=[])
     store.send(received(AUTH_SUCCESS, generation=1), {}, effects=[])
     store.send(opened(1), {}, effects=[])
-    assert op_of(store.state).connection.status is ConnectionStatus.CONNECTED
+    assert link_of(store.state).status is ConnectionStatus.CONNECTED
     store.finish()
 
 
@@ -354,27 +404,35 @@ def test_stale_timers_are_ignored() -> None:
 
 
 def test_no_reconnect_after_finish() -> None:
-    """A finished operation holds no socket or timer and ignores late socket news."""
+    """A finished operation holds no timer, its link no socket or timer (DISCONNECTED),
+    and late socket news changes nothing."""
     state = fold(connected_store().state, received(auth_failed()))
-    assert operation_resources(op_of(state), state.config) == frozenset()
+    assert link_of(state).status is ConnectionStatus.DISCONNECTED
+    assert resources_of(state) == frozenset()
     store = TestStore(state)
     store.send(closed(1), {}, effects=[])
     store.send(opened(1), {}, effects=[])
-    assert operation_resources(op_of(store.state), store.state.config) == frozenset()
+    assert resources_of(store.state) == frozenset()
     store.finish()
 
 
 def test_no_reconnect_after_detach() -> None:
-    """A detached operation's socket close schedules no reconnect."""
+    """A detached operation's link is closed, and a late socket close schedules no
+    reconnect."""
     state = fold(connected_store().state, OperationDetached(operation_id=OP))
-    assert operation_resources(op_of(state), state.config) == frozenset()
+    assert link_of(state).status is ConnectionStatus.DISCONNECTED
+    assert resources_of(state) == frozenset()
     store = TestStore(state)
     store.send(closed(1), {}, effects=[])
+    assert resources_of(store.state) == frozenset()
     store.finish()
 
 
-def test_news_for_an_unknown_operation_is_ignored() -> None:
-    """Transport news naming an operation the store never knew changes nothing."""
-    store = TestStore()
-    store.send(opened(op="op-ghost"), {}, effects=[])
+def test_news_for_an_unknown_link_is_ignored() -> None:
+    """Transport news naming a link the store never knew changes nothing."""
+    store = TestStore(fold(GatewayState(), started()))
+    store.send(opened(link="link-ghost"), {}, effects=[])
+    store.send(received(AUTH_SUCCESS, link="link-ghost"), {}, effects=[])
+    store.send(closed(link="link-ghost"), {}, effects=[])
     store.finish()
+    assert TestStore().send(opened(link="op-ghost")).effects == ()

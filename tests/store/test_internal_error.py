@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import gatewayops.store._delivery as delivery
-import gatewayops.store._reducer as reducer
+import gatewayops.store._link_v1 as link_v1
 from gatewayops.exceptions import UnknownOperation
 from gatewayops.store import (
     ConnectionStatus,
@@ -19,7 +19,6 @@ from gatewayops.store import (
     Outcome,
     Result,
     TokenReplaced,
-    operation_resources,
     reduce,
 )
 
@@ -30,22 +29,25 @@ from .helpers import (
     connected_store,
     finished,
     fold,
+    link_of,
     notify,
     op_of,
     opened,
     received,
+    resources_of,
     runtime_end,
 )
 
 
 def test_handling_failed_ends_the_run_once_with_its_socket_closed() -> None:
-    """The runtime's report of a failure ends the operation as failed (internal error)."""
+    """The runtime's report of a failure ends the operation as failed (internal error),
+    its link closed: neither holds a resource any more."""
     store = connected_store()
     ended = Outcome(result=Result.FAILED, source=FinishSource.INTERNAL_ERROR, detail="boom")
     store.send(
         HandlingFailed(operation_id="op-1", error="boom"), finished(ended), effects=[notify(ended)]
     )
-    assert not operation_resources(op_of(store.state), store.state.config)
+    assert not resources_of(store.state)
     store.send(HandlingFailed(operation_id="op-1", error="again"), {}, effects=[])
     store.finish()
 
@@ -58,11 +60,12 @@ def test_a_raising_handler_ends_the_run_instead_of_raising(monkeypatch: pytest.M
         raise ValueError("unplanned")
 
     state = connected_store().state
-    monkeypatch.setattr(reducer, "on_message", broken)
+    monkeypatch.setattr(link_v1, "on_message", broken)
     step = reduce(state, received(chunk("x", id="1")))
     op = op_of(step.state)
     assert op.status is OperationStatus.FINISHED
-    assert op.connection.status is ConnectionStatus.DISCONNECTED
+    assert link_of(step.state).status is ConnectionStatus.DISCONNECTED
+    assert not resources_of(step.state)
     assert op.outcome is not None
     assert op.outcome.source is FinishSource.INTERNAL_ERROR
     assert op.outcome.detail.startswith(

@@ -13,15 +13,18 @@ import pytest
 
 from gatewayops.store import (
     CONNECTION_TABLE,
+    IGNORED,
     OPERATION_TABLE,
     ConnectionEvent,
     ConnectionStatus,
     OperationEvent,
     OperationStatus,
     mermaid,
+    transition,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+_FINISHED = OperationStatus.FINISHED
 SCRIPT = ROOT / "scripts" / "gen_lifecycle_docs.py"
 
 
@@ -48,10 +51,14 @@ def test_lifecycle_doc_embeds_both_generated_diagrams() -> None:
 
 
 def test_finished_has_no_outgoing_transitions() -> None:
-    """FINISHED is absorbing: no table entry starts from it."""
-    assert not [key for key in OPERATION_TABLE if key[0] is OperationStatus.FINISHED]
-    for event in OperationEvent:
-        assert (OperationStatus.FINISHED, event) not in OPERATION_TABLE
+    """FINISHED is absorbing: every entry that starts from it is IGNORED (finishing
+    again changes nothing), and no other event is even looked up for it."""
+    leaving = {key: target for key, target in OPERATION_TABLE.items() if key[0] is _FINISHED}
+    assert leaving == {(_FINISHED, OperationEvent.FINISH): IGNORED}
+    assert transition(OPERATION_TABLE, _FINISHED, OperationEvent.FINISH) is None
+    for event in (OperationEvent.DETACH, OperationEvent.ATTACH):
+        with pytest.raises(KeyError):
+            transition(OPERATION_TABLE, _FINISHED, event)
 
 
 def test_finished_has_no_outgoing_edge_in_the_diagram() -> None:
@@ -68,19 +75,20 @@ def test_every_operation_status_can_finish_except_finished() -> None:
 
 
 def test_close_applies_in_every_connection_status() -> None:
-    """Finishing or detaching can always close the connection, whatever its status."""
+    """Finishing or detaching can always close the link, whatever its status."""
     for status in ConnectionStatus:
         assert CONNECTION_TABLE[(status, ConnectionEvent.CLOSE)] is ConnectionStatus.DISCONNECTED
 
 
 def test_every_connection_status_is_reachable_from_disconnected() -> None:
-    """Each connection status appears in the table as reachable from the initial one."""
+    """Each connection status appears in the table as reachable from the initial one
+    (through entries that move: IGNORED ones lead nowhere)."""
     reached = {ConnectionStatus.DISCONNECTED}
     frontier = [ConnectionStatus.DISCONNECTED]
     while frontier:
         source = frontier.pop()
         for (start, _event), target in CONNECTION_TABLE.items():
-            if start is source and target not in reached:
+            if start is source and target is not IGNORED and target not in reached:
                 reached.add(target)
                 frontier.append(target)
     assert reached == set(ConnectionStatus)

@@ -1,14 +1,17 @@
-"""`resources_may_differ`: which `Operation` fields resources depend on.
+"""`resources_may_differ`: which `Operation` fields its own resources depend on.
 
 The runtime skips the resource diff when none of `RESOURCE_INPUTS` changed. This pins
 that list against `operation_resources`: if `Operation` gains a field, or
 `operation_resources` starts reading another one, this fails and the list (and
-`resources_may_differ`) must be revisited.
+`resources_may_differ`) must be revisited. The socket and the link timers are the
+link's (`link_resources`), so no field of the link is an input here; which `Link`
+fields `link_resources` reads is pinned at the end.
 """
 
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import attrs
 import immutables
@@ -16,10 +19,10 @@ import pytest
 
 from gatewayops.store import (
     RESOURCE_INPUTS,
-    Connection,
     ConnectionStatus,
     EchoGuard,
     FinishSource,
+    Link,
     Operation,
     OperationStatus,
     Outcome,
@@ -27,16 +30,19 @@ from gatewayops.store import (
     RefreshStatus,
     Result,
     ResumeState,
+    ResumeStatus,
     StoreConfig,
     Tool,
     ToolStatus,
     Transcript,
+    link_resources,
     operation_resources,
     resources_may_differ,
 )
 
-OTHER_VALUES = {
+OTHER_VALUES: dict[str, Any] = {
     "topic_id": "another-topic",
+    "link_id": "another-link",
     "token": "another-token",
     "outcome": Outcome(result=Result.FAILED, source=FinishSource.AGENT_EVENT),
     "last_event_id": "99",
@@ -59,7 +65,7 @@ def test_every_operation_field_is_classified() -> None:
 
 
 def sample_operations() -> list[Operation]:
-    """Operations in every status, connection status, resume and refresh state."""
+    """Operations in every status, resume and refresh state."""
     tools = immutables.Map(
         {
             "t1": Tool(id="t1", order=0, deadline_ms=5_000, status=ToolStatus.RUNNING),
@@ -70,16 +76,15 @@ def sample_operations() -> list[Operation]:
         Operation(
             id="op-1",
             topic_id="topic-1",
-            url="ws://gateway.test/ws?operationId=op-1",
+            link_id="op-1",
             token="jwt",
             status=status,
-            connection=Connection(status=connection, generation=2, attempt=3, heartbeat_ticks=4),
-            resume=ResumeState(on_connect=True, buffering=buffering),
+            resume=ResumeState(on_connect=True, status=resume, generation=2, arrivals=3),
             refresh=RefreshState(status=refresh, attempts=1),
             tools=tools,
         )
-        for status, connection, buffering, refresh in itertools.product(
-            OperationStatus, ConnectionStatus, (False, True), RefreshStatus
+        for status, resume, refresh in itertools.product(
+            OperationStatus, ResumeStatus, RefreshStatus
         )
     ]
 
@@ -98,14 +103,79 @@ def test_a_changed_input_is_reported(field: str) -> None:
     """Replacing any resource input makes `resources_may_differ` true; a transcript
     change alone does not."""
     op = sample_operations()[0]
-    changed_inputs = {
+    changed_inputs: dict[str, Any] = {
         "id": "op-2",
-        "url": "ws://gateway.test/ws?operationId=op-2",
         "status": OperationStatus.DETACHED,
-        "connection": attrs.evolve(op.connection),
         "resume": attrs.evolve(op.resume),
         "refresh": attrs.evolve(op.refresh),
         "tools": immutables.Map(op.tools),
     }
     assert resources_may_differ(op, attrs.evolve(op, **{field: changed_inputs[field]}))
     assert not resources_may_differ(op, attrs.evolve(op, transcript=Transcript(events=9)))
+
+
+def test_a_missing_operation_is_reported() -> None:
+    """A new or removed operation always counts as a possible difference."""
+    op = sample_operations()[0]
+    assert resources_may_differ(None, op)
+    assert resources_may_differ(op, None)
+    assert not resources_may_differ(op, op)
+
+
+LINK_INPUTS = ("id", "url", "status", "generation", "attempt", "heartbeat_ticks")
+"""The `Link` fields `link_resources` reads."""
+
+LINK_OTHER_VALUES: dict[str, Any] = {
+    "operation_id": "another-operation",
+    "missed_heartbeats": 2,
+    "quiet": True,
+}
+
+
+def sample_links() -> list[Link]:
+    """A link in every connection status."""
+    return [
+        Link(
+            id="op-1",
+            url="ws://gateway.test/ws?operationId=op-1",
+            operation_id="op-1",
+            status=status,
+            generation=2,
+            attempt=3,
+            heartbeat_ticks=4,
+        )
+        for status in ConnectionStatus
+    ]
+
+
+def test_every_link_field_is_classified() -> None:
+    """Each field of `Link` is either read by `link_resources` or known not to be."""
+    assert set(attrs.fields_dict(Link)) == set(LINK_INPUTS) | set(LINK_OTHER_VALUES)
+
+
+@pytest.mark.parametrize("field", list(LINK_OTHER_VALUES))
+def test_link_resources_ignore_the_fields_outside_the_inputs(field: str) -> None:
+    """Changing a link field that is not an input never changes `link_resources`."""
+    config = StoreConfig()
+    for link in sample_links():
+        changed = attrs.evolve(link, **{field: LINK_OTHER_VALUES[field]})
+        assert link_resources(changed, config) == link_resources(link, config)
+
+
+@pytest.mark.parametrize("field", LINK_INPUTS)
+def test_each_link_input_changes_the_resources_somewhere(field: str) -> None:
+    """Every input is read: in some status, changing it changes `link_resources`."""
+    config = StoreConfig()
+    other: dict[str, Any] = {
+        "id": "op-2",
+        "url": "ws://gateway.test/ws?operationId=op-2",
+        "status": ConnectionStatus.DISCONNECTED,
+        "generation": 3,
+        "attempt": 4,
+        "heartbeat_ticks": 5,
+    }
+    assert any(
+        link_resources(attrs.evolve(link, **{field: other[field]}), config)
+        != link_resources(link, config)
+        for link in sample_links()
+    )

@@ -17,6 +17,8 @@ from gatewayops.store import (
     Outcome,
     Result,
     ResumeState,
+    ResumeStatus,
+    Timer,
     TimerKind,
     reduce,
     transcript,
@@ -64,9 +66,12 @@ def _text(state: GatewayState) -> str:
 
 
 def _buffering_store() -> TestStore:
-    """An operation reattached without a cursor, authenticated and buffering its replay."""
+    """An operation reattached without a cursor, authenticated on its link's socket of
+    generation 1 and buffering that socket's replay."""
     store = connected_store(attach=True)
-    assert op_of(store.state).resume == ResumeState(on_connect=True, buffering=True)
+    assert op_of(store.state).resume == ResumeState(
+        on_connect=True, status=ResumeStatus.BUFFERING, generation=1
+    )
     return store
 
 
@@ -204,7 +209,29 @@ def test_attach_without_cursor_buffers_the_replay() -> None:
         effects=[],
     )
     assert _text(store.state) == ""
-    assert timer(store.state, TimerKind.RESUME_FLUSH).delay_ms == 500
+    assert timer(store.state, TimerKind.RESUME_FLUSH) == Timer(
+        owner=OP, kind=TimerKind.RESUME_FLUSH, generation=1, seq=1, delay_ms=500
+    )
+    store.finish()
+
+
+def test_a_replay_buffered_again_after_a_reconnect_is_keyed_by_the_new_generation() -> None:
+    """With the cursor still empty, the next socket's replay is buffered too; its flush
+    timer names that socket's generation, so the first replay's timer is stale."""
+    state = _buffering_store().state
+    first = timer(state, TimerKind.RESUME_FLUSH)
+    state = fold(state, closed(1))
+    assert op_of(state).resume == ResumeState(on_connect=True)
+    state = fold(state, fired(timer(state, TimerKind.BACKOFF)), opened(2))
+    state = fold(state, received(AUTH_SUCCESS, 2))
+    assert op_of(state).resume == ResumeState(
+        on_connect=True, status=ResumeStatus.BUFFERING, generation=2
+    )
+    second = timer(state, TimerKind.RESUME_FLUSH)
+    assert (first.generation, second.generation) == (1, 2)
+    store = TestStore(state)
+    store.send(fired(first), {}, effects=[])
+    store.send(fired(second), {RESUME: ResumeState(on_connect=True)}, effects=[])
     store.finish()
 
 

@@ -33,7 +33,6 @@ from gatewayops.store import (
     TimerKind,
     is_input_loading,
     is_stopping,
-    operation_resources,
     reduce,
 )
 from gatewayops.testing import TestStore
@@ -54,12 +53,15 @@ from .helpers import (
     connected_store,
     fired,
     fold,
+    link_of,
+    link_path,
     marker,
     notify,
     op_of,
     opened,
     path,
     received,
+    resources_of,
     resume_frame,
     runtime_end,
     socket_of,
@@ -107,7 +109,7 @@ def test_confirmed_interrupt_ends_as_interrupted() -> None:
         effects=[notify(ended)],
     )
     assert not is_input_loading(store.state, TOPIC)
-    assert operation_resources(op_of(store.state), store.state.config) == frozenset()
+    assert resources_of(store.state) == frozenset()
     store.finish()
 
 
@@ -120,7 +122,7 @@ def test_failed_interrupt_leaves_the_run_going() -> None:
         effects=[],
     )
     assert op_of(store.state).status is OperationStatus.RUNNING
-    assert op_of(store.state).connection.status is ConnectionStatus.CONNECTED
+    assert link_of(store.state).status is ConnectionStatus.CONNECTED
     store.send(StopRequested(operation_id=OP), {STOP: True}, effects=[INTERRUPT])
     store.finish()
 
@@ -158,26 +160,27 @@ def test_confirmation_without_a_stop_is_ignored() -> None:
 
 
 def test_detach_closes_everything_without_notifying() -> None:
-    """Detach drops the socket and timers and emits no NotifyFinished."""
+    """Detach closes the link (no socket, no timer) and emits no NotifyFinished."""
     store = connected_store()
     store.send(
         OperationDetached(operation_id=OP),
         {STATUS: OperationStatus.DETACHED, CONNECTION: ConnectionStatus.DISCONNECTED},
         effects=[],
     )
-    assert operation_resources(op_of(store.state), store.state.config) == frozenset()
+    assert resources_of(store.state) == frozenset()
     assert op_of(store.state).outcome is None
     assert not is_input_loading(store.state, TOPIC)
     store.finish()
 
 
 def test_detach_keeps_a_pending_tool_deadline() -> None:
-    """A detached operation still owes its tool result: only the tool deadline timer stays."""
+    """A detached operation still owes its tool result: only the tool deadline timer stays
+    (its link holds nothing)."""
     state = fold(connected_store().state, received(tool_execute(id="1")))
     state = fold(state, OperationDetached(operation_id=OP))
     kinds = {
         resource.kind if isinstance(resource, Timer) else "socket"
-        for resource in operation_resources(op_of(state), state.config)
+        for resource in resources_of(state)
     }
     assert kinds == {TimerKind.TOOL_DEADLINE}
 
@@ -203,13 +206,13 @@ def test_reattach_after_detach_dials_again() -> None:
             STATUS: OperationStatus.RUNNING,
             path("token"): FRESH_TOKEN,
             CONNECTION: ConnectionStatus.CONNECTING,
-            path("connection.generation"): 2,
+            link_path("generation"): 2,
             path("resume"): ResumeState(on_connect=True),
             marker(): OP,
         },
         effects=[],
     )
-    assert socket_of(2) in operation_resources(op_of(store.state), store.state.config)
+    assert socket_of(2) in resources_of(store.state)
     store.send(opened(2), {CONNECTION: ConnectionStatus.AUTHENTICATING})
     store.receive(auth_frame(FRESH_TOKEN, generation=2))
     store.send(
@@ -304,6 +307,9 @@ def test_misuse_errors_are_local_usage_errors_and_leave_state_alone() -> None:
 
 
 def test_http_gateway_url_becomes_websocket_url() -> None:
-    """`https://` bases dial `wss://.../ws?operationId=` (1.1)."""
+    """`https://` bases dial `wss://.../ws?operationId=` (1.1): the URL of the
+    operation's own link, which its socket dials."""
     state = fold(GatewayState(), started(url="https://gateway.test.com"))
-    assert op_of(state).url == "wss://gateway.test.com/ws?operationId=op-1"
+    assert link_of(state).url == "wss://gateway.test.com/ws?operationId=op-1"
+    sockets = [resource for resource in resources_of(state) if not isinstance(resource, Timer)]
+    assert [socket.url for socket in sockets] == ["wss://gateway.test.com/ws?operationId=op-1"]

@@ -21,6 +21,7 @@ from gatewayops.store import (
     Timer,
     TimerKind,
     is_input_loading,
+    link_resources,
     operation_resources,
     reduce,
     resources,
@@ -43,11 +44,14 @@ from .helpers import (
     finished,
     fired,
     fold,
+    link_of,
+    link_path,
     notify,
     op_of,
     opened,
     path,
     received,
+    resources_of,
     resume_complete,
     runtime_end,
     started,
@@ -91,18 +95,14 @@ def test_silence_never_completes_an_attached_operation() -> None:
     state = fold(GatewayState(), attached())
     fired_kinds = set()
     for _ in range(60):
-        op = op_of(state)
-        timers = sorted(
-            (r for r in operation_resources(op, state.config) if isinstance(r, Timer)),
-            key=repr,
-        )
+        timers = sorted((r for r in resources_of(state) if isinstance(r, Timer)), key=repr)
         for timer in timers:
             fired_kinds.add(timer.kind)
             step = reduce(state, fired(timer))
             assert all(isinstance(effect, SendMessage) for effect in step.effects)
             state = step.state
-        if op_of(state).connection.status is ConnectionStatus.CONNECTING:
-            generation = op_of(state).connection.generation
+        if link_of(state).status is ConnectionStatus.CONNECTING:
+            generation = link_of(state).generation
             state = fold(state, opened(generation), received(AUTH_SUCCESS, generation))
     assert op_of(state).status is OperationStatus.RUNNING
     assert op_of(state).outcome is None
@@ -223,7 +223,7 @@ def test_fatal_socket_failure_rejects_the_operation() -> None:
     store = TestStore(fold(GatewayState(), started()))
     ended = Outcome(result=Result.REJECTED, source=FinishSource.CONNECTION_REJECTED, detail="404")
     store.send(
-        SocketFailed(operation_id=OP, generation=1, error="404", retryable=False),
+        SocketFailed(link_id=OP, generation=1, error="404", retryable=False),
         finished(ended),
         effects=[notify(ended)],
     )
@@ -234,10 +234,10 @@ def test_retryable_socket_failure_reconnects() -> None:
     """A retryable socket failure is a lost connection: back off and redial, no ending."""
     store = TestStore(fold(GatewayState(), started()))
     store.send(
-        SocketFailed(operation_id=OP, generation=1, error="refused"),
+        SocketFailed(link_id=OP, generation=1, error="refused"),
         {
             CONNECTION: ConnectionStatus.RECONNECTING,
-            path("connection.attempt"): 1,
+            link_path("attempt"): 1,
             path("last_problem"): "refused",
         },
         effects=[],
@@ -246,7 +246,8 @@ def test_retryable_socket_failure_reconnects() -> None:
 
 
 def test_finished_operation_has_no_resources() -> None:
-    """`operation_resources` of a finished operation is empty, whatever ended it (2)."""
+    """A finished operation has no timer and its link (DISCONNECTED) no socket or timer,
+    whatever ended it (2)."""
     for ending in (
         received(runtime_end()),
         received(SESSION_COMPLETE),
@@ -255,6 +256,8 @@ def test_finished_operation_has_no_resources() -> None:
         state = fold(connected_store().state, ending)
         assert op_of(state).is_finished
         assert operation_resources(op_of(state), state.config) == frozenset()
+        assert link_of(state).status is ConnectionStatus.DISCONNECTED
+        assert link_resources(link_of(state), state.config) == frozenset()
         assert resources(state) == frozenset()
 
 

@@ -17,6 +17,7 @@ from .helpers import (
     connected_store,
     fired,
     fold,
+    link_path,
     opened,
     path,
     send,
@@ -24,7 +25,7 @@ from .helpers import (
     timer,
 )
 
-STATUS = path("connection.status")
+STATUS = link_path("status")
 
 
 def _authenticating_store(*, exhaustive: bool = True) -> TestStore:
@@ -34,22 +35,24 @@ def _authenticating_store(*, exhaustive: bool = True) -> TestStore:
 def test_undeclared_change_fails_and_names_the_path() -> None:
     """A changed leaf that `expect` does not declare fails with its full path."""
     store = _authenticating_store()
-    with pytest.raises(TestStoreFailure, match=re.escape("operations['op-1'].connection.status")):
+    with pytest.raises(TestStoreFailure, match=re.escape("links['op-1'].status")):
         store.send(opened(), {}, effects=[auth_frame()])
 
 
 def test_wrong_declared_value_fails_and_shows_both_values() -> None:
     """A declared path with another value fails, showing expected and actual."""
     store = _authenticating_store()
-    with pytest.raises(TestStoreFailure, match=r"connection\.status.*connected.*authenticating"):
+    with pytest.raises(
+        TestStoreFailure, match=r"links\['op-1'\]\.status.*connected.*authenticating"
+    ):
         store.send(opened(), {STATUS: ConnectionStatus.CONNECTED}, effects=[auth_frame()])
 
 
 def test_declaring_a_prefix_covers_the_whole_subtree() -> None:
-    """Declaring `operations['op-1'].connection` covers every leaf below it."""
+    """Declaring `links['op-1']` covers every leaf below it."""
     store = _authenticating_store()
-    expected = fold(store.state, opened()).operations[OP].connection
-    store.send(opened(), {path("connection"): expected}, effects=[auth_frame()])
+    expected = fold(store.state, opened()).links[OP]
+    store.send(opened(), {f"links[{OP!r}]": expected}, effects=[auth_frame()])
     store.finish()
 
 
@@ -113,13 +116,15 @@ def test_failure_message_names_the_action() -> None:
     store = connected_store()
     tick = timer(store.state, TimerKind.HEARTBEAT)
     with pytest.raises(TestStoreFailure, match=r"(?s)after TimerFired\(.*heartbeat_ticks"):
-        store.send(fired(tick), {path("connection.missed_heartbeats"): 1}, effects=[ANY])
+        store.send(fired(tick), {link_path("missed_heartbeats"): 1}, effects=[ANY])
 
 
 def test_resolve_path_reads_attributes_and_keys() -> None:
     """`resolve_path` follows `.name` and `['key']`; a missing key resolves to ABSENT."""
     state = fold(GatewayState(), started())
     assert resolve_path(state, STATUS) is ConnectionStatus.CONNECTING
+    assert resolve_path(state, path("link_id")) == OP
     assert resolve_path(state, "operations['nope'].status") is ABSENT
+    assert resolve_path(state, "links['nope'].status") is ABSENT
     with pytest.raises(ValueError, match="cannot parse"):
         resolve_path(state, "operations[nope]")

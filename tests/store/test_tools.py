@@ -36,6 +36,7 @@ from .helpers import (
     connected_store,
     fired,
     fold,
+    link_path,
     op_of,
     opened,
     path,
@@ -99,7 +100,7 @@ def test_tool_execute_runs_the_tool_with_a_deadline_margin() -> None:
     )
     deadline = timer(store.state, TimerKind.TOOL_DEADLINE)
     assert deadline == Timer(
-        operation_id=OP, kind=TimerKind.TOOL_DEADLINE, delay_ms=10_000, tool_call_id=CALL
+        owner=OP, kind=TimerKind.TOOL_DEADLINE, delay_ms=10_000, tool_call_id=CALL
     )
     store.finish()
 
@@ -158,7 +159,7 @@ def test_tool_result_while_disconnected_is_queued_then_sent_after_resume() -> No
     store = TestStore(_reconnected(store.state))
     store.send(
         received(AUTH_SUCCESS, 2),
-        {path("connection.status"): ConnectionStatus.CONNECTED, TOOL: ABSENT, SETTLED: SENT},
+        {link_path("status"): ConnectionStatus.CONNECTED, TOOL: ABSENT, SETTLED: SENT},
         effects=[resume_frame("1", generation=2), send(result, generation=2)],
     )
     store.finish()
@@ -205,7 +206,7 @@ def test_deadline_drops_a_queued_result() -> None:
     store = TestStore(_reconnected(store.state))
     store.send(
         received(AUTH_SUCCESS, 2),
-        {path("connection.status"): ConnectionStatus.CONNECTED},
+        {link_path("status"): ConnectionStatus.CONNECTED},
         effects=[resume_frame("1", generation=2)],
     )
     store.finish()
@@ -227,7 +228,7 @@ def test_send_failure_requeues_the_result() -> None:
     state = _lost(state)
     store = TestStore(state)
     store.send(
-        SendFailed(operation_id=OP, generation=1, message=result),
+        SendFailed(link_id=OP, generation=1, message=result),
         {TOOL: _queued(result), SETTLED: ABSENT},
         effects=[],
     )
@@ -242,7 +243,7 @@ def test_send_failure_on_the_current_socket_queues_instead_of_resending() -> Non
     state = fold(_running_tool_store().state, ToolFinished(operation_id=OP, result=result))
     store = TestStore(state)
     store.send(
-        SendFailed(operation_id=OP, generation=1, message=result),
+        SendFailed(link_id=OP, generation=1, message=result),
         {TOOL: _queued(result), SETTLED: ABSENT},
         effects=[],
     )
@@ -257,17 +258,32 @@ def test_send_failure_reported_after_a_reconnect_goes_to_the_new_socket() -> Non
     state = fold(_reconnected(_lost(state)), received(AUTH_SUCCESS, 2))
     store = TestStore(state)
     store.send(
-        SendFailed(operation_id=OP, generation=1, message=result),
+        SendFailed(link_id=OP, generation=1, message=result),
         {},
         effects=[send(result, generation=2)],
     )
     store.finish()
 
 
+def test_send_failure_after_the_deadline_is_never_resent() -> None:
+    """A result re-queued by a failed write, whose deadline then passed, stays expired: a
+    further failure reported for its frame changes nothing, even on a newer socket."""
+    result = tool_result()
+    state = fold(_running_tool_store().state, ToolFinished(operation_id=OP, result=result))
+    state = fold(state, SendFailed(link_id=OP, generation=1, message=result))
+    state = fold(state, fired(timer(state, TimerKind.TOOL_DEADLINE)))
+    expired = Tool(id=CALL, order=0, deadline_ms=10_000, status=ToolStatus.EXPIRED)
+    assert op_of(state).settled_tools[CALL] == expired
+    state = fold(_reconnected(_lost(state)), received(AUTH_SUCCESS, 2))
+    store = TestStore(state)
+    store.send(SendFailed(link_id=OP, generation=1, message=result), {}, effects=[])
+    store.finish()
+
+
 def test_send_failure_of_other_frames_is_ignored() -> None:
     """Only tool results are retried; a lost heartbeat or resume frame changes nothing."""
     store = connected_store()
-    store.send(SendFailed(operation_id=OP, generation=1, message=Heartbeat()), {}, effects=[])
+    store.send(SendFailed(link_id=OP, generation=1, message=Heartbeat()), {}, effects=[])
     store.finish()
 
 
@@ -288,6 +304,33 @@ def test_exactly_one_tool_result_per_tool_execute() -> None:
         sent.extend(e for e in step.effects if isinstance(getattr(e, "message", None), ToolResult))
         state = step.state
     assert sent == [send(result)]
+
+
+def test_a_second_result_for_a_queued_call_is_ignored() -> None:
+    """While offline, the first result of a call is queued; a second one for the same call
+    changes nothing (the first stands) and only the first is sent on the next socket."""
+    first = tool_result()
+    second = ToolResult(tool_call_id=CALL, success=False)
+    state = fold(_lost(_running_tool_store().state), ToolFinished(operation_id=OP, result=first))
+    store = TestStore(state)
+    store.send(ToolFinished(operation_id=OP, result=second), {}, effects=[])
+    assert op_of(store.state).tools[CALL] == _queued(first)
+    step = reduce(_reconnected(store.state), received(AUTH_SUCCESS, 2))
+    assert step.effects == (resume_frame("1", generation=2), send(first, generation=2))
+    store.finish()
+
+
+def test_a_second_result_for_a_call_requeued_on_a_live_socket_is_ignored() -> None:
+    """A result whose write failed on the still-current socket is queued again; a second
+    result for the call, while that socket is still connected, changes nothing."""
+    first = tool_result()
+    state = fold(_running_tool_store().state, ToolFinished(operation_id=OP, result=first))
+    state = fold(state, SendFailed(link_id=OP, generation=1, message=first))
+    store = TestStore(state)
+    second = ToolResult(tool_call_id=CALL, success=False)
+    store.send(ToolFinished(operation_id=OP, result=second), {}, effects=[])
+    assert op_of(store.state).tools[CALL] == _queued(first)
+    store.finish()
 
 
 def test_tool_result_for_unknown_call_is_ignored() -> None:

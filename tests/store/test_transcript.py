@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gatewayops._persistent import Vector
 from gatewayops.protocol import SessionStatus, UnknownMessage
 from gatewayops.store import (
     AssistantMessage,
@@ -31,6 +32,7 @@ from .helpers import (
     connected_store,
     event,
     fold,
+    link_of,
     op_of,
     path,
     received,
@@ -67,7 +69,7 @@ def test_stream_start_opens_an_assistant_message() -> None:
     store = connected_store()
     store.send(
         _start(),
-        {TRANSCRIPT: Transcript(messages=(AssistantMessage(id="msg-1"),), events=1)},
+        {TRANSCRIPT: Transcript(messages=Vector((AssistantMessage(id="msg-1"),)), events=1)},
         effects=[],
     )
     store.finish()
@@ -300,18 +302,18 @@ def test_bad_frame_is_counted_and_the_connection_lives() -> None:
     store = connected_store()
     problem = "frame: malformed JSON (Expecting value)"
     store.send(
-        BadMessageReceived(operation_id=OP, generation=1, error=problem),
+        BadMessageReceived(link_id=OP, generation=1, error=problem),
         {path("bad_frames"): 1, path("last_problem"): problem},
         effects=[],
     )
-    assert op_of(store.state).connection.status is ConnectionStatus.CONNECTED
+    assert link_of(store.state).status is ConnectionStatus.CONNECTED
     store.finish()
 
 
 def test_bad_frame_from_a_stale_socket_is_ignored() -> None:
     """A bad frame of an old generation is not counted against the live socket."""
     store = connected_store()
-    store.send(BadMessageReceived(operation_id=OP, generation=0, error="x"), {}, effects=[])
+    store.send(BadMessageReceived(link_id=OP, generation=0, error="x"), {}, effects=[])
     store.finish()
 
 

@@ -30,7 +30,14 @@ from gatewayops.cli._endings import (
     report_failure,
     say,
 )
-from gatewayops.store import Action, GatewayState, Operation, is_input_loading, is_quiet
+from gatewayops.store import (
+    Action,
+    GatewayState,
+    Operation,
+    concerned,
+    is_input_loading,
+    is_quiet,
+)
 
 __all__ = [
     "Board",
@@ -106,7 +113,7 @@ def text_tail(text: str, chars: int = _TAIL_CHARS) -> str:
 
 def _status(op: Operation, state: GatewayState) -> tuple[str, str, str]:
     """What a change line is printed for: socket status, button, outcome."""
-    socket = "finished" if op.is_finished else str(op.connection.status)
+    socket = "finished" if op.is_finished else str(state.link_of(op).status)
     if is_quiet(state, op.id):
         socket = "quiet"  # connected, but no news from the server for quiet_after_ms
     button = "Stop" if is_input_loading(state, op.topic_id) else "Send"
@@ -174,8 +181,9 @@ class Board:
 
     def listener(self, old: GatewayState, new: GatewayState, action: Action) -> None:
         """A `Client.subscribe` listener that keeps the rows current."""
-        row = self._by_operation.get(action.operation_id)
-        op = new.operations.get(action.operation_id)
+        operation_id = concerned(new, action)[1]
+        row = None if operation_id is None else self._by_operation.get(operation_id)
+        op = None if operation_id is None else new.operations.get(operation_id)
         if row is None or op is None:
             return
         row.latest = (op, new)

@@ -83,7 +83,7 @@ class Witness:
 
     def __call__(self, old: GatewayState, action: Action, step: Step) -> None:
         if isinstance(action, MessageReceived) and isinstance(action.message, ResumeComplete):
-            self.resume_statuses[action.operation_id].append(action.message.status)
+            self.resume_statuses[action.link_id].append(action.message.status)  # v1: the op id
         for effect in step.effects:
             if isinstance(effect, NotifyFinished):
                 self.finished[effect.operation_id] += 1
@@ -178,7 +178,7 @@ def no_duplicated_text(lab: Lab, run: RunHandle, script: Script) -> str | None:
 
 def reconnected(lab: Lab, run: RunHandle, script: Script) -> str | None:
     """The fault really bit: the operation needed a second socket."""
-    if _operation(lab, run).connection.generation >= 2:
+    if lab.client.state.link_of(_operation(lab, run)).generation >= 2:
         return None
     return "the operation never reconnected: the fault did not bite"
 

@@ -35,7 +35,15 @@ from gatewayops.effects import Client, open_client
 from gatewayops.exceptions import InvalidGatewayUrl
 from gatewayops.protocol import operation_url
 from gatewayops.replay import open_recorder
-from gatewayops.store import Middleware, Operation, Outcome, Result, StoreConfig, Transcript
+from gatewayops.store import (
+    ConnectionStatus,
+    Middleware,
+    Operation,
+    Outcome,
+    Result,
+    StoreConfig,
+    Transcript,
+)
 
 __all__ = ["TOKEN_ENV", "NoRefreshEndpoint", "changes", "register"]
 
@@ -141,11 +149,17 @@ def _transcript_lines(old: Transcript, new: Transcript) -> list[str]:
     return lines
 
 
-def changes(old: Operation | None, new: Operation) -> list[str]:
-    """The lines `watch` prints for one change of the followed operation."""
+def changes(
+    old: Operation | None,
+    new: Operation,
+    old_socket: ConnectionStatus | None,
+    new_socket: ConnectionStatus,
+) -> list[str]:
+    """The lines `watch` prints for one change of the followed operation (and the status
+    of its socket before and after)."""
     lines = _transcript_lines(old.transcript if old else Transcript(), new.transcript)
-    if old is None or old.connection.status is not new.connection.status:
-        socket = f"{'socket':<10} {new.connection.status}"
+    if old is None or old_socket is not new_socket:
+        socket = f"{'socket':<10} {new_socket}"
         # a finishing snapshot shows what streamed first; otherwise the socket comes first
         lines = [*lines, socket] if new.is_finished else [socket, *lines]
     if new.last_problem and (old is None or old.last_problem != new.last_problem):
@@ -160,11 +174,13 @@ def changes(old: Operation | None, new: Operation) -> list[str]:
 async def _follow(client: Client, operation_id: str, timeout: float | None) -> Outcome | None:
     """Print every change of the operation until it finishes; None if `timeout` passed."""
     previous: Operation | None = None
+    previous_socket: ConnectionStatus | None = None
     with trio.move_on_after(math.inf if timeout is None else timeout):
         async for op in client.changes(operation_id):
-            for line in changes(previous, op):
+            socket = client.state.link_of(op).status
+            for line in changes(previous, op, previous_socket, socket):
                 say(line)
-            previous = op
+            previous, previous_socket = op, socket
         return await client.wait_finished(operation_id)
     return None
 

@@ -25,6 +25,7 @@ from gatewayops.exceptions import ClientClosed, UnknownOperation
 from gatewayops.store import (
     Action,
     GatewayState,
+    Link,
     Listener,
     Middleware,
     Operation,
@@ -67,28 +68,31 @@ class ClientStatistics:
 class OperationChanges:
     """Async iterator over one operation's snapshots, ending after it finishes.
 
-    The first snapshot is the operation as it is when iteration starts. A consumer that
-    falls behind skips intermediate snapshots (each is the whole operation, so the
-    latest says everything); the finished snapshot is always delivered, last. Iteration
-    also ends when the client closes. Use it as an async context manager, or call
-    `aclose`, to stop listening early.
+    The first snapshot is the operation as it is when iteration starts; another comes
+    whenever the operation or its link changed (read the link's status with
+    `gatewayops.store.connection_status(client.state, operation_id)`, or
+    `client.state.link_of(op)`). A consumer that falls behind skips intermediate
+    snapshots (each is the whole operation, so the latest says everything); the
+    finished snapshot is always delivered, last. Iteration also ends when the client
+    closes. Use it as an async context manager, or call `aclose`, to stop listening early.
     """
 
     def __init__(self, client: Client, operation_id: str, current: Operation) -> None:
         self._operation_id = operation_id
-        self._latest = current
-        self._delivered: Operation | None = None
+        self._latest = (current, client.state.links.get(current.link_id))
+        self._delivered: tuple[Operation, Link | None] | None = None
         self._wakeup = trio.Event()
         self._closed = False
         self._unsubscribe = client.subscribe(self._on_dispatch)
 
     def _on_dispatch(self, old: GatewayState, new: GatewayState, action: Action) -> None:
-        if action.operation_id != self._operation_id:
-            return
         op = new.operations.get(self._operation_id)
-        if op is None or op is self._latest:
+        if op is None:
             return
-        self._latest = op
+        link = new.links.get(op.link_id)
+        if op is self._latest[0] and link is self._latest[1]:
+            return
+        self._latest = (op, link)
         if op.is_finished:
             self._unsubscribe()
         self._wakeup.set()
@@ -100,8 +104,8 @@ class OperationChanges:
         while True:
             if self._latest is not self._delivered:
                 self._delivered = self._latest
-                return self._latest
-            if self._closed or self._latest.is_finished:
+                return self._latest[0]
+            if self._closed or self._latest[0].is_finished:
                 self._unsubscribe()
                 raise StopAsyncIteration
             self._wakeup = trio.Event()

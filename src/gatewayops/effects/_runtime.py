@@ -70,7 +70,9 @@ from gatewayops.store import (
     Timer,
     TimerFired,
     Transition,
+    concerned,
     internal_error_detail,
+    link_resources,
     operation_resources,
     resources_may_differ,
 )
@@ -139,7 +141,7 @@ class Runtime:
         self._pending: deque[Action] = deque()
         self._dispatching = False
         self.closed = False
-        self._desired: dict[str, frozenset[Resource]] = {}
+        self._desired: dict[tuple[str, str], frozenset[Resource]] = {}
         self._sockets: dict[tuple[str, int], SocketEntry] = {}
         self._socket_tasks: dict[str, int] = {}
         self._timers: dict[Timer, _TimerEntry] = {}
@@ -182,7 +184,7 @@ class Runtime:
         try:
             self.dispatch(action)
         except Exception as error:  # only an application action can be refused
-            self._fail(action.operation_id, f"dispatching {type(action).__name__}", error)
+            self._fail(action, f"dispatching {type(action).__name__}", error)
 
     def _step(self, action: Action) -> None:
         change = self.store.apply(action)  # 1. reduce: pure, raises only for app misuse
@@ -191,11 +193,15 @@ class Runtime:
             self.store.publish(change)  # 3. middleware and listeners (failures logged)
             self._carry_out(change.step.effects)  # 4. effects
         except Exception as error:
-            self._fail(action.operation_id, f"carrying out {type(action).__name__}", error)
+            self._fail(action, f"carrying out {type(action).__name__}", error)
 
-    def _fail(self, operation_id: str, what: str, error: BaseException) -> None:
-        """Log an unexpected failure and end its operation (queued, never recursive)."""
+    def _fail(self, about: Action | str, what: str, error: BaseException) -> None:
+        """Log an unexpected failure and end the operation it concerns (queued, never
+        recursive). `about` is the action being handled, or an operation id."""
+        operation_id = about if isinstance(about, str) else concerned(self.store.state, about)[1]
         logger.exception("operation %s: %s failed; it ends as failed", operation_id, what)
+        if operation_id is None:
+            return  # about nothing the store knows: nothing to end
         detail = internal_error_detail(what, error)
         self._pending.append(HandlingFailed(operation_id=operation_id, error=detail))
         if not self._dispatching:
@@ -233,19 +239,29 @@ class Runtime:
     # ------------------------------------------------------------------ resources
 
     def _reconcile(self, change: Transition) -> None:
-        operation_id = change.action.operation_id
-        before = change.old.operations.get(operation_id)
-        op = change.step.state.operations.get(operation_id)
-        if op is before or not resources_may_differ(before, op):
-            return
-        old = self._desired.get(operation_id, _NO_RESOURCES)
-        new = _NO_RESOURCES if op is None else operation_resources(op, change.step.state.config)
+        """Follow the resources of the link and the operation the step is about."""
+        state, old = change.step.state, change.old
+        link_id, operation_id = concerned(state, change.action)
+        if link_id is not None:
+            link, before = state.links.get(link_id), old.links.get(link_id)
+            if link is not before:
+                wanted = _NO_RESOURCES if link is None else link_resources(link, state.config)
+                self._follow(("link", link_id), wanted)
+        if operation_id is not None:
+            op, earlier = state.operations.get(operation_id), old.operations.get(operation_id)
+            if op is not earlier and resources_may_differ(earlier, op):
+                wanted = _NO_RESOURCES if op is None else operation_resources(op, state.config)
+                self._follow(("operation", operation_id), wanted)
+
+    def _follow(self, owner: tuple[str, str], new: frozenset[Resource]) -> None:
+        """Close and cancel what `owner` no longer wants, then open and arm what it does."""
+        old = self._desired.get(owner, _NO_RESOURCES)
         if new == old:
             return
         if new:
-            self._desired[operation_id] = new
+            self._desired[owner] = new
         else:
-            del self._desired[operation_id]
+            del self._desired[owner]
         for resource in old - new:
             if isinstance(resource, Socket):
                 self._close_socket(resource)
@@ -259,34 +275,32 @@ class Runtime:
 
     def _open_socket(self, socket: Socket) -> None:
         entry = SocketEntry(socket)
-        self._sockets[socket.operation_id, socket.generation] = entry
-        self._socket_tasks[socket.operation_id] = self._socket_tasks.get(socket.operation_id, 0) + 1
+        self._sockets[socket.link_id, socket.generation] = entry
+        self._socket_tasks[socket.link_id] = self._socket_tasks.get(socket.link_id, 0) + 1
         self._spawn(self._socket_task, entry)
 
     def _close_socket(self, socket: Socket) -> None:
-        entry = self._sockets.pop((socket.operation_id, socket.generation))
+        entry = self._sockets.pop((socket.link_id, socket.generation))
         for message in entry.remove():
             self.dispatch(
-                SendFailed(
-                    operation_id=socket.operation_id,
-                    generation=socket.generation,
-                    message=message,
-                )
+                SendFailed(link_id=socket.link_id, generation=socket.generation, message=message)
             )
 
     async def _socket_task(self, entry: SocketEntry) -> None:
         try:
             await run_socket(entry, self.transport, self.dispatch_from_task)
         finally:
-            operation_id = entry.socket.operation_id
-            left = self._socket_tasks[operation_id] - 1
+            link_id = entry.socket.link_id
+            left = self._socket_tasks[link_id] - 1
             if left:
-                self._socket_tasks[operation_id] = left
+                self._socket_tasks[link_id] = left
             else:
-                del self._socket_tasks[operation_id]
-                op = self.store.state.operations.get(operation_id)
-                if op is None or op.is_finished:
-                    self._settle(operation_id)
+                del self._socket_tasks[link_id]
+                link = self.store.state.links.get(link_id)
+                if link is not None:
+                    op = self.store.state.operations.get(link.operation_id)
+                    if op is None or op.is_finished:
+                        self._settle(link.operation_id)
 
     def _arm_timer(self, timer: Timer) -> None:
         try:
@@ -312,22 +326,17 @@ class Runtime:
         if entry.removed or self.closed:
             return
         del self._timers[entry.timer]
-        self.dispatch_from_task(
-            TimerFired(operation_id=entry.timer.operation_id, timer=entry.timer)
-        )
+        self.dispatch_from_task(TimerFired(timer=entry.timer))
 
     # ------------------------------------------------------------------ effects
 
     def _send(self, effect: SendMessage) -> None:
-        entry = self._sockets.get((effect.operation_id, effect.generation))
+        entry = self._sockets.get((effect.link_id, effect.generation))
         if entry is None:
-            self.dispatch(
-                SendFailed(
-                    operation_id=effect.operation_id,
-                    generation=effect.generation,
-                    message=effect.message,
-                )
+            failed = SendFailed(
+                link_id=effect.link_id, generation=effect.generation, message=effect.message
             )
+            self.dispatch(failed)
             return
         entry.enqueue(effect.message)
 
@@ -367,9 +376,14 @@ class Runtime:
             if self._tasks == 0 and self._idle is not None:
                 self._idle.set()
 
+    def _sockets_closing(self, operation_id: str) -> bool:
+        """Whether a socket task of the operation's link is still running (or closing)."""
+        op = self.store.state.operations.get(operation_id)
+        return op is not None and op.link_id in self._socket_tasks
+
     def _settle(self, operation_id: str) -> None:
         """Wake `wait_finished` callers once the operation's sockets are all closed."""
-        if operation_id in self._socket_tasks:
+        if self._sockets_closing(operation_id):
             return
         event = self._finish_events.pop(operation_id, None)
         if event is not None:
@@ -379,7 +393,7 @@ class Runtime:
         """Wait until the operation finished and its sockets closed, or the runtime closed."""
         op = self.store.state.operations.get(operation_id)
         while not self.closed and not (
-            op is not None and op.is_finished and operation_id not in self._socket_tasks
+            op is not None and op.is_finished and not self._sockets_closing(operation_id)
         ):
             event = self._finish_events.setdefault(operation_id, trio.Event())
             await event.wait()

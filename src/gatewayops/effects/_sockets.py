@@ -109,18 +109,18 @@ def _end(entry: SocketEntry, dispatch: Dispatch, action: SocketClosed | SocketFa
 
 
 async def _pump(entry: SocketEntry, connection: Connection, dispatch: Dispatch) -> None:
-    operation_id = entry.socket.operation_id
+    link_id = entry.socket.link_id
     generation = entry.socket.generation
     while True:
         try:
             frame = await connection.receive()
         except ConnectionEnded as end:
             closed = SocketClosed(
-                operation_id=operation_id, generation=generation, code=end.code, reason=end.reason
+                link_id=link_id, generation=generation, code=end.code, reason=end.reason
             )
             _end(entry, dispatch, closed)
             return
-        action = frame_received(operation_id, generation, frame)
+        action = frame_received(link_id, generation, frame)
         if type(action) is not MessageReceived or type(action.message) is not HeartbeatAck:
             entry.heard()
         if entry.removed:
@@ -142,7 +142,7 @@ async def _write(entry: SocketEntry, connection: Connection, dispatch: Dispatch)
         except ConnectionEnded as end:
             # The removal this causes reports the in-flight and queued frames as SendFailed.
             closed = SocketClosed(
-                operation_id=entry.socket.operation_id,
+                link_id=entry.socket.link_id,
                 generation=entry.socket.generation,
                 code=end.code,
                 reason=f"write failed: {end.reason}",
@@ -165,7 +165,7 @@ async def _watch_quiet(entry: SocketEntry, dispatch: Dispatch) -> None:
         news = entry.news = trio.Event()
         dispatch(
             SocketWentQuiet(
-                operation_id=socket.operation_id,
+                link_id=socket.link_id,
                 generation=socket.generation,
                 quiet_ms=socket.quiet_after_ms,
             )
@@ -179,7 +179,7 @@ async def _connect_and_pump(entry: SocketEntry, transport: Transport, dispatch: 
         async with transport.connect(socket.url) as connection:
             if entry.removed:
                 return
-            dispatch(SocketOpened(operation_id=socket.operation_id, generation=socket.generation))
+            dispatch(SocketOpened(link_id=socket.link_id, generation=socket.generation))
             entry.heard()
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_write, entry, connection, dispatch)
@@ -188,7 +188,7 @@ async def _connect_and_pump(entry: SocketEntry, transport: Transport, dispatch: 
                 nursery.cancel_scope.cancel()
     except ConnectFailed as error:
         failed = SocketFailed(
-            operation_id=socket.operation_id,
+            link_id=socket.link_id,
             generation=socket.generation,
             error=str(error),
             retryable=error.retryable,
@@ -196,7 +196,7 @@ async def _connect_and_pump(entry: SocketEntry, transport: Transport, dispatch: 
         _end(entry, dispatch, failed)
     except ConnectionEnded as end:
         closed = SocketClosed(
-            operation_id=socket.operation_id,
+            link_id=socket.link_id,
             generation=socket.generation,
             code=end.code,
             reason=end.reason,
@@ -215,16 +215,16 @@ async def run_socket(entry: SocketEntry, transport: Transport, dispatch: Dispatc
             await _connect_and_pump(entry, transport, dispatch)
     except* Exception:
         logger.exception(
-            "socket %s/%d: the transport broke its contract", socket.operation_id, socket.generation
+            "socket %s/%d: the transport broke its contract", socket.link_id, socket.generation
         )
         failed = SocketFailed(
-            operation_id=socket.operation_id,
+            link_id=socket.link_id,
             generation=socket.generation,
             error="transport error (see log)",
         )
         _end(entry, dispatch, failed)
     if not entry.removed and not entry.ended:  # safety net: the store must hear the end
         closed = SocketClosed(
-            operation_id=socket.operation_id, generation=socket.generation, reason="task ended"
+            link_id=socket.link_id, generation=socket.generation, reason="task ended"
         )
         _end(entry, dispatch, closed)

@@ -121,7 +121,7 @@ def indicator(state: GatewayState, operation_id: str | None) -> Indicator:
         return Indicator(text=f"● finished: {op.outcome.result.value}", colour=colour)
     if op.status is not OperationStatus.RUNNING:
         return Indicator(text=f"● {op.status.value}", colour=_IDLE)
-    status = op.connection.status
+    status = state.link_of(op).status
     if is_quiet(state, op.id):  # connected, but nothing but heartbeat acks for a while
         minutes = state.config.quiet_after_ms / 60_000
         return Indicator(text=f"● connected, no news for {minutes:g} min", colour=_IDLE)

@@ -28,10 +28,10 @@ from gatewayops.replay._format import (
     write_log,
 )
 from gatewayops.replay._har import from_har
-from gatewayops.replay._invariants import InvariantChecker, Violation
 from gatewayops.replay._recorder import Recorder, open_recorder
 from gatewayops.replay._replayer import replay
 from gatewayops.replay._report import Divergence, OperationTimeline, ReplayReport, TimelineEntry
+from gatewayops.store import InvariantChecker, Violation
 
 __all__ = [
     "FORMAT",

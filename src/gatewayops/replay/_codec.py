@@ -74,6 +74,7 @@ __all__ = [
     "Kind",
     "decode_item",
     "encode_item",
+    "item_subject",
 ]
 
 Item: TypeAlias = Action | Effect
@@ -136,6 +137,24 @@ PLACES: dict[type[Any], tuple[Direction, Kind]] = {
 """Every action and effect class, with the direction and kind of its records."""
 
 _CLASSES: dict[str, type[Any]] = {cls.__name__: cls for cls in PLACES}
+_SUBJECT_FIELDS: dict[type[Any], str | None] = {
+    cls: next(
+        (name for name in ("link_id", "operation_id") if name in attrs.fields_dict(cls)), None
+    )
+    for cls in PLACES
+}
+"""The field naming what an item is about (a record carries it once, as ``"op"``);
+None for `TimerFired`, whose timer names its owner."""
+
+
+def item_subject(item: Item) -> str:
+    """The link or operation id a record of `item` carries."""
+    field = _SUBJECT_FIELDS[type(item)]
+    if field is None:
+        return cast(TimerFired, item).timer.owner
+    return cast(str, getattr(item, field))
+
+
 _REDACTED_AUTH = Auth(token=REDACTED)
 
 # --------------------------------------------------------------------------- encoding
@@ -161,7 +180,7 @@ def _to_json(value: Any, redact: bool = False) -> Any:
 def encode_item(item: Item) -> dict[str, Any]:
     """The JSON payload of `item`: ``{"type": class name, field: value, ...}``.
 
-    The operation id is left out (a record carries it). Tokens become `REDACTED`.
+    The link or operation id is left out (a record carries it). Tokens become `REDACTED`.
 
     Raises:
         TypeError: a field holds a value JSON cannot represent.
@@ -179,8 +198,9 @@ def encode_item(item: Item) -> dict[str, Any]:
     if cls not in PLACES:
         raise TypeError(f"not an action or effect: {item!r}")
     payload: dict[str, Any] = {"type": cls.__name__}
+    subject = _SUBJECT_FIELDS[cls]
     for field in attrs.fields(cls):
-        if field.name != "operation_id":
+        if field.name != subject:
             payload[field.name] = _to_json(getattr(item, field.name), field.name == "token")
     return payload
 
@@ -319,8 +339,8 @@ def _problems(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def decode_item(payload: Any, operation_id: str) -> Item:
-    """The action or effect a record's payload holds, for operation `operation_id`.
+def decode_item(payload: Any, subject: str) -> Item:
+    """The action or effect a record's payload holds, about link or operation `subject`.
 
     Raises:
         ValueError: the payload is not a known class with well-typed fields; the message
@@ -343,9 +363,11 @@ def decode_item(payload: Any, operation_id: str) -> Item:
         if "problems" in payload:
             message = attrs.evolve(message, problems=_problems(payload["problems"]))
         build = _new_message_received if cls is MessageReceived else _new_send_message
-        item: Item = build(operation_id, generation, message)
+        item: Item = build(subject, generation, message)
     else:
-        item = _decode_object(cls, payload, "payload", {"operation_id": operation_id})
+        field = _SUBJECT_FIELDS[cls]
+        given = {} if field is None else {field: subject}
+        item = _decode_object(cls, payload, "payload", given)
     return item
 
 

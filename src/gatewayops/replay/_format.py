@@ -24,7 +24,15 @@ from gatewayops._secrets import redact_secrets
 from gatewayops._version import __version__
 from gatewayops.exceptions import ReplayFormatError
 from gatewayops.protocol import STRICT_JSON_DECODER, decode_json, encode_json
-from gatewayops.replay._codec import PLACES, Direction, Item, Kind, decode_item, encode_item
+from gatewayops.replay._codec import (
+    PLACES,
+    Direction,
+    Item,
+    Kind,
+    decode_item,
+    encode_item,
+    item_subject,
+)
 from gatewayops.replay._safety import MAX_LINE_LENGTH, line_problem, redact_json, shown
 from gatewayops.store import StoreConfig
 
@@ -45,7 +53,8 @@ __all__ = [
 ]
 
 FORMAT = "gatewayops-replay"
-VERSION = 1
+VERSION = 2
+"""2: transport records name their link (v1: the operation's own id), timers their owner."""
 REDACTIONS = ("token", "auth.token")
 """Fields whose values a recording replaces by ``"<redacted>"`` (whatever they hold; any
 other string is redacted where it looks like a token, see `record_line`)."""
@@ -186,7 +195,7 @@ def record_line(seq: int, t: float, item: Item) -> str:
         "t": round(t, 6),
         "dir": direction.value,
         "kind": kind.value,
-        "op": item.operation_id,
+        "op": item_subject(item),
         "payload": encode_item(item),
     }
     text = encode_json(obj)

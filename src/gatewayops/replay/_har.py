@@ -32,7 +32,7 @@ import attrs
 from gatewayops._secrets import redact_secrets
 from gatewayops.exceptions import LocalUsageError, RemoteProtocolError
 from gatewayops.protocol import Auth, Resume, ToolResult, decode_client
-from gatewayops.replay._codec import PLACES, REDACTED, Direction, Item
+from gatewayops.replay._codec import PLACES, REDACTED, Direction, Item, item_subject
 from gatewayops.replay._format import Header, LogItem, LogWarning, Record, ReplayFormatError
 from gatewayops.replay._safety import MAX_NESTING, nested_too_deeply, redact_json_text, shown
 from gatewayops.store import (
@@ -41,6 +41,7 @@ from gatewayops.store import (
     OperationAttached,
     OperationStarted,
     RefreshStatus,
+    Resource,
     SendMessage,
     Socket,
     SocketClosed,
@@ -52,7 +53,7 @@ from gatewayops.store import (
     TokenRefreshed,
     ToolFinished,
     frame_received,
-    operation_resources,
+    link_resources,
     reduce,
 )
 
@@ -168,7 +169,7 @@ class _Importer:
         self.seq += 1
         if PLACES[type(item)][0] is not Direction.OUT:
             self.state = reduce(self.state, cast(Action, item)).state
-        return Record(seq=self.seq, t=round(t - self.t0, 6), op=item.operation_id, item=item)
+        return Record(seq=self.seq, t=round(t - self.t0, 6), op=item_subject(item), item=item)
 
     def open(self, socket: _Socket) -> Iterator[Record]:
         op_id, t = socket.operation_id, socket.opened
@@ -196,17 +197,16 @@ class _Importer:
         elif not op.is_finished:
             if op.refresh.status is RefreshStatus.IN_FLIGHT:
                 yield self.record(t, TokenRefreshed(operation_id=op_id, token=REDACTED))
-            elif any(isinstance(r, Socket) for r in operation_resources(op, self.state.config)):
+            elif any(isinstance(r, Socket) for r in self._link_resources(op_id)):
                 closed = SocketClosed(
-                    operation_id=op_id,
-                    generation=op.connection.generation,
+                    link_id=op.link_id,
+                    generation=self.state.link_of(op).generation,
                     reason="HAR: the browser opened another socket",
                 )
                 yield self.record(t, closed)
-            op = self.state.operations[op_id]
-            for timer in sorted(operation_resources(op, self.state.config), key=repr):
+            for timer in sorted(self._link_resources(op_id), key=repr):
                 if isinstance(timer, Timer) and timer.kind is TimerKind.BACKOFF:
-                    yield self.record(t, TimerFired(operation_id=op_id, timer=timer))
+                    yield self.record(t, TimerFired(timer=timer))
         else:
             self.notes.append(
                 LogWarning(
@@ -216,9 +216,13 @@ class _Importer:
                 )
             )
         op = self.state.operations[op_id]
-        generation = op.connection.generation + (1 if op.is_finished else 0)
+        generation = self.state.link_of(op).generation + (1 if op.is_finished else 0)
         self.generations[socket.entry] = generation
-        yield self.record(t, SocketOpened(operation_id=op_id, generation=generation))
+        yield self.record(t, SocketOpened(link_id=op.link_id, generation=generation))
+
+    def _link_resources(self, operation_id: str) -> frozenset[Resource]:
+        op = self.state.operations[operation_id]
+        return link_resources(self.state.link_of(op), self.state.config)
 
     def message(self, socket: _Socket, t: float, kind: str, data: str) -> Iterator[Record]:
         op_id, generation = socket.operation_id, self.generations[socket.entry]
@@ -240,7 +244,7 @@ class _Importer:
             yield self.record(t, ToolFinished(operation_id=op_id, result=sent))
         if isinstance(sent, Auth):
             sent = Auth(token=REDACTED)
-        frame = SendMessage(operation_id=op_id, generation=generation, message=sent)
+        frame = SendMessage(link_id=op_id, generation=generation, message=sent)  # v1: op's link
         yield self.record(t, frame)
 
 

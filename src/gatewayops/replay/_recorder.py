@@ -25,7 +25,7 @@ from typing import TextIO
 
 from gatewayops._secrets import get_logger
 from gatewayops.replay._format import Header, header_line, record_line
-from gatewayops.store import Action, GatewayState, Step, StoreConfig
+from gatewayops.store import Action, GatewayState, Step, StoreConfig, concerned
 
 __all__ = ["Recorder", "open_recorder"]
 
@@ -109,7 +109,9 @@ class Recorder:
         """Record `action` and the effects of `step` (the `Middleware` signature)."""
         if self.error is not None:
             return
-        if self._operation_id is not None and action.operation_id != self._operation_id:
+        if self._operation_id is not None and (
+            concerned(step.state, action)[1] != self._operation_id
+        ):
             return
         try:
             if not self._header_written:

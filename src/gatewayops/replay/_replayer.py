@@ -4,7 +4,7 @@ Owns: `replay`, which starts from ``GatewayState(config=header.config)``, reduce
 inbound record (an action), and compares the outbound records that follow it with the
 effects the reducer produces now, in order. The first divergence is kept in detail
 (record, action, expected vs actual, field-level diff) and later ones are counted;
-PROTOCOL.md section 11 invariants are checked at every step (`_invariants`). With
+PROTOCOL.md section 11 invariants are checked at every step (`store.InvariantChecker`). With
 ``until=N`` it stops after the step of record N (time travel). Records are consumed
 one at a time and only the live state, one pending step and per-operation counters
 are kept, so memory does not grow with the log. For a HAR import (header source
@@ -21,16 +21,18 @@ from gatewayops.exceptions import LocalUsageError
 from gatewayops.protocol import Heartbeat
 from gatewayops.replay._codec import PLACES, Direction
 from gatewayops.replay._format import Header, LogItem, LogWarning, Record, ReplayFormatError
-from gatewayops.replay._invariants import InvariantChecker, Position, Violation
 from gatewayops.replay._report import Divergence, OperationTimeline, ReplayReport
 from gatewayops.store import (
     ABSENT,
     Action,
     Effect,
     GatewayState,
-    Operation,
+    InvariantChecker,
+    Position,
     SendMessage,
     Step,
+    Violation,
+    concerned,
     diff,
     reduce,
 )
@@ -63,7 +65,6 @@ class _Replay:
         "header",
         "inputs",
         "last_seq",
-        "new",
         "old",
         "outputs",
         "record",
@@ -72,6 +73,7 @@ class _Replay:
         "refused",
         "state",
         "step",
+        "timeline",
         "timelines",
         "truncated",
         "until",
@@ -87,8 +89,9 @@ class _Replay:
         self.state = GatewayState(config=header.config)
         self.checker = InvariantChecker(header.config, effects_recorded=not self.frames_only)
         self.record: Record | None = None
-        self.old: Operation | None = None
-        self.new: Operation | None = None
+        self.old: GatewayState = self.state
+        self.timeline: OperationTimeline | None = None
+        """The timeline of the operation the pending step is about."""
         self.step: Step | None = None
         self.refused: str | None = None
         self.recorded: list[Record] = []
@@ -122,27 +125,28 @@ class _Replay:
         else:  # the hot path: settle a step without effects, inline
             self.record = self.step = None
             action: Action = pending[3]  # type: ignore[assignment]  # a pending step's: an action
-            found = self.checker.check((pending[0], pending[4]), action, self.old, self.new)
+            found = self.checker.check((pending[0], pending[4]), action, self.old, self.state)
             if found:
                 self.violated(found)
         # apply the action: it becomes the pending step
         action = item  # type: ignore[assignment]  # not an output: an action
-        op_id = action.operation_id
         self.inputs += 1
-        state = self.state
-        self.old = old = state.operations.get(op_id)
+        self.old = old = self.state
         self.record = record
         try:
-            self.step = step = reduce(state, action)
+            self.step = step = reduce(old, action)
         except LocalUsageError as error:
             self.step, self.refused = None, f"{type(error).__name__}: {error}"
+            new = old
         else:
-            self.state = state = step.state
-        self.new = new = state.operations.get(op_id)
-        timeline = self.timelines.get(op_id)
-        if timeline is None:
-            timeline = self.timelines[op_id] = OperationTimeline(op_id)
-        timeline.observe(record, old, new)
+            self.state = new = step.state
+        link_id, op_id = concerned(new, action)
+        self.timeline = None
+        if op_id is not None:
+            timeline = self.timeline = self.timelines.get(op_id)
+            if timeline is None:
+                timeline = self.timeline = self.timelines[op_id] = OperationTimeline(op_id)
+            timeline.observe(record, old, new, op_id, link_id)
         self.records += 1
         self.last_seq = seq
         return True
@@ -159,10 +163,9 @@ class _Replay:
             self.check(record, (), ())
             return
         self.recorded = []
-        if recorded:
-            timeline = self.timelines[record.op]
+        if recorded and self.timeline is not None:
             for out in recorded:
-                timeline.outputs[out.kind.value] += 1
+                self.timeline.outputs[out.kind.value] += 1
             self.outputs += len(recorded)
         if self.frames_only:
             recorded = [out for out in recorded if _is_checked_frame(cast(Effect, out.item))]
@@ -183,10 +186,10 @@ class _Replay:
     def check(
         self, record: Record, effects: tuple[Effect, ...], positions: Sequence[Position]
     ) -> None:
-        """Run the invariant checks on the settled step (`self.old` to `self.new`)."""
+        """Run the invariant checks on the settled step (`self.old` to the state now)."""
         action = cast(Action, record[3])
         found = self.checker.check(
-            (record[0], record[4]), action, self.old, self.new, effects, positions
+            (record[0], record[4]), action, self.old, self.state, effects, positions
         )
         if found:
             self.violated(found)

@@ -21,9 +21,16 @@ import attrs
 from gatewayops._secrets import redact_secrets
 from gatewayops.replay._codec import PLACES, encode_item
 from gatewayops.replay._format import Header, Record
-from gatewayops.replay._invariants import Violation
 from gatewayops.replay._safety import redact_json
-from gatewayops.store import Action, Change, Effect, GatewayState, Operation, format_changes
+from gatewayops.store import (
+    Action,
+    Change,
+    Effect,
+    GatewayState,
+    Operation,
+    Violation,
+    format_changes,
+)
 
 __all__ = ["Divergence", "OperationTimeline", "ReplayReport", "TimelineEntry"]
 
@@ -152,14 +159,28 @@ class OperationTimeline:
     inputs: Counter[str] = attrs.Factory(Counter)
     outputs: Counter[str] = attrs.Factory(Counter)
 
-    def observe(self, record: Record, old: Operation | None, new: Operation | None) -> None:
+    def observe(
+        self,
+        record: Record,
+        old_state: GatewayState,
+        new_state: GatewayState,
+        operation_id: str,
+        link_id: str | None,
+    ) -> None:
         """Note what the input `record` changed (status, connection, a stop)."""
         self.inputs[_KINDS[type(record.item)]] += 1
-        if new is None or (
-            old is not None
-            and new.connection is old.connection
-            and new.status is old.status
-            and new.stop_requested is old.stop_requested
+        old, new = old_state.operations.get(operation_id), new_state.operations.get(operation_id)
+        old_link = None if link_id is None else old_state.links.get(link_id)
+        link = None if link_id is None else new_state.links.get(link_id)
+        if (
+            new is None
+            or link is None
+            or (
+                old is not None
+                and link is old_link
+                and new.status is old.status
+                and new.stop_requested is old.stop_requested
+            )
         ):
             return
         changes = []
@@ -168,11 +189,8 @@ class OperationTimeline:
             changes.append(f"{verb} on topic {new.topic_id}: {_status_text(new)}")
         elif new.status is not old.status:
             changes.append(_status_text(new))
-        if old is None or new.connection.status is not old.connection.status:
-            connection = new.connection
-            changes.append(
-                f"connection {connection.status.value} (generation {connection.generation})"
-            )
+        if old_link is None or link.status is not old_link.status:
+            changes.append(f"connection {link.status.value} (generation {link.generation})")
             if new.last_problem is not None and (
                 old is None or new.last_problem != old.last_problem
             ):
@@ -188,8 +206,9 @@ class OperationTimeline:
             self.more_entries += 1
 
     @_redacted
-    def to_text(self, op: Operation | None) -> str:
-        """The timeline, then where the operation stands and the record counts."""
+    def to_text(self, state: GatewayState) -> str:
+        """The timeline, then where the operation stands (in `state`), the record counts."""
+        op = state.operations.get(self.operation_id)
         topic = "" if op is None else f" on topic {op.topic_id}"
         lines = [f"operation {self.operation_id}{topic}"]
         lines.extend(f"  #{e.seq:<6} {e.t:9.3f}s  {e.change}" for e in self.entries)
@@ -197,7 +216,7 @@ class OperationTimeline:
             lines.append(f"  ... {self.more_entries} more changes not shown")
         if op is not None:
             lines.append(
-                f"  now: {_status_text(op)}; connection {op.connection.status.value}; "
+                f"  now: {_status_text(op)}; connection {state.link_of(op).status.value}; "
                 f"cursor {op.last_event_id or '-'}; {op.transcript.events} events shown; "
                 f"{op.bad_frames} bad frames; {op.problems} problems"
                 + ("" if op.last_problem is None else f" (last: {op.last_problem})")
@@ -208,17 +227,19 @@ class OperationTimeline:
         return "\n".join(lines)
 
     @_redacted
-    def to_json(self, op: Operation | None) -> dict[str, Any]:
-        """The timeline and the operation's standing as JSON."""
+    def to_json(self, state: GatewayState) -> dict[str, Any]:
+        """The timeline and the operation's standing (in `state`) as JSON."""
         standing: dict[str, Any] = {}
+        op = state.operations.get(self.operation_id)
         if op is not None:
+            link = state.link_of(op)
             outcome = None if op.outcome is None else attrs.asdict(op.outcome)
             standing = {
                 "topic": op.topic_id,
                 "status": op.status.value,
                 "outcome": outcome,
-                "connection": op.connection.status.value,
-                "generation": op.connection.generation,
+                "connection": link.status.value,
+                "generation": link.generation,
                 "cursor": op.last_event_id,
                 "events": op.transcript.events,
                 "bad_frames": op.bad_frames,
@@ -298,7 +319,7 @@ class ReplayReport:
         ]
         if timelines:
             for timeline in self.operations:
-                lines.append(timeline.to_text(self.state.operations.get(timeline.operation_id)))
+                lines.append(timeline.to_text(self.state))
         if self.divergence is not None:
             lines.append(self.divergence.to_text())
         lines.extend(f"VIOLATION at {violation}" for violation in self.violations)
@@ -329,8 +350,5 @@ class ReplayReport:
             "violations": [attrs.asdict(violation) for violation in self.violations],
             "violation_count": self.violation_count,
             "warnings": list(self.warnings),
-            "operations": [
-                timeline.to_json(self.state.operations.get(timeline.operation_id))
-                for timeline in self.operations
-            ],
+            "operations": [timeline.to_json(self.state) for timeline in self.operations],
         }

@@ -1,12 +1,14 @@
 """The pure store: actions in, state and effects out (DESIGN.md section 2).
 
 No Trio, no clock, no randomness, no I/O. `reduce(state, action)` returns a `Step`
-with the next state and the effects to carry out; `operation_resources` says which
-sockets and timers should exist; selectors answer what a GUI needs; `Store` holds the
-state and tells subscribers.
+with the next state and the effects to carry out; `link_resources` and
+`operation_resources` say which sockets and timers should exist; selectors answer what
+a GUI needs; `Store` holds the state and tells subscribers. An operation is a *session*
+(one run followed to exactly one end); the socket that carries it is its *link*.
 """
 
 from gatewayops.store._actions import (
+    TRANSPORT_ACTIONS,
     Action,
     AppAction,
     BadMessageReceived,
@@ -31,9 +33,23 @@ from gatewayops.store._actions import (
     TokenReplaced,
     ToolFinished,
     TransportAction,
+    is_about_a_link,
+    subject,
 )
-from gatewayops.store._config import MAX_DELAY_MS, StoreConfig, backoff_delay_ms
-from gatewayops.store._diff import ABSENT, Change, diff, format_changes
+from gatewayops.store._config import (
+    MAX_DELAY_MS,
+    StoreConfig,
+    backoff_delay_ms,
+)
+from gatewayops.store._delivery import (
+    dedupe_key,
+)
+from gatewayops.store._diff import (
+    ABSENT,
+    Change,
+    diff,
+    format_changes,
+)
 from gatewayops.store._effects import (
     Effect,
     ExecuteTool,
@@ -42,41 +58,66 @@ from gatewayops.store._effects import (
     RequestInterrupt,
     SendMessage,
 )
-from gatewayops.store._frames import frame_received
+from gatewayops.store._frames import (
+    frame_received,
+)
+from gatewayops.store._invariants import (
+    InvariantChecker,
+    Position,
+    Violation,
+)
 from gatewayops.store._lifecycle import (
     CONNECTION_TABLE,
+    IGNORED,
     OPERATION_TABLE,
+    REFRESH_TABLE,
+    RESUME_TABLE,
     ConnectionEvent,
     OperationEvent,
+    RefreshEvent,
+    ResumeEvent,
     mermaid,
+    transition,
 )
-from gatewayops.store._reducer import Step, internal_error_detail, reduce
+from gatewayops.store._link import carries
+from gatewayops.store._reducer import (
+    Step,
+    internal_error_detail,
+    reduce,
+)
 from gatewayops.store._resources import (
+    LINK_TIMERS,
     RESOURCE_INPUTS,
     Resource,
     Socket,
     Timer,
     TimerKind,
+    link_resources,
     operation_resources,
     resources,
     resources_may_differ,
 )
 from gatewayops.store._selectors import (
+    concerned,
     connection_status,
     is_input_loading,
     is_quiet,
     is_stopping,
+    link,
     live_operations,
     outcome,
     running_operation,
     transcript,
 )
+from gatewayops.store._session import (
+    id_follows,
+)
 from gatewayops.store._state import (
-    Connection,
     ConnectionStatus,
     EchoGuard,
     FinishSource,
     GatewayState,
+    Link,
     Operation,
     OperationStatus,
     Outcome,
@@ -84,12 +125,22 @@ from gatewayops.store._state import (
     RefreshStatus,
     Result,
     ResumeState,
+    ResumeStatus,
     Tool,
     ToolStatus,
     Topic,
 )
-from gatewayops.store._store import Listener, Middleware, Store, Transition
-from gatewayops.store._tools import TOOL_TABLE, ToolEvent, tool_timeout_ms
+from gatewayops.store._store import (
+    Listener,
+    Middleware,
+    Store,
+    Transition,
+)
+from gatewayops.store._tools import (
+    TOOL_TABLE,
+    ToolEvent,
+    tool_timeout_ms,
+)
 from gatewayops.store._transcript import (
     AssistantMessage,
     ToolCallEntry,
@@ -100,16 +151,20 @@ from gatewayops.store._transcript import (
 __all__ = [
     "ABSENT",
     "CONNECTION_TABLE",
+    "IGNORED",
+    "LINK_TIMERS",
     "MAX_DELAY_MS",
     "OPERATION_TABLE",
+    "REFRESH_TABLE",
     "RESOURCE_INPUTS",
+    "RESUME_TABLE",
     "TOOL_TABLE",
+    "TRANSPORT_ACTIONS",
     "Action",
     "AppAction",
     "AssistantMessage",
     "BadMessageReceived",
     "Change",
-    "Connection",
     "ConnectionEvent",
     "ConnectionStatus",
     "EchoGuard",
@@ -121,6 +176,8 @@ __all__ = [
     "HandlingFailed",
     "InterruptConfirmed",
     "InterruptFailed",
+    "InvariantChecker",
+    "Link",
     "Listener",
     "MessageReceived",
     "Middleware",
@@ -132,14 +189,18 @@ __all__ = [
     "OperationStarted",
     "OperationStatus",
     "Outcome",
+    "Position",
     "ReconnectRequested",
+    "RefreshEvent",
     "RefreshState",
     "RefreshStatus",
     "RefreshToken",
     "RequestInterrupt",
     "Resource",
     "Result",
+    "ResumeEvent",
     "ResumeState",
+    "ResumeStatus",
     "SendFailed",
     "SendMessage",
     "Socket",
@@ -167,15 +228,23 @@ __all__ = [
     "Transcript",
     "Transition",
     "TransportAction",
+    "Violation",
     "backoff_delay_ms",
+    "carries",
+    "concerned",
     "connection_status",
+    "dedupe_key",
     "diff",
     "format_changes",
     "frame_received",
+    "id_follows",
     "internal_error_detail",
+    "is_about_a_link",
     "is_input_loading",
     "is_quiet",
     "is_stopping",
+    "link",
+    "link_resources",
     "live_operations",
     "mermaid",
     "operation_resources",
@@ -184,6 +253,8 @@ __all__ = [
     "resources",
     "resources_may_differ",
     "running_operation",
+    "subject",
     "tool_timeout_ms",
     "transcript",
+    "transition",
 ]

@@ -3,10 +3,12 @@
 Owns: every input of `reduce`. They come from three places: the application
 (`OperationStarted`, `OperationAttached`, `StopRequested`, `OperationDetached`,
 `TokenReplaced`, `ReconnectRequested`), the transport (socket lifecycle and frames,
-each carrying the socket's `generation` so a stale socket's late news is dropped), and
-the runtime (the results of effects -- token refresh, timers, tools, interrupts -- and
-`HandlingFailed` when carrying something out failed). Every action names its
-`operation_id`. Must not know: how any of them is produced.
+each naming its `link_id` and carrying the socket's `generation`, so a stale socket's
+late news is dropped), and the runtime (the results of effects -- token refresh,
+timers, tools, interrupts -- and `HandlingFailed` when carrying something out failed).
+Application and effect actions name their `operation_id`; `TimerFired` its timer, whose
+`owner` is a link or an operation. `subject(action)` is that id, whichever it is. Must
+not know: how any of them is produced.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from gatewayops.protocol import ClientMessage, ServerMessage, ToolResult, redact
 from gatewayops.store._resources import Timer
 
 __all__ = [
+    "TRANSPORT_ACTIONS",
     "Action",
     "AppAction",
     "BadMessageReceived",
@@ -43,6 +46,8 @@ __all__ = [
     "TokenReplaced",
     "ToolFinished",
     "TransportAction",
+    "is_about_a_link",
+    "subject",
 ]
 
 # --------------------------------------------------------------------------- application
@@ -126,7 +131,7 @@ AppAction: TypeAlias = (
 class SocketOpened:
     """The WebSocket handshake of this generation completed."""
 
-    operation_id: str
+    link_id: str
     generation: int
 
 
@@ -134,7 +139,7 @@ class SocketOpened:
 class SocketClosed:
     """The socket of this generation closed (`code` is None when no close frame came)."""
 
-    operation_id: str
+    link_id: str
     generation: int
     code: int | None = None
     reason: str = ""
@@ -144,7 +149,7 @@ class SocketClosed:
 class SocketFailed:
     """Dialing or running the socket failed; `retryable` False means it never will work."""
 
-    operation_id: str
+    link_id: str
     generation: int
     error: str
     retryable: bool = True
@@ -154,7 +159,7 @@ class SocketFailed:
 class MessageReceived:
     """A decoded server frame arrived on this generation's socket."""
 
-    operation_id: str
+    link_id: str
     generation: int
     message: ServerMessage
 
@@ -163,7 +168,7 @@ class MessageReceived:
 class BadMessageReceived:
     """A frame could not be decoded; it is reported and the socket stays up."""
 
-    operation_id: str
+    link_id: str
     generation: int
     error: str
 
@@ -172,7 +177,7 @@ class BadMessageReceived:
 class SendFailed:
     """A frame could not be written to this generation's socket."""
 
-    operation_id: str
+    link_id: str
     generation: int
     message: ClientMessage
 
@@ -181,7 +186,7 @@ class SendFailed:
 class SocketWentQuiet:
     """This generation's socket carried nothing but heartbeat acks for `quiet_ms`."""
 
-    operation_id: str
+    link_id: str
     generation: int
     quiet_ms: int
 
@@ -218,9 +223,8 @@ class TokenRefreshFailed:
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class TimerFired:
-    """A timer from the operation's resources elapsed."""
+    """A timer from the resources elapsed (of a link or of an operation: `timer.owner`)."""
 
-    operation_id: str
     timer: Timer
 
 
@@ -270,3 +274,33 @@ EffectResult: TypeAlias = (
 )
 
 Action: TypeAlias = AppAction | TransportAction | EffectResult
+
+TRANSPORT_ACTIONS: frozenset[type[TransportAction]] = frozenset(
+    {
+        SocketOpened,
+        SocketClosed,
+        SocketFailed,
+        SocketWentQuiet,
+        MessageReceived,
+        BadMessageReceived,
+        SendFailed,
+    }
+)
+"""The classes of transport news: each names the link it is about."""
+
+
+def is_about_a_link(action: Action) -> bool:
+    """Whether `action` is news of a link (transport news, or a link's timer firing)."""
+    kind = type(action)
+    return kind in TRANSPORT_ACTIONS or (kind is TimerFired and action.timer.of_link)  # type: ignore[union-attr]
+
+
+def subject(action: Action) -> str:
+    """The id `action` is about: a link for transport actions, a timer's owner, else the
+    operation."""
+    kind = type(action)
+    if kind in TRANSPORT_ACTIONS:
+        return action.link_id  # type: ignore[union-attr]
+    if kind is TimerFired:
+        return action.timer.owner  # type: ignore[union-attr]
+    return action.operation_id  # type: ignore[union-attr]

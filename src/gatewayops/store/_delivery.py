@@ -1,50 +1,36 @@
-"""Delivering events to an operation, flushing the resume buffer, and finishing.
+"""Delivering events to an operation, and buffering and flushing a resume replay.
 
 Owns: `deliver` (one event into the transcript, and a `tool_execute` into a tool the
 client owes one result), `note_problems` (what a frame's unreadable fields count
-against the operation), `flush` (the resume buffer, already deduplicated, in arrival
-order), `stop_following` and `finish` (the single way into the terminal state, which
-emits the one `NotifyFinished`). Every handler of the reducer works on one `Operation`
-and returns an `OpStep`. Must not know: sockets, timers, or the topic map.
+against the operation), `buffer` (a replayed event held back, each dedupe key once: the
+first copy wins) and `flush` (the buffer shown in arrival order), following
+`RESUME_TABLE`. Every handler works on one `Operation` and returns an `OpStep`. Must
+not know: links, sockets, timers, or the topic map.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import attrs
 
 from gatewayops._frozen import copier
 from gatewayops.protocol import AgentEventMessage, ToolExecuteData, parse_event_data
-from gatewayops.store._effects import Effect, NotifyFinished
-from gatewayops.store._lifecycle import (
-    CONNECTION_TABLE,
-    OPERATION_TABLE,
-    ConnectionEvent,
-    OperationEvent,
-    transition,
-)
-from gatewayops.store._state import (
-    EchoGuard,
-    FinishSource,
-    Operation,
-    OperationStatus,
-    Outcome,
-    RefreshState,
-    Result,
-    ResumeState,
-)
+from gatewayops.store._effects import Effect
+from gatewayops.store._lifecycle import RESUME_TABLE, ResumeEvent, transition
+from gatewayops.store._state import EchoGuard, Operation, ResumeState
 from gatewayops.store._tools import start_tool
 from gatewayops.store._transcript import Transcript, apply_event
 
 __all__ = [
     "NO_EFFECTS",
     "OpStep",
+    "buffer",
+    "dedupe_key",
     "deliver",
-    "finish",
     "flush",
     "note_problems",
-    "stop_following",
+    "start_buffering",
 ]
 
 OpStep: TypeAlias = tuple[Operation, tuple[Effect, ...]]
@@ -81,45 +67,51 @@ def deliver(
     latched = transcript.ended
     op = _with_shown(op, apply_event(transcript, event, data), last_event_id, echo)
     if isinstance(data, ToolExecuteData) and not latched:
-        return start_tool(op, data)
+        op, effect = start_tool(op, data)
+        return op, NO_EFFECTS if effect is None else (effect,)
     return op, NO_EFFECTS
+
+
+def dedupe_key(message: AgentEventMessage) -> str:
+    """What identifies an event within a resume replay: its id, else type/step/time."""
+    if message.id:
+        return message.id
+    event = message.event
+    return f"{event.type}_{event.step_index}_{event.timestamp}"
+
+
+def start_buffering(op: Operation, generation: int) -> Operation:
+    """The replay of a reattach with no cursor begins: hold it back (PROTOCOL.md 3.1)."""
+    status = transition(RESUME_TABLE, op.resume.status, ResumeEvent.REPLAY_STARTS)
+    resume = ResumeState(on_connect=op.resume.on_connect, status=status, generation=generation)
+    return attrs.evolve(op, resume=resume)
+
+
+def buffer(op: Operation, message: AgentEventMessage, cursor: str, echo: EchoGuard) -> Operation:
+    """Hold a replayed event back; a repeat of a key already held is only counted."""
+    resume = op.resume
+    key = dedupe_key(message)
+    if key in resume.seen:  # the replay's first copy wins
+        resume = attrs.evolve(resume, arrivals=resume.arrivals + 1)
+    else:
+        resume = attrs.evolve(
+            resume,
+            buffer=resume.buffer.append(message),
+            seen=resume.seen.set(key, True),
+            arrivals=resume.arrivals + 1,
+        )
+    return attrs.evolve(op, last_event_id=cursor, echo=echo, resume=resume)
 
 
 def flush(op: Operation) -> OpStep:
     """Leave resume mode: deliver the buffer (each event once) in arrival order."""
-    if not op.resume.buffering:
+    status = transition(RESUME_TABLE, op.resume.status, ResumeEvent.FLUSH)
+    if status is None:
         return op, NO_EFFECTS
-    buffer = op.resume.buffer
-    op = attrs.evolve(op, resume=ResumeState(on_connect=op.resume.on_connect))
+    held = op.resume.buffer
+    op = attrs.evolve(op, resume=ResumeState(on_connect=op.resume.on_connect, status=status))
     effects: list[Effect] = []
-    for message in buffer:
+    for message in held:
         op, delivered = deliver(op, message, op.last_event_id, op.echo)
         effects.extend(delivered)
     return op, tuple(effects)
-
-
-def stop_following(op: Operation, status: OperationStatus, **changes: Any) -> OpStep:
-    """Leave the operation in `status` with nothing live: the replay flushed, the
-    connection closed, no refresh pending (what finishing and detaching share)."""
-    op, effects = flush(op)
-    closed = transition(CONNECTION_TABLE, op.connection.status, ConnectionEvent.CLOSE)
-    assert closed is not None  # CLOSE applies in every connection status
-    op = attrs.evolve(
-        op,
-        status=status,
-        connection=attrs.evolve(op.connection, status=closed),
-        refresh=RefreshState(attempts=op.refresh.attempts),
-        **changes,
-    )
-    return op, effects
-
-
-def finish(op: Operation, result: Result, source: FinishSource, detail: str = "") -> OpStep:
-    """End the operation for good: flush, close everything, notify exactly once."""
-    status = transition(OPERATION_TABLE, op.status, OperationEvent.FINISH)
-    if status is None:
-        return op, NO_EFFECTS
-    outcome = Outcome(result=result, source=source, detail=detail)
-    op, effects = stop_following(op, status, outcome=outcome, stop_requested=False)
-    notify = NotifyFinished(operation_id=op.id, topic_id=op.topic_id, outcome=outcome)
-    return op, (*effects, notify)

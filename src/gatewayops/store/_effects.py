@@ -25,9 +25,9 @@ __all__ = [
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class SendMessage:
-    """Write `message` on the socket of this generation (dropped if it is gone)."""
+    """Write `message` on the socket of this generation of a link (dropped if it is gone)."""
 
-    operation_id: str
+    link_id: str
     generation: int
     message: ClientMessage
 

@@ -16,17 +16,15 @@ __all__ = ["frame_received"]
 
 
 def frame_received(
-    operation_id: str,
+    link_id: str,
     generation: int,
     frame: str | bytes,
     *,
     max_frame_chars: int = DEFAULT_MAX_FRAME_CHARS,
 ) -> MessageReceived | BadMessageReceived:
-    """The action for `frame`, received on socket `generation` of `operation_id`."""
+    """The action for `frame`, received on socket `generation` of link `link_id`."""
     try:
         message = decode(frame, max_frame_chars=max_frame_chars)
     except RemoteProtocolError as error:
-        return BadMessageReceived(
-            operation_id=operation_id, generation=generation, error=str(error)
-        )
-    return MessageReceived(operation_id=operation_id, generation=generation, message=message)
+        return BadMessageReceived(link_id=link_id, generation=generation, error=str(error))
+    return MessageReceived(link_id=link_id, generation=generation, message=message)

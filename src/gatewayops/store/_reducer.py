@@ -1,12 +1,15 @@
 """`reduce(state, action) -> Step`: the one pure function every decision goes through.
 
-Owns: routing each action to its operation, the application actions (start, attach,
-stop, detach, token replacement, reconnect) with the misuse errors they raise, dropping
+Owns: routing each action to the link and the operation (session) it concerns --
+transport news and link timers by link, everything else by operation -- and dropping
 stale news (a transport action of an old generation, a timer no longer in the
-operation's resources, anything for a finished operation), the topic markers (set on
-start, cleared on finish only if they still name the finishing operation), and the
-safety net of PROTOCOL.md 11.24: if handling an action for an operation raises anyway,
-that operation ends once as failed (`FinishSource.INTERNAL_ERROR`) and `reduce` returns
+resources, anything for a finished operation); the socket's life common to every
+protocol (opened, closed, failed, quiet, a bad frame, the watchdog, heartbeats,
+backoff) with the protocol's frames handed to its link module (`_link_v1`); the
+results of effects; the commit, where an operation that is no longer followed has its
+link closed and a finished one clears its topic's marker if the marker still names it;
+and the safety net of PROTOCOL.md 11.24: if handling an action raises anyway, its
+operation ends once as failed (`FinishSource.INTERNAL_ERROR`) and `reduce` returns
 normally. Only the application's misuse raises (`LocalUsageError`), before anything
 changes. Must not know: clocks, randomness, I/O.
 """
@@ -21,13 +24,7 @@ import attrs
 
 from gatewayops._frozen import copier
 from gatewayops._secrets import redact_secrets
-from gatewayops.exceptions import (
-    OperationAlreadyExists,
-    OperationFinished,
-    TopicBusy,
-    UnknownOperation,
-)
-from gatewayops.protocol import operation_url
+from gatewayops.store import _app, _link_v1
 from gatewayops.store._actions import (
     Action,
     BadMessageReceived,
@@ -50,40 +47,34 @@ from gatewayops.store._actions import (
     TokenRefreshFailed,
     TokenReplaced,
     ToolFinished,
+    is_about_a_link,
+    subject,
 )
 from gatewayops.store._config import StoreConfig
-from gatewayops.store._connection import (
-    connection_lost,
-    dial,
-    heard_from_server,
-    on_heartbeat_tick,
-    on_refresh_failed,
-    on_refresh_retry,
-    on_socket_opened,
-    on_token_refreshed,
-    reconnect,
-    went_quiet,
+from gatewayops.store._delivery import NO_EFFECTS, flush
+from gatewayops.store._effects import Effect
+from gatewayops.store._endings import finish, stop_following
+from gatewayops.store._lifecycle import ConnectionEvent
+from gatewayops.store._link import carries, closed, dialled, heard, lost, quieted, ticked
+from gatewayops.store._link_v1 import PairStep, heartbeat, sends
+from gatewayops.store._refresh import on_refresh_failed, on_refresh_retry, on_token_refreshed
+from gatewayops.store._resources import (
+    TimerKind,
+    link_resources,
+    operation_resources,
 )
-from gatewayops.store._delivery import NO_EFFECTS, OpStep, finish, flush, stop_following
-from gatewayops.store._effects import Effect, RequestInterrupt
-from gatewayops.store._inbound import on_message
-from gatewayops.store._lifecycle import (
-    OPERATION_TABLE,
-    ConnectionEvent,
-    OperationEvent,
-    transition,
-)
-from gatewayops.store._resources import SOCKET_STATUSES, TimerKind, operation_resources
+from gatewayops.store._session import on_link_lost
 from gatewayops.store._state import (
+    ConnectionStatus,
     FinishSource,
     GatewayState,
+    Link,
     Operation,
     OperationStatus,
     Result,
     ResumeState,
-    Topic,
 )
-from gatewayops.store._tools import on_send_failed, on_tool_deadline, on_tool_finished
+from gatewayops.store._tools import tool_deadline_passed, tool_finished, tool_write_failed
 
 __all__ = ["Step", "internal_error_detail", "reduce"]
 
@@ -91,6 +82,7 @@ _with_operations = copier(GatewayState, "operations")  # see gatewayops._frozen
 _new_step = tuple.__new__  # Step(...) without NamedTuple's Python-level __new__
 _FINISHED = OperationStatus.FINISHED
 _RUNNING = OperationStatus.RUNNING
+_DISCONNECTED = ConnectionStatus.DISCONNECTED
 
 
 class Step(NamedTuple):
@@ -104,157 +96,78 @@ class Step(NamedTuple):
     effects: tuple[Effect, ...] = ()
 
 
-def _commit(state: GatewayState, old: Operation, step: OpStep) -> Step:
-    op, effects = step
-    if op is old:
-        return _new_step(Step, (state, effects))
-    state = _with_operations(state, state.operations.set(op.id, op))
-    if op.status is _FINISHED and old.status is not _FINISHED:
-        topic = state.topics.get(op.topic_id)
-        if topic is not None and topic.running_operation == op.id:
-            topic = attrs.evolve(topic, running_operation=None)
-            state = attrs.evolve(state, topics=state.topics.set(topic.id, topic))
-    return _new_step(Step, (state, effects))
+# --------------------------------------------------------------------------- the socket
 
 
-def _claim_topic(state: GatewayState, topic_id: str, operation_id: str) -> GatewayState:
-    """Point the topic's marker at `operation_id`, unless a live operation holds it."""
-    topic = state.topics.get(topic_id) or Topic(id=topic_id)
-    holder = state.operations.get(topic.running_operation or "")
-    if (
-        holder is not None
-        and holder.id != operation_id
-        and holder.status is OperationStatus.RUNNING
-    ):
-        raise TopicBusy(f"topic {topic_id!r} is busy with running operation {holder.id!r}")
-    topic = attrs.evolve(topic, running_operation=operation_id)
-    return attrs.evolve(state, topics=state.topics.set(topic_id, topic))
+def _is_current(link: Link, op: Operation, generation: int) -> bool:
+    """Whether transport news of `generation` is about a followed link's live socket."""
+    return op.status is _RUNNING and carries(link, generation)
 
 
-def _start(state: GatewayState, action: OperationStarted) -> Step:
-    if action.operation_id in state.operations:
-        raise OperationAlreadyExists(f"operation {action.operation_id!r} is already known")
-    op = Operation(
-        id=action.operation_id,
-        topic_id=action.topic_id,
-        url=operation_url(action.gateway_url, action.operation_id),
-        token=action.token,
-    )
-    state = _claim_topic(state, action.topic_id, op.id)
-    op, effects = dial(op, ConnectionEvent.DIAL)
-    return Step(
-        state=attrs.evolve(state, operations=state.operations.set(op.id, op)), effects=effects
-    )
-
-
-def _attach(state: GatewayState, action: OperationAttached) -> Step:
-    existing = state.operations.get(action.operation_id)
-    if existing is not None and existing.is_finished:
-        raise OperationFinished(f"operation {existing.id!r} already finished: {existing.outcome}")
-    if existing is not None and existing.status is OperationStatus.RUNNING:
-        return Step(state=state)  # already followed: a second attach is skipped
-    if existing is None:
-        op = Operation(
-            id=action.operation_id,
-            topic_id=action.topic_id,
-            url=operation_url(action.gateway_url, action.operation_id),
-            token=action.token,
-            last_event_id=action.last_event_id,
-        )
-    else:
-        status = transition(OPERATION_TABLE, existing.status, OperationEvent.ATTACH)
-        assert status is not None  # DETACHED -> RUNNING
-        op = attrs.evolve(
-            existing,
-            status=status,
-            token=action.token,
-            last_event_id=existing.last_event_id or action.last_event_id,
-        )
-    op = attrs.evolve(op, resume=ResumeState(on_connect=True))
-    state = _claim_topic(state, op.topic_id, op.id)
-    op, effects = dial(op, ConnectionEvent.DIAL)
-    return Step(
-        state=attrs.evolve(state, operations=state.operations.set(op.id, op)), effects=effects
-    )
-
-
-def _reconnect(state: GatewayState, action: ReconnectRequested) -> Step:
-    op = _known(state, action.operation_id)
-    if op.is_finished:
-        raise OperationFinished(f"operation {op.id!r} already finished: {op.outcome}")
-    if op.status is OperationStatus.DETACHED:  # followed again: it claims its topic
-        state = _claim_topic(state, op.topic_id, op.id)
-    op, effects = reconnect(op)
-    return Step(
-        state=attrs.evolve(state, operations=state.operations.set(op.id, op)), effects=effects
-    )
-
-
-def _known(state: GatewayState, operation_id: str) -> Operation:
-    op = state.operations.get(operation_id)
-    if op is None:
-        raise UnknownOperation(f"no operation {operation_id!r} is known to the store")
-    return op
-
-
-def _stop(op: Operation) -> OpStep:
-    if op.is_finished or op.stop_requested:
-        return op, NO_EFFECTS
-    interrupt = RequestInterrupt(operation_id=op.id, topic_id=op.topic_id)
-    return attrs.evolve(op, stop_requested=True), (interrupt,)
-
-
-def _detach(op: Operation) -> OpStep:
-    status = transition(OPERATION_TABLE, op.status, OperationEvent.DETACH)
-    if status is None:
-        return op, NO_EFFECTS
-    return stop_following(op, status)
-
-
-def _is_current(op: Operation, generation: int) -> bool:
-    """Whether transport news of `generation` is about the operation's live socket."""
-    connection = op.connection
-    return (
-        generation == connection.generation
-        and connection.status in SOCKET_STATUSES
-        and op.status is _RUNNING
-    )
+def _lose(link: Link, op: Operation, config: StoreConfig, problem: str) -> PairStep:
+    """The socket is gone: back off and redial; or, with `auto_reconnect` off, stop
+    following (detached, not finished: nothing here says how the run ended)."""
+    if not config.auto_reconnect:
+        op, effects = stop_following(op, OperationStatus.DETACHED, last_problem=problem)
+        return link, op, effects
+    op, effects = on_link_lost(attrs.evolve(op, last_problem=problem))
+    return lost(link), op, effects
 
 
 def _on_socket(
+    link: Link,
     op: Operation,
     config: StoreConfig,
     action: SocketOpened | SocketClosed | SocketFailed | SocketWentQuiet | BadMessageReceived,
-) -> OpStep:
+) -> PairStep:
     match action:
         case SocketOpened():
-            return on_socket_opened(op)
+            return _link_v1.on_opened(link, op)
         case SocketWentQuiet():
-            return went_quiet(op)
+            return quieted(link), op, NO_EFFECTS
         case SocketClosed(code=code, reason=reason):
-            return connection_lost(op, config, f"socket closed (code {code}, {reason!r})")
+            return _lose(link, op, config, f"socket closed (code {code}, {reason!r})")
         case SocketFailed(error=error, retryable=True):
-            return connection_lost(op, config, error)
+            return _lose(link, op, config, error)
         case SocketFailed(error=error):
-            return finish(op, Result.REJECTED, FinishSource.CONNECTION_REJECTED, error)
+            op, effects = finish(op, Result.REJECTED, FinishSource.CONNECTION_REJECTED, error)
+            return link, op, effects
         case BadMessageReceived(error=error):
-            op = heard_from_server(op)
-            return attrs.evolve(op, bad_frames=op.bad_frames + 1, last_problem=error), NO_EFFECTS
+            op = attrs.evolve(op, bad_frames=op.bad_frames + 1, last_problem=error)
+            return heard(link), op, NO_EFFECTS
         case _:
             assert_never(action)
 
 
-def _on_timer(op: Operation, config: StoreConfig, action: TimerFired) -> OpStep:
+def _on_link_timer(link: Link, op: Operation, config: StoreConfig, action: TimerFired) -> PairStep:
+    timer = action.timer
+    if timer not in link_resources(link, config):
+        return link, op, NO_EFFECTS
+    match timer.kind:
+        case TimerKind.CONNECT_WATCHDOG:
+            return _lose(link, op, config, f"no auth_success within {timer.delay_ms} ms")
+        case TimerKind.HEARTBEAT:
+            beating = ticked(link, config)
+            if beating is None:
+                problem = f"{link.missed_heartbeats} heartbeats unanswered"
+                return _lose(link, op, config, problem)
+            return beating, op, (heartbeat(beating),)
+        case TimerKind.BACKOFF:
+            dial = dialled(link, ConnectionEvent.BACKOFF_ELAPSED)
+            assert dial is not None  # the backoff timer exists only while reconnecting
+            op, effects = flush(op)
+            return dial, op, effects
+        case _:  # pragma: no cover - `timer.of_link` routed only the kinds above here
+            raise AssertionError(f"not a link timer: {timer.kind}")
+
+
+def _on_operation_timer(
+    op: Operation, config: StoreConfig, action: TimerFired
+) -> tuple[Operation, tuple[Effect, ...]]:
     timer = action.timer
     if timer not in operation_resources(op, config):
         return op, NO_EFFECTS
     match timer.kind:
-        case TimerKind.CONNECT_WATCHDOG:
-            return connection_lost(op, config, f"no auth_success within {timer.delay_ms} ms")
-        case TimerKind.HEARTBEAT:
-            return on_heartbeat_tick(op, config)
-        case TimerKind.BACKOFF:
-            return dial(op, ConnectionEvent.BACKOFF_ELAPSED)
         case TimerKind.RESUME_FLUSH:
             return flush(op)
         case TimerKind.REFRESH_RETRY:
@@ -263,56 +176,81 @@ def _on_timer(op: Operation, config: StoreConfig, action: TimerFired) -> OpStep:
             problem = f"token refresh did not answer within {timer.delay_ms} ms"
             return on_refresh_failed(op, config, problem, not_found=False)
         case TimerKind.TOOL_DEADLINE:
-            return on_tool_deadline(op, timer.tool_call_id)
-        case _:
-            assert_never(timer.kind)
+            return tool_deadline_passed(op, timer.tool_call_id), NO_EFFECTS
+        case _:  # pragma: no cover - link timers are routed to `_on_link_timer`
+            raise AssertionError(f"not an operation timer: {timer.kind}")
 
 
-def _on_operation(op: Operation, config: StoreConfig, action: Action) -> OpStep:
-    """Actions that are news about an existing, unfinished operation."""
+# --------------------------------------------------------------------------- the news
+
+
+def _online(link: Link) -> bool:
+    return link.status is ConnectionStatus.CONNECTED
+
+
+def _on_news(link: Link, op: Operation, config: StoreConfig, action: Action) -> PairStep:
+    """Actions that are news about an existing, unfinished operation and its link."""
+    effects: tuple[Effect, ...]
     match action:
         case MessageReceived(generation=generation, message=message):  # the hot path first
-            if not _is_current(op, generation):
-                return op, NO_EFFECTS
-            return on_message(op, config, message)
+            if not _is_current(link, op, generation):
+                return link, op, NO_EFFECTS
+            return _link_v1.on_message(link, op, config, message)
         case (
             SocketOpened()
             | SocketClosed()
             | SocketFailed()
             | SocketWentQuiet()
-            | BadMessageReceived()
+            | (BadMessageReceived())
         ):
-            if not _is_current(op, action.generation):
-                return op, NO_EFFECTS
-            return _on_socket(op, config, action)
+            if not _is_current(link, op, action.generation):
+                return link, op, NO_EFFECTS
+            return _on_socket(link, op, config, action)
         case SendFailed(generation=generation, message=message):
-            return on_send_failed(op, generation, message)
+            resend = generation != link.generation and _online(link)
+            op, frames = tool_write_failed(op, message, resend=resend)
+            return link, op, sends(link, frames)
+        case TimerFired(timer=timer) if timer.of_link:
+            return _on_link_timer(link, op, config, action)
         case TimerFired():
-            return _on_timer(op, config, action)
+            op, effects = _on_operation_timer(op, config, action)
         case TokenRefreshed(token=token):
-            return on_token_refreshed(op, token)
+            op, redial = on_token_refreshed(op, token)
+            if redial:
+                dial = dialled(link, ConnectionEvent.REDIAL)
+                if dial is not None:
+                    op, effects = flush(op)
+                    return dial, op, effects
+            effects = NO_EFFECTS
         case TokenRefreshFailed(error=error, not_found=not_found):
-            return on_refresh_failed(op, config, error, not_found=not_found)
+            op, effects = on_refresh_failed(op, config, error, not_found=not_found)
         case ToolFinished(result=result):
-            return on_tool_finished(op, result)
+            op, frames = tool_finished(op, result, online=_online(link))
+            effects = sends(link, frames)
         case InterruptConfirmed():
             if not op.stop_requested:
-                return op, NO_EFFECTS
-            return finish(op, Result.INTERRUPTED, FinishSource.INTERRUPT_CONFIRMED)
+                return link, op, NO_EFFECTS
+            op, effects = finish(op, Result.INTERRUPTED, FinishSource.INTERRUPT_CONFIRMED)
         case InterruptFailed(error=error):
-            return attrs.evolve(op, stop_requested=False, last_problem=error), NO_EFFECTS
+            op, effects = attrs.evolve(op, stop_requested=False, last_problem=error), NO_EFFECTS
         case HandlingFailed(error=error):
-            return finish(op, Result.FAILED, FinishSource.INTERNAL_ERROR, error)
+            op, effects = finish(op, Result.FAILED, FinishSource.INTERNAL_ERROR, error)
         case StopRequested():
-            return _stop(op)
+            op, effects = _app.stop(op, action)
         case OperationDetached():
-            return _detach(op)
-        case TokenReplaced(token=token):
-            return attrs.evolve(op, token=token), NO_EFFECTS
-        case OperationStarted() | OperationAttached() | ReconnectRequested():  # pragma: no cover
-            raise AssertionError("start, attach and reconnect are handled by reduce")
+            op, effects = _app.detach(op, action)
+        case TokenReplaced():
+            op, effects = _app.replace_token(op, action)
+        case (
+            MessageReceived() | OperationStarted() | OperationAttached() | ReconnectRequested()
+        ):  # pragma: no cover
+            raise AssertionError("frames, start, attach and reconnect are handled above")
         case _:
             assert_never(action)
+    return link, op, effects
+
+
+# --------------------------------------------------------------------------- safety net
 
 
 def internal_error_detail(what: str, error: BaseException) -> str:
@@ -323,18 +261,50 @@ def internal_error_detail(what: str, error: BaseException) -> str:
     return redact_secrets(f"internal error {what}: {type(error).__name__}: {error} (at {where})")
 
 
-def _fail_internally(op: Operation, action: Action, error: Exception) -> OpStep:
+def _fail_internally(link: Link, op: Operation, action: Action, error: Exception) -> PairStep:
     """End `op` as failed because handling `action` raised (PROTOCOL.md 11.24)."""
     detail = internal_error_detail(f"handling {type(action).__name__}", error)
     try:
-        return finish(op, Result.FAILED, FinishSource.INTERNAL_ERROR, detail)
+        op, effects = finish(op, Result.FAILED, FinishSource.INTERNAL_ERROR, detail)
     except Exception:  # even the replay buffer could not be shown: end without it
-        return finish(
+        op, effects = finish(
             attrs.evolve(op, resume=ResumeState()),
             Result.FAILED,
             FinishSource.INTERNAL_ERROR,
             detail,
         )
+    return link, op, effects
+
+
+# --------------------------------------------------------------------------- commit
+
+
+def _commit(
+    state: GatewayState,
+    old_link: Link,
+    old_op: Operation,
+    link: Link,
+    op: Operation,
+    effects: tuple[Effect, ...],
+) -> Step:
+    if op.status is not _RUNNING and link.status is not _DISCONNECTED:
+        link = closed(link)  # a v1 link lives exactly as long as its operation is followed
+    if link is old_link:
+        if op is old_op:
+            return _new_step(Step, (state, effects))
+        state = _with_operations(state, state.operations.set(op.id, op))
+    else:
+        state = attrs.evolve(
+            state,
+            operations=state.operations if op is old_op else state.operations.set(op.id, op),
+            links=state.links.set(link.id, link),
+        )
+    if op.status is _FINISHED and old_op.status is not _FINISHED:
+        topic = state.topics.get(op.topic_id)
+        if topic is not None and topic.running_operation == op.id:
+            topic = attrs.evolve(topic, running_operation=None)
+            state = attrs.evolve(state, topics=state.topics.set(topic.id, topic))
+    return _new_step(Step, (state, effects))
 
 
 _ABOUT_A_KNOWN_OPERATION = frozenset({StopRequested, OperationDetached, TokenReplaced})
@@ -349,32 +319,39 @@ def reduce(state: GatewayState, action: Action) -> Step:
 
     Raises:
         OperationAlreadyExists: `OperationStarted` for an id already known.
-        TopicBusy: start or attach on a topic another running operation holds.
+        TopicBusy: start or attach on a topic another running operation holds; also
+            `ReconnectRequested` for a detached operation whose topic a newer running
+            operation holds.
         OperationFinished: `OperationAttached` or `ReconnectRequested` for an operation
             that already finished.
-        TopicBusy: also `ReconnectRequested` for a detached operation whose topic a
-            newer running operation holds.
         UnknownOperation: an application action (stop, detach, token, reconnect) for
             an unknown id.
         InvalidGatewayUrl: start or attach with a gateway URL of the wrong scheme.
     """
+    kind = type(action)
+    link: Link | None
     op: Operation | None
-    if type(action) is MessageReceived:  # the hot path (one per frame) is tested first
-        op = state.operations.get(action.operation_id)
+    if kind is MessageReceived:  # the hot path (one per frame) is tested first
+        link = state.links.get(action.link_id)  # type: ignore[union-attr]
+        op = None if link is None else state.operations.get(link.operation_id)
+    elif is_about_a_link(action):
+        link = state.links.get(subject(action))
+        op = None if link is None else state.operations.get(link.operation_id)
     elif isinstance(action, OperationStarted):
-        return _start(state, action)
+        return _new_step(Step, _app.start(state, action))
     elif isinstance(action, OperationAttached):
-        return _attach(state, action)
+        return _new_step(Step, _app.attach(state, action))
     elif isinstance(action, ReconnectRequested):
-        return _reconnect(state, action)
-    elif type(action) in _ABOUT_A_KNOWN_OPERATION:
-        op = _known(state, action.operation_id)
+        return _new_step(Step, _app.reconnect(state, action))
     else:
-        op = state.operations.get(action.operation_id)
-    if op is None or op.status is _FINISHED:
+        owner = subject(action)
+        known = kind in _ABOUT_A_KNOWN_OPERATION
+        op = _app.known(state, owner) if known else state.operations.get(owner)
+        link = None if op is None else state.links.get(op.link_id)
+    if op is None or link is None or op.status is _FINISHED:
         return _new_step(Step, (state, NO_EFFECTS))
     try:
-        op_step = _on_operation(op, state.config, action)
+        new_link, new_op, effects = _on_news(link, op, state.config, action)
     except Exception as error:
-        op_step = _fail_internally(op, action, error)
-    return _commit(state, op, op_step)
+        new_link, new_op, effects = _fail_internally(link, op, action, error)
+    return _commit(state, link, op, new_link, new_op, effects)

@@ -1,10 +1,13 @@
 """Long-lived resources derived from state: which sockets and timers should exist.
 
-Owns: `Socket` and `Timer` descriptions and `operation_resources(op, config)`, a pure
-function of one operation (Elm-style subscriptions). The runtime diffs it after every
+Owns: `Socket` and `Timer` descriptions, `link_resources(link, config)` (a link's socket
+and its watchdog, heartbeat and backoff timers) and `operation_resources(op, config)`
+(a session's own timers: resume flush, token refresh, tool deadlines), pure functions of
+one link or one operation (Elm-style subscriptions). The runtime diffs them after every
 step: a resource that appeared is opened or armed, one that disappeared is closed or
-cancelled. A finished operation has none, so "nothing survives a terminal state" is a
-property of state. Must not know: how resources are carried out.
+cancelled. A finished operation has none, and neither has the link of one, so "nothing
+survives a terminal state" is a property of state. Must not know: how resources are
+carried out.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from gatewayops.store._config import StoreConfig, backoff_delay_ms
 from gatewayops.store._state import (
     ConnectionStatus,
     GatewayState,
+    Link,
     Operation,
     OperationStatus,
     RefreshStatus,
@@ -30,6 +34,7 @@ __all__ = [
     "Socket",
     "Timer",
     "TimerKind",
+    "link_resources",
     "operation_resources",
     "resources",
     "resources_may_differ",
@@ -43,14 +48,14 @@ SOCKET_STATUSES = frozenset(
         ConnectionStatus.EXPIRED,
     }
 )
-"""Connection statuses in which the operation's socket exists."""
+"""Link statuses in which the link's socket exists."""
 
 _WATCHDOG_STATUSES = frozenset({ConnectionStatus.CONNECTING, ConnectionStatus.AUTHENTICATING})
 _HEARTBEAT_STATUSES = frozenset({ConnectionStatus.CONNECTED, ConnectionStatus.EXPIRED})
 
 
 class TimerKind(enum.StrEnum):
-    """What a timer is for."""
+    """What a timer is for (the first three belong to links, the others to operations)."""
 
     CONNECT_WATCHDOG = "connect_watchdog"
     HEARTBEAT = "heartbeat"
@@ -64,15 +69,18 @@ class TimerKind(enum.StrEnum):
     TOOL_DEADLINE = "tool_deadline"
 
 
+LINK_TIMERS = frozenset({TimerKind.CONNECT_WATCHDOG, TimerKind.HEARTBEAT, TimerKind.BACKOFF})
+
+
 @attrs.frozen(kw_only=True)
 class Socket:
-    """The socket of one connection attempt (`generation`) of an operation.
+    """The socket of one connection attempt (`generation`) of a link.
 
     `quiet_after_ms`: the socket task reports `SocketWentQuiet` once this long passes
     without a frame other than a heartbeat ack (and again after the next such frame).
     """
 
-    operation_id: str
+    link_id: str
     generation: int
     url: str
     quiet_after_ms: int
@@ -82,10 +90,11 @@ class Socket:
 class Timer:
     """A one-shot timer; the whole value is its key (a new `seq` re-arms it).
 
-    `delay_ms` counts from the moment the timer first appears in the resources.
+    `owner` is the link (for the kinds in `LINK_TIMERS`) or the operation it belongs
+    to. `delay_ms` counts from the moment the timer first appears in the resources.
     """
 
-    operation_id: str
+    owner: str
     kind: TimerKind
     generation: int = 0
     seq: int = 0
@@ -97,97 +106,111 @@ class Timer:
         """Whether the runtime spreads this delay with jitter (backoff kinds only)."""
         return self.kind in _JITTERED_KINDS
 
+    @property
+    def of_link(self) -> bool:
+        """Whether this timer belongs to a link (else to an operation)."""
+        return self.kind in LINK_TIMERS
+
 
 _JITTERED_KINDS = frozenset({TimerKind.BACKOFF, TimerKind.REFRESH_RETRY})
 
 Resource = Socket | Timer
+_NONE: frozenset[Resource] = frozenset()
 
 
-def _connection_resources(op: Operation, config: StoreConfig) -> Iterator[Resource]:
-    conn = op.connection
-    if conn.status in SOCKET_STATUSES:
+def _link_resources(link: Link, config: StoreConfig) -> Iterator[Resource]:
+    status = link.status
+    if status in SOCKET_STATUSES:
         yield Socket(
-            operation_id=op.id,
-            generation=conn.generation,
-            url=op.url,
+            link_id=link.id,
+            generation=link.generation,
+            url=link.url,
             quiet_after_ms=config.quiet_after_ms,
         )
-    if conn.status in _WATCHDOG_STATUSES:
+    if status in _WATCHDOG_STATUSES:
         yield Timer(
-            operation_id=op.id,
+            owner=link.id,
             kind=TimerKind.CONNECT_WATCHDOG,
-            generation=conn.generation,
+            generation=link.generation,
             delay_ms=config.connect_timeout_ms,
         )
-    elif conn.status in _HEARTBEAT_STATUSES:
+    elif status in _HEARTBEAT_STATUSES:
         yield Timer(
-            operation_id=op.id,
+            owner=link.id,
             kind=TimerKind.HEARTBEAT,
-            generation=conn.generation,
-            seq=conn.heartbeat_ticks,
+            generation=link.generation,
+            seq=link.heartbeat_ticks,
             delay_ms=config.heartbeat_interval_ms,
         )
-    elif conn.status is ConnectionStatus.RECONNECTING:
+    elif status is ConnectionStatus.RECONNECTING:
         yield Timer(
-            operation_id=op.id,
+            owner=link.id,
             kind=TimerKind.BACKOFF,
-            generation=conn.generation,
-            seq=conn.attempt,
-            delay_ms=backoff_delay_ms(config, conn.attempt),
-        )
-    if op.resume.buffering:
-        yield Timer(
-            operation_id=op.id,
-            kind=TimerKind.RESUME_FLUSH,
-            generation=conn.generation,
-            seq=op.resume.arrivals,
-            delay_ms=config.resume_flush_ms,
-        )
-    if op.refresh.status is RefreshStatus.RETRY_WAIT:
-        yield Timer(
-            operation_id=op.id,
-            kind=TimerKind.REFRESH_RETRY,
-            seq=op.refresh.attempts,
-            delay_ms=backoff_delay_ms(config, op.refresh.attempts),
-        )
-    elif op.refresh.status is RefreshStatus.IN_FLIGHT:
-        yield Timer(
-            operation_id=op.id,
-            kind=TimerKind.REFRESH_TIMEOUT,
-            seq=op.refresh.attempts,
-            delay_ms=config.refresh_timeout_ms,
+            generation=link.generation,
+            seq=link.attempt,
+            delay_ms=backoff_delay_ms(config, link.attempt),
         )
 
 
-def operation_resources(op: Operation, config: StoreConfig) -> frozenset[Resource]:
-    """The sockets and timers that should exist for `op` right now."""
-    if op.status is OperationStatus.FINISHED:
-        return frozenset()
-    found: list[Resource] = []
+def link_resources(link: Link, config: StoreConfig) -> frozenset[Resource]:
+    """The socket and timers that should exist for `link` right now."""
+    if link.status is ConnectionStatus.DISCONNECTED:
+        return _NONE
+    return frozenset(_link_resources(link, config))
+
+
+def _operation_resources(op: Operation, config: StoreConfig) -> Iterator[Resource]:
     if op.status is OperationStatus.RUNNING:
-        found.extend(_connection_resources(op, config))
-    found.extend(
-        Timer(
-            operation_id=op.id,
+        if op.resume.buffering:
+            yield Timer(
+                owner=op.id,
+                kind=TimerKind.RESUME_FLUSH,
+                generation=op.resume.generation,
+                seq=op.resume.arrivals,
+                delay_ms=config.resume_flush_ms,
+            )
+        if op.refresh.status is RefreshStatus.RETRY_WAIT:
+            yield Timer(
+                owner=op.id,
+                kind=TimerKind.REFRESH_RETRY,
+                seq=op.refresh.attempts,
+                delay_ms=backoff_delay_ms(config, op.refresh.attempts),
+            )
+        elif op.refresh.status is RefreshStatus.IN_FLIGHT:
+            yield Timer(
+                owner=op.id,
+                kind=TimerKind.REFRESH_TIMEOUT,
+                seq=op.refresh.attempts,
+                delay_ms=config.refresh_timeout_ms,
+            )
+    for tool in op.tools.values():  # only the calls still owed a result
+        yield Timer(
+            owner=op.id,
             kind=TimerKind.TOOL_DEADLINE,
             delay_ms=tool.deadline_ms,
             tool_call_id=tool.id,
         )
-        for tool in op.tools.values()  # only the calls still owed a result
-    )
-    return frozenset(found)
+
+
+def operation_resources(op: Operation, config: StoreConfig) -> frozenset[Resource]:
+    """The timers that should exist for `op` itself right now (its link has its own)."""
+    if op.status is OperationStatus.FINISHED:
+        return _NONE
+    return frozenset(_operation_resources(op, config))
 
 
 def resources(state: GatewayState) -> frozenset[Resource]:
-    """Every resource of every operation (O(n); for checks, not for the hot path)."""
-    return frozenset(
-        resource
-        for op in state.operations.values()
-        for resource in operation_resources(op, state.config)
-    )
+    """Every resource of every link and operation (O(n); for checks, not the hot path)."""
+    config = state.config
+    found: set[Resource] = set()
+    for link in state.links.values():
+        found.update(link_resources(link, config))
+    for op in state.operations.values():
+        found.update(operation_resources(op, config))
+    return frozenset(found)
 
 
-RESOURCE_INPUTS = ("id", "url", "status", "connection", "resume", "refresh", "tools")
+RESOURCE_INPUTS = ("id", "status", "resume", "refresh", "tools")
 """The `Operation` fields `operation_resources` reads (a test pins this list)."""
 
 
@@ -198,14 +221,6 @@ def resources_may_differ(old: Operation | None, new: Operation | None) -> bool:
     persistent, so an unchanged part is the same object). A streamed chunk changes only
     the transcript and the cursor, so the runtime skips the resource diff for it.
     """
-    return (
-        old is None
-        or new is None
-        or old.connection is not new.connection
-        or old.status is not new.status
-        or old.resume is not new.resume
-        or old.refresh is not new.refresh
-        or old.tools is not new.tools
-        or old.url is not new.url
-        or old.id is not new.id
-    )
+    if old is None or new is None:
+        return True
+    return any(getattr(old, name) is not getattr(new, name) for name in RESOURCE_INPUTS)

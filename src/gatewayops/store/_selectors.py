@@ -7,9 +7,11 @@ state came to be.
 
 from __future__ import annotations
 
+from gatewayops.store._actions import Action, is_about_a_link, subject
 from gatewayops.store._state import (
     ConnectionStatus,
     GatewayState,
+    Link,
     Operation,
     OperationStatus,
     Outcome,
@@ -17,10 +19,12 @@ from gatewayops.store._state import (
 from gatewayops.store._transcript import Transcript
 
 __all__ = [
+    "concerned",
     "connection_status",
     "is_input_loading",
     "is_quiet",
     "is_stopping",
+    "link",
     "live_operations",
     "outcome",
     "running_operation",
@@ -62,17 +66,35 @@ def transcript(state: GatewayState, operation_id: str) -> Transcript | None:
     return None if op is None else op.transcript
 
 
-def connection_status(state: GatewayState, operation_id: str) -> ConnectionStatus | None:
-    """The operation's socket status, or None for an unknown operation."""
+def link(state: GatewayState, operation_id: str) -> Link | None:
+    """The link that carries the operation (its socket's life), or None if unknown."""
     op = state.operations.get(operation_id)
-    return None if op is None else op.connection.status
+    return None if op is None else state.links.get(op.link_id)
+
+
+def connection_status(state: GatewayState, operation_id: str) -> ConnectionStatus | None:
+    """The status of the operation's socket, or None for an unknown operation."""
+    found = link(state, operation_id)
+    return None if found is None else found.status
 
 
 def is_quiet(state: GatewayState, operation_id: str) -> bool:
     """Whether the operation's connected socket has been quiet for `quiet_after_ms`
     (nothing but heartbeat acks): a composer may say "no news from the server"."""
     op = state.operations.get(operation_id)
-    return op is not None and op.status is OperationStatus.RUNNING and op.connection.quiet
+    return op is not None and op.status is OperationStatus.RUNNING and state.link_of(op).quiet
+
+
+def concerned(state: GatewayState, action: Action) -> tuple[str | None, str | None]:
+    """The ids of the link and of the operation `action` is about (None if unknown): a
+    transport action or link timer names its link, which carries one operation (v1);
+    anything else names its operation, which has one link."""
+    key = subject(action)
+    if is_about_a_link(action):
+        found_link = state.links.get(key)
+        return key, None if found_link is None else found_link.operation_id
+    op = state.operations.get(key)
+    return (None if op is None else op.link_id), key
 
 
 def live_operations(state: GatewayState) -> list[Operation]:

@@ -1,8 +1,11 @@
 """The whole client state, as plain frozen data.
 
-Owns: `GatewayState` (every operation and topic, in persistent maps so one action costs
-the same with ten operations or ten thousand), `Operation` and its parts, and the
-enums that name their statuses and outcomes. Everything that grows with a run (the
+Owns: `GatewayState` (every operation, link and topic, in persistent maps so one action
+costs the same with ten operations or ten thousand), `Operation` (a *session*: one
+operation followed to exactly one end) and its parts, `Link` (one socket's life: dial,
+handshake, heartbeat, backoff, generation), and the enums that name their statuses and
+outcomes. A session names its link by `link_id`; in protocol v1 each session has a link
+of its own, with the operation's id as the link's id. Everything that grows with a run (the
 resume buffer, the tools, the transcript) is persistent too, so one event costs the
 same early in a run or late. Must not know: how state changes (see `_reducer`) or I/O.
 Tokens are redacted in every repr.
@@ -21,11 +24,11 @@ from gatewayops.store._config import StoreConfig
 from gatewayops.store._transcript import Transcript
 
 __all__ = [
-    "Connection",
     "ConnectionStatus",
     "EchoGuard",
     "FinishSource",
     "GatewayState",
+    "Link",
     "Operation",
     "OperationStatus",
     "Outcome",
@@ -33,6 +36,7 @@ __all__ = [
     "RefreshStatus",
     "Result",
     "ResumeState",
+    "ResumeStatus",
     "Tool",
     "ToolStatus",
     "Topic",
@@ -51,7 +55,7 @@ class OperationStatus(enum.StrEnum):
 
 
 class ConnectionStatus(enum.StrEnum):
-    """The socket sub-state of a running operation (PROTOCOL.md 2.1, plus EXPIRED)."""
+    """Where a link's socket stands (PROTOCOL.md 2.1, plus EXPIRED)."""
 
     DISCONNECTED = "disconnected"
     CONNECTING = "connecting"
@@ -110,10 +114,14 @@ class Outcome:
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
-class Connection:
-    """Socket sub-state; `generation` numbers socket attempts, stale ones are dropped.
+class Link:
+    """One socket's life: its status, and `generation`, which numbers socket attempts
+    (the news of a stale one is dropped).
 
     Attributes:
+        id: the link's id (in v1, the id of the one operation it carries).
+        url: the URL its sockets dial.
+        operation_id: the operation (session) it carries (v1: exactly one).
         attempt: consecutive attempts lost since a connection last proved healthy
             (drives the backoff). A connection proves healthy when, after
             `auth_success`, an agent event or a heartbeat ack arrives; only then does
@@ -125,6 +133,9 @@ class Connection:
             such frame. Reported, never a reason to finish (silence never completes).
     """
 
+    id: str
+    url: str
+    operation_id: str
     status: ConnectionStatus = ConnectionStatus.DISCONNECTED
     generation: int = 0
     attempt: int = 0
@@ -149,6 +160,13 @@ class RefreshState:
     attempts: int = 0
 
 
+class ResumeStatus(enum.StrEnum):
+    """Resume buffering of a reattach (PROTOCOL.md 3)."""
+
+    IDLE = "idle"
+    BUFFERING = "buffering"
+
+
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class ResumeState:
     """Resume buffering (PROTOCOL.md 3): only when attaching with no cursor.
@@ -156,7 +174,8 @@ class ResumeState:
     Attributes:
         on_connect: set by attach: buffer the replay on `auth_success` while the
             cursor is empty.
-        buffering: in resume mode now.
+        status: buffering a replay now, or not (`RESUME_TABLE`).
+        generation: the link generation whose replay is buffered (keys the flush timer).
         buffer: the replayed events to show on flush, in arrival order, each once
             (a repeat of a dedupe key already buffered is not added: the first copy wins).
         seen: the dedupe keys of `buffer`.
@@ -165,10 +184,16 @@ class ResumeState:
     """
 
     on_connect: bool = False
-    buffering: bool = False
+    status: ResumeStatus = ResumeStatus.IDLE
+    generation: int = 0
     buffer: Vector[AgentEventMessage] = Vector()
     seen: immutables.Map[str, bool] = attrs.field(default=immutables.Map(), repr=False)
     arrivals: int = 0
+
+    @property
+    def buffering(self) -> bool:
+        """Whether a replay is being buffered now."""
+        return self.status is ResumeStatus.BUFFERING
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -209,15 +234,14 @@ class Tool:
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class Operation:
-    """One gateway operation this client follows."""
+    """One gateway operation this client follows: a session, to exactly one end."""
 
     id: str
     topic_id: str
-    url: str
+    link_id: str
     token: str = attrs.field(repr=redacted)
     status: OperationStatus = OperationStatus.RUNNING
     outcome: Outcome | None = None
-    connection: Connection = Connection()
     last_event_id: str = ""
     resume: ResumeState = ResumeState()
     refresh: RefreshState = RefreshState()
@@ -250,12 +274,17 @@ class Topic:
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class GatewayState:
-    """Every operation and topic the client knows, plus its settings."""
+    """Every operation, link and topic the client knows, plus its settings."""
 
     config: StoreConfig = StoreConfig()
     operations: immutables.Map[str, Operation] = immutables.Map()
+    links: immutables.Map[str, Link] = immutables.Map()
     topics: immutables.Map[str, Topic] = immutables.Map()
 
     def operation(self, operation_id: str) -> Operation | None:
         """The operation with this id, if known."""
         return self.operations.get(operation_id)
+
+    def link_of(self, op: Operation) -> Link:
+        """The link that carries `op` (every operation has one)."""
+        return self.links[op.link_id]

@@ -127,16 +127,6 @@ _with_text_snapshot = copier(AssistantMessage, "text_pieces", "text_seq")
 _with_reasoning_snapshot = copier(AssistantMessage, "reasoning_pieces", "reasoning_seq")
 
 
-def _streaming(transcript: Transcript) -> AssistantMessage | None:
-    """The message still streaming (chunks go to it), if the last one is."""
-    messages = transcript.messages
-    if messages:
-        last = messages.last
-        if not last.ended:
-            return last
-    return None
-
-
 _TEXT = ChunkType.TEXT.value
 _REASONING = ChunkType.REASONING.value
 
@@ -148,7 +138,10 @@ def _apply_chunk(transcript: Transcript, chunk: StreamChunkData) -> Transcript:
     piece = chunk.content if is_text else (chunk.reasoning or chunk.content)
     if piece is None:
         return _counted(transcript, transcript.events + 1)
-    streaming = _streaming(transcript)
+    messages = transcript.messages
+    streaming = messages.last if messages else None  # the message still streaming, if any
+    if streaming is not None and streaming.ended:
+        streaming = None
     message = AssistantMessage(id="") if streaming is None else streaming  # implicit one
     if chunk.snapshot_mode == "replace":
         watermark = message.text_seq if is_text else message.reasoning_seq
@@ -165,10 +158,7 @@ def _apply_chunk(transcript: Transcript, chunk: StreamChunkData) -> Transcript:
         updated = _with_text(message, append_piece(message.text_pieces, piece))
     else:
         updated = _with_reasoning(message, append_piece(message.reasoning_pieces, piece))
-    if streaming is None:
-        messages = transcript.messages.append(updated)
-    else:
-        messages = transcript.messages.replace_last(updated)
+    messages = messages.append(updated) if streaming is None else messages.replace_last(updated)
     return _with_messages(transcript, messages, transcript.events + 1)
 
 

@@ -1,13 +1,13 @@
-"""Invariants of PROTOCOL.md section 11, checked one step at a time over a log.
+"""Invariants of PROTOCOL.md section 11, checked one step at a time: the one checker.
 
-Owns: pure checks of one step (the operation before and after an action, the action,
-and the effects recorded for it), each returning what is wrong or None, and
-`InvariantChecker`, which runs them and keeps the little state some need. Every check
-costs O(1) in the number of operations and records: state-derived checks look at the
-one operation the action is about (and derive its resources only when its connection
-or status changed), so checking does not grow with the log. Checks need no Hypothesis
-and no model, so tests and tools other than the replayer can use them. Must not know:
-files, records' text, or how the effects were obtained (recorded or recomputed).
+Owns: pure checks of one step (the action, the state before and after, and the effects
+the step produced), each returning what is wrong or None, and `InvariantChecker`, which
+runs them and keeps the little state some need. The replayer checks every record with
+it, the state machine of `gatewayops.testing` every step, and `open_client(...,
+check_invariants=True)` every dispatch of a live client. Each check looks only at the
+link and the operation the action is about (and derives their resources only when they
+changed), so checking costs O(1) in the number of operations and records. Must not
+know: files, records' text, Hypothesis, or how the effects were obtained.
 
 The invariants (numbers are PROTOCOL.md section 11's):
 
@@ -15,13 +15,20 @@ The invariants (numbers are PROTOCOL.md section 11's):
   which it finishes, and none before or after.
 * ``absorbing`` (2, 15, 16): a finished operation never changes again and no effect is
   produced for it.
-* ``no-resources-when-finished`` (2): a finished operation has no socket or timer.
+* ``no-resources-when-finished`` (2, 3): a finished operation has no timer, and its link
+  no socket or timer.
+* ``closed-unless-followed`` (2): the link of an operation not followed (finished or
+  detached) has no socket or timer.
 * ``silence-never-completes`` (5): no timer firing finishes an operation (except a
   token refresh that never answered, once the refresh budget is spent).
 * ``cursor-follows-server`` (10): after an agent event the operation accepted, the resume
   cursor is that event's envelope id when it has one (even one that goes back: that is
   reported as a problem of the operation, not dropped), and unchanged when it has none.
-* ``one-socket`` (12): an operation has at most one socket.
+* ``authentication-decides`` (4): an `auth_expired` alone never ends an operation (only
+  a refresh budget spent on it does); an `auth_failed` on a followed link's live socket
+  always does.
+* ``one-socket`` (12): a link has at most one socket.
+* ``backoff-capped`` (13): no reconnect delay is longer than `max_backoff_ms`.
 * ``one-tool-result`` (14): at most one `tool_result` frame per tool call (a frame whose
   write failed, reported by `SendFailed`, may be sent again).
 * ``refresh-single-flight`` (section 12): no `RefreshToken` while one is in flight.
@@ -35,24 +42,26 @@ from typing import TypeAlias
 
 import attrs
 
-from gatewayops.protocol import AgentEventMessage, ToolResult
-from gatewayops.store import (
-    Action,
-    Effect,
+from gatewayops.protocol import AgentEventMessage, AuthExpired, AuthFailed, ToolResult
+from gatewayops.store._actions import Action, MessageReceived, SendFailed, TimerFired
+from gatewayops.store._config import StoreConfig
+from gatewayops.store._effects import Effect, NotifyFinished, RefreshToken, SendMessage
+from gatewayops.store._link import carries
+from gatewayops.store._resources import (
+    Socket,
+    Timer,
+    TimerKind,
+    link_resources,
+    operation_resources,
+)
+from gatewayops.store._selectors import concerned
+from gatewayops.store._state import (
     FinishSource,
-    MessageReceived,
-    NotifyFinished,
+    GatewayState,
+    Link,
     Operation,
     OperationStatus,
     RefreshStatus,
-    RefreshToken,
-    SendFailed,
-    SendMessage,
-    Socket,
-    StoreConfig,
-    TimerFired,
-    TimerKind,
-    operation_resources,
 )
 
 __all__ = [
@@ -60,6 +69,9 @@ __all__ = [
     "Position",
     "Violation",
     "absorbing",
+    "authentication_decides",
+    "backoff_capped",
+    "closed_unless_followed",
     "cursor_follows_server",
     "no_resources_when_finished",
     "notify_once",
@@ -71,13 +83,13 @@ __all__ = [
 
 @attrs.frozen(kw_only=True)
 class Violation:
-    """An invariant broken at one record.
+    """An invariant broken at one step (one record of a log).
 
     Attributes:
         invariant: the invariant's short name (see the module docstring).
-        seq: the record at which it was broken.
+        seq: the step's (record's) number.
         line: that record's line in the log, if known.
-        operation_id: the operation concerned.
+        operation_id: the operation concerned (or the link, if it carries none).
         message: what is wrong.
     """
 
@@ -107,22 +119,38 @@ def notify_once(old: Operation | None, new: Operation | None, notifications: int
     return None
 
 
-def absorbing(old: Operation | None, new: Operation | None, effects: int) -> str | None:
-    """A finished operation neither changes nor produces effects."""
+def absorbing(
+    old: Operation | None, new: Operation | None, changed_link: bool, effects: int
+) -> str | None:
+    """A finished operation neither changes (nor its link) nor produces effects."""
     if old is None or not old.is_finished:
         return None
-    if new != old:
+    if new != old or changed_link:
         return "a finished operation changed"
     if effects:
         return f"{effects} effects for a finished operation"
     return None
 
 
-def no_resources_when_finished(new: Operation, config: StoreConfig) -> str | None:
+def no_resources_when_finished(
+    new: Operation, link: Link | None, config: StoreConfig
+) -> str | None:
     """Invariant 2: nothing survives a finished operation (checked when it finishes)."""
-    left = operation_resources(new, config)
+    left = set(operation_resources(new, config))
+    if link is not None:
+        left |= link_resources(link, config)
     if left:
         return f"finished with resources still wanted: {sorted(map(repr, left))}"
+    return None
+
+
+def closed_unless_followed(op: Operation, link: Link, config: StoreConfig) -> str | None:
+    """Invariant 2: an operation that is not followed keeps no socket or timer open."""
+    if op.status is OperationStatus.RUNNING:
+        return None
+    left = link_resources(link, config)
+    if left:
+        return f"{op.status.value}, but its link still wants {sorted(map(repr, left))}"
     return None
 
 
@@ -163,10 +191,44 @@ def cursor_follows_server(
     return None
 
 
-def one_socket(new: Operation, config: StoreConfig) -> str | None:
-    """Invariant 12: at most one socket per operation."""
-    sockets = sum(isinstance(resource, Socket) for resource in operation_resources(new, config))
+def authentication_decides(
+    action: Action, old: Operation | None, new: Operation | None, old_link: Link | None
+) -> str | None:
+    """Invariant 4: `auth_expired` alone never ends a run; `auth_failed` always does (on a
+    followed link's live socket)."""
+    if type(action) is not MessageReceived or old is None or new is None or old_link is None:
+        return None
+    message = action.message
+    if type(message) is AuthExpired and _finishes(old, new):
+        assert new.outcome is not None
+        if new.outcome.source is not FinishSource.REFRESH_BUDGET:
+            return f"auth_expired alone ended the operation ({new.outcome.source.value})"
+    if (
+        type(message) is AuthFailed
+        and old.status is OperationStatus.RUNNING
+        and carries(old_link, action.generation)
+        and not new.is_finished
+    ):
+        return "auth_failed on the live socket did not end the operation"
+    return None
+
+
+def one_socket(link: Link, config: StoreConfig) -> str | None:
+    """Invariant 12: at most one socket per link."""
+    sockets = sum(isinstance(resource, Socket) for resource in link_resources(link, config))
     return None if sockets <= 1 else f"{sockets} sockets at once"
+
+
+def backoff_capped(link: Link, config: StoreConfig) -> str | None:
+    """Invariant 13: no reconnect delay is longer than the cap."""
+    for resource in link_resources(link, config):
+        if (
+            isinstance(resource, Timer)
+            and resource.kind is TimerKind.BACKOFF
+            and resource.delay_ms > config.max_backoff_ms
+        ):
+            return f"backoff of {resource.delay_ms} ms is over the cap"
+    return None
 
 
 def refresh_single_flight(old: Operation | None, effects: Sequence[Effect]) -> str | None:
@@ -181,15 +243,15 @@ def refresh_single_flight(old: Operation | None, effects: Sequence[Effect]) -> s
 _FINISHED = OperationStatus.FINISHED
 
 Position: TypeAlias = tuple[int, int | None]
-"""Where a record is: its number and, if known, its line."""
+"""Where a step is: its number and, if known, its line in a log."""
 
 
 class InvariantChecker:
-    """Runs the checks step by step; keeps per-operation tool-result counts only.
+    """Runs the checks step by step; keeps per-link tool-result counts only.
 
     Args:
         config: the store's settings (resources are derived with them).
-        effects_recorded: False when the log holds only frames (a HAR import), so the
+        effects_recorded: False when the steps hold only frames (a HAR import), so the
             checks about effects that are not frames (notify-once, refresh-single-flight)
             are skipped rather than failing for want of data.
     """
@@ -203,35 +265,39 @@ class InvariantChecker:
         self,
         at: Position,
         action: Action,
-        old: Operation | None,
-        new: Operation | None,
+        old_state: GatewayState,
+        new_state: GatewayState,
         effects: Sequence[Effect] = (),
         positions: Sequence[Position] = (),
     ) -> list[Violation]:
-        """The violations of one step: `action` (at `at`) took `old` to `new` with `effects`.
-
-        `positions` says where each effect was recorded; a violation caused by one
-        effect is reported there, any other at the action.
-        """
-        if (  # the streaming hot path: a running operation changed only what it shows
+        """The violations of one step: `action` (at `at`) took `old_state` to `new_state`
+        with `effects`. `positions` says where each effect was recorded; a violation
+        caused by one effect is reported there, any other at the action."""
+        link_id, op_id = concerned(new_state, action)
+        old = None if op_id is None else old_state.operations.get(op_id)
+        new = None if op_id is None else new_state.operations.get(op_id)
+        old_link = None if link_id is None else old_state.links.get(link_id)
+        new_link = None if link_id is None else new_state.links.get(link_id)
+        if (  # the streaming hot path: an event changed only what a running operation shows
             not effects
+            and type(action) is MessageReceived
+            and type(action.message) is AgentEventMessage
             and old is not None
             and new is not None
-            and new.connection is old.connection
+            and new_link is old_link
             and new.status is old.status
             and old.status is not _FINISHED
-            and not isinstance(action, SendFailed)
         ):
             problem = cursor_follows_server(action, old, new)
             if problem is None:
                 return []
-            return [self._at(at, action, "cursor-follows-server", problem)]
+            return [self._at(at, op_id or "", "cursor-follows-server", problem)]
         found: list[Violation] = []
-        op_id = action.operation_id
+        who = op_id or link_id or ""
 
         def note(invariant: str, problem: str | None, where: Position = at) -> None:
             if problem is not None:
-                found.append(self._at(where, action, invariant, problem))
+                found.append(self._at(where, who, invariant, problem))
 
         def position(index: int) -> Position:
             return positions[index] if index < len(positions) else at
@@ -239,45 +305,51 @@ class InvariantChecker:
         if self._effects_recorded:
             notified = [i for i, e in enumerate(effects) if isinstance(e, NotifyFinished)]
             for index in notified:
-                if effects[index].operation_id != op_id:
+                other = effects[index].operation_id  # type: ignore[union-attr]
+                if other != op_id:
                     note(
                         "notify-once",
-                        f"NotifyFinished for {effects[index].operation_id} "
-                        "in a step of this operation",
+                        f"NotifyFinished for {other} in a step of this one",
                         position(index),
                     )
-            own = [i for i in notified if effects[i].operation_id == op_id]
+            own = [i for i in notified if effects[i].operation_id == op_id]  # type: ignore[union-attr]
             note("notify-once", notify_once(old, new, len(own)), position(own[-1]) if own else at)
             refreshes = [i for i, e in enumerate(effects) if isinstance(e, RefreshToken)]
             if refreshes:
                 problem = refresh_single_flight(old, effects)
                 note("refresh-single-flight", problem, position(refreshes[-1]))
-        note("absorbing", absorbing(old, new, len(effects)), position(0))
+        note("absorbing", absorbing(old, new, new_link is not old_link, len(effects)), position(0))
         note("silence-never-completes", silence_never_completes(action, old, new))
         note("cursor-follows-server", cursor_follows_server(action, old, new))
+        note("authentication-decides", authentication_decides(action, old, new, old_link))
         for index, call_id in self._count_tool_results(action, effects):
             note(
                 "one-tool-result",
                 f"a second tool_result frame for tool call {call_id!r}",
                 position(index),
             )
-        if new is not None and new is not old:
-            if old is None or new.connection is not old.connection or new.status is not old.status:
-                note("one-socket", one_socket(new, self._config))
-            if _finishes(old, new):
-                problem = no_resources_when_finished(new, self._config)
-                note("no-resources-when-finished", problem)
-                self._tool_results.pop(op_id, None)  # nothing may be sent for it any more
+        if new_link is not None and new_link is not old_link:
+            note("one-socket", one_socket(new_link, self._config))
+            note("backoff-capped", backoff_capped(new_link, self._config))
+        if (
+            new is not None
+            and new_link is not None
+            and (new_link is not old_link or new is not old)
+        ):
+            note("closed-unless-followed", closed_unless_followed(new, new_link, self._config))
+        if new is not None and _finishes(old, new):
+            note(
+                "no-resources-when-finished",
+                no_resources_when_finished(new, new_link, self._config),
+            )
+            if new_link is not None:
+                self._tool_results.pop(new_link.id, None)  # nothing may be sent for it now
         return found
 
     @staticmethod
-    def _at(where: Position, action: Action, invariant: str, message: str) -> Violation:
+    def _at(where: Position, who: str, invariant: str, message: str) -> Violation:
         return Violation(
-            invariant=invariant,
-            seq=where[0],
-            line=where[1],
-            operation_id=action.operation_id,
-            message=message,
+            invariant=invariant, seq=where[0], line=where[1], operation_id=who, message=message
         )
 
     def _count_tool_results(
@@ -285,12 +357,12 @@ class InvariantChecker:
     ) -> Iterator[tuple[int, str]]:
         """Count tool_result frames; yield (effect index, call id) of each second one."""
         if isinstance(action, SendFailed) and isinstance(action.message, ToolResult):
-            counts = self._tool_results.get(action.operation_id)
+            counts = self._tool_results.get(action.link_id)
             if counts is not None and counts[action.message.tool_call_id] > 0:
                 counts[action.message.tool_call_id] -= 1  # it never left: it may be resent
         for index, effect in enumerate(effects):
             if isinstance(effect, SendMessage) and isinstance(effect.message, ToolResult):
-                counts = self._tool_results.setdefault(effect.operation_id, Counter())
+                counts = self._tool_results.setdefault(effect.link_id, Counter())
                 call_id = effect.message.tool_call_id
                 counts[call_id] += 1
                 if counts[call_id] > 1:

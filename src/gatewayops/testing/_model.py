@@ -1,0 +1,160 @@
+"""The simple model `GatewayMachine` checks the reducer against.
+
+Owns: what the machine expects, kept from the actions it takes and the effects it sees,
+never from reading the reducer's decisions back: which operations were notified and
+how, each operation's followed status and each topic's marker as the application's
+actions set them, the effect results still owed (refreshes, interrupts, tools), the
+tool results put on the wire, the echoes a mirrored member terminal owes, and how many
+own events each operation accepted. The step invariants of PROTOCOL.md section 11 are
+not here: the machine runs the store's one `InvariantChecker` for those. Must not know:
+Trio or I/O.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import attrs
+from hypothesis import event
+
+from gatewayops.protocol import (
+    AgentEventMessage,
+    AuthSuccess,
+    ServerMessage,
+    SessionComplete,
+    ToolResult,
+)
+from gatewayops.store import (
+    ConnectionStatus,
+    ExecuteTool,
+    GatewayState,
+    Link,
+    NotifyFinished,
+    Operation,
+    OperationStatus,
+    Outcome,
+    RefreshToken,
+    RequestInterrupt,
+    SendMessage,
+    is_input_loading,
+)
+
+__all__ = ["TOPICS", "Model", "ServerSide"]
+
+TOPICS = ("topic-a", "topic-b", "topic-c")
+_AUTHENTICATED_BY_SUCCESS = frozenset({ConnectionStatus.AUTHENTICATING, ConnectionStatus.CONNECTED})
+
+
+@attrs.define
+class ServerSide:
+    """What the fake gateway of one operation has produced (ids, events, tools)."""
+
+    next_id: int = 0
+    sent: list[AgentEventMessage] = attrs.Factory(list)
+    tool_calls: int = 0
+
+    def with_ids(self) -> list[AgentEventMessage]:
+        """Sent events that carry an envelope id (the only ones a replay repeats)."""
+        return [message for message in self.sent if message.id is not None]
+
+
+@attrs.define
+class Model:
+    """What the machine expects of the store."""
+
+    notified: Counter[str] = attrs.Factory(Counter)
+    outcomes: dict[str, Outcome] = attrs.Factory(dict)
+    status: dict[str, OperationStatus] = attrs.Factory(dict)
+    marker: dict[str, str | None] = attrs.Factory(lambda: dict.fromkeys(TOPICS))
+    pending_refresh: set[str] = attrs.Factory(set)
+    pending_interrupt: set[str] = attrs.Factory(set)
+    pending_tools: dict[str, list[str]] = attrs.Factory(dict)
+    sent_tool_results: list[SendMessage] = attrs.Factory(list)
+    owed_echoes: Counter[str] = attrs.Factory(Counter)
+    accepted_own_events: Counter[str] = attrs.Factory(Counter)
+
+    # ------------------------------------------------------------------ what the app did
+
+    def followed(self, op_id: str, topic: str) -> None:
+        """The application follows `op_id` on `topic` (start, attach, reconnect)."""
+        self.status[op_id] = OperationStatus.RUNNING
+        self.marker[topic] = op_id
+
+    def detached(self, op_id: str) -> None:
+        """The application stopped following `op_id`."""
+        self.status[op_id] = OperationStatus.DETACHED
+
+    def topic_free_for(self, topic: str, op_id: str) -> bool:
+        """Whether `op_id` may follow on `topic` (no other running operation holds it)."""
+        holder = self.marker[topic]
+        return holder in (None, op_id) or self.status.get(holder) is not OperationStatus.RUNNING
+
+    # ------------------------------------------------------------------ what the store did
+
+    def observe(self, state: GatewayState, effect: Any) -> None:
+        """Take note of one effect of a step."""
+        match effect:
+            case NotifyFinished(operation_id=op_id, outcome=outcome):
+                event(f"finished: {outcome.result.value} via {outcome.source.value}")
+                self.notified[op_id] += 1
+                self.outcomes[op_id] = outcome
+                self.status[op_id] = OperationStatus.FINISHED
+                topic = state.operations[op_id].topic_id
+                if self.marker.get(topic) == op_id:
+                    self.marker[topic] = None
+            case RefreshToken(operation_id=op_id):
+                self.pending_refresh.add(op_id)
+            case RequestInterrupt(operation_id=op_id):
+                self.pending_interrupt.add(op_id)
+            case ExecuteTool(operation_id=op_id, tool_call_id=call_id):
+                self.pending_tools.setdefault(op_id, []).append(call_id)
+            case SendMessage(message=ToolResult()):
+                self.sent_tool_results.append(effect)
+
+    def received(self, old: Operation, link: Link, message: ServerMessage, finished: bool) -> None:
+        """Invariant 8, against the model: each foreign end owes one ignored echo; and the
+        count of own events accepted (a resume replay shows each key once)."""
+        op_id = old.id
+        match message:
+            case AuthSuccess() if link.status in _AUTHENTICATED_BY_SUCCESS:
+                self.owed_echoes[op_id] = 0
+            case AgentEventMessage(id=envelope_id, event=agent_event):
+                key = envelope_id or (
+                    f"{agent_event.type}_{agent_event.step_index}_{agent_event.timestamp}"
+                )
+                duplicate = old.resume.buffering and key in old.resume.seen
+                if agent_event.is_own(op_id):
+                    self.owed_echoes[op_id] = 0
+                    if not duplicate:
+                        self.accepted_own_events[op_id] += 1
+                elif agent_event.type == "agent_runtime_end":
+                    self.owed_echoes[op_id] += 1
+            case SessionComplete():
+                if self.owed_echoes[op_id]:
+                    self.owed_echoes[op_id] -= 1
+                    assert not finished, f"{op_id}: an owed echo ended the session"
+                else:
+                    assert finished, f"{op_id}: a genuine session_complete was ignored"
+
+    # ------------------------------------------------------------------ comparisons
+
+    def check(self, state: GatewayState) -> None:
+        """Compare the state with the model (what no single step shows)."""
+        for op in state.operations.values():
+            expected = 1 if op.is_finished else 0
+            assert self.notified[op.id] == expected, f"{op.id}: notified {self.notified[op.id]}x"
+            buffered = sum(m.event.is_own(op.id) for m in op.resume.buffer)
+            shown = op.transcript.events + buffered
+            assert shown == self.accepted_own_events[op.id], f"{op.id}: {shown} shown"
+        for op_id, outcome in self.outcomes.items():
+            op = state.operations[op_id]
+            assert op.is_finished, f"{op_id} left its terminal state"
+            assert op.outcome == outcome, f"{op_id} changed its outcome"
+        for topic in TOPICS:
+            marker = self.marker[topic]
+            expected_loading = marker is not None and self.status[marker] is OperationStatus.RUNNING
+            assert is_input_loading(state, topic) == expected_loading, topic
+            found = state.topics.get(topic)
+            actual = None if found is None else found.running_operation
+            assert actual == marker, f"{topic}: marker {actual!r}, expected {marker!r}"
