@@ -143,7 +143,7 @@ class ObservedClient:
             while True:
                 await ws.get_message()  # resume, heartbeats
         except trio_websocket.ConnectionClosed as closed:
-            self.close_code = closed.reason.code
+            self.close_code = closed.reason.code if closed.reason else None
         self.closed.set()
 
 

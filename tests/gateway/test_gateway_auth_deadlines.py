@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 import trio
@@ -19,7 +20,7 @@ from gatewayops.protocol import AuthExpired, AuthSuccess, Heartbeat, HeartbeatAc
 async def test_socket_that_never_sends_auth_is_closed_1008_at_the_deadline(
     autojump_clock: MockClock,
     caplog: pytest.LogCaptureFixture,
-    settings: dict[str, float],
+    settings: dict[str, Any],
     deadline: float,
 ) -> None:
     """No `auth` frame within `auth_timeout` (default 10 s): close 1008, one log line, counted."""
@@ -75,7 +76,7 @@ async def test_auth_in_time_lifts_the_deadline(gateway: Gateway, autojump_clock:
 async def test_expired_token_socket_is_closed_1008_if_not_authenticated_in_time(
     autojump_clock: MockClock,
     caplog: pytest.LogCaptureFixture,
-    settings: dict[str, float],
+    settings: dict[str, Any],
     deadline: float,
 ) -> None:
     """After `auth_expired`, no successful `auth` within `expired_auth_timeout`: close 1008."""

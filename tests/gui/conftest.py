@@ -63,9 +63,14 @@ def open_app(x_display: str) -> Iterator[OpenApp]:
 
     yield make
     for app in apps:
-        if not app.guest.finished:
-            call_close_button(app.root)
-            pump_until(app.root, lambda app=app: app.guest.finished, what="the run to finish")
+        _close(app)
+
+
+def _close(app: ChatApp) -> None:
+    """Press the window's close button and wait until the app's run has finished."""
+    if not app.guest.finished:
+        call_close_button(app.root)
+        pump_until(app.root, lambda: app.guest.finished, what="the run to finish")
 
 
 @pytest.fixture(autouse=True)

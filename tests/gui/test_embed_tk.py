@@ -118,7 +118,7 @@ def test_wakeup_from_another_thread_reaches_a_blocked_tk_loop(root: tkinter.Tk) 
 def test_a_failing_callable_is_reported_and_the_rest_still_run(root: tkinter.Tk) -> None:
     """A callable that raises goes to report_callback_exception; later ones still run."""
     reported: list[BaseException] = []
-    root.report_callback_exception = lambda _t, error, _tb: reported.append(error)  # type: ignore[method-assign]
+    root.report_callback_exception = lambda _t, error, _tb: reported.append(error)
     host = TkHost(root)
     ran: list[int] = []
 

@@ -78,7 +78,9 @@ def task_count() -> int:
         children = (child for nursery in task.child_nurseries for child in nursery.child_tasks)
         return 1 + sum(map(count, children))
 
-    return count(trio.lowlevel.current_root_task())
+    root = trio.lowlevel.current_root_task()
+    assert root is not None
+    return count(root)
 
 
 class Watchdog:

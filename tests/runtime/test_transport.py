@@ -62,7 +62,9 @@ async def test_websocket_round_trip_and_remote_close() -> None:
 
     async def handler(request: trio_websocket.WebSocketRequest) -> None:
         ws = await request.accept()
-        await ws.send_message("hello " + await ws.get_message())
+        greeting = await ws.get_message()
+        assert isinstance(greeting, str)
+        await ws.send_message("hello " + greeting)
         await ws.aclose(4000, "bye")
 
     async with ws_server(handler) as base:
