@@ -28,8 +28,17 @@ from gatewayops.cli._lab import (
     text_exactly_once,
     tool_result_recorded,
 )
-from gatewayops.gateway import Emit, Finish, Gateway, Pause, RunHandle, Script, clean_run, tool_run
-from gatewayops.gateway import Step as ScriptStep
+from gatewayops.gateway import (
+    Emit,
+    Finish,
+    Gateway,
+    Pause,
+    RunHandle,
+    Script,
+    ScriptStep,
+    clean_run,
+    tool_run,
+)
 from gatewayops.protocol import EventType
 from gatewayops.store import FinishSource, Operation, Result
 

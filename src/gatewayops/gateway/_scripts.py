@@ -32,7 +32,7 @@ __all__ = [
     "Finish",
     "Pause",
     "Script",
-    "Step",
+    "ScriptStep",
     "clean_run",
     "demo_run",
     "error_run",
@@ -97,7 +97,7 @@ class Fail:
     step: int = 0
 
 
-Step: TypeAlias = Emit | Pause | ClientTool | Finish | Fail
+ScriptStep: TypeAlias = Emit | Pause | ClientTool | Finish | Fail
 
 
 @attrs.frozen(kw_only=True)
@@ -105,7 +105,7 @@ class Script:
     """A named, replayable list of steps; build one by hand for custom runs."""
 
     name: str
-    steps: tuple[Step, ...]
+    steps: tuple[ScriptStep, ...]
 
 
 # ------------------------------------------------------------------------- building blocks
@@ -122,10 +122,10 @@ def _split(text: str, chunks: int) -> list[str]:
     return [piece for piece in pieces if piece]
 
 
-def _paced(steps: list[Step], delay: float) -> list[Step]:
+def _paced(steps: list[ScriptStep], delay: float) -> list[ScriptStep]:
     if delay <= 0:
         return steps
-    paced: list[Step] = []
+    paced: list[ScriptStep] = []
     for step in steps:
         paced.append(step)
         if isinstance(step, Emit):
@@ -135,8 +135,8 @@ def _paced(steps: list[Step], delay: float) -> list[Step]:
 
 def _stream(
     step: int, message_id: str, text: str, chunks: int, reasoning: str | None, final: bool
-) -> list[Step]:
-    steps: list[Step] = [
+) -> list[ScriptStep]:
+    steps: list[ScriptStep] = [
         Emit(type=EventType.STEP_START, data={}, step=step),
         Emit(
             type=EventType.STREAM_START,
@@ -197,7 +197,7 @@ def clean_run(
         final_content: whether `stream_end` repeats the full text (`finalContent`);
             off by default so a client that loses a chunk shows it.
     """
-    body: list[Step] = [Emit(type=EventType.AGENT_RUNTIME_INIT, data={}, step=0)]
+    body: list[ScriptStep] = [Emit(type=EventType.AGENT_RUNTIME_INIT, data={}, step=0)]
     body += _stream(0, _next_id("msg"), text, chunks, reasoning, final_content)
     body += [_step_complete(0), Finish(step=0)]
     return Script(name="clean_run", steps=tuple(_paced(body, delay)))
@@ -233,7 +233,7 @@ def tool_run(
     first, second = _next_id("msg"), _next_id("msg")
     encoded = json.dumps(arguments if arguments is not None else {"query": "gateway protocol"})
     calling = _tool_calling(call_id, identifier, api_name, encoded)
-    body: list[Step] = [Emit(type=EventType.AGENT_RUNTIME_INIT, data={}, step=0)]
+    body: list[ScriptStep] = [Emit(type=EventType.AGENT_RUNTIME_INIT, data={}, step=0)]
     body += _stream(0, first, "Let me look that up.", 1, reasoning, False)
     body.append(
         Emit(type=EventType.TOOL_START, data={"parentMessageId": first, "toolCalling": calling})
@@ -266,7 +266,7 @@ def error_run(
     delay: float = 0.0,
 ) -> Script:
     """A partly streamed answer, then an `error` event (status `error`)."""
-    body: list[Step] = [Emit(type=EventType.AGENT_RUNTIME_INIT, data={}, step=0)]
+    body: list[ScriptStep] = [Emit(type=EventType.AGENT_RUNTIME_INIT, data={}, step=0)]
     stream = _stream(0, _next_id("msg"), text, 2, None, False)
     body += stream[:-1]  # no stream_end: the provider failed mid-stream
     body.append(Fail(message=message, step=0))
