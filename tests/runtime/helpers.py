@@ -110,6 +110,7 @@ async def client_on(
     tools: dict[str, ToolHandler] | None = None,
     config: StoreConfig | None = None,
     jitter: bool = False,
+    check_invariants: bool = False,
 ) -> AsyncIterator[Client]:
     """A client on the memory transport (jitter off unless asked)."""
     async with open_client(
@@ -121,6 +122,7 @@ async def client_on(
         jitter=jitter,
         random_seed=7,
         middleware=() if recorder is None else (recorder,),
+        check_invariants=check_invariants,
     ) as client:
         yield client
 

@@ -1,8 +1,8 @@
 """The public face of the runtime: `open_client` and the `Client` it yields.
 
 Owns: the application API (start, attach, stop, detach, update_token, reconnect,
-dispatch, subscribe), the ways
-to wait for an operation (`wait_finished`, `changes`), `statistics()`, and closing.
+dispatch, subscribe), the ways to wait for an operation (`wait_finished`, `changes`),
+`statistics()`, the debug mode that checks every step (`check_invariants`), and closing.
 Misuse errors from the reducer (`LocalUsageError` subclasses) reach the caller; after
 closing, every method that would act raises `ClientClosed`. Tokens passed in are never
 logged (actions redact them in their repr). Must not know: how resources and effects
@@ -25,6 +25,7 @@ from gatewayops.exceptions import ClientClosed, UnknownOperation
 from gatewayops.store import (
     Action,
     GatewayState,
+    InvariantWatch,
     Link,
     Listener,
     Middleware,
@@ -37,6 +38,7 @@ from gatewayops.store import (
     StopRequested,
     StoreConfig,
     TokenReplaced,
+    Violation,
 )
 from gatewayops.transport import Transport, WebSocketTransport
 
@@ -137,9 +139,16 @@ class OperationChanges:
 class Client:
     """Follows gateway operations; made by `open_client`, usable only inside it."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, watch: InvariantWatch | None = None) -> None:
         self._runtime = runtime
+        self._watch = watch
         self._changes: weakref.WeakSet[OperationChanges] = weakref.WeakSet()
+
+    @property
+    def invariant_violations(self) -> tuple[Violation, ...]:
+        """What the invariant checker found so far (always empty unless the client was
+        opened with ``check_invariants=True``)."""
+        return () if self._watch is None else tuple(self._watch.violations)
 
     @property
     def state(self) -> GatewayState:
@@ -318,6 +327,7 @@ async def open_client(
     jitter: bool = True,
     middleware: Sequence[Middleware] = (),
     recorder: Middleware | None = None,
+    check_invariants: bool = False,
 ) -> AsyncIterator[Client]:
     """Run a client for the duration of an ``async with`` block.
 
@@ -339,23 +349,30 @@ async def open_client(
         recorder: a `gatewayops.replay.Recorder` (or any middleware), appended to
             `middleware`: ``with open_recorder(path) as recorder:
             async with open_client(..., recorder=recorder)``.
+        check_invariants: a debug mode: check every step against the protocol's
+            invariants (`gatewayops.store.InvariantChecker`, O(1) per step); each
+            violation is logged at ERROR on ``gatewayops.invariants`` and kept in
+            `Client.invariant_violations`. The run itself is not changed.
 
     Yields:
         The client. Leaving the block closes it like `Client.aclose`.
     """
+    store_config = StoreConfig() if config is None else config
+    watch = InvariantWatch(store_config) if check_invariants else None
+    extra = tuple(m for m in (watch, recorder) if m is not None)
     async with trio.open_nursery() as nursery:
         runtime = Runtime(
             nursery,
             WebSocketTransport() if transport is None else transport,
-            config=StoreConfig() if config is None else config,
+            config=store_config,
             refresh_token=refresh_token,
             interrupt=interrupt,
             tools={} if tools is None else tools,
             jitter=jitter,
             random_seed=random_seed,
-            middleware=middleware if recorder is None else (*middleware, recorder),
+            middleware=(*middleware, *extra),
         )
-        client = Client(runtime)
+        client = Client(runtime, watch)
         try:
             yield client
         finally:

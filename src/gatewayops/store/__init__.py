@@ -63,6 +63,7 @@ from gatewayops.store._frames import (
 )
 from gatewayops.store._invariants import (
     InvariantChecker,
+    InvariantWatch,
     Position,
     Violation,
 )
@@ -177,6 +178,7 @@ __all__ = [
     "InterruptConfirmed",
     "InterruptFailed",
     "InvariantChecker",
+    "InvariantWatch",
     "Link",
     "Listener",
     "MessageReceived",

@@ -3,11 +3,12 @@
 Owns: pure checks of one step (the action, the state before and after, and the effects
 the step produced), each returning what is wrong or None, and `InvariantChecker`, which
 runs them and keeps the little state some need. The replayer checks every record with
-it, the state machine of `gatewayops.testing` every step, and `open_client(...,
-check_invariants=True)` every dispatch of a live client. Each check looks only at the
-link and the operation the action is about (and derives their resources only when they
-changed), so checking costs O(1) in the number of operations and records. Must not
-know: files, records' text, Hypothesis, or how the effects were obtained.
+it, the state machine of `gatewayops.testing` every step, and `InvariantWatch` (the
+middleware of `open_client(..., check_invariants=True)`) every dispatch of a live
+client. Each check looks only at the link and the operation the action is about (and
+derives their resources only when they changed), so checking costs O(1) in the number
+of operations and records. Must not know: files, records' text, Hypothesis, or how
+the effects were obtained.
 
 The invariants (numbers are PROTOCOL.md section 11's):
 
@@ -42,11 +43,13 @@ from typing import TypeAlias
 
 import attrs
 
+from gatewayops._secrets import get_logger
 from gatewayops.protocol import AgentEventMessage, AuthExpired, AuthFailed, ToolResult
 from gatewayops.store._actions import Action, MessageReceived, SendFailed, TimerFired
 from gatewayops.store._config import StoreConfig
 from gatewayops.store._effects import Effect, NotifyFinished, RefreshToken, SendMessage
 from gatewayops.store._link import carries
+from gatewayops.store._reducer import Step
 from gatewayops.store._resources import (
     Socket,
     Timer,
@@ -65,7 +68,9 @@ from gatewayops.store._state import (
 )
 
 __all__ = [
+    "KEPT_VIOLATIONS",
     "InvariantChecker",
+    "InvariantWatch",
     "Position",
     "Violation",
     "absorbing",
@@ -367,3 +372,27 @@ class InvariantChecker:
                 counts[call_id] += 1
                 if counts[call_id] > 1:
                     yield index, call_id
+
+
+invariant_logger = get_logger("gatewayops.invariants")
+KEPT_VIOLATIONS = 1000
+"""How many violations `InvariantWatch.violations` keeps (all of them are logged)."""
+
+
+class InvariantWatch:
+    """A `Store` middleware that checks every step with an `InvariantChecker`, logs each
+    violation at ERROR on the ``gatewayops.invariants`` logger and keeps the first
+    `KEPT_VIOLATIONS` (the debug mode of `open_client(check_invariants=True)`)."""
+
+    def __init__(self, config: StoreConfig) -> None:
+        self._checker = InvariantChecker(config)
+        self._steps = 0
+        self.violations: list[Violation] = []
+
+    def __call__(self, old: GatewayState, action: Action, step: Step) -> None:
+        self._steps += 1
+        found = self._checker.check((self._steps, None), action, old, step.state, step.effects)
+        for violation in found:
+            invariant_logger.error("invariant broken at %s", violation)
+            if len(self.violations) < KEPT_VIOLATIONS:
+                self.violations.append(violation)
