@@ -26,9 +26,23 @@ def test_builder_makes_the_instance_init_would() -> None:
 def test_copier_changes_only_the_named_fields() -> None:
     """A copy has the changes applied and every other field of the original."""
     original = Point(x=1, y=2, label="p")
-    copy = copier(Point, "y")(original, 5)
+    copy = copier(Point, "y")(original, y=5)
     assert copy == Point(x=1, y=5, label="p")
     assert original == Point(x=1, y=2, label="p")
+
+
+def test_copier_takes_exactly_its_fields_by_keyword() -> None:
+    """A copy is made from keywords only, and only from the fields it was made for:
+    positional values, a missing field and an extra one are each a TypeError."""
+    copy = copier(Point, "x", "label")
+    original = Point(x=1, y=2, label="p")
+    with pytest.raises(TypeError):
+        copy(original, 3, "q")
+    with pytest.raises(TypeError):
+        copy(original, x=3)
+    with pytest.raises(TypeError):
+        copy(original, x=3, label="q", y=4)
+    assert copy(original, x=3, label="q") == Point(x=3, y=2, label="q")
 
 
 def test_built_instances_stay_frozen() -> None:

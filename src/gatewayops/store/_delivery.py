@@ -10,7 +10,7 @@ not know: links, sockets, timers, or the topic map.
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
 
@@ -36,9 +36,13 @@ __all__ = [
 OpStep: TypeAlias = tuple[Operation, tuple[Effect, ...]]
 NO_EFFECTS: tuple[Effect, ...] = ()
 
-# The change showing an event makes (see gatewayops._frozen).
-_with_shown = copier(Operation, "transcript", "last_event_id", "echo")
-_with_member_events = copier(Transcript, "member_events")
+# The change showing an event makes (see gatewayops._frozen): mypy checks it like attrs.evolve.
+if TYPE_CHECKING:
+    from attrs import evolve as _with_member_events
+    from attrs import evolve as _with_shown
+else:
+    _with_shown = copier(Operation, "transcript", "last_event_id", "echo")
+    _with_member_events = copier(Transcript, "member_events")
 
 
 def note_problems(op: Operation, problems: tuple[str, ...]) -> Operation:
@@ -59,13 +63,17 @@ def deliver(
     event = message.event
     transcript = op.transcript
     if not event.is_own(op.id):
-        transcript = _with_member_events(transcript, transcript.member_events + 1)
-        return _with_shown(op, transcript, last_event_id, echo), NO_EFFECTS
+        transcript = _with_member_events(transcript, member_events=transcript.member_events + 1)
+        return _with_shown(
+            op, transcript=transcript, last_event_id=last_event_id, echo=echo
+        ), NO_EFFECTS
     data = parse_event_data(event)
     if data is not None and data.problems:
         op = note_problems(op, data.problems)
     latched = transcript.ended
-    op = _with_shown(op, apply_event(transcript, event, data), last_event_id, echo)
+    op = _with_shown(
+        op, transcript=apply_event(transcript, event, data), last_event_id=last_event_id, echo=echo
+    )
     if isinstance(data, ToolExecuteData) and not latched:
         op, effect = start_tool(op, data)
         return op, NO_EFFECTS if effect is None else (effect,)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import traceback
-from typing import NamedTuple, assert_never
+from typing import TYPE_CHECKING, NamedTuple, assert_never
 
 import attrs
 
@@ -78,7 +78,10 @@ from gatewayops.store._tools import tool_deadline_passed, tool_finished, tool_wr
 
 __all__ = ["Step", "internal_error_detail", "reduce"]
 
-_with_operations = copier(GatewayState, "operations")  # see gatewayops._frozen
+if TYPE_CHECKING:  # mypy checks the copy like attrs.evolve (see gatewayops._frozen)
+    from attrs import evolve as _with_operations
+else:
+    _with_operations = copier(GatewayState, "operations")
 _new_step = tuple.__new__  # Step(...) without NamedTuple's Python-level __new__
 _FINISHED = OperationStatus.FINISHED
 _RUNNING = OperationStatus.RUNNING
@@ -292,7 +295,7 @@ def _commit(
     if link is old_link:
         if op is old_op:
             return _new_step(Step, (state, effects))
-        state = _with_operations(state, state.operations.set(op.id, op))
+        state = _with_operations(state, operations=state.operations.set(op.id, op))
     else:
         state = attrs.evolve(
             state,

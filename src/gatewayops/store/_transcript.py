@@ -10,6 +10,7 @@ timers or the operation's lifecycle.
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
 
 import attrs
 import immutables
@@ -119,12 +120,21 @@ class Transcript:
 
 
 # The changes a streamed event makes (see gatewayops._frozen); rarer ones use attrs.evolve.
-_counted = copier(Transcript, "events")
-_with_messages = copier(Transcript, "messages", "events")
-_with_text = copier(AssistantMessage, "text_pieces")
-_with_reasoning = copier(AssistantMessage, "reasoning_pieces")
-_with_text_snapshot = copier(AssistantMessage, "text_pieces", "text_seq")
-_with_reasoning_snapshot = copier(AssistantMessage, "reasoning_pieces", "reasoning_seq")
+# mypy checks each call like attrs.evolve.
+if TYPE_CHECKING:
+    from attrs import evolve as _counted
+    from attrs import evolve as _with_messages
+    from attrs import evolve as _with_reasoning
+    from attrs import evolve as _with_reasoning_snapshot
+    from attrs import evolve as _with_text
+    from attrs import evolve as _with_text_snapshot
+else:
+    _counted = copier(Transcript, "events")
+    _with_messages = copier(Transcript, "messages", "events")
+    _with_text = copier(AssistantMessage, "text_pieces")
+    _with_reasoning = copier(AssistantMessage, "reasoning_pieces")
+    _with_text_snapshot = copier(AssistantMessage, "text_pieces", "text_seq")
+    _with_reasoning_snapshot = copier(AssistantMessage, "reasoning_pieces", "reasoning_seq")
 
 
 _TEXT = ChunkType.TEXT.value
@@ -134,10 +144,10 @@ _REASONING = ChunkType.REASONING.value
 def _apply_chunk(transcript: Transcript, chunk: StreamChunkData) -> Transcript:
     is_text = chunk.chunk_type == _TEXT
     if not is_text and chunk.chunk_type != _REASONING:
-        return _counted(transcript, transcript.events + 1)
+        return _counted(transcript, events=transcript.events + 1)
     piece = chunk.content if is_text else (chunk.reasoning or chunk.content)
     if piece is None:
-        return _counted(transcript, transcript.events + 1)
+        return _counted(transcript, events=transcript.events + 1)
     messages = transcript.messages
     streaming = messages.last if messages else None  # the message still streaming, if any
     if streaming is not None and streaming.ended:
@@ -149,17 +159,23 @@ def _apply_chunk(transcript: Transcript, chunk: StreamChunkData) -> Transcript:
         if seq is None:  # an unnumbered snapshot cannot be stale: apply it, keep the mark
             seq = watermark
         elif seq <= watermark:
-            return _counted(transcript, transcript.events + 1)
+            return _counted(transcript, events=transcript.events + 1)
         if is_text:
-            updated = _with_text_snapshot(message, append_piece((), piece), seq)
+            updated = _with_text_snapshot(
+                message, text_pieces=append_piece((), piece), text_seq=seq
+            )
         else:
-            updated = _with_reasoning_snapshot(message, append_piece((), piece), seq)
+            updated = _with_reasoning_snapshot(
+                message, reasoning_pieces=append_piece((), piece), reasoning_seq=seq
+            )
     elif is_text:
-        updated = _with_text(message, append_piece(message.text_pieces, piece))
+        updated = _with_text(message, text_pieces=append_piece(message.text_pieces, piece))
     else:
-        updated = _with_reasoning(message, append_piece(message.reasoning_pieces, piece))
+        updated = _with_reasoning(
+            message, reasoning_pieces=append_piece(message.reasoning_pieces, piece)
+        )
     messages = messages.append(updated) if streaming is None else messages.replace_last(updated)
-    return _with_messages(transcript, messages, transcript.events + 1)
+    return _with_messages(transcript, messages=messages, events=transcript.events + 1)
 
 
 def _add_call(transcript: Transcript, entry: ToolCallEntry) -> Transcript:
@@ -186,7 +202,7 @@ def _apply_tool_event(
     match data:
         case ToolStartData(tool_calling=calling):
             if calling.id in transcript.tool_call_index:
-                return _counted(transcript, transcript.events + 1)  # a repeat: shown once
+                return _counted(transcript, events=transcript.events + 1)  # a repeat: shown once
             entry = ToolCallEntry(
                 id=calling.id, identifier=calling.identifier, api_name=calling.api_name
             )
@@ -202,12 +218,12 @@ def _apply_tool_event(
                 )
                 return _add_call(transcript, entry)
             if shown.client_executed:
-                return _counted(transcript, transcript.events + 1)  # a repeat: run once
+                return _counted(transcript, events=transcript.events + 1)  # a repeat: run once
             return _replace_call(transcript, attrs.evolve(shown, client_executed=True))
         case ToolEndData(is_success=ok, tool_call_id=call_id):
             shown = None if call_id is None else transcript.tool_call(call_id)
             if shown is None:
-                return _counted(transcript, transcript.events + 1)
+                return _counted(transcript, events=transcript.events + 1)
             status = ToolCallStatus.SUCCEEDED if ok else ToolCallStatus.FAILED
             return _replace_call(transcript, attrs.evolve(shown, status=status))
 
@@ -230,16 +246,20 @@ def apply_event(transcript: Transcript, event: AgentEvent, data: EventData | Non
         case StreamStartData(assistant_message_id=message_id):
             message = AssistantMessage(id=message_id or f"step-{event.step_index}")
             return _with_messages(
-                transcript, transcript.messages.append(message), transcript.events + 1
+                transcript,
+                messages=transcript.messages.append(message),
+                events=transcript.events + 1,
             )
         case StreamEndData(final_content=final):
             if not transcript.messages:
-                return _counted(transcript, transcript.events + 1)
+                return _counted(transcript, events=transcript.events + 1)
             last = transcript.messages[-1]
             pieces = last.text_pieces if final is None else append_piece((), final)
             ended = attrs.evolve(last, text_pieces=pieces, ended=True)
             return _with_messages(
-                transcript, transcript.messages.set(-1, ended), transcript.events + 1
+                transcript,
+                messages=transcript.messages.set(-1, ended),
+                events=transcript.events + 1,
             )
         case ToolStartData() | ToolEndData() | ToolExecuteData():
             return _apply_tool_event(transcript, data)
@@ -249,4 +269,4 @@ def apply_event(transcript: Transcript, event: AgentEvent, data: EventData | Non
         return _end(transcript, "the agent reported an error (its details were unreadable)")
     if event.type == EventType.AGENT_RUNTIME_END:
         return attrs.evolve(transcript, ended=True, events=transcript.events + 1)
-    return _counted(transcript, transcript.events + 1)
+    return _counted(transcript, events=transcript.events + 1)
