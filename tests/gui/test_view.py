@@ -11,6 +11,7 @@ from gatewayops.store import (
     InterruptConfirmed,
     MessageReceived,
     OperationStarted,
+    SocketFailed,
     SocketOpened,
     SocketWentQuiet,
     StopRequested,
@@ -54,6 +55,13 @@ def test_indicator_follows_the_socket_while_running() -> None:
     assert indicator(GatewayState(), None).text == "● idle"
     assert indicator(_fold(_STARTED), OP).text == "● connecting"
     assert topic_label(_fold(_STARTED), TOPIC) == "▶ topic-1"
+
+
+def test_indicator_says_why_it_is_reconnecting() -> None:
+    """While reconnecting the indicator names the retry and the last problem in words."""
+    refused = "cannot connect to 127.0.0.1:1: Connection refused"
+    state = _fold(_STARTED, SocketFailed(link_id=OP, generation=1, error=refused))
+    assert indicator(state, OP).text == f"● reconnecting (retry 1): {refused}"
 
 
 def test_indicator_says_when_a_connected_run_has_no_news() -> None:

@@ -115,7 +115,8 @@ async def test_websocket_rejected_handshake(status: int, retryable: bool) -> Non
 
 
 async def test_websocket_refused_and_invalid_urls() -> None:
-    """A refused port is retryable; a URL trio-websocket cannot dial is fatal."""
+    """A refused port is retryable and says so in plain words (no errno, no address
+    tuple); a URL trio-websocket cannot dial is fatal."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -123,6 +124,7 @@ async def test_websocket_refused_and_invalid_urls() -> None:
         async with WebSocketTransport().connect(f"ws://127.0.0.1:{port}/ws"):
             pass  # pragma: no cover
     assert refused.value.retryable
+    assert str(refused.value) == f"cannot connect to 127.0.0.1:{port}: Connection refused"
     with pytest.raises(ConnectFailed) as invalid:
         async with WebSocketTransport().connect("http://127.0.0.1/ws"):
             pass  # pragma: no cover

@@ -125,6 +125,9 @@ def indicator(state: GatewayState, operation_id: str | None) -> Indicator:
     if is_quiet(state, op.id):  # connected, but nothing but heartbeat acks for a while
         minutes = state.config.quiet_after_ms / 60_000
         return Indicator(text=f"● connected, no news for {minutes:g} min", colour=_IDLE)
+    if status is ConnectionStatus.RECONNECTING and op.last_problem:  # why, in one line
+        text = f"● reconnecting (retry {state.link_of(op).attempt}): {op.last_problem}"
+        return Indicator(text=text, colour=_BUSY)
     return Indicator(text=f"● {status.value}", colour=_CONNECTION_COLOURS[status])
 
 

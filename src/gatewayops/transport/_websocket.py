@@ -43,6 +43,8 @@ Known trio-websocket problems handled here (why this is not `open_websocket_url`
 
 from __future__ import annotations
 
+import os
+import socket
 import ssl
 import urllib.parse
 from collections.abc import AsyncIterator
@@ -78,10 +80,15 @@ _Stream = trio.SocketStream | trio.SSLStream[trio.SocketStream]
 
 
 def _first_reason(error: BaseException) -> str:
-    """The message of the first underlying failure (Trio groups one per address tried)."""
+    """The first underlying failure in plain words (Trio groups one per address tried):
+    "Connection refused", "Name or service not known", not the errno and the address."""
     cause: BaseException = error.__cause__ or error
     while isinstance(cause, BaseExceptionGroup) and cause.exceptions:
         cause = cause.exceptions[0]
+    if isinstance(cause, socket.gaierror) and cause.strerror:
+        return cause.strerror
+    if isinstance(cause, OSError) and not isinstance(cause, ssl.SSLError) and cause.errno:
+        return os.strerror(cause.errno)
     return str(cause) or type(cause).__name__
 
 
