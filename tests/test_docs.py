@@ -1,6 +1,6 @@
 """Every code block the docs call runnable runs, against the current API.
 
-A fenced block whose info string is exactly ``python runnable`` (in ``docs/*.md`` or
+A fenced block whose info string is exactly ``python runnable`` (in ``docs/**/*.md`` or
 ``README.md``) is *runnable*; plain ``python`` blocks are fragments and are not run.
 Each runnable block is one test, named ``file:line`` (the line of its opening fence).
 The convention, also described in docs/testing.md ("Runnable examples in the docs"):
@@ -40,7 +40,7 @@ import trio
 import trio.testing
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = (*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md")
+SOURCES = (*sorted((ROOT / "docs").rglob("*.md")), ROOT / "README.md")
 MARKER = "python runnable"
 MIN_RUNNABLE = 20
 """How many runnable blocks the docs hold at least (raise it when you mark more)."""
