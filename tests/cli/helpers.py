@@ -21,6 +21,7 @@ __all__ = [
     "ENDING_SIGNALS",
     "ObservedClient",
     "Running",
+    "default_sigint",
     "observing_gateway",
     "run_main",
     "spawn",
@@ -76,7 +77,7 @@ class Running:
         return await self.process.wait()
 
 
-def _default_sigint() -> None:
+def default_sigint() -> None:
     """In the child, before exec: SIGINT back to its default disposition.
 
     A process started in the background by a non-interactive shell (as CI may start the
@@ -94,7 +95,7 @@ async def spawn(*argv: str) -> AsyncIterator[Running]:
         [*COMMAND, *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=_default_sigint,
+        preexec_fn=default_sigint,
     )
     running = Running(process)
     stdout, stderr = process.stdout, process.stderr

@@ -64,6 +64,27 @@ def test_bad_arguments_are_one_line(
     _assert_one_line(err, f"gatewayops {argv[0]}: error:", needle)
 
 
+_FLOAT_OPTIONS = [
+    ["serve", "--delay"],
+    ["serve", "--every"],
+    ["serve", "--token-ttl"],
+    ["watch", "ws://127.0.0.1:9", "--operation", "op-1", "--token", "t", "--timeout"],
+    ["gui", "--delay"],
+]
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "Infinity", "1e999"])
+@pytest.mark.parametrize("option", _FLOAT_OPTIONS, ids=lambda argv: f"{argv[0]} {argv[-1]}")
+def test_non_finite_numbers_are_usage_errors(
+    option: list[str], value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """NaN or an infinity for a float option is one line naming the option, exit 2."""
+    *argv, flag = option
+    exit_code, out, err = run_main([*argv, f"{flag}={value}"], capsys)
+    assert (exit_code, out) == (2, "")
+    _assert_one_line(err, f"gatewayops {argv[0]}: error:", f"argument {flag}:", "finite", value)
+
+
 def test_port_in_use_is_one_line(busy_port: int, capsys: pytest.CaptureFixture[str]) -> None:
     """Serving on a port that is taken exits 1 with one line saying so."""
     code, out, err = run_main(["serve", "--port", str(busy_port)], capsys)

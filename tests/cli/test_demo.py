@@ -7,13 +7,21 @@ from pathlib import Path
 
 import pytest
 
+from gatewayops.cli._console import PLAIN_COLUMNS
 from gatewayops.cli._scenarios import SCENARIOS
 
 from .helpers import run_main
 
 
+def _assert_fits(out: str) -> None:
+    """Every line of `out` fits an 80-column terminal."""
+    too_wide = [line for line in out.splitlines() if len(line) > PLAIN_COLUMNS]
+    assert not too_wide, too_wide
+
+
 def test_demo_passes_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:
-    """The full demo exits 0, shows each scenario's verdict and no leak, well under 30 s."""
+    """The full demo exits 0, shows each scenario's verdict and no leak, well under 30 s,
+    in lines that fit 80 columns."""
     started = time.monotonic()
     code, out, err = run_main(["demo"], capsys)
     assert time.monotonic() - started < 30
@@ -24,13 +32,23 @@ def test_demo_passes_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:
         ), scenario.name
     assert "leaks after every run finished: none" in out
     assert f"{len(SCENARIOS)} of {len(SCENARIOS)} scenarios ended as expected" in out
+    _assert_fits(out)
 
 
 def test_plain_output_prints_state_changes_not_ansi(capsys: pytest.CaptureFixture[str]) -> None:
-    """Off a terminal the board prints one timestamped line per change, no escape codes."""
+    """Off a terminal the board prints a header line naming its columns, then one
+    timestamped line per change, no escape codes, each fitting 80 columns."""
     code, out, _ = run_main(["demo", "--only", "stop"], capsys)
     assert code == 0
     assert "\x1b[" not in out
+    lines = out.splitlines()
+    header = next(
+        index for index, line in enumerate(lines) if line.split()[:2] == ["time", "scenario"]
+    )
+    assert lines[header].split() == ["time", "scenario", "socket", "input", "streamed", "outcome"]
+    assert lines[header + 1].split()[1:3] == ["stop", "connecting"]
+    assert sum(line.split()[:1] == ["time"] for line in lines) == 1
+    _assert_fits(out)
     assert any(
         "stop" in line and "finished" in line and "Send" in line for line in out.splitlines()
     )
@@ -42,7 +60,8 @@ def test_plain_output_prints_state_changes_not_ansi(capsys: pytest.CaptureFixtur
 def test_misconfigured_scenario_fails_the_demo_and_is_named(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """A scenario whose expectation cannot be met makes the demo exit 1 naming it."""
+    """A scenario whose expectation cannot be met makes the demo exit 1 naming it, and the
+    summary says why under the table."""
     code, out, err = run_main(
         ["demo", "--only", "clean", "--only", "network-drop", "--expect-wrong", "network-drop"],
         capsys,
@@ -51,7 +70,18 @@ def test_misconfigured_scenario_fails_the_demo_and_is_named(
     assert err.strip() == "gatewayops demo: FAILED: network-drop"
     verdicts = {line.split()[0]: line for line in out.splitlines() if "completed/" in line}
     assert verdicts["clean"].endswith(" ok")
-    assert "FAILED: expected failed, got completed/agent_event" in verdicts["network-drop"]
+    assert verdicts["network-drop"].endswith(" FAILED")
+    assert "network-drop: expected failed, got completed/agent_event" in out.splitlines()
+    _assert_fits(out)
+
+
+def test_one_scenario_is_counted_in_the_singular(capsys: pytest.CaptureFixture[str]) -> None:
+    """With one scenario the demo says "1 scenario", not "1 scenarios"."""
+    code, out, _ = run_main(["demo", "--only", "clean"], capsys)
+    assert code == 0
+    assert out.splitlines()[0].endswith("; 1 scenario")
+    assert "1 of 1 scenario ended as expected in " in out
+    assert "scenarios" not in out
 
 
 def test_record_writes_one_redacted_log_per_operation(

@@ -1,70 +1,49 @@
 """The `gatewayops` command line: `demo`, `serve`, `watch`, `replay`, `gui`.
 
-Owns: the top-level parser and dispatch. Each subcommand lives in its own module that
-exposes ``register(subparsers)``; registering sets ``func(args) -> int`` as the
-subcommand's handler. Bad arguments are one clear line on stderr and exit code 2.
-Every command, from the moment `main` starts, ends on SIGINT or SIGTERM as
-`gatewayops.cli._endings` says (one line, exit 128 + the signal's number).
-Must not know: what any subcommand does.
+Owns: `main` -- reading which subcommand is asked for, building the parser with only
+that subcommand's module imported (`_commands`), and running its handler. Bad
+arguments are one clear line on stderr and exit code 2. Every command, from the
+moment `main` starts, ends on SIGINT or SIGTERM as `gatewayops.cli._endings` says
+(one line, exit 128 + the signal's number), and so does a Ctrl-C that comes before
+that: while this package itself is still being imported (``gatewayops: interrupted``,
+exit 130, never a traceback). ``python -m gatewayops`` runs the same `main`.
+
+Must not know: what any subcommand does. Imports nothing of Trio, the store or the
+gateway itself, so ``gatewayops --help`` and ``--version`` start fast.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
-from gatewayops._version import __version__
-from gatewayops.cli._endings import (
-    end_by_signal,
-    ending_signal,
-    on_ending_signals,
-    raise_signalled,
-    say,
-)
+_INTERRUPTED_WHILE_STARTING = 130  # 128 + SIGINT, as every command ends on Ctrl-C
+
+try:  # Python's own SIGINT handler is still in place: Ctrl-C here is a KeyboardInterrupt
+    from gatewayops.cli._commands import build_parser, command_of
+    from gatewayops.cli._endings import (
+        end_by_signal,
+        ending_signal,
+        on_ending_signals,
+        raise_signalled,
+    )
+except KeyboardInterrupt:
+    sys.stderr.write("gatewayops: interrupted\n")
+    raise SystemExit(_INTERRUPTED_WHILE_STARTING) from None
 
 __all__ = ["main"]
 
-# One module per subcommand, each exposing register(subparsers).
-_COMMAND_MODULES: tuple[str, ...] = ("_demo", "_serve", "_watch", "_gui", "_replay")
-
-
-def _one_line_errors(parser: argparse.ArgumentParser, command: str) -> None:
-    """Make `parser` report bad arguments as one line on stderr (exit 2), without usage."""
-    prefix = f"gatewayops {command}" if command else "gatewayops"
-
-    def error(message: str) -> NoReturn:
-        say(f"{prefix}: error: {message} (see --help)", file=sys.stderr)
-        sys.exit(2)
-
-    parser.error = error  # type: ignore[method-assign]
-
-
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="gatewayops", description="Follow agent gateway operations to exactly one end."
-    )
-    parser.add_argument("--version", action="version", version=f"gatewayops {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _COMMAND_MODULES:
-        importlib.import_module(f"gatewayops.cli.{name}").register(subparsers)
-    _one_line_errors(parser, "")
-    for command, subparser in subparsers.choices.items():
-        _one_line_errors(subparser, command)
-    return parser
-
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the process exit code."""
+    """Run the command line (`argv`, by default ``sys.argv[1:]``); the exit code."""
     command: str | None = None
     try:
         with on_ending_signals(raise_signalled):
-            parser = _build_parser()
-            args = parser.parse_args(argv)
-            command = args.command
-            if command is None:
+            arguments = sys.argv[1:] if argv is None else list(argv)
+            command = command_of(arguments)
+            parser = build_parser(command)  # imports the command's module, and only it
+            args = parser.parse_args(arguments)
+            if args.command is None:
                 parser.print_help()
                 return 2
             result: int = args.func(args)

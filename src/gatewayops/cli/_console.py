@@ -6,7 +6,8 @@ recordings are finished, then `CommandSignalled` ends the command: exit 130 or 1
 one line) and reports an expected failure as one line; the one-line description of an
 operation's state (`describe`: socket status, "Stop" or "Send", tail of the streamed
 text, outcome); the demo's `Board` (redrawn in place with ANSI escapes on a terminal,
-one line per change otherwise); and plain tables.
+fitted to its width; otherwise a header line, then one line per change, fitted to 80
+columns); and plain tables.
 
 Must not know: what a scenario is or how the gateway misbehaves. Prints through
 `say`, which redacts anything shaped like a token; statuses, text and outcomes are
@@ -40,6 +41,7 @@ from gatewayops.store import (
 )
 
 __all__ = [
+    "PLAIN_COLUMNS",
     "Board",
     "describe",
     "run_command",
@@ -49,6 +51,8 @@ __all__ = [
 
 _TAIL_CHARS = 36
 _REDRAW_SECONDS = 0.1
+PLAIN_COLUMNS = 80
+"""Off a terminal, the board's lines fit this many columns."""
 
 CommandMain = Callable[..., Coroutine[Any, Any, int]]
 
@@ -157,12 +161,25 @@ class _Row:
     status: tuple[str, str, str] | None = None
 
 
+def _tail_chars(columns: int, lead: int) -> int:
+    """How much streamed text fits a row of `columns` whose label ends at `lead`."""
+    # socket and button columns, two quotes, a short outcome, the gaps, one spare column
+    fixed = lead + 15 + 4 + 2 + 2 + 2 + len("interrupted") + 1
+    return max(12, min(_TAIL_CHARS, columns - fixed))
+
+
+def _columns(label_width: int, tail: int) -> str:
+    """The header of the columns from the label on."""
+    return f"{'scenario':<{label_width}}  {'socket':<14} input {'streamed':<{tail + 2}}  outcome"
+
+
 class Board:
     """The demo's live view: one row per operation.
 
     On a terminal (`live`) the rows are redrawn in place by `animate`, fitted to the
-    terminal's width; otherwise each row is printed as a timestamped line whenever its
-    socket status, button or outcome changes (streamed text alone prints nothing).
+    terminal's width; otherwise a header line names the columns, then each row is
+    printed as a timestamped line, fitted to `PLAIN_COLUMNS`, whenever its socket
+    status, button or outcome changes (streamed text alone prints nothing).
 
     Args:
         rows: ``(label, operation_id)`` pairs, in display order.
@@ -178,6 +195,8 @@ class Board:
         self._live = live
         self._drawn = 0
         self._started = trio.current_time()
+        self._plain_tail = _tail_chars(PLAIN_COLUMNS, 7 + 2 + self._width + 2)
+        self._headed = False
 
     def listener(self, old: GatewayState, new: GatewayState, action: Action) -> None:
         """A `Client.subscribe` listener that keeps the rows current."""
@@ -189,18 +208,18 @@ class Board:
         row.latest = (op, new)
         status = _status(op, new)
         if not self._live and status != row.status:
+            if not self._headed:
+                say(f"{'time':>7}  {_columns(self._width, self._plain_tail)}", file=self._out)
+                self._headed = True
             elapsed = trio.current_time() - self._started
-            line = f"{elapsed:6.2f}s  {row.label:<{self._width}}  {describe(op, new)}"
-            say(line, file=self._out)
+            shown = describe(op, new, tail=self._plain_tail)
+            say(f"{elapsed:6.2f}s  {row.label:<{self._width}}  {shown}", file=self._out)
         row.status = status
 
     def _lines(self) -> list[str]:
         columns = shutil.get_terminal_size().columns
-        # label, socket and button columns, two quotes, a short outcome, and the gaps
-        fixed = 2 + self._width + 2 + 15 + 4 + 2 + 2 + 2 + len("interrupted") + 1
-        tail = max(12, min(_TAIL_CHARS, columns - fixed))
-        header = f"  {'scenario':<{self._width}}  {'socket':<14} input {'streamed':<{tail + 2}}"
-        lines = [f"{header}  outcome"]
+        tail = _tail_chars(columns, 2 + self._width + 2)
+        lines = [f"  {_columns(self._width, tail)}"]
         for row in self._rows:
             shown = "waiting" if row.latest is None else describe(*row.latest, tail=tail)
             lines.append(f"  {row.label:<{self._width}}  {shown}")

@@ -3,8 +3,9 @@
 Owns: the ``demo`` subcommand -- starting the gateway on a free loopback port, one real
 client (trio-websocket transport; `refresh_token` and `interrupt` wired to the gateway's,
 a local tool registered), one operation per scenario run concurrently with its fault,
-the live board, the summary, per-operation recordings (``--record DIR``) and the exit
-code: 0 only if every scenario ended as expected and nothing leaked.
+the live board, the summary (fitted to 80 columns), per-operation recordings
+(``--record DIR``) and the exit code: 0 only if every scenario ended as expected and
+nothing leaked.
 
 Must not know: what each scenario does (`_scenarios`) or how the board is drawn
 (`_console`).
@@ -15,17 +16,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import attrs
 import trio
 
-from gatewayops.cli._console import Board, run_command, table
-from gatewayops.cli._endings import EXIT_FAILED, EXIT_OK, say
+from gatewayops.cli._console import PLAIN_COLUMNS, Board, run_command, table
+from gatewayops.cli._endings import EXIT_FAILED, EXIT_OK, plural, say
 from gatewayops.cli._lab import Lab, Witness, refresh_dependency
 from gatewayops.cli._scenarios import LOCAL_TOOLS, SCENARIOS, Scenario, misconfigured, start
 from gatewayops.effects import ClientStatistics, open_client
@@ -71,14 +73,12 @@ class DemoReport:
         return not self.leaks and all(verdict.passed for verdict in self.verdicts)
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``demo`` subcommand."""
+def register(parser: argparse.ArgumentParser) -> None:
+    """Describe the ``demo`` subcommand and add its arguments to `parser`."""
     names = [scenario.name for scenario in SCENARIOS]
-    parser = subparsers.add_parser(
-        "demo",
-        help="run every failure scenario against the embedded gateway",
-        description="Run one operation per scenario, side by side, against the embedded "
-        "reference gateway, and check that each ends as a correct client must.",
+    parser.description = (
+        "Run one operation per scenario, side by side, against the embedded reference "
+        "gateway, and check that each ends as a correct client must."
     )
     parser.add_argument(
         "--record", metavar="DIR", type=Path, help="write one recording per operation to DIR"
@@ -122,7 +122,8 @@ async def _main(scenarios: Sequence[Scenario], record: Path | None, live: bool) 
     say(_summary(report))
     elapsed = time.monotonic() - started
     passed = sum(verdict.passed for verdict in report.verdicts)
-    say(f"\n{passed} of {len(report.verdicts)} scenarios ended as expected in {elapsed:.1f} s")
+    total = plural(len(report.verdicts), "scenario")
+    say(f"\n{passed} of {total} ended as expected in {elapsed:.1f} s")
     if record is not None:
         say(f"recordings: {record}/<scenario>.jsonl")
     if report.passed:
@@ -133,21 +134,37 @@ async def _main(scenarios: Sequence[Scenario], record: Path | None, live: bool) 
     return EXIT_FAILED
 
 
+def _fitted(text: str, indent: int) -> str:
+    """`text` wrapped to fit `PLAIN_COLUMNS`, its later lines indented by `indent`."""
+    return textwrap.fill(
+        text,
+        width=PLAIN_COLUMNS - 1,
+        subsequent_indent=" " * indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
 def _summary(report: DemoReport) -> str:
+    """The table of outcomes and verdicts, what failed and why, and the leaks (80 columns:
+    the problems are listed under the table, not in it)."""
     rows = [
         [
             verdict.scenario.name,
-            str(verdict.scenario.expect),
             "unfinished"
             if verdict.outcome is None
             else f"{verdict.outcome.result}/{verdict.outcome.source}",
-            "ok" if verdict.passed else "FAILED: " + "; ".join(verdict.problems),
+            "ok" if verdict.passed else "FAILED",
         ]
         for verdict in report.verdicts
     ]
-    text = table(["scenario", "expected", "got", "verdict"], rows)
+    lines = [table(["scenario", "outcome", "verdict"], rows), ""]
+    for verdict in report.verdicts:
+        if not verdict.passed:
+            lines.append(_fitted(f"{verdict.scenario.name}: {'; '.join(verdict.problems)}", 4))
     leaks = "none" if not report.leaks else "; ".join(report.leaks)
-    return f"{text}\n\nleaks after every run finished: {leaks}"
+    lines.append(_fitted(f"leaks after every run finished: {leaks}", 4))
+    return "\n".join(lines)
 
 
 def _recorders(
@@ -212,10 +229,11 @@ async def _play_all(
 
 
 def _announce(out: TextIO, url: str, scenarios: Sequence[Scenario]) -> None:
-    say(f"reference gateway at {url}; {len(scenarios)} scenarios side by side", file=out)
+    together = " side by side" if len(scenarios) > 1 else ""
+    say(f"reference gateway at {url}; {plural(len(scenarios), 'scenario')}{together}", file=out)
     width = max(len(scenario.name) for scenario in scenarios)
     for scenario in scenarios:
-        say(f"  {scenario.name:<{width}}  {scenario.shows}", file=out)
+        say(_fitted(f"  {scenario.name:<{width}}  {scenario.shows}", 2 + width + 2), file=out)
     say("", file=out)
 
 

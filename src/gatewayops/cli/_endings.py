@@ -4,7 +4,8 @@ Owns: the exit codes the commands share; `CommandError` and `report_failure` (an
 expected failure -- a `CommandError`, a `LocalUsageError`, an `OSError` -- is one line
 on stderr, never a traceback); the one rule for signals; and `say`, through which
 every line a command prints goes, so that anything shaped like a token (a JWT, a
-``Bearer`` credential, a ``token=`` URL value) is redacted first.
+``Bearer`` credential, a ``token=`` URL value) is redacted first; and `plural`, so a
+count reads "1 socket", not "1 sockets".
 
 The signal rule: SIGINT and SIGTERM end any command the same way. The command is
 cancelled or unwound, so its sockets close and its recordings are finished; then it
@@ -42,6 +43,7 @@ __all__ = [
     "ending_signal",
     "leaves",
     "on_ending_signals",
+    "plural",
     "raise_signalled",
     "report_failure",
     "say",
@@ -89,6 +91,17 @@ def say(text: str, *, file: TextIO | None = None) -> None:
     out = sys.stdout if file is None else file
     out.write(redact_secrets(text) + "\n")
     out.flush()
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``"1 socket"``, ``"2 sockets"``: `count` and the noun in the number it needs.
+
+    Args:
+        count: how many.
+        noun: the singular.
+        nouns: the plural, if it is not `noun` + ``s``.
+    """
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
 
 
 def leaves(error: BaseException) -> Iterator[BaseException]:
@@ -147,9 +160,21 @@ def raise_signalled(signum: int) -> NoReturn:
     raise CommandSignalled(signum)
 
 
+def _signal_of(error: BaseException) -> int | None:
+    if isinstance(error, CommandSignalled):
+        return error.signum
+    if isinstance(error, KeyboardInterrupt):  # Python's own handler, before ours was set
+        return signal.SIGINT
+    return None
+
+
 def ending_signal(error: BaseException) -> int | None:
-    """The signal that ended a command with `error`, or None if something else did."""
-    found = [leaf.signum if isinstance(leaf, CommandSignalled) else None for leaf in leaves(error)]
+    """The signal that ended a command with `error`, or None if something else did.
+
+    A `KeyboardInterrupt` counts as SIGINT: it is what a Ctrl-C raises before
+    `on_ending_signals` is in place.
+    """
+    found = [_signal_of(leaf) for leaf in leaves(error)]
     return found[0] if found and None not in found else None
 
 

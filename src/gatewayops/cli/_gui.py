@@ -21,8 +21,9 @@ import argparse
 import contextlib
 import sys
 import traceback
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from gatewayops.cli._commands import finite_float
 from gatewayops.cli._endings import (
     EXIT_FAILED,
     EXIT_OK,
@@ -38,15 +39,13 @@ if TYPE_CHECKING:
 __all__ = ["handler", "register"]
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``gui`` subcommand."""
-    parser = subparsers.add_parser(
-        "gui",
-        help="open the Tk chat composer (embedded reference gateway by default)",
-        description="Open a Tk window with a topic list, a streamed transcript, a "
-        "connection indicator and a Send/Stop composer. Without --url it starts the "
-        "reference gateway on 127.0.0.1 and Send starts a scripted run; the fault buttons "
-        "expire the token, make the gateway forget the run, or drop the network.",
+def register(parser: argparse.ArgumentParser) -> None:
+    """Describe the ``gui`` subcommand and add its arguments to `parser`."""
+    parser.description = (
+        "Open a Tk window with a topic list, a streamed transcript, a connection "
+        "indicator and a Send/Stop composer. Without --url it starts the reference "
+        "gateway on 127.0.0.1 and Send starts a scripted run; the fault buttons expire "
+        "the token, make the gateway forget the run, or drop the network."
     )
     parser.add_argument(
         "--url", help="follow a run on this gateway (ws://HOST:PORT) instead of the embedded one"
@@ -62,7 +61,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--delay",
-        type=float,
+        type=finite_float,
         default=0.25,
         metavar="SECONDS",
         help="seconds between a scripted run's events (embedded gateway; default: 0.25)",

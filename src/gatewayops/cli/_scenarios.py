@@ -182,7 +182,7 @@ def _text_chunk(piece: str) -> Emit:
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         name="clean",
-        shows="a clean run streams every chunk once and completes on its own terminal",
+        shows="streams every chunk once and completes on its own terminal",
         script=clean_run(_words(12, "clean"), chunks=12, delay=_DELAY),
         fault=_no_fault,
         expect=Expectation(result=Result.COMPLETED, source=FinishSource.AGENT_EVENT),
@@ -190,7 +190,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         name="token-expiry",
-        shows="auth_expired mid-run: one refresh, redial, resume from the cursor (#14419)",
+        shows="auth_expired mid-run: one refresh, redial, resume (#14419)",
         script=clean_run(_words(16, "token"), chunks=16, delay=_DELAY),
         fault=_expire_tokens,
         expect=Expectation(result=Result.COMPLETED, source=FinishSource.AGENT_EVENT),
@@ -198,7 +198,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         name="forgotten",
-        shows="the gateway forgot the run, then the socket dropped: auth_failed is terminal",
+        shows="run forgotten, then the socket drops: auth_failed is terminal",
         script=clean_run(_words(16, "gone"), chunks=16, delay=_DELAY),
         fault=_forget_then_drop,
         expect=Expectation(result=Result.AUTH_FAILED, source=FinishSource.AUTH_FAILED),
@@ -206,7 +206,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         name="refresh-fails",
-        shows="token expired and the refresh keeps failing: auth failure after the budget",
+        shows="expired token, refresh keeps failing: auth failure at budget",
         script=clean_run(_words(40, "refresh"), chunks=40, delay=_DELAY),
         fault=_expire_with_refresh_down,
         expect=Expectation(result=Result.AUTH_FAILED, source=FinishSource.REFRESH_FAILED),
@@ -214,7 +214,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         name="network-drop",
-        shows="the socket drops (1006): reconnect, resume, no chunk lost or repeated",
+        shows="drop (1006): reconnect, resume, no chunk lost or repeated",
         script=clean_run(_words(16, "drop"), chunks=16, delay=_DELAY),
         fault=_drop,
         expect=Expectation(result=Result.COMPLETED, source=FinishSource.AGENT_EVENT),
@@ -222,7 +222,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         name="hibernated",
-        shows="hibernated gateway + drop: an empty replay does not end the run (#15919)",
+        shows="hibernate + drop: empty replay does not end the run (#15919)",
         script=_hibernating_script(),
         fault=_hibernate_then_drop,
         expect=Expectation(result=Result.COMPLETED, source=FinishSource.AGENT_EVENT),
@@ -230,7 +230,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         name="stop",
-        shows="the user presses Stop: the gateway confirms the interrupt and the run ends",
+        shows="the user presses Stop: the run ends once the gateway confirms",
         script=clean_run(_words(60, "stop"), chunks=60, delay=_DELAY),
         fault=_stop,
         expect=Expectation(result=Result.INTERRUPTED),
@@ -238,7 +238,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         name="client-tool",
-        shows="tool_execute runs a local tool; the gateway gets exactly one tool_result",
+        shows="tool_execute runs a local tool; one tool_result is sent",
         script=tool_run(
             identifier="calculator",
             api_name="add",

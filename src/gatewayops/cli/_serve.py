@@ -21,10 +21,10 @@ import errno
 import ipaddress
 import shlex
 from functools import partial
-from typing import Any
 
 import trio
 
+from gatewayops.cli._commands import finite_float
 from gatewayops.cli._console import run_command
 from gatewayops.cli._endings import EXIT_FAILED, CommandError, leaves, say
 from gatewayops.gateway import (
@@ -46,13 +46,11 @@ DEFAULT_DELAY = 0.4
 _MAX_PORT = 65_535
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``serve`` subcommand."""
-    parser = subparsers.add_parser(
-        "serve",
-        help="run the reference gateway on loopback",
-        description="Run the reference protocol-v1 gateway on a loopback address until "
-        "Ctrl-C, start demo runs on it and print how to follow them with `gatewayops watch`.",
+def register(parser: argparse.ArgumentParser) -> None:
+    """Describe the ``serve`` subcommand and add its arguments to `parser`."""
+    parser.description = (
+        "Run the reference protocol-v1 gateway on a loopback address until Ctrl-C, start "
+        "demo runs on it and print how to follow them with `gatewayops watch`."
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="loopback address to bind (default: 127.0.0.1)"
@@ -68,20 +66,20 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--every",
-        type=float,
+        type=finite_float,
         metavar="SECONDS",
         help="start one more demo run every SECONDS (default: never)",
     )
     parser.add_argument(
         "--delay",
-        type=float,
+        type=finite_float,
         metavar="SECONDS",
         default=DEFAULT_DELAY,
         help=f"pause after each event of a demo run (default: {DEFAULT_DELAY:g})",
     )
     parser.add_argument(
         "--token-ttl",
-        type=float,
+        type=finite_float,
         metavar="SECONDS",
         default=DEFAULT_TOKEN_TTL,
         help=f"lifetime of the printed tokens (default: {DEFAULT_TOKEN_TTL:.0f})",

@@ -25,10 +25,10 @@ import math
 import os
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import trio
 
+from gatewayops.cli._commands import finite_float
 from gatewayops.cli._console import run_command
 from gatewayops.cli._endings import EXIT_FAILED, EXIT_OK, CommandError, say
 from gatewayops.effects import Client, open_client
@@ -57,14 +57,12 @@ class NoRefreshEndpoint(Exception):
     """`watch` cannot refresh tokens: it was given one token and nowhere to get another."""
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``watch`` subcommand."""
-    parser = subparsers.add_parser(
-        "watch",
-        help="follow one operation on a gateway and print what happens",
-        description="Follow one operation on any protocol-v1 gateway, printing streamed "
-        "text and state changes, until it finishes. Exit 0 when it finished, 1 when it "
-        "could not be followed (auth failure, gone, rejected, or --timeout).",
+def register(parser: argparse.ArgumentParser) -> None:
+    """Describe the ``watch`` subcommand and add its arguments to `parser`."""
+    parser.description = (
+        "Follow one operation on any protocol-v1 gateway, printing streamed text and "
+        "state changes, until it finishes. Exit 0 when it finished, 1 when it could not "
+        "be followed (auth failure, gone, rejected, or --timeout)."
     )
     parser.add_argument("url", help="gateway base URL (ws://, wss://, http:// or https://)")
     parser.add_argument("--operation", required=True, metavar="ID", help="operation id")
@@ -81,7 +79,7 @@ def register(subparsers: Any) -> None:
         help="with --record: fsync the log after every record (survives a power loss)",
     )
     parser.add_argument(
-        "--timeout", metavar="SECONDS", type=float, help="give up after SECONDS (exit 1)"
+        "--timeout", metavar="SECONDS", type=finite_float, help="give up after SECONDS (exit 1)"
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(

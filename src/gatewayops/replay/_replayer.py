@@ -174,9 +174,11 @@ class _Replay:
         # included), so a field-level diff is built only on a mismatch (`diverge`).
         expected = tuple(cast(Effect, out.item) for out in recorded)
         if self.truncated and expected != actual and actual[: len(expected)] == expected:
+            lost = len(actual) - len(expected)
+            what = "effect of" if lost == 1 else f"{lost} effects of"
             self.warnings.append(
-                f"the last {len(actual) - len(expected)} effects of {record.where} "
-                "were lost with the truncated line; not counted as a divergence"
+                f"the last {what} {record.where} {'was' if lost == 1 else 'were'} lost "
+                "with the truncated line; not counted as a divergence"
             )
             expected = actual
         if expected != actual or refused is not None:

@@ -22,6 +22,7 @@ from gatewayops._secrets import redact_secrets
 from gatewayops.replay._codec import PLACES, encode_item
 from gatewayops.replay._format import Header, Record
 from gatewayops.replay._safety import redact_json
+from gatewayops.replay._snapshot import snapshot_json, snapshot_lines
 from gatewayops.store import (
     Action,
     Change,
@@ -206,8 +207,12 @@ class OperationTimeline:
             self.more_entries += 1
 
     @_redacted
-    def to_text(self, state: GatewayState) -> str:
-        """The timeline, then where the operation stands (in `state`), the record counts."""
+    def to_text(self, state: GatewayState, *, snapshot: bool = False) -> str:
+        """The timeline, then where the operation stands (in `state`), the record counts.
+
+        With `snapshot` (the report of a replay ``until`` a record), where it stands
+        includes its input button, refresh, resume, owed tool results and transcript.
+        """
         op = state.operations.get(self.operation_id)
         topic = "" if op is None else f" on topic {op.topic_id}"
         lines = [f"operation {self.operation_id}{topic}"]
@@ -221,14 +226,17 @@ class OperationTimeline:
                 f"{op.bad_frames} bad frames; {op.problems} problems"
                 + ("" if op.last_problem is None else f" (last: {op.last_problem})")
             )
+            if snapshot:
+                lines.extend(snapshot_lines(op, state))
         inputs = ", ".join(f"{count} {kind}" for kind, count in sorted(self.inputs.items()))
         outputs = ", ".join(f"{count} {kind}" for kind, count in sorted(self.outputs.items()))
         lines.append(f"  records in: {inputs or 'none'}; out: {outputs or 'none'}")
         return "\n".join(lines)
 
     @_redacted
-    def to_json(self, state: GatewayState) -> dict[str, Any]:
-        """The timeline and the operation's standing (in `state`) as JSON."""
+    def to_json(self, state: GatewayState, *, snapshot: bool = False) -> dict[str, Any]:
+        """The timeline and the operation's standing (in `state`) as JSON; with
+        `snapshot`, the standing includes the keys of `snapshot_json` (transcript...)."""
         standing: dict[str, Any] = {}
         op = state.operations.get(self.operation_id)
         if op is not None:
@@ -246,6 +254,8 @@ class OperationTimeline:
                 "problems": op.problems,
                 "last_problem": op.last_problem,
             }
+            if snapshot:
+                standing.update(snapshot_json(op, state))
         return {
             "operation": self.operation_id,
             **standing,
@@ -296,7 +306,8 @@ class ReplayReport:
     def verdict(self) -> str:
         """One line: OK, or what failed and where first."""
         if self.ok:
-            return f"OK: {self.records} records replayed; no divergence; no invariant broken"
+            replayed = _count(self.records, "record")
+            return f"OK: {replayed} replayed; no divergence; no invariant broken"
         parts = []
         if self.divergence is not None:
             first = _where(self.divergence.seq, self.divergence.line)
@@ -310,16 +321,18 @@ class ReplayReport:
 
     @_redacted
     def to_text(self, *, timelines: bool = True) -> str:
-        """The report for people: timelines (optional), divergence, violations, verdict."""
+        """The report for people: timelines (optional; after a replay ``until`` a record,
+        each operation's input, refresh, resume, owed tools and transcript there, see
+        `_snapshot`), divergence, violations, verdict."""
         header = self.header
         lines = [
             f"log: {header.source} recording by gatewayops {header.library}, started "
-            f"{header.started_at}; {self.records} records"
+            f"{header.started_at}; {_count(self.records, 'record')}"
             + ("" if self.until is None else f"; state after record {self.until}")
         ]
         if timelines:
             for timeline in self.operations:
-                lines.append(timeline.to_text(self.state))
+                lines.append(timeline.to_text(self.state, snapshot=self.until is not None))
         if self.divergence is not None:
             lines.append(self.divergence.to_text())
         lines.extend(f"VIOLATION at {violation}" for violation in self.violations)
@@ -350,5 +363,8 @@ class ReplayReport:
             "violations": [attrs.asdict(violation) for violation in self.violations],
             "violation_count": self.violation_count,
             "warnings": list(self.warnings),
-            "operations": [timeline.to_json(self.state) for timeline in self.operations],
+            "operations": [
+                timeline.to_json(self.state, snapshot=self.until is not None)
+                for timeline in self.operations
+            ],
         }
