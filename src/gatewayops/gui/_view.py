@@ -3,7 +3,7 @@
 Owns: the view model of the example app -- the composer (button label "Send" or
 "Stop" from `is_input_loading`, disabled while a stop waits for the gateway), the
 connection indicator (a plain sentence: "Connecting…", "Reconnecting (retry 2):
-connection refused", "Finished: completed"), what the message line says when a stop is
+<why>", "Finished: completed"), what the message line says when a stop is
 confirmed or fails ("Stop failed: <reason>"), the topic list labels and the transcript
 lines (user prompts, streamed reasoning and text, tool calls, how each run ended) -- as
 pure functions of `GatewayState`, the store's actions and the turns a topic had.
@@ -130,7 +130,7 @@ def _words(result: Result) -> str:
 
 def indicator(state: GatewayState, operation_id: str | None) -> Indicator:
     """How the latest operation of a topic stands, in a sentence: its socket while it
-    runs ("Connected", "Reconnecting (retry 2): connection refused"), else its end
+    runs ("Connected", "Reconnecting (retry 2): <the last problem>"), else its end
     ("Finished: completed")."""
     op = None if operation_id is None else state.operations.get(operation_id)
     if op is None:
