@@ -181,3 +181,11 @@ def test_quiet_before_authentication_is_ignored() -> None:
     step = store.send(SocketWentQuiet(link_id=OP, generation=1, quiet_ms=1), {}, effects=[])
     assert not any(isinstance(effect, NotifyFinished) for effect in step.effects)
     store.finish()
+
+
+def test_reconnecting_a_finished_operation_says_how_it_ended_in_words() -> None:
+    """The OperationFinished message names the outcome in words, not as an attrs repr."""
+    done = fold(connected_store().state, received(resume_complete(SessionStatus.COMPLETED)))
+    with pytest.raises(OperationFinished) as raised:
+        reduce(done, ReconnectRequested(operation_id=OP))
+    assert str(raised.value) == f"operation '{OP}' already finished: completed (resume_status: completed)"
