@@ -16,6 +16,7 @@ __all__ = [
     "GatewayOpsError",
     "HandshakeRejected",
     "InterventionClosed",
+    "InterventionRefused",
     "InvalidGatewayUrl",
     "LocalUsageError",
     "OperationAlreadyExists",
@@ -88,6 +89,11 @@ class UnknownIntervention(LocalUsageError, KeyError):
 class InterventionClosed(LocalUsageError):
     """The intervention cannot take this answer: it ended, or another answer of it is
     being resolved (a repeat of that answer, with its resolution id, is no error)."""
+
+
+class InterventionRefused(GatewayOpsError):
+    """Raised by the reference gateway: the agent does not take this answer (nothing asks
+    that tool call, its deadline passed, or another answer was taken)."""
 
 
 class OperationNotFound(GatewayOpsError):
