@@ -296,3 +296,10 @@ def test_a_human_approval_step_waits_until_the_next_step() -> None:
     assert is_waiting_for_human(state, TOPIC)
     state = fold(state, received(event("step_start", {"phase": "execution"})))
     assert not is_waiting_for_human(state, TOPIC)
+
+
+def test_answering_a_resolved_intervention_is_refused_by_name() -> None:
+    """After the producer resolved it, another answer raises, saying it is resolved."""
+    state = fold(asked(), response(result="blue"))
+    with pytest.raises(InterventionClosed, match="already resolved"):
+        reduce(state, answered("r9"))

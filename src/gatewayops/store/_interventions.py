@@ -216,10 +216,10 @@ def check_answerable(op: Operation, action: InterventionAnswered | InterventionD
             f"intervention {action.tool_call_id!r} is resolving answer "
             f"{item.resolution_request_id!r}"
         )
-    ended = (
-        f"{item.status.value} ({item.cancel_reason.value})" if item.cancel_reason else "resolved"
+    why = f" ({item.cancel_reason.value})" if item.cancel_reason is not None else ""
+    raise InterventionClosed(
+        f"intervention {action.tool_call_id!r} is already {item.status.value}{why}"
     )
-    raise InterventionClosed(f"intervention {action.tool_call_id!r} is already {ended}")
 
 
 def answer(
