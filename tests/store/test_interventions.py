@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import attrs
 import pytest
 
 from gatewayops.exceptions import InterventionClosed, UnknownIntervention, UnknownOperation
@@ -17,6 +18,7 @@ from gatewayops.protocol import CancelReason, Refusal, ReviewedRequest
 from gatewayops.store import (
     MAX_INTERVENTION_WAIT_MS,
     GatewayState,
+    HumanLoop,
     Intervention,
     InterventionAnswered,
     InterventionDeclined,
@@ -30,6 +32,7 @@ from gatewayops.store import (
     pending_interventions,
     reduce,
 )
+from gatewayops.store._invariants import nothing_pending_when_finished
 
 from .helpers import (
     OP,
@@ -303,3 +306,14 @@ def test_answering_a_resolved_intervention_is_refused_by_name() -> None:
     state = fold(asked(), response(result="blue"))
     with pytest.raises(InterventionClosed, match="already resolved"):
         reduce(state, answered("r9"))
+
+
+def test_the_invariant_names_what_is_still_pending_after_a_terminal() -> None:
+    """`nothing_pending_when_finished` reports open interventions and a waiting approval."""
+    op = op_of(asked())
+    assert nothing_pending_when_finished(op) == "finished with interventions still open: ['ask-1']"
+    waiting = attrs.evolve(op, human=HumanLoop(approval_step=True))
+    assert nothing_pending_when_finished(waiting) == (
+        "finished while still waiting for the user's approval"
+    )
+    assert nothing_pending_when_finished(attrs.evolve(op, human=HumanLoop())) is None
