@@ -11,8 +11,16 @@ Example:
         url = gw.operation_url(run.operation_id)   # ws://127.0.0.1:PORT/ws?operationId=op-1
 """
 
+from gatewayops.gateway._answers import Answer
+from gatewayops.gateway._asking import AskHuman, InterventionOutcome
 from gatewayops.gateway._faults import Faults
-from gatewayops.gateway._gateway import Gateway, GatewayStatistics, RunHandle, open_gateway
+from gatewayops.gateway._gateway import (
+    Gateway,
+    GatewayStatistics,
+    RunHandle,
+    open_gateway,
+)
+from gatewayops.gateway._human_scripts import ASK_KINDS, asking_run
 from gatewayops.gateway._operation_state import ToolOutcome
 from gatewayops.gateway._scripts import (
     ClientTool,
@@ -32,7 +40,10 @@ from gatewayops.gateway._standalone import StandaloneGateway, run_gateway
 from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL
 
 __all__ = [
+    "ASK_KINDS",
     "DEFAULT_TOKEN_TTL",
+    "Answer",
+    "AskHuman",
     "ClientTool",
     "Emit",
     "Fail",
@@ -40,12 +51,14 @@ __all__ = [
     "Finish",
     "Gateway",
     "GatewayStatistics",
+    "InterventionOutcome",
     "Pause",
     "RunHandle",
     "Script",
     "ScriptStep",
     "StandaloneGateway",
     "ToolOutcome",
+    "asking_run",
     "clean_run",
     "demo_run",
     "error_run",

@@ -1,8 +1,8 @@
 """One operation of the reference gateway, as its durable object would keep it.
 
 Owns: `Operation` (the persisted status, event buffer and id counter, the topic, the
-live subscribers, the waiting tool calls), `ToolOutcome`, `ToolWaiter` and the `Peer`
-interface an open socket offers the registry.
+live subscribers, the waiting tool calls and questions), `ToolOutcome`, `ToolWaiter`
+and the `Peer` interface an open socket offers the registry.
 
 Must not know: WebSockets, JWTs, scripts or faults, or how operations are found (that is
 the registry's).
@@ -10,12 +10,15 @@ the registry's).
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 import trio
 
 from gatewayops.protocol import AgentEventMessage, SessionStatus, ToolResult
+
+if TYPE_CHECKING:
+    from gatewayops.gateway._asking import HumanWaiter, InterventionOutcome
 
 __all__ = ["Operation", "Peer", "ToolOutcome", "ToolWaiter"]
 
@@ -98,6 +101,9 @@ class Operation:
         run_done: set when the scripted run's task has finished.
         pending_tools: `tool_execute` calls waiting for a `tool_result`, by `toolCallId`.
         tool_outcomes: how each finished `tool_execute` wait ended, in order.
+        questions: the agent's requests for the user, by `toolCallId` (kept after
+            they end, so a repeated answer is acknowledged again).
+        intervention_outcomes: how each request ended, in order.
     """
 
     def __init__(self, *, operation_id: str, topic_id: str) -> None:
@@ -113,6 +119,8 @@ class Operation:
         self.tool_outcomes: list[ToolOutcome] = []
         self._buffer: list[_Buffered] = []
         self.pending_tools: dict[str, ToolWaiter] = {}
+        self.questions: dict[str, HumanWaiter] = {}
+        self.intervention_outcomes: list[InterventionOutcome] = []
 
     @property
     def events(self) -> tuple[AgentEventMessage, ...]:

@@ -20,10 +20,12 @@ Needs Hypothesis (the ``test`` extra). Import this module directly::
 
 from gatewayops.testing._action_strategies import (
     interrupt_results,
+    intervention_answers,
     operations_attached,
     operations_started,
     refresh_results,
     socket_events,
+    submission_results,
     timers_fired,
     tokens_replaced,
     tool_finishes,
@@ -78,6 +80,7 @@ __all__ = [
     "heartbeat_messages",
     "interrupt_messages",
     "interrupt_results",
+    "intervention_answers",
     "json_objects",
     "json_values",
     "operation_ids",
@@ -91,6 +94,7 @@ __all__ = [
     "session_complete_messages",
     "session_statuses",
     "socket_events",
+    "submission_results",
     "timers_fired",
     "tokens",
     "tokens_replaced",
