@@ -16,6 +16,7 @@ __all__ = [
     "GatewayOpsError",
     "HandshakeRejected",
     "InvalidGatewayUrl",
+    "KeywordArgumentsRequired",
     "LocalUsageError",
     "OperationAlreadyExists",
     "OperationFinished",
@@ -61,6 +62,11 @@ class LocalUsageError(GatewayOpsError):
 
 class InvalidGatewayUrl(LocalUsageError, ValueError):
     """A gateway URL that is empty or has a scheme other than ws, wss, http or https."""
+
+
+class KeywordArgumentsRequired(LocalUsageError, TypeError):
+    """A method whose arguments are easy to swap (several strings) was called with them
+    by position; the message shows the keyword form to use."""
 
 
 class OperationAlreadyExists(LocalUsageError):

@@ -4,24 +4,30 @@ Owns: the application API (start, attach, stop, detach, update_token, reconnect,
 dispatch, subscribe), the ways to wait for an operation (`wait_finished`, `changes`),
 `statistics()`, the debug mode that checks every step (`check_invariants`), and closing.
 Misuse errors from the reducer (`LocalUsageError` subclasses) reach the caller; after
-closing, every method that would act raises `ClientClosed`. Tokens passed in are never
+closing, every method that would act raises `ClientClosed`. The methods that take
+several strings (`start`, `attach`, `update_token`'s token) take them by keyword only,
+since swapped ids and tokens would be accepted silently: a call by position raises
+`KeywordArgumentsRequired`, whose message shows the keyword form. Tokens passed in are never
 logged (actions redact them in their repr). Must not know: how resources and effects
 are carried out (that is `_runtime`), or the wire protocol.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
+from typing import Concatenate, ParamSpec, TypeVar
 
 import attrs
 import trio
 
 from gatewayops.effects._handlers import InterruptFn, RefreshTokenFn, ToolHandler
 from gatewayops.effects._runtime import Runtime
-from gatewayops.exceptions import ClientClosed, UnknownOperation
+from gatewayops.exceptions import ClientClosed, KeywordArgumentsRequired, UnknownOperation
 from gatewayops.store import (
     Action,
     GatewayState,
@@ -43,6 +49,34 @@ from gatewayops.store import (
 from gatewayops.transport import Transport, WebSocketTransport
 
 __all__ = ["Client", "ClientStatistics", "OperationChanges", "open_client"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _by_keyword(
+    method: Callable[Concatenate[Client, _P], _R],
+) -> Callable[Concatenate[Client, _P], _R]:
+    """Refuse a call of `method` that passes its keyword-only arguments by position, with
+    a `KeywordArgumentsRequired` that shows the keyword form (Python's own error says
+    only how many positional arguments were given). Type checkers see `method`'s own
+    signature, so they refuse such a call before it runs."""
+    parameters = list(inspect.signature(method).parameters.values())[1:]  # without self
+    positional = sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters)
+    shape = ", ".join(
+        p.name if p.kind is p.POSITIONAL_OR_KEYWORD else f"{p.name}=..."
+        for p in parameters
+        if p.default is p.empty
+    )
+    message = f"Client.{method.__name__} takes keyword arguments: {method.__name__}({shape})"
+
+    @functools.wraps(method)
+    def checked(self: Client, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if len(args) > positional:
+            raise KeywordArgumentsRequired(message)
+        return method(self, *args, **kwargs)
+
+    return checked
 
 
 @attrs.frozen(kw_only=True)
@@ -169,10 +203,12 @@ class Client:
             raise ClientClosed("the client is closed")
         self._runtime.dispatch(action)
 
-    def start(self, operation_id: str, topic_id: str, gateway_url: str, token: str) -> None:
+    @_by_keyword
+    def start(self, *, operation_id: str, topic_id: str, gateway_url: str, token: str) -> None:
         """Follow a new run from its first event.
 
         Raises:
+            KeywordArgumentsRequired: the arguments were passed by position.
             OperationAlreadyExists: the operation id is already known.
             TopicBusy: another running operation holds the topic.
             InvalidGatewayUrl: the gateway URL is empty or has a wrong scheme.
@@ -183,8 +219,10 @@ class Client:
             )
         )
 
+    @_by_keyword
     def attach(
         self,
+        *,
         operation_id: str,
         topic_id: str,
         gateway_url: str,
@@ -196,6 +234,7 @@ class Client:
         With no `last_event_id` the replay is buffered, deduplicated and shown in order.
 
         Raises:
+            KeywordArgumentsRequired: the arguments were passed by position.
             OperationFinished: the operation already finished.
             TopicBusy: another running operation holds the topic.
             InvalidGatewayUrl: the gateway URL is empty or has a wrong scheme.
@@ -226,12 +265,14 @@ class Client:
         """
         self.dispatch(OperationDetached(operation_id=operation_id))
 
-    def update_token(self, operation_id: str, token: str) -> None:
+    @_by_keyword
+    def update_token(self, operation_id: str, *, token: str) -> None:
         """Use `token` for the operation's next `auth` frame (nothing is sent now).
 
         Pair it with `reconnect` to authenticate with it at once.
 
         Raises:
+            KeywordArgumentsRequired: the token was passed by position.
             UnknownOperation: no such operation.
         """
         self.dispatch(TokenReplaced(operation_id=operation_id, token=token))
