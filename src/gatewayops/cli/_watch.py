@@ -200,7 +200,7 @@ async def _watch(args: argparse.Namespace) -> int:
             refresh_token=_no_refresh, config=config, middleware=middleware
         ) as client:
             follow = client.start if args.new else client.attach
-            follow(op_id, topic, args.url, token)
+            follow(operation_id=op_id, topic_id=topic, gateway_url=args.url, token=token)
             outcome = await _follow(client, op_id, args.timeout)
     if outcome is None:
         raise CommandError(
