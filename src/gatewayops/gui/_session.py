@@ -159,7 +159,9 @@ class ChatSession:
         """
         if self._remote is not None:
             base_url, operation_id, token = self._remote
-            self.client.attach(operation_id, topic_id, base_url, token)
+            self.client.attach(
+                operation_id=operation_id, topic_id=topic_id, gateway_url=base_url, token=token
+            )
         else:
             assert self.gateway is not None
             script = answer_script(
@@ -167,7 +169,12 @@ class ChatSession:
             )
             run = self.gateway.start_run(script, topic_id=topic_id)
             operation_id = run.operation_id
-            self.client.start(operation_id, topic_id, self.gateway.url, run.token)
+            self.client.start(
+                operation_id=operation_id,
+                topic_id=topic_id,
+                gateway_url=self.gateway.url,
+                token=run.token,
+            )
         turn = Turn(prompt=prompt, operation_id=operation_id)
         self._turns[topic_id] = (*self._turns[topic_id], turn)
         return operation_id
