@@ -50,7 +50,7 @@ from gatewayops.store._actions import (
     is_about_a_link,
     subject,
 )
-from gatewayops.store._config import StoreConfig
+from gatewayops.store._config import StoreConfig, out_of_dials
 from gatewayops.store._delivery import NO_EFFECTS, flush
 from gatewayops.store._effects import Effect
 from gatewayops.store._endings import finish, stop_following
@@ -131,6 +131,11 @@ def _on_socket(
         case SocketClosed(code=code, reason=reason):
             return _lose(link, op, config, f"socket closed (code {code}, {reason!r})")
         case SocketFailed(error=error, retryable=True):
+            failed = link.attempt + 1
+            if out_of_dials(config, ever_opened=link.ever_opened, failed_dials=failed):
+                detail = f"{error} ({failed} attempt{'' if failed == 1 else 's'})"
+                op, effects = finish(op, Result.UNREACHABLE, FinishSource.DIAL_BUDGET, detail)
+                return link, op, effects
             return _lose(link, op, config, error)
         case SocketFailed(error=error):
             op, effects = finish(op, Result.REJECTED, FinishSource.CONNECTION_REJECTED, error)
