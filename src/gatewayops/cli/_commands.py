@@ -7,8 +7,9 @@ imports and registers in full only the subcommand named -- the others are listed
 their summary alone, so ``--help`` and ``--version`` import no subcommand module, no
 Trio and no gateway; the one-line form of every argument error (``gatewayops COMMAND:
 error: ... (see --help)``, exit 2, no usage block); and the argument types that refuse
-what no command can use: `finite_float` (NaN and infinities are usage errors) and
-`record_number` (1 or more).
+what no command can use: `finite_float` (NaN and infinities are usage errors),
+`record_number` (1 or more) and `gateway_url` (a gateway base URL with a scheme, a
+host and a port in 1-65535; for every command that takes one).
 
 A subcommand module exposes ``register(parser)``: it describes the command, adds its
 arguments to `parser` and sets ``func(args) -> int`` as its handler.
@@ -34,6 +35,7 @@ __all__ = [
     "build_parser",
     "command_of",
     "finite_float",
+    "gateway_url",
     "record_number",
 ]
 
@@ -137,3 +139,23 @@ def record_number(text: str) -> int:
             f"expected a record number (records count from 1), got {value}"
         )
     return value
+
+
+def gateway_url(text: str) -> str:
+    """An argparse type: a gateway base URL (``ws://HOST:PORT``, ``wss://``, ``http(s)://``).
+
+    The check is `gatewayops.protocol.check_gateway_url`'s (imported when a URL is
+    parsed, so ``--help`` stays fast).
+
+    Raises:
+        argparse.ArgumentTypeError: no or another scheme, no host, a port outside
+            1-65535, or an operation's socket URL; argparse reports it as
+            ``argument url: ...``.
+    """
+    from gatewayops.exceptions import InvalidGatewayUrl
+    from gatewayops.protocol import check_gateway_url
+
+    try:
+        return check_gateway_url(text)
+    except InvalidGatewayUrl as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

@@ -61,7 +61,7 @@ from gatewayops.protocol._messages import (
     ToolResult,
     UnknownMessage,
 )
-from gatewayops.protocol._url import operation_url
+from gatewayops.protocol._url import check_gateway_url, operation_url
 
 __all__ = [
     "DEFAULT_MAX_FRAME_CHARS",
@@ -105,6 +105,7 @@ __all__ = [
     "ToolStartData",
     "UnknownMessage",
     "UnreadableData",
+    "check_gateway_url",
     "client_from_wire",
     "decode",
     "decode_client",
