@@ -24,6 +24,7 @@ __all__ = [
     "ProtocolError",
     "RemoteProtocolError",
     "ReplayFormatError",
+    "TokenUnavailable",
     "TopicBusy",
     "TransportError",
     "UnknownOperation",
@@ -91,6 +92,13 @@ class OperationNotFound(GatewayOpsError):
     The store ends the operation cleanly (no socket, topic marker cleared) instead of
     retrying, so the upstream infinite-404 loop cannot happen.
     """
+
+
+class TokenUnavailable(GatewayOpsError):
+    """Raised by a ``refresh_token`` dependency that cannot get a fresh token, for a
+    reason the user can act on: its message becomes the operation's problem as it is,
+    without the class name (other exceptions are shown as ``Name: message``). The
+    refresh counts as failed, within the refresh budget."""
 
 
 # --------------------------------------------------------------------------- transport

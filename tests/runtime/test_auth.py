@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import trio
 
-from gatewayops.exceptions import OperationNotFound
+from gatewayops.exceptions import OperationNotFound, TokenUnavailable
 from gatewayops.protocol import Auth, AuthExpired, AuthFailed, AuthSuccess, Resume
 from gatewayops.store import FinishSource, Result, TokenRefreshFailed
 from gatewayops.transport import MemoryTransport
@@ -193,3 +193,24 @@ async def test_listeners_never_see_a_finished_operation_with_its_socket_open(
         server.send_message(AuthFailed(reason="operation not found"))
         await client.wait_finished(OP)
     assert seen == [(0, 0)]
+
+
+async def test_token_unavailable_is_shown_without_its_class_name(
+    transport: MemoryTransport, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A refresh that raises `TokenUnavailable` fails with its message as it is (written
+    for the user), where another exception is shown as ``Name: message``."""
+    recorder = Recorder()
+    advice = "the token expired: pass --token-url"
+
+    async def refresh(topic_id: str) -> str:
+        await trio.lowlevel.checkpoint()
+        raise TokenUnavailable(advice)
+
+    async with client_on(transport, refresh_token=refresh, recorder=recorder) as client:
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
+        server, _ = await handshake(transport)
+        server.send_message(AuthExpired())
+        outcome = await client.wait_finished(OP)
+    assert [failed.error for failed in recorder.of_type(TokenRefreshFailed)] == [advice] * 3
+    assert "TokenUnavailable" not in outcome.detail
