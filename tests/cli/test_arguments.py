@@ -43,6 +43,12 @@ def _assert_one_line(err: str, *needles: str) -> None:
         (["watch", "ws://h", "--operation", "a", "--token", "t", "--new", "--attach"], 2, "--new"),
         (["watch", "ws://h", "--operation", "a", "--token", "t", "--fsync"], 2, "--fsync"),
         (["watch", "ws://", "--operation", "a", "--token", "t"], 2, "'ws://': no host"),
+        (
+            ["watch", "ws://h", "--operation", "a", "--token", "t", "--token-url", "ftp://x"],
+            2,
+            "--token-url",
+        ),
+        (["serve", "--token-port", "70000"], 2, "--token-port"),
         (["watch", "http://:80", "--operation", "a", "--token", "t"], 2, "no host"),
         (["watch", "ws://h:0", "--operation", "a", "--token", "t"], 2, "port from 1 to 65535"),
         (["watch", "ws://h:65536", "--operation", "a", "--token", "t"], 2, "port from 1"),

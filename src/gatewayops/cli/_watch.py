@@ -17,11 +17,13 @@ opens, the third refused (DNS, TLS) dial in a row ends the operation as
 ``unreachable``, which `watch` reports as one line, exit 1. After a first connection
 it reconnects for ever, printing each retry.
 
-There is no token-refresh endpoint here: the `refresh_token` dependency raises a clear
-error, so an `auth_expired` ends the operation as an auth failure once the refresh
-budget is spent. The token is never printed: states and actions redact it, and every
-line goes through `say`, which redacts anything shaped like a token (say, an
-`auth_failed` reason that echoes it).
+Token refresh: with ``--token-url`` (``gatewayops serve`` prints one), an
+`auth_expired` trades the current token for a fresh one at that endpoint
+(`_token_client`); without it the `refresh_token` dependency raises `TokenUnavailable`
+saying how to get one, so the operation ends as an auth failure once the refresh budget
+is spent. The token is never printed: states and actions redact it, and every line goes
+through `say`, which redacts anything shaped like a token (say, an `auth_failed` reason
+that echoes it).
 
 Must not know: the reference gateway (this works against any v1 gateway).
 """
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -39,7 +42,9 @@ import trio
 from gatewayops.cli._commands import finite_float, gateway_url
 from gatewayops.cli._console import run_command
 from gatewayops.cli._endings import EXIT_FAILED, EXIT_OK, CommandError, say
+from gatewayops.cli._token_client import check_token_url, fetch_token
 from gatewayops.effects import Client, open_client
+from gatewayops.exceptions import TokenUnavailable
 from gatewayops.protocol import operation_url
 from gatewayops.replay import open_recorder
 from gatewayops.store import (
@@ -54,7 +59,7 @@ from gatewayops.store import (
     backoff_delay_ms,
 )
 
-__all__ = ["DEFAULT_DIAL_ATTEMPTS", "TOKEN_ENV", "NoRefreshEndpoint", "changes", "register"]
+__all__ = ["DEFAULT_DIAL_ATTEMPTS", "NO_TOKEN_URL", "TOKEN_ENV", "changes", "register"]
 
 TOKEN_ENV = "GATEWAYOPS_TOKEN"
 """Environment variable read when ``--token`` is not given (keeps it out of ``ps``)."""
@@ -65,8 +70,11 @@ DEFAULT_DIAL_ATTEMPTS = 3
 _UNFOLLOWABLE = frozenset({Result.AUTH_FAILED, Result.GONE, Result.REJECTED})
 
 
-class NoRefreshEndpoint(Exception):
-    """`watch` cannot refresh tokens: it was given one token and nowhere to get another."""
+NO_TOKEN_URL = (
+    "the token expired and watch cannot get a fresh one: pass --token-url (gatewayops "
+    "serve prints it), or run watch again with a fresh --token"
+)
+"""The problem an expired token is, without ``--token-url``."""
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -86,6 +94,11 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--token", metavar="JWT", help=f"auth token (default: ${TOKEN_ENV}); never printed"
     )
     parser.add_argument("--topic", metavar="ID", help="topic id (default: the operation id)")
+    parser.add_argument(
+        "--token-url",
+        metavar="URL",
+        help="token endpoint (http://HOST:PORT/token) that renews an expired token",
+    )
     parser.add_argument(
         "--record", metavar="FILE", type=Path, help="record the session as JSON Lines"
     )
@@ -131,6 +144,11 @@ def _token(args: argparse.Namespace) -> str:
         raise CommandError(f"--timeout {args.timeout:g}: expected a positive number")
     if args.dial_attempts < 0:
         raise CommandError(f"--dial-attempts {args.dial_attempts}: expected 0 or more")
+    if args.token_url is not None:
+        try:
+            check_token_url(args.token_url)
+        except ValueError as error:
+            raise CommandError(f"--token-url: {error}") from None
     return token
 
 
@@ -138,11 +156,18 @@ def _handle(args: argparse.Namespace) -> int:
     return run_command("watch", _watch, args)
 
 
-async def _no_refresh(topic_id: str) -> str:
-    await trio.lowlevel.checkpoint()
-    raise NoRefreshEndpoint(
-        "watch has no token refresh endpoint: run it again with a fresh --token"
-    )
+def _refresher(token_url: str | None, token: str) -> Callable[[str], Awaitable[str]]:
+    """The `refresh_token` dependency: trade the latest token at `token_url`, if any."""
+    latest = [token]
+
+    async def refresh(topic_id: str) -> str:
+        if token_url is None:
+            await trio.lowlevel.checkpoint()
+            raise TokenUnavailable(NO_TOKEN_URL)
+        latest[0] = await fetch_token(token_url, latest[0])
+        return latest[0]
+
+    return refresh
 
 
 def _text_delta(label: str, old: str, new: str) -> list[str]:
@@ -242,8 +267,9 @@ async def _watch(args: argparse.Namespace) -> int:
             )
             middleware.append(stack.enter_context(recorder))
         say(f"watching {op_id} at {operation_url(args.url, op_id)} ({mode})")
+        refresh = _refresher(args.token_url, token)
         async with open_client(
-            refresh_token=_no_refresh, config=config, middleware=middleware
+            refresh_token=refresh, config=config, middleware=middleware
         ) as client:
             follow = client.start if args.new else client.attach
             follow(operation_id=op_id, topic_id=topic, gateway_url=args.url, token=token)
