@@ -5,9 +5,10 @@ transport news and link timers by link, everything else by operation -- and drop
 stale news (a transport action of an old generation, a timer no longer in the
 resources, anything for a finished operation); the socket's life common to every
 protocol (opened, closed, failed, quiet, a bad frame, the watchdog, heartbeats,
-backoff) with the protocol's frames handed to its link module (`_link_v1`); the
-results of effects; the commit, where an operation that is no longer followed has its
-link closed and a finished one clears its topic's marker if the marker still names it;
+backoff, and the dial budget of a gateway never reached) with the protocol's frames
+handed to its link module (`_link_v1`); the results of effects; the commit, where an
+operation that is no longer followed has its link closed and a finished one clears its
+topic's marker if the marker still names it;
 and the safety net of PROTOCOL.md 11.24: if handling an action raises anyway, its
 operation ends once as failed (`FinishSource.INTERNAL_ERROR`) and `reduce` returns
 normally. Only the application's misuse raises (`LocalUsageError`), before anything
