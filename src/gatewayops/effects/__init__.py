@@ -7,12 +7,8 @@ cancelled as it changes, and one-shot effects run as tasks whose results come ba
 as actions.
 """
 
-from gatewayops.effects._client import (
-    Client,
-    ClientStatistics,
-    OperationChanges,
-    open_client,
-)
+from gatewayops.effects._changes import OperationChanges
+from gatewayops.effects._client import Client, ClientStatistics, open_client
 from gatewayops.effects._handlers import InterruptFn, RefreshTokenFn, ToolHandler
 from gatewayops.exceptions import ClientClosed
 

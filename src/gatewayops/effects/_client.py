@@ -1,7 +1,8 @@
 """The public face of the runtime: `open_client` and the `Client` it yields.
 
 Owns: the application API (start, attach, stop, detach, update_token, reconnect,
-dispatch, subscribe), the ways to wait for an operation (`wait_finished`, `changes`),
+dispatch, subscribe), the ways to wait for an operation (`wait_finished`, and `changes`,
+whose iterator is `_changes.OperationChanges`),
 `statistics()`, the debug mode that checks every step (`check_invariants`), and closing.
 Misuse errors from the reducer (`LocalUsageError` subclasses) reach the caller; after
 closing, every method that would act raises `ClientClosed`. The methods that take
@@ -19,12 +20,12 @@ import inspect
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from types import TracebackType
 from typing import Concatenate, ParamSpec, TypeVar
 
 import attrs
 import trio
 
+from gatewayops.effects._changes import OperationChanges
 from gatewayops.effects._handlers import InterruptFn, RefreshTokenFn, ToolHandler
 from gatewayops.effects._runtime import Runtime
 from gatewayops.exceptions import ClientClosed, KeywordArgumentsRequired, UnknownOperation
@@ -32,10 +33,8 @@ from gatewayops.store import (
     Action,
     GatewayState,
     InvariantWatch,
-    Link,
     Listener,
     Middleware,
-    Operation,
     OperationAttached,
     OperationDetached,
     OperationStarted,
@@ -48,7 +47,7 @@ from gatewayops.store import (
 )
 from gatewayops.transport import Transport, WebSocketTransport
 
-__all__ = ["Client", "ClientStatistics", "OperationChanges", "open_client"]
+__all__ = ["Client", "ClientStatistics", "open_client"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -99,75 +98,6 @@ class ClientStatistics:
     running_effect_tasks: int
     live_operations: int
     background_tasks: int
-
-
-class OperationChanges:
-    """Async iterator over one operation's snapshots, ending after it finishes.
-
-    The first snapshot is the operation as it is when iteration starts; another comes
-    whenever the operation or its link changed (read the link's status with
-    `gatewayops.store.connection_status(client.state, operation_id)`, or
-    `client.state.link_of(op)`). A consumer that falls behind skips intermediate
-    snapshots (each is the whole operation, so the latest says everything); the
-    finished snapshot is always delivered, last. Iteration also ends when the client
-    closes. Use it as an async context manager, or call `aclose`, to stop listening early.
-    """
-
-    def __init__(self, client: Client, operation_id: str, current: Operation) -> None:
-        self._operation_id = operation_id
-        self._latest = (current, client.state.links.get(current.link_id))
-        self._delivered: tuple[Operation, Link | None] | None = None
-        self._wakeup = trio.Event()
-        self._closed = False
-        self._unsubscribe = client.subscribe(self._on_dispatch)
-
-    def _on_dispatch(self, old: GatewayState, new: GatewayState, action: Action) -> None:
-        op = new.operations.get(self._operation_id)
-        if op is None:
-            return
-        link = new.links.get(op.link_id)
-        if op is self._latest[0] and link is self._latest[1]:
-            return
-        self._latest = (op, link)
-        if op.is_finished:
-            self._unsubscribe()
-        self._wakeup.set()
-
-    def __aiter__(self) -> OperationChanges:
-        return self
-
-    async def __anext__(self) -> Operation:
-        while True:
-            if self._latest is not self._delivered:
-                self._delivered = self._latest
-                return self._latest[0]
-            if self._closed or self._latest[0].is_finished:
-                self._unsubscribe()
-                raise StopAsyncIteration
-            self._wakeup = trio.Event()
-            await self._wakeup.wait()
-
-    async def __aenter__(self) -> OperationChanges:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def close(self) -> None:
-        """Stop listening; a pending `__anext__` ends after the last unseen snapshot."""
-        self._closed = True
-        self._unsubscribe()
-        self._wakeup.set()
-
-    async def aclose(self) -> None:
-        """Stop listening (see `close`)."""
-        self.close()
-        await trio.lowlevel.checkpoint()
 
 
 class Client:
