@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 import socket
+from pathlib import Path
 
 import attrs
 import pytest
@@ -129,3 +130,19 @@ async def test_after_a_first_connection_watch_keeps_reconnecting() -> None:
                 assert await watch.wait() == 130
     assert "socket     retry 2 within 2 s: cannot connect to" in watch.out
     assert watch.err == "gatewayops watch: interrupted\n"
+
+
+async def test_an_unreachable_gateway_still_finishes_the_recording(
+    closed_port: int, tmp_path: Path
+) -> None:
+    """With --record, giving up still says where the log is and leaves it whole: its last
+    record is the run's end, unreachable, from the dial budget."""
+    log = tmp_path / "unreachable.jsonl"
+    with trio.fail_after(30):
+        async with spawn(*_watch(closed_port, "--dial-attempts", "1", "--record", str(log))) as w:
+            assert await w.wait() == 1
+    assert w.out.splitlines()[-1] == f"recorded to {log}"
+    assert w.err.endswith("Connection refused (1 attempt)\n")
+    last = log.read_text().splitlines()[-1]
+    assert '"type":"NotifyFinished"' in last
+    assert '"result":"unreachable","source":"dial_budget"' in last

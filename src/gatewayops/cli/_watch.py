@@ -276,10 +276,12 @@ async def _watch(args: argparse.Namespace) -> int:
             outcome = await _follow(client, op_id, args.timeout)
             if outcome is None:
                 raise _unfinished(client, op_id, args.timeout)
-    if outcome.result is Result.UNREACHABLE:  # the detail is the last problem and the count
-        raise CommandError(outcome.detail, exit_code=EXIT_FAILED)
-    detail = f": {outcome.detail}" if outcome.detail else ""
-    say(f"{'outcome':<10} {outcome.result} ({outcome.source}){detail}")
+    unreachable = outcome.result is Result.UNREACHABLE  # one line on stderr instead
+    if not unreachable:
+        detail = f": {outcome.detail}" if outcome.detail else ""
+        say(f"{'outcome':<10} {outcome.result} ({outcome.source}){detail}")
     if args.record is not None:
         say(f"recorded to {args.record}")
+    if unreachable:  # the detail is the last problem and the count of attempts
+        raise CommandError(outcome.detail, exit_code=EXIT_FAILED)
     return EXIT_FAILED if outcome.result in _UNFOLLOWABLE else EXIT_OK
