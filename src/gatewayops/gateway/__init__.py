@@ -36,12 +36,15 @@ from gatewayops.gateway._scripts import (
     long_run,
     tool_run,
 )
-from gatewayops.gateway._standalone import StandaloneGateway, run_gateway
+from gatewayops.gateway._standalone import SHUTDOWN_GRACE, StandaloneGateway, run_gateway
+from gatewayops.gateway._token_endpoint import TOKEN_PATH, serve_token_endpoint
 from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL
 
 __all__ = [
     "ASK_KINDS",
     "DEFAULT_TOKEN_TTL",
+    "SHUTDOWN_GRACE",
+    "TOKEN_PATH",
     "Answer",
     "AskHuman",
     "ClientTool",
@@ -65,5 +68,6 @@ __all__ = [
     "long_run",
     "open_gateway",
     "run_gateway",
+    "serve_token_endpoint",
     "tool_run",
 ]

@@ -235,6 +235,7 @@ class OperationRegistry:
             return False
         operation.ended = True
         operation.status = status
+        _log.info("%s ended: %s (%s)", operation.operation_id, status, event_type)
         self.broadcast(operation.subscribers, encode(SessionComplete()))
         self.notify()
         return True

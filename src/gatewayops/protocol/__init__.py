@@ -78,7 +78,7 @@ from gatewayops.protocol._messages import (
     ToolResult,
     UnknownMessage,
 )
-from gatewayops.protocol._url import operation_url
+from gatewayops.protocol._url import check_gateway_url, operation_url
 from gatewayops.protocol._v2_human import (
     InputRequest,
     ToolConfirmation,
@@ -149,6 +149,7 @@ __all__ = [
     "UnreadableData",
     "UserInput",
     "V2HumanMessage",
+    "check_gateway_url",
     "client_from_wire",
     "decode",
     "decode_client",
