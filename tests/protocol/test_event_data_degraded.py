@@ -235,7 +235,7 @@ def test_stream_end_mistyped_final_content() -> None:
         (None, ErrorData(message="{}")),
         ({}, ErrorData(message="{}")),
         ({"message": 5}, ErrorData(message='{"message":5}')),
-        ({"error": [1]}, ErrorData(message='{"error":[1]}')),
+        ({"error": [1]}, ErrorData(message='{"error":[1]}', body={"error": [1]})),
         ({"message": HUGE}, ErrorData(message='{"message":1e400}')),
     ],
 )

@@ -29,6 +29,7 @@ from gatewayops.protocol._event_data import (
     UnreadableData,
     parse_event_data,
 )
+from gatewayops.protocol._fields import value_text
 from gatewayops.protocol._json import (
     STRICT_JSON_DECODER,
     STRICT_JSON_ENCODER,
@@ -117,4 +118,5 @@ __all__ = [
     "redact_secrets",
     "redacted",
     "to_wire",
+    "value_text",
 ]
