@@ -144,9 +144,14 @@ from gatewayops.store._tools import (
 )
 from gatewayops.store._transcript import (
     AssistantMessage,
+    Entry,
+    ErrorEntry,
+    Reasoning,
+    Streaming,
     ToolCallEntry,
     ToolCallStatus,
     Transcript,
+    UserMessage,
 )
 
 __all__ = [
@@ -171,6 +176,8 @@ __all__ = [
     "EchoGuard",
     "Effect",
     "EffectResult",
+    "Entry",
+    "ErrorEntry",
     "ExecuteTool",
     "FinishSource",
     "GatewayState",
@@ -192,6 +199,7 @@ __all__ = [
     "OperationStatus",
     "Outcome",
     "Position",
+    "Reasoning",
     "ReconnectRequested",
     "RefreshEvent",
     "RefreshState",
@@ -214,6 +222,7 @@ __all__ = [
     "StopRequested",
     "Store",
     "StoreConfig",
+    "Streaming",
     "Timer",
     "TimerFired",
     "TimerKind",
@@ -230,6 +239,7 @@ __all__ = [
     "Transcript",
     "Transition",
     "TransportAction",
+    "UserMessage",
     "Violation",
     "backoff_delay_ms",
     "carries",
