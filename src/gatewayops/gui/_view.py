@@ -2,9 +2,10 @@
 
 Owns: the view model of the example app -- the composer (button label "Send" or
 "Stop" from `is_input_loading`), the connection indicator, the topic list labels and
-the transcript lines (user prompts, streamed reasoning and text, tool calls, how each
-run ended) -- as pure functions of `GatewayState` and the turns a topic had. Keeping
-them here, away from Tk, makes every rule a plain function a test can call.
+the transcript lines (user prompts, then each run's entries in order -- reasoning,
+text, tool calls inline, the error with its type and body -- and how it ended) --
+as pure functions of `GatewayState` and the turns a topic had. Keeping them here,
+away from Tk, makes every rule a plain function a test can call.
 
 Must not know: Tk, Trio, the client or the gateway.
 """
@@ -15,12 +16,18 @@ from collections.abc import Sequence
 
 import attrs
 
+from gatewayops._chat_text import call_line, error_lines
 from gatewayops.store import (
+    AssistantMessage,
     ConnectionStatus,
+    Entry,
+    ErrorEntry,
     GatewayState,
     OperationStatus,
+    Reasoning,
     Result,
-    ToolCallStatus,
+    ToolCallEntry,
+    UserMessage,
     is_input_loading,
     is_quiet,
     is_stopping,
@@ -53,12 +60,6 @@ _CONNECTION_COLOURS = {
     ConnectionStatus.EXPIRED: _BUSY,
     ConnectionStatus.RECONNECTING: _BUSY,
     ConnectionStatus.DISCONNECTED: _IDLE,
-}
-
-_TOOL_MARKS = {
-    ToolCallStatus.RUNNING: "…",
-    ToolCallStatus.SUCCEEDED: "✓",
-    ToolCallStatus.FAILED: "✗",
 }
 
 
@@ -145,12 +146,33 @@ def _outcome_line(state: GatewayState, operation_id: str) -> TranscriptLine | No
     return TranscriptLine(text=text, tag="outcome")
 
 
-def transcript_lines(state: GatewayState, turns: Sequence[Turn]) -> tuple[TranscriptLine, ...]:
-    """The transcript pane of a topic: each turn's prompt, then what its run streamed.
+def _entry_lines(entry: Entry, prompt: str) -> list[TranscriptLine]:
+    match entry:
+        case UserMessage(text=text):
+            shown = text and text != prompt  # the turn's own prompt is already shown
+            return [TranscriptLine(text=f"You: {text}", tag="user")] if shown else []
+        case AssistantMessage():
+            text = entry.text
+            return [TranscriptLine(text=f"Assistant: {text}", tag="assistant")] if text else []
+        case Reasoning():
+            text = entry.text
+            return [TranscriptLine(text=f"  thinking: {text}", tag="reasoning")] if text else []
+        case ToolCallEntry():
+            return [TranscriptLine(text=f"  tool {call_line(entry)}", tag="tool")]
+        case ErrorEntry():
+            first, *more = error_lines(entry)
+            return [
+                TranscriptLine(text=f"Error: {first}", tag="error"),
+                *(TranscriptLine(text=f"  {line}", tag="error") for line in more),
+            ]
 
-    Assistant messages and tool calls are shown in the order the transcript keeps them
-    (messages first, then tool calls, per run), followed by the inline error and how
-    the run ended.
+
+def transcript_lines(state: GatewayState, turns: Sequence[Turn]) -> tuple[TranscriptLine, ...]:
+    """The transcript pane of a topic: each turn's prompt, then what its run showed.
+
+    The entries of each run's transcript in order (reasoning, text, each tool call
+    inline where it ran, the inline error with its type and body), then how the run
+    ended.
     """
     lines: list[TranscriptLine] = []
     for turn in turns:
@@ -158,22 +180,8 @@ def transcript_lines(state: GatewayState, turns: Sequence[Turn]) -> tuple[Transc
         op = state.operations.get(turn.operation_id)
         if op is None:
             continue
-        transcript = op.transcript
-        for message in transcript.messages:
-            if message.reasoning:
-                lines.append(
-                    TranscriptLine(text=f"  thinking: {message.reasoning}", tag="reasoning")
-                )
-            if message.text:
-                lines.append(TranscriptLine(text=f"Assistant: {message.text}", tag="assistant"))
-        for call in transcript.tool_calls:
-            name = "/".join(part for part in (call.identifier, call.api_name) if part) or call.id
-            mark = _TOOL_MARKS[call.status]
-            lines.append(
-                TranscriptLine(text=f"  tool {name} {mark} {call.status.value}", tag="tool")
-            )
-        if transcript.error is not None:
-            lines.append(TranscriptLine(text=f"Error: {transcript.error}", tag="error"))
+        for entry in op.transcript.entries:
+            lines += _entry_lines(entry, turn.prompt)
         ending = _outcome_line(state, turn.operation_id)
         if ending is not None:
             lines.append(ending)
