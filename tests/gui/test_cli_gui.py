@@ -1,4 +1,5 @@
-"""`gatewayops gui`: argument checks, a clear line without a display, Ctrl-C."""
+"""`gatewayops gui`: argument checks, the token from the environment, a clear line
+without a display, Ctrl-C."""
 
 from __future__ import annotations
 
@@ -15,17 +16,40 @@ from gatewayops.cli import main
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["gui", "--url", "ws://127.0.0.1:8787"], "--url needs --token and --operation"),
+        (["gui", "--url", "ws://127.0.0.1:8787", "--token", "t"], "--url needs --operation"),
+        (
+            ["gui", "--url", "ws://127.0.0.1:8787", "--operation", "op-1"],
+            "no token: pass --token or set GATEWAYOPS_TOKEN",
+        ),
+        (
+            ["gui", "--url", "ws://127.0.0.1:8787", "--operation", "op-1", "--token", " "],
+            "no token: pass --token or set GATEWAYOPS_TOKEN",
+        ),
         (["gui", "--token", "t"], "--token and --operation go with --url"),
         (["gui", "--delay", "-1"], "--delay must not be negative"),
     ],
 )
 def test_bad_arguments_are_one_line_and_exit_2(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+    argv: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Inconsistent options are refused with one line on stderr and exit code 2."""
+    monkeypatch.delenv("GATEWAYOPS_TOKEN", raising=False)
     assert main(argv) == 2
     assert capsys.readouterr().err == f"gatewayops gui: error: {message}\n"
+
+
+def test_url_takes_the_token_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --url and no --token, GATEWAYOPS_TOKEN is the token, as for `watch`: the
+    arguments pass and the command goes on to open its window (here: there is no display)."""
+    monkeypatch.setenv("GATEWAYOPS_TOKEN", "from-env")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    assert main(["gui", "--url", "ws://127.0.0.1:8787", "--operation", "op-1"]) == 1
+    assert capsys.readouterr().err.startswith("gatewayops gui: cannot open a window:")
 
 
 def test_no_display_is_one_line_and_exit_1(

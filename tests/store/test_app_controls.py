@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from gatewayops.exceptions import OperationFinished, TopicBusy, UnknownOperation
+from gatewayops.exceptions import (
+    OperationAlreadyExists,
+    OperationFinished,
+    TopicBusy,
+    UnknownOperation,
+)
 from gatewayops.protocol import SessionStatus
 from gatewayops.store import (
     ConnectionStatus,
@@ -35,6 +40,7 @@ from .helpers import (
     STATUS,
     TOPIC,
     TRANSCRIPT,
+    attached,
     auth_frame,
     chunk,
     closed,
@@ -181,3 +187,22 @@ def test_quiet_before_authentication_is_ignored() -> None:
     step = store.send(SocketWentQuiet(link_id=OP, generation=1, quiet_ms=1), {}, effects=[])
     assert not any(isinstance(effect, NotifyFinished) for effect in step.effects)
     store.finish()
+
+
+def test_reconnecting_a_finished_operation_says_how_it_ended_in_words() -> None:
+    """The OperationFinished message names the outcome in words, not as an attrs repr."""
+    done = fold(connected_store().state, received(resume_complete(SessionStatus.COMPLETED)))
+    with pytest.raises(OperationFinished) as raised:
+        reduce(done, ReconnectRequested(operation_id=OP))
+    assert (
+        str(raised.value)
+        == f"operation '{OP}' already finished: completed (resume_status: completed)"
+    )
+
+
+def test_attaching_a_followed_operation_on_another_topic_is_refused() -> None:
+    """An operation runs on one topic: attaching it on a second one raises
+    OperationAlreadyExists naming both topics."""
+    state = connected_store().state
+    with pytest.raises(OperationAlreadyExists, match=f"followed on topic '{TOPIC}', not 'other'"):
+        reduce(state, attached(topic="other"))

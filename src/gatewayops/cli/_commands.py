@@ -6,9 +6,10 @@ an argument list names, read without importing anything); `build_parser`, which
 imports and registers in full only the subcommand named -- the others are listed by
 their summary alone, so ``--help`` and ``--version`` import no subcommand module, no
 Trio and no gateway; the one-line form of every argument error (``gatewayops COMMAND:
-error: ... (see --help)``, exit 2, no usage block); and the argument types that refuse
+error: ... (see --help)``, exit 2, no usage block); the argument types that refuse
 what no command can use: `finite_float` (NaN and infinities are usage errors) and
-`record_number` (1 or more).
+`record_number` (1 or more); and `token_from`, the one rule for where a command's token
+comes from (``--token``, else ``GATEWAYOPS_TOKEN``).
 
 A subcommand module exposes ``register(parser)``: it describes the command, adds its
 arguments to `parser` and sets ``func(args) -> int`` as its handler.
@@ -21,21 +22,27 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
+import os
 import sys
 from collections.abc import Sequence
 from typing import NamedTuple, NoReturn
 
 from gatewayops._version import __version__
-from gatewayops.cli._endings import EXIT_USAGE, say
+from gatewayops.cli._endings import EXIT_USAGE, CommandError, say
 
 __all__ = [
     "COMMANDS",
+    "TOKEN_ENV",
     "Command",
     "build_parser",
     "command_of",
     "finite_float",
     "record_number",
+    "token_from",
 ]
+
+TOKEN_ENV = "GATEWAYOPS_TOKEN"
+"""Environment variable read when ``--token`` is not given (keeps it out of ``ps``)."""
 
 
 class Command(NamedTuple):
@@ -137,3 +144,15 @@ def record_number(text: str) -> int:
             f"expected a record number (records count from 1), got {value}"
         )
     return value
+
+
+def token_from(given: str | None) -> str:
+    """The token a command uses: `given` (``--token``), else ``$GATEWAYOPS_TOKEN``.
+
+    Raises:
+        CommandError: neither gives a token that is not blank (exit 2).
+    """
+    token = given if given is not None else os.environ.get(TOKEN_ENV, "")
+    if not token.strip():
+        raise CommandError(f"no token: pass --token or set {TOKEN_ENV}")
+    return token

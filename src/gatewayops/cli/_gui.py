@@ -4,12 +4,12 @@ Owns: the ``gui`` subcommand's arguments and its handler: check them, open the w
 (`gatewayops.gui.ChatApp`) and run Tk's loop until the window is closed and the Trio
 run has finished. By default the app starts the reference gateway on 127.0.0.1 in the
 same Trio run; ``--url`` follows one running operation on another gateway instead (it
-then needs ``--token`` and ``--operation``, as ``watch`` does, and the fault buttons
-are off). A Trio error is printed with its traceback (exit 1); SIGINT or SIGTERM does
-what the close button does -- cancel the run, so its sockets close, and let Tk's loop
-end once it has finished -- then ends the command as `_endings` says (exit 130 or 143,
-one line); a missing Tk or display is one line (exit 1); bad arguments are one line
-(exit 2).
+then needs ``--operation`` and a token, from ``--token`` or ``GATEWAYOPS_TOKEN`` by the
+same rule as ``watch``, and the fault buttons are off). A Trio error is printed with its
+traceback (exit 1); SIGINT or SIGTERM does what the close button does -- cancel the
+run, so its sockets close, and let Tk's loop end once it has finished -- then ends the
+command as `_endings` says (exit 130 or 143, one line); a missing Tk or display is one
+line (exit 1); bad arguments are one line (exit 2).
 
 Must not know: what the window shows or how the session works. Imports Tk lazily, so
 the rest of the command line works on a Python built without it.
@@ -23,11 +23,12 @@ import sys
 import traceback
 from typing import TYPE_CHECKING
 
-from gatewayops.cli._commands import finite_float
+from gatewayops.cli._commands import TOKEN_ENV, finite_float, token_from
 from gatewayops.cli._endings import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    CommandError,
     CommandSignalled,
     on_ending_signals,
     say,
@@ -50,7 +51,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--url", help="follow a run on this gateway (ws://HOST:PORT) instead of the embedded one"
     )
-    parser.add_argument("--token", help="with --url: the operation's token (not refreshable)")
+    parser.add_argument(
+        "--token",
+        metavar="JWT",
+        help=f"with --url: the operation's token (default: ${TOKEN_ENV}; not refreshable)",
+    )
     parser.add_argument("--operation", help="with --url: the running operation to follow")
     parser.add_argument(
         "--topic",
@@ -76,9 +81,15 @@ def _usage_error(message: str) -> int:
 
 def handler(args: argparse.Namespace) -> int:
     """Open the window and run it until it is closed; the process exit code."""
-    if args.url and not (args.token and args.operation):
-        return _usage_error("--url needs --token and --operation")
-    if not args.url and (args.token or args.operation):
+    token = None
+    if args.url:
+        if not args.operation:
+            return _usage_error("--url needs --operation")
+        try:
+            token = token_from(args.token)
+        except CommandError as error:
+            return _usage_error(str(error))
+    elif args.token or args.operation:
         return _usage_error("--token and --operation go with --url")
     if args.delay < 0:
         return _usage_error("--delay must not be negative")
@@ -95,7 +106,7 @@ def handler(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     options = AppOptions(
         url=args.url,
-        token=args.token,
+        token=token,
         operation=args.operation,
         chunk_delay=args.delay,
         topics=tuple(args.topics) if args.topics else DEFAULT_TOPICS,

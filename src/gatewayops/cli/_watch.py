@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 from contextlib import ExitStack
 from pathlib import Path
 
 import trio
 
 from gatewayops._chat_text import call_line, error_lines
-from gatewayops.cli._commands import finite_float
+from gatewayops.cli._commands import TOKEN_ENV, finite_float, token_from
 from gatewayops.cli._console import run_command
 from gatewayops.cli._endings import EXIT_FAILED, EXIT_OK, CommandError, say
 from gatewayops.effects import Client, open_client
@@ -54,10 +53,7 @@ from gatewayops.store import (
     UserMessage,
 )
 
-__all__ = ["TOKEN_ENV", "NoRefreshEndpoint", "changes", "register"]
-
-TOKEN_ENV = "GATEWAYOPS_TOKEN"
-"""Environment variable read when ``--token`` is not given (keeps it out of ``ps``)."""
+__all__ = ["NoRefreshEndpoint", "changes", "register"]
 
 _UNFOLLOWABLE = frozenset({Result.AUTH_FAILED, Result.GONE, Result.REJECTED})
 
@@ -105,9 +101,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def _token(args: argparse.Namespace) -> str:
     """The checked token; raises `CommandError` for any bad argument."""
-    token: str = args.token if args.token is not None else os.environ.get(TOKEN_ENV, "")
-    if not token.strip():
-        raise CommandError(f"no token: pass --token or set {TOKEN_ENV}")
+    token = token_from(args.token)
     if not args.operation.strip():
         raise CommandError("--operation: must not be empty")
     if args.fsync and args.record is None:

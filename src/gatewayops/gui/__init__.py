@@ -27,6 +27,7 @@ from gatewayops.gui._view import (
     Turn,
     composer_view,
     indicator,
+    stop_news,
     topic_label,
     transcript_lines,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "indicator",
     "png_size",
     "screenshot",
+    "stop_news",
     "topic_label",
     "transcript_lines",
     "virtual_display",

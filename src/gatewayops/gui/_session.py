@@ -1,8 +1,10 @@
 """The chat app's model: topics, turns, and what Send, Stop and the fault buttons do.
 
 Owns: `AppOptions` (embedded reference gateway, or a remote one), `ChatSession` (which
-topics exist, what was sent on each, and the synchronous actions a GUI callback calls:
-`send`, `stop`, `expire_token`, `forget`, `drop_network`), and `serve_session`, the
+topics exist, what was sent or followed on each, and the synchronous actions a GUI
+callback calls: `send` (embedded: start a run from a prompt), `follow` (``--url``: follow
+the given operation, with no prompt, since the app did not start it), `stop`,
+`expire_token`, `forget`, `drop_network`), and `serve_session`, the
 Trio function behind the window: it opens the embedded gateway (unless `--url`) and
 the client, hands the session to the GUI, and waits until cancelled.
 
@@ -23,7 +25,7 @@ import trio
 from gatewayops.effects import Client, ClientStatistics, open_client
 from gatewayops.gateway import Gateway, GatewayStatistics, Script, open_gateway, tool_run
 from gatewayops.gui._view import Turn
-from gatewayops.store import Operation, StoreConfig, running_operation
+from gatewayops.store import Operation, OperationStatus, StoreConfig, running_operation
 
 __all__ = [
     "DEFAULT_TOPICS",
@@ -131,12 +133,14 @@ class ChatSession:
         return self.options.topics
 
     @property
-    def faults_available(self) -> bool:
-        """Whether the fault buttons work (only on the embedded gateway)."""
-        return self.gateway is not None
+    def embedded(self) -> bool:
+        """Whether the app runs the embedded gateway: Send starts a run from the prompt
+        and the fault buttons work. Otherwise (``--url``) Send follows `--operation`, a
+        run started elsewhere, and no prompt is sent anywhere."""
+        return self._remote is None
 
     def turns(self, topic_id: str) -> tuple[Turn, ...]:
-        """What was sent on the topic, oldest first."""
+        """What was sent (or followed) on the topic, oldest first."""
         return self._turns[topic_id]
 
     def latest_operation(self, topic_id: str) -> str | None:
@@ -148,29 +152,50 @@ class ChatSession:
         """The topic's running operation (what Stop and the faults act on)."""
         return running_operation(self.client.state, topic_id)
 
+    def can_send(self) -> bool:
+        """Whether Send has something to do: always on the embedded gateway; with
+        ``--url``, while `--operation` is neither followed already nor finished."""
+        if self._remote is None:
+            return True
+        op = self.client.state.operations.get(self._remote[1])
+        return op is None or op.status is OperationStatus.DETACHED
+
     def send(self, topic_id: str, prompt: str) -> str:
-        """Start a run on the topic (embedded) or follow `--operation` (remote).
+        """Start a scripted run answering `prompt` on the topic (embedded gateway).
 
         Returns:
             The operation id.
 
         Raises:
-            LocalUsageError: the client refused (topic busy, operation finished, ...).
+            LocalUsageError: the client refused (the topic is busy, ...).
+            RuntimeError: the app follows a remote gateway (use `follow`).
         """
-        if self._remote is not None:
-            base_url, operation_id, token = self._remote
-            self.client.attach(operation_id, topic_id, base_url, token)
-        else:
-            assert self.gateway is not None
-            script = answer_script(
-                prompt, chunks=self.options.chunks, delay=self.options.chunk_delay
-            )
-            run = self.gateway.start_run(script, topic_id=topic_id)
-            operation_id = run.operation_id
-            self.client.start(operation_id, topic_id, self.gateway.url, run.token)
-        turn = Turn(prompt=prompt, operation_id=operation_id)
+        if self.gateway is None:
+            raise RuntimeError("a remote gateway's run is followed, not sent: use follow()")
+        script = answer_script(prompt, chunks=self.options.chunks, delay=self.options.chunk_delay)
+        run = self.gateway.start_run(script, topic_id=topic_id)
+        self.client.start(run.operation_id, topic_id, self.gateway.url, run.token)
+        return self._add_turn(topic_id, Turn(prompt=prompt, operation_id=run.operation_id))
+
+    def follow(self, topic_id: str) -> str:
+        """Follow `--operation` on the topic (``--url``); the turn has no prompt.
+
+        Returns:
+            The operation id.
+
+        Raises:
+            LocalUsageError: the client refused (the operation finished, ...).
+            RuntimeError: the app runs the embedded gateway (use `send`).
+        """
+        if self._remote is None:
+            raise RuntimeError("the embedded gateway's runs are sent, not followed: use send()")
+        base_url, operation_id, token = self._remote
+        self.client.attach(operation_id, topic_id, base_url, token)
+        return self._add_turn(topic_id, Turn(prompt=None, operation_id=operation_id))
+
+    def _add_turn(self, topic_id: str, turn: Turn) -> str:
         self._turns[topic_id] = (*self._turns[topic_id], turn)
-        return operation_id
+        return turn.operation_id
 
     def stop(self, topic_id: str) -> None:
         """Stop the topic's run: interrupt it (embedded) or stop following it (remote)."""

@@ -1,11 +1,14 @@
 """What the chat window shows, as plain data computed from the store's state.
 
 Owns: the view model of the example app -- the composer (button label "Send" or
-"Stop" from `is_input_loading`), the connection indicator, the topic list labels and
-the transcript lines (user prompts, then each run's entries in order -- reasoning,
-text, tool calls inline, the error with its type and body -- and how it ended) --
-as pure functions of `GatewayState` and the turns a topic had. Keeping them here,
-away from Tk, makes every rule a plain function a test can call.
+"Stop" from `is_input_loading`, disabled while a stop waits for the gateway), the
+connection indicator (a plain sentence: "Connecting…", "Reconnecting (retry 2):
+<why>", "Finished: completed"), what the message line says when a stop is
+confirmed or fails ("Stop failed: <reason>"), the topic list labels and the transcript
+lines (user prompts, then each run's entries in order -- reasoning, text, tool calls
+inline, the error with its type and body -- and how it ended) -- as
+pure functions of `GatewayState`, the store's actions and the turns a topic had.
+Keeping them here, away from Tk, makes every rule a plain function a test can call.
 
 Must not know: Tk, Trio, the client or the gateway.
 """
@@ -18,19 +21,23 @@ import attrs
 
 from gatewayops._chat_text import call_line, error_lines
 from gatewayops.store import (
+    Action,
     AssistantMessage,
     ConnectionStatus,
     Entry,
     ErrorEntry,
     GatewayState,
+    InterruptFailed,
     OperationStatus,
     Reasoning,
     Result,
     ToolCallEntry,
     UserMessage,
+    concerned,
     is_input_loading,
     is_quiet,
     is_stopping,
+    outcome,
     running_operation,
 )
 
@@ -41,6 +48,7 @@ __all__ = [
     "Turn",
     "composer_view",
     "indicator",
+    "stop_news",
     "topic_label",
     "transcript_lines",
 ]
@@ -53,21 +61,27 @@ _BUSY = "#ef6c00"
 _BAD = "#c62828"
 _IDLE = "#757575"
 
-_CONNECTION_COLOURS = {
-    ConnectionStatus.CONNECTED: _GOOD,
-    ConnectionStatus.CONNECTING: _BUSY,
-    ConnectionStatus.AUTHENTICATING: _BUSY,
-    ConnectionStatus.EXPIRED: _BUSY,
-    ConnectionStatus.RECONNECTING: _BUSY,
-    ConnectionStatus.DISCONNECTED: _IDLE,
+_CONNECTIONS = {  # how the indicator says each socket status, and its colour
+    ConnectionStatus.CONNECTED: ("Connected", _GOOD),
+    ConnectionStatus.CONNECTING: ("Connecting…", _BUSY),
+    ConnectionStatus.AUTHENTICATING: ("Authenticating…", _BUSY),
+    ConnectionStatus.EXPIRED: ("Token expired: refreshing it…", _BUSY),
+    ConnectionStatus.RECONNECTING: ("Reconnecting…", _BUSY),
+    ConnectionStatus.DISCONNECTED: ("Disconnected", _IDLE),
 }
 
 
 @attrs.frozen(kw_only=True)
 class Turn:
-    """One message the user sent on a topic and the operation that answered it."""
+    """One operation the app followed on a topic, and the prompt that started it.
 
-    prompt: str
+    Attributes:
+        prompt: what the user sent; None for a run the app follows but did not start
+            (``--url``), so no prompt is shown for it.
+        operation_id: the operation.
+    """
+
+    prompt: str | None
     operation_id: str
 
 
@@ -88,7 +102,7 @@ class ComposerView:
 
 @attrs.frozen(kw_only=True)
 class Indicator:
-    """The connection indicator of the topic's latest operation: a text and a colour."""
+    """The connection indicator of the topic's latest operation: a sentence and a colour."""
 
     text: str
     colour: str
@@ -110,26 +124,52 @@ def composer_view(state: GatewayState, topic_id: str) -> ComposerView:
     return ComposerView(button_text=STOP if loading else SEND, loading=loading, stopping=stopping)
 
 
+def _words(result: Result) -> str:
+    """A result as words: ``auth_failed`` reads "auth failed"."""
+    return result.value.replace("_", " ")
+
+
 def indicator(state: GatewayState, operation_id: str | None) -> Indicator:
-    """How the latest operation of a topic stands: its socket while it runs, else its end."""
+    """How the latest operation of a topic stands, in a sentence: its socket while it
+    runs ("Connected", "Reconnecting (retry 2): <the last problem>"), else its end
+    ("Finished: completed")."""
     op = None if operation_id is None else state.operations.get(operation_id)
     if op is None:
-        return Indicator(text="● idle", colour=_IDLE)
+        return Indicator(text="Idle: nothing sent on this topic yet", colour=_IDLE)
     if op.outcome is not None:
         colour = _GOOD if op.outcome.succeeded else _BAD
         if op.outcome.result is Result.INTERRUPTED:
             colour = _IDLE
-        return Indicator(text=f"● finished: {op.outcome.result.value}", colour=colour)
-    if op.status is not OperationStatus.RUNNING:
-        return Indicator(text=f"● {op.status.value}", colour=_IDLE)
-    status = state.link_of(op).status
+        return Indicator(text=f"Finished: {_words(op.outcome.result)}", colour=colour)
+    if op.status is OperationStatus.DETACHED:
+        return Indicator(text="Detached: no longer following the run", colour=_IDLE)
+    link = state.link_of(op)
     if is_quiet(state, op.id):  # connected, but nothing but heartbeat acks for a while
         minutes = state.config.quiet_after_ms / 60_000
-        return Indicator(text=f"● connected, no news for {minutes:g} min", colour=_IDLE)
-    if status is ConnectionStatus.RECONNECTING and op.last_problem:  # why, in one line
-        text = f"● reconnecting (retry {state.link_of(op).attempt}): {op.last_problem}"
+        return Indicator(text=f"Connected, no news for {minutes:g} min", colour=_IDLE)
+    if link.status is ConnectionStatus.RECONNECTING and op.last_problem:  # why, in one line
+        text = f"Reconnecting (retry {link.attempt}): {op.last_problem}"
         return Indicator(text=text, colour=_BUSY)
-    return Indicator(text=f"● {status.value}", colour=_CONNECTION_COLOURS[status])
+    text, colour = _CONNECTIONS[link.status]
+    return Indicator(text=text, colour=colour)
+
+
+def stop_news(old: GatewayState, new: GatewayState, action: Action) -> str | None:
+    """What the message line says when `action` (taking `old` to `new`) settled a stop.
+
+    A stopping run that ended interrupted: "Stopped: the run was interrupted." An
+    interrupt the gateway refused, or that could not be asked, leaves the run going and
+    the Stop button enabled again: "Stop failed: <reason>". Anything else: None.
+    """
+    if isinstance(action, InterruptFailed):
+        return f"Stop failed: {action.error}"
+    operation_id = concerned(new, action)[1]
+    if operation_id is None or not is_stopping(old, operation_id):
+        return None
+    ended = outcome(new, operation_id)
+    if ended is None or ended.result is not Result.INTERRUPTED:
+        return None
+    return "Stopped: the run was interrupted."
 
 
 def topic_label(state: GatewayState, topic_id: str) -> str:
@@ -146,7 +186,7 @@ def _outcome_line(state: GatewayState, operation_id: str) -> TranscriptLine | No
     return TranscriptLine(text=text, tag="outcome")
 
 
-def _entry_lines(entry: Entry, prompt: str) -> list[TranscriptLine]:
+def _entry_lines(entry: Entry, prompt: str | None) -> list[TranscriptLine]:
     match entry:
         case UserMessage(text=text):
             shown = text and text != prompt  # the turn's own prompt is already shown
@@ -168,15 +208,20 @@ def _entry_lines(entry: Entry, prompt: str) -> list[TranscriptLine]:
 
 
 def transcript_lines(state: GatewayState, turns: Sequence[Turn]) -> tuple[TranscriptLine, ...]:
-    """The transcript pane of a topic: each turn's prompt, then what its run showed.
+    """The transcript pane of a topic: each turn's prompt (or, for a run the app did not
+    start, a note naming it), then what its run streamed.
 
-    The entries of each run's transcript in order (reasoning, text, each tool call
-    inline where it ran, the inline error with its type and body), then how the run
-    ended.
+    The entries of each run's transcript follow in order (reasoning, text, each tool
+    call inline where it ran, the inline error with its type and body), then how the
+    run ended.
     """
     lines: list[TranscriptLine] = []
     for turn in turns:
-        lines.append(TranscriptLine(text=f"You: {turn.prompt}", tag="user"))
+        if turn.prompt is None:
+            note = f"Following {turn.operation_id}, a run started elsewhere"
+            lines.append(TranscriptLine(text=note, tag="note"))
+        else:
+            lines.append(TranscriptLine(text=f"You: {turn.prompt}", tag="user"))
         op = state.operations.get(turn.operation_id)
         if op is None:
             continue

@@ -30,6 +30,7 @@ from gatewayops.gui._view import (
     TranscriptLine,
     composer_view,
     indicator,
+    stop_news,
     topic_label,
     transcript_lines,
 )
@@ -44,7 +45,12 @@ _TAGS = {
     "tool": {"foreground": "#6a1b9a"},
     "error": {"foreground": "#c62828"},
     "outcome": {"foreground": "#455a64", "font": ("TkDefaultFont", 9)},
+    "note": {"foreground": "#455a64", "font": ("TkDefaultFont", 9, "italic")},
 }
+_INITIAL_SIZE = "780x520"
+_TRANSCRIPT_MIN_LINES = 3
+"""The transcript's height when the window is at its minimum size."""
+_ENTRY_MIN_CHARS = 16
 
 
 class ChatWindow:
@@ -54,12 +60,14 @@ class ChatWindow:
         topic_list: the topics (a running one is marked).
         transcript: the selected topic's turns and what their runs streamed.
         indicator: the connection status of the selected topic's latest operation.
-        entry: the message to send.
-        send_button: "Send" while the topic's input is not loading, else "Stop".
+        entry: the message to send (disabled with ``--url``: nothing is sent there).
+        send_button: "Send" while the topic's input is not loading, else "Stop";
+            disabled while a stop waits for the gateway to confirm it (enabled again if
+            the stop failed), and with ``--url`` while there is nothing to follow.
         expire_button: expire the running operation's token (embedded gateway).
         forget_button: make the gateway forget the running operation.
         drop_button: drop the running operation's sockets.
-        message: one line of feedback (errors, what a fault did).
+        message: one line of feedback (errors, how a stop went, what a fault did).
     """
 
     def __init__(self, root: tkinter.Tk, *, title: str = "gatewayops — chat composer") -> None:
@@ -69,8 +77,6 @@ class ChatWindow:
         self._render_pending = False
         self._shown_lines: tuple[TranscriptLine, ...] = ()
         root.title(title)
-        root.geometry("780x520")
-        root.minsize(560, 360)
         ttk.Style(root).theme_use("clam")
 
         side = ttk.Frame(root, padding=6)
@@ -82,21 +88,21 @@ class ChatWindow:
 
         main = ttk.Frame(root, padding=6)
         main.pack(side="left", fill="both", expand=True)
-        self.indicator = tkinter.Label(main, text="● starting…", anchor="w", foreground="#757575")
-        self.indicator.pack(fill="x")
-        pane = ttk.Frame(main)
-        pane.pack(fill="both", expand=True, pady=4)
-        self.transcript = tkinter.Text(pane, wrap="word", state="disabled", height=16, width=60)
-        scroll = ttk.Scrollbar(pane, command=self.transcript.yview)
-        self.transcript.configure(yscrollcommand=scroll.set)
-        scroll.pack(side="right", fill="y")
-        self.transcript.pack(side="left", fill="both", expand=True)
-        for tag, options in _TAGS.items():
-            self.transcript.tag_configure(tag, **options)  # type: ignore[arg-type]
-
+        self.indicator = tkinter.Label(main, text="● Starting…", anchor="w", foreground="#757575")
+        self.indicator.pack(side="top", fill="x")
+        # Packed from the bottom up before the transcript, which takes what is left: a
+        # smaller window squeezes the transcript, never the composer under it.
+        self.message = ttk.Label(main, text="Starting the gateway and the client…", anchor="w")
+        self.message.pack(side="bottom", fill="x", pady=(6, 0))
+        faults = ttk.Frame(main)
+        faults.pack(side="bottom", fill="x", pady=(6, 0))
+        ttk.Label(faults, text="Faults:").pack(side="left")
+        self.expire_button = self._fault_button(faults, "Expire token", self.on_expire_token)
+        self.forget_button = self._fault_button(faults, "Forget operation", self.on_forget)
+        self.drop_button = self._fault_button(faults, "Drop network", self.on_drop_network)
         composer = ttk.Frame(main)
-        composer.pack(fill="x")
-        self.entry = ttk.Entry(composer)
+        composer.pack(side="bottom", fill="x")
+        self.entry = ttk.Entry(composer, width=_ENTRY_MIN_CHARS)
         self.entry.pack(side="left", fill="x", expand=True)
         self.entry.bind("<Return>", lambda _event: self.on_send_or_stop())
         self.send_button = ttk.Button(
@@ -104,14 +110,23 @@ class ChatWindow:
         )
         self.send_button.pack(side="left", padx=(6, 0))
 
-        faults = ttk.Frame(main)
-        faults.pack(fill="x", pady=(6, 0))
-        ttk.Label(faults, text="Faults:").pack(side="left")
-        self.expire_button = self._fault_button(faults, "Expire token", self.on_expire_token)
-        self.forget_button = self._fault_button(faults, "Forget operation", self.on_forget)
-        self.drop_button = self._fault_button(faults, "Drop network", self.on_drop_network)
-        self.message = ttk.Label(main, text="Starting the gateway and the client…", anchor="w")
-        self.message.pack(fill="x", pady=(6, 0))
+        pane = ttk.Frame(main)
+        pane.pack(side="top", fill="both", expand=True, pady=4)
+        self.transcript = tkinter.Text(
+            pane, wrap="word", state="disabled", height=_TRANSCRIPT_MIN_LINES, width=1
+        )
+        scroll = ttk.Scrollbar(pane, command=self.transcript.yview)
+        self.transcript.configure(yscrollcommand=scroll.set)
+        scroll.pack(side="right", fill="y")
+        self.transcript.pack(side="left", fill="both", expand=True)
+        for tag, options in _TAGS.items():
+            self.transcript.tag_configure(tag, **options)  # type: ignore[arg-type]
+
+        # The smallest window is what the widgets ask for with the transcript at its
+        # fewest lines: every control stays whole and visible however far it shrinks.
+        root.update_idletasks()
+        root.minsize(root.winfo_reqwidth(), root.winfo_reqheight())
+        root.geometry(_INITIAL_SIZE)
 
     def _fault_button(
         self, parent: ttk.Frame, text: str, command: Callable[[], None]
@@ -129,8 +144,11 @@ class ChatWindow:
             self.topic_list.insert(index, topic_label(session.client.state, topic))
         self.topic_list.selection_set(0)
         self._unsubscribe = session.client.subscribe(self._on_dispatch)
-        where = "the embedded gateway" if session.faults_available else session.options.url
-        self.say(f"Ready: following runs on {where}.")
+        if session.embedded:
+            self.say("Ready: type a message and press Send to start a run.")
+        else:  # nothing typed is sent anywhere: Send follows the given operation
+            self.entry.configure(state="disabled")
+            self.say(f"Ready: press Send to follow {session.options.operation}.")
         self.render()
 
     def unbind(self, reason: str) -> None:
@@ -163,22 +181,29 @@ class ChatWindow:
         session, topic = self._session, self.selected_topic
         if session is None or topic is None:
             return
+        composer = composer_view(session.client.state, topic)
+        if composer.stopping:  # the button is disabled; Return does nothing either
+            return
         try:
-            if session.running(topic) is not None:
+            if composer.loading:
                 session.stop(topic)
-                self.say(f"Stop requested on {topic}.")
-            else:
-                prompt = self.entry.get().strip() or "Hello!"
-                operation_id = session.send(topic, prompt)
+                if session.embedded:
+                    self.say(f"Stopping the run on {topic}: waiting for the gateway…")
+                else:
+                    self.say(f"Stopped following the run on {topic}.")
+            elif session.embedded:
+                operation_id = session.send(topic, self.entry.get().strip() or "Hello!")
                 self.entry.delete(0, "end")
                 self.say(f"Sent on {topic}: following {operation_id}.")
+            elif session.can_send():
+                self.say(f"Following {session.follow(topic)} on {topic}.")
         except LocalUsageError as error:
             self.say(f"Refused: {error}")
         self.render()
 
     def on_expire_token(self) -> None:
         """Fault: the gateway expires the running operation's tokens."""
-        self._fault(lambda s, t: f"Expired the token ({s.expire_token(t)} sockets told).")
+        self._fault(lambda s, t: f"Expired the token (sockets told: {s.expire_token(t)}).")
 
     def on_forget(self) -> None:
         """Fault: the gateway forgets the running operation (its sockets go quiet)."""
@@ -186,7 +211,7 @@ class ChatWindow:
 
     def on_drop_network(self) -> None:
         """Fault: the gateway drops the running operation's sockets (no close frame)."""
-        self._fault(lambda s, t: f"Dropped {s.drop_network(t)} sockets.")
+        self._fault(lambda s, t: f"Dropped the network (sockets dropped: {s.drop_network(t)}).")
 
     def _fault(self, act: Callable[[ChatSession, str], str]) -> None:
         session, topic = self._session, self.selected_topic
@@ -196,6 +221,9 @@ class ChatWindow:
     # ------------------------------------------------------------------ rendering
 
     def _on_dispatch(self, old: GatewayState, new: GatewayState, action: Action) -> None:
+        news = stop_news(old, new, action)
+        if news is not None:
+            self.say(news)
         if not self._render_pending:
             self._render_pending = True
             self.root.after_idle(self.render)
@@ -208,14 +236,15 @@ class ChatWindow:
             return
         state = session.client.state
         composer = composer_view(state, topic)
+        usable = not composer.stopping and (composer.loading or session.can_send())
         self.send_button.configure(
-            text=composer.button_text, state="disabled" if composer.stopping else "normal"
+            text=composer.button_text, state="normal" if usable else "disabled"
         )
-        fault_state = "normal" if composer.loading and session.faults_available else "disabled"
+        fault_state = "normal" if composer.loading and session.embedded else "disabled"
         for button in (self.expire_button, self.forget_button, self.drop_button):
             button.configure(state=fault_state)
         shown = indicator(state, session.latest_operation(topic))
-        self.indicator.configure(text=shown.text, foreground=shown.colour)
+        self.indicator.configure(text=f"● {shown.text}", foreground=shown.colour)
         for index, name in enumerate(session.topics):
             label = topic_label(state, name)
             if self.topic_list.get(index) != label:

@@ -91,10 +91,16 @@ def start(state: GatewayState, action: OperationStarted) -> _Placed:
 
 
 def attach(state: GatewayState, action: OperationAttached) -> _Placed:
-    """A run already going, followed again (a second attach of a followed one is skipped)."""
+    """A run already going, followed again (a second attach of a followed one is skipped;
+    one on another topic is refused: an operation runs on one topic)."""
     existing = state.operations.get(action.operation_id)
     if existing is not None and existing.is_finished:
         raise OperationFinished(f"operation {existing.id!r} already finished: {existing.outcome}")
+    if existing is not None and existing.topic_id != action.topic_id:
+        raise OperationAlreadyExists(
+            f"operation {existing.id!r} is followed on topic {existing.topic_id!r},"
+            f" not {action.topic_id!r}"
+        )
     if existing is not None and existing.status is OperationStatus.RUNNING:
         return state, NO_EFFECTS
     resume = ResumeState(on_connect=True)

@@ -112,6 +112,11 @@ class Outcome:
         """Whether the run completed cleanly."""
         return self.result is Result.COMPLETED
 
+    def __str__(self) -> str:
+        """In words, for messages: ``failed (agent_event: boom)``."""
+        detail = f": {self.detail}" if self.detail else ""
+        return f"{self.result} ({self.source}{detail})"
+
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class Link:
