@@ -42,15 +42,20 @@ from gatewayops.store import (
 )
 
 __all__ = [
+    "PANE_LINE_CHARS",
     "ComposerView",
     "Indicator",
+    "TranscriptEdit",
     "TranscriptLine",
     "Turn",
     "composer_view",
     "indicator",
     "stop_news",
     "topic_label",
+    "trailing_run",
+    "transcript_edit",
     "transcript_lines",
+    "with_pane_breaks",
 ]
 
 SEND = "Send"
@@ -114,6 +119,74 @@ class TranscriptLine:
 
     text: str
     tag: str
+
+
+@attrs.frozen(kw_only=True)
+class TranscriptEdit:
+    """The least change that turns the shown lines into new ones: a streamed chunk is
+    appended where it belongs, never a redraw of the text before it.
+
+    Attributes:
+        grown: the line that only grew at its end (`suffix` is what it gained), if one did.
+        suffix: the text to add at the end of line `grown`.
+        rewrite_from: lines from this one on are deleted and the new ones written again
+            (``len(new)`` when none is).
+    """
+
+    grown: int | None
+    suffix: str
+    rewrite_from: int
+
+
+PANE_LINE_CHARS = 2_000
+"""The longest line the transcript pane holds: Tk lays out a whole line again whenever
+it changes, so a chunk appended to a 100k-character line without a newline would cost
+hundreds of milliseconds; the pane breaks such a line every this many characters."""
+
+
+def trailing_run(text: str) -> int:
+    """How many characters `text` ends with after its last newline."""
+    return len(text) - text.rfind("\n") - 1
+
+
+def with_pane_breaks(text: str, run: int = 0) -> str:
+    """`text` as the pane holds it: a newline added wherever a run of characters without
+    one would exceed `PANE_LINE_CHARS`; `run` is the length of the run before `text`, in
+    the text itself (so text appended later breaks where the whole text written at once
+    would)."""
+    run = (run - 1) % PANE_LINE_CHARS + 1 if run else 0  # the pane's line broke already
+    pieces: list[str] = []
+    for index, part in enumerate(text.split("\n")):
+        if index:
+            pieces.append("\n")
+            run = 0
+        while run + len(part) > PANE_LINE_CHARS:
+            cut = PANE_LINE_CHARS - run
+            pieces += (part[:cut], "\n")
+            part, run = part[cut:], 0
+        pieces.append(part)
+        run += len(part)
+    return "".join(pieces)
+
+
+def transcript_edit(
+    shown: Sequence[TranscriptLine], new: Sequence[TranscriptLine]
+) -> TranscriptEdit:
+    """How to turn the lines `shown` into `new`: the first line that differs grows (when
+    it only gained text at its end, in the same style) or is rewritten, with the rest."""
+    first = 0
+    for old, line in zip(shown, new, strict=False):
+        if old != line:
+            break
+        first += 1
+    if first == len(shown) == len(new):
+        return TranscriptEdit(grown=None, suffix="", rewrite_from=first)
+    if first < min(len(shown), len(new)):
+        old, line = shown[first], new[first]
+        if old.tag == line.tag and line.text.startswith(old.text):
+            suffix = line.text[len(old.text) :]
+            return TranscriptEdit(grown=first, suffix=suffix, rewrite_from=first + 1)
+    return TranscriptEdit(grown=None, suffix="", rewrite_from=first)
 
 
 def composer_view(state: GatewayState, topic_id: str) -> ComposerView:
