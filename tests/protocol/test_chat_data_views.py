@@ -1,5 +1,6 @@
 """Typed views of what a chat shows beyond text: streamed tool calls, both `tool_end`
-payload shapes, the message a stream or a tool belongs to, an error's body.
+payload shapes, the message a stream or a tool belongs to, an error's body, the server's
+message list (`uiMessages`) and the revision a v2 run settles at.
 
 PROTOCOL.md 1.4 (event data) and 6.1 (tool_execute's context). A detail that does not
 read is degraded and named, never the event.
@@ -12,11 +13,14 @@ from typing import Any
 from gatewayops.protocol import (
     AgentEvent,
     ErrorData,
+    RuntimeEndData,
+    StepStartData,
     StreamChunkData,
     StreamStartData,
     ToolCalling,
     ToolEndData,
     ToolExecuteData,
+    UiMessage,
     parse_event_data,
 )
 
@@ -117,3 +121,56 @@ def test_error_without_detail_has_no_body() -> None:
     assert parse("error", data) == ErrorData(
         message="m", kind="InsufficientBudget", body={"budget": {"left": 0}}
     )
+
+
+def test_ui_messages_read_what_a_chat_shows() -> None:
+    """A `uiMessages` snapshot keeps each message's id, role, text, parent, reasoning,
+    tool calls, the call a tool message answers, and its error."""
+    messages = [
+        {"id": "u1", "role": "user", "content": "hi"},
+        {
+            "id": "a1",
+            "role": "assistant",
+            "content": "Let me look.",
+            "parentId": "u1",
+            "reasoning": {"content": "search"},
+            "tools": [{"id": "c1", "identifier": "web", "apiName": "search", "arguments": "{}"}],
+        },
+        {"id": "t1", "role": "tool", "content": "3 hits", "tool_call_id": "c1"},
+        {"id": "a2", "role": "assistant", "error": {"type": "X", "message": "boom"}},
+    ]
+    view = parse("step_start", {"uiMessages": messages})
+    assert view == StepStartData(
+        ui_messages=(
+            UiMessage(id="u1", role="user", content="hi"),
+            UiMessage(
+                id="a1",
+                role="assistant",
+                content="Let me look.",
+                parent_id="u1",
+                reasoning="search",
+                tools=(ToolCalling(id="c1", identifier="web", api_name="search", arguments="{}"),),
+            ),
+            UiMessage(id="t1", role="tool", content="3 hits", tool_call_id="c1"),
+            UiMessage(id="a2", role="assistant", error=ErrorData(message="boom", kind="X")),
+        )
+    )
+
+
+def test_a_ui_message_without_id_is_left_out_and_named() -> None:
+    """An item of `uiMessages` without a string id is skipped and named; a list that is
+    not a list is no snapshot at all (None), and named."""
+    view = parse("agent_runtime_end", {"uiMessages": [{"role": "user"}, {"id": "a"}]})
+    assert view == RuntimeEndData(
+        ui_messages=(UiMessage(id="a"),),
+        problems=("event.data.uiMessages[0].id: missing required field (expected str)",),
+    )
+    assert parse("step_start", {"uiMessages": "x"}) == StepStartData(
+        problems=("event.data.uiMessages: expected array, got str",)
+    )
+
+
+def test_runtime_end_in_patch_mode_names_its_revision() -> None:
+    """v2's `agent_runtime_end` says the run settles at `messageRevision` (PROTOCOL.md 7.8)."""
+    view = parse("agent_runtime_end", {"messagePatchMode": True, "messageRevision": 7})
+    assert view == RuntimeEndData(message_patch_mode=True, message_revision=7)

@@ -23,6 +23,7 @@ from gatewayops.protocol import (
     NumberText,
     RuntimeEndData,
     SessionStatus,
+    StepStartData,
     StreamChunkData,
     StreamEndData,
     StreamStartData,
@@ -43,6 +44,7 @@ VIEWS: dict[str, type] = {
     EventType.TOOL_EXECUTE: ToolExecuteData,
     EventType.ERROR: ErrorData,
     EventType.AGENT_RUNTIME_END: RuntimeEndData,
+    EventType.STEP_START: StepStartData,
 }
 STRICT_SHAPES = [t for t in VIEWS if t not in {EventType.ERROR, EventType.AGENT_RUNTIME_END}]
 TOKEN = jwt.encode({"sub": "x"}, "k" * 32, algorithm="HS256")

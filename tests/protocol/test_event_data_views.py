@@ -19,6 +19,7 @@ from gatewayops.protocol import (
     NumberText,
     RuntimeEndData,
     SessionStatus,
+    StepStartData,
     StreamChunkData,
     StreamEndData,
     StreamStartData,
@@ -39,6 +40,7 @@ VIEWS: dict[str, type] = {
     EventType.TOOL_EXECUTE: ToolExecuteData,
     EventType.ERROR: ErrorData,
     EventType.AGENT_RUNTIME_END: RuntimeEndData,
+    EventType.STEP_START: StepStartData,
 }
 UNTYPED = [t.value for t in EventType if t not in VIEWS]
 
@@ -313,6 +315,6 @@ def test_runtime_end_status(reason: str | None, status: SessionStatus) -> None:
     """ended_status maps error and interrupted to themselves and anything else to completed."""
     data = {} if reason is None else {"reason": reason, "uiMessages": []}
     view = parse("agent_runtime_end", data)
-    assert view == RuntimeEndData(reason=reason)
+    assert view == RuntimeEndData(reason=reason, ui_messages=None if reason is None else ())
     assert isinstance(view, RuntimeEndData)
     assert view.ended_status is status

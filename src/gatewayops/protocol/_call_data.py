@@ -151,10 +151,11 @@ def _calling(
     )
 
 
-def tool_callings(value: object, problems: list[str]) -> tuple[ToolCalling, ...]:
-    """The calls of a `tools_calling` chunk's `toolsCalling` list; an item that is not a
-    call with an id is left out and named."""
-    path = f"{DATA_PATH}.toolsCalling"
+def tool_callings(
+    value: object, problems: list[str], path: str = f"{DATA_PATH}.toolsCalling"
+) -> tuple[ToolCalling, ...]:
+    """The calls of a list at `path` (a `tools_calling` chunk's `toolsCalling`, a server
+    message's `tools`); an item that is not a call with an id is left out and named."""
     if value is None:
         return ()
     if type(value) is not list:

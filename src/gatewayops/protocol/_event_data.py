@@ -1,8 +1,9 @@
 """Typed views of the `data` of the agent events the reducer acts on.
 
 Owns: parsing `AgentEvent.data` for stream_start, stream_chunk, stream_end, tool_start,
-tool_end, tool_execute, error and agent_runtime_end into frozen classes (the tool-call
-and error views are `_call_data`'s), and `parse_event_data`, which picks the parser. Parsing never
+tool_end, tool_execute, error, agent_runtime_end and step_start into frozen classes
+(the tool-call and error views are `_call_data`'s, the server's list
+`_snapshot_data`'s), and `parse_event_data`, which picks the parser. Parsing never
 raises: a field that fails to read is degraded to its default and named in the view's
 `problems`; data that cannot be used at all (not an object, no `chunkType`, a tool call
 without an id) gives `UnreadableData`, which says why. The codec keeps `data` raw, so
@@ -34,12 +35,19 @@ from gatewayops.protocol._call_data import (
 )
 from gatewayops.protocol._fields import Lenient, json_type_name, value_text
 from gatewayops.protocol._messages import AgentEvent, ChunkType, EventType, Problems, SessionStatus
+from gatewayops.protocol._snapshot_data import (
+    StepStartData,
+    UiMessage,
+    step_start_data,
+    ui_messages,
+)
 
 __all__ = [
     "DEFAULT_TOOL_TIMEOUT_MS",
     "ErrorData",
     "EventData",
     "RuntimeEndData",
+    "StepStartData",
     "StreamChunkData",
     "StreamEndData",
     "StreamStartData",
@@ -47,6 +55,7 @@ __all__ = [
     "ToolEndData",
     "ToolExecuteData",
     "ToolStartData",
+    "UiMessage",
     "UnreadableData",
     "parse_event_data",
 ]
@@ -97,9 +106,16 @@ class StreamEndData:
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class RuntimeEndData:
-    """`agent_runtime_end`: the run stopped, for `reason` (``None`` = clean completion)."""
+    """`agent_runtime_end`: the run stopped, for `reason` (``None`` = clean completion).
+
+    It may carry the server's list (`ui_messages`), or in v2 the revision the list
+    stands at once the run settles (`message_patch_mode`, `message_revision`).
+    """
 
     reason: str | None = None
+    ui_messages: tuple[UiMessage, ...] | None = None
+    message_patch_mode: bool = False
+    message_revision: int | None = None
     problems: Problems = ()
 
     @property
@@ -132,6 +148,7 @@ EventData: TypeAlias = (
     | ToolExecuteData
     | ErrorData
     | RuntimeEndData
+    | StepStartData
     | UnreadableData
 )
 
@@ -217,7 +234,13 @@ def _tool_execute(data: dict[str, Any], problems: list[str]) -> EventData:
 
 def _runtime_end(data: dict[str, Any], problems: list[str]) -> RuntimeEndData:
     read = Lenient(data, DATA_PATH, problems)
-    return RuntimeEndData(reason=read.text("reason"), problems=tuple(read.problems))
+    return RuntimeEndData(
+        reason=read.text("reason"),
+        ui_messages=ui_messages(data.get("uiMessages"), problems, f"{DATA_PATH}.uiMessages"),
+        message_patch_mode=read.flag("messagePatchMode"),
+        message_revision=read.integer("messageRevision"),
+        problems=tuple(read.problems),
+    )
 
 
 _PARSERS: dict[str, _Parser] = {
@@ -229,6 +252,7 @@ _PARSERS: dict[str, _Parser] = {
     EventType.TOOL_EXECUTE: _tool_execute,
     EventType.ERROR: error_data,
     EventType.AGENT_RUNTIME_END: _runtime_end,
+    EventType.STEP_START: step_start_data,
 }
 _LENIENT_SHAPES = frozenset({EventType.ERROR, EventType.AGENT_RUNTIME_END})
 """Types whose data may be any JSON value: what cannot be read is only their detail."""

@@ -12,8 +12,9 @@ Owns: what each event shows (PROTOCOL.md 1.4, 8.6) and the terminal latch of 4.4
 | `tool_start` / `tool_execute` | the call running (server-side / here) |
 | `tool_end` (either payload shape) | the call succeeded or failed, with its result or error |
 | `stream_end` | the message ends (`finalContent` replaces its text) |
+| `step_start` with `uiMessages` | the server's list, adopted (`_transcript_sync`) |
 | `error` | an inline error entry (message, type, body); latches |
-| `agent_runtime_end` | nothing more; latches |
+| `agent_runtime_end` | its `uiMessages`, if any, adopted; latches |
 
 A thinking pass is closed by text, a tool event, `stream_end`, `stream_start` and the
 terminal. Content with no message streaming goes to an implicit one named for its
@@ -35,6 +36,8 @@ from gatewayops.protocol import (
     ErrorData,
     EventData,
     EventType,
+    RuntimeEndData,
+    StepStartData,
     StreamChunkData,
     StreamEndData,
     StreamStartData,
@@ -53,6 +56,7 @@ from gatewayops.store._transcript import (
     ToolCallStatus,
     Transcript,
 )
+from gatewayops.store._transcript_sync import adopt_messages
 
 __all__ = ["apply_event"]
 
@@ -317,6 +321,10 @@ def apply_event(transcript: Transcript, event: AgentEvent, data: EventData | Non
             return _apply_tool_event(transcript, data)
         case ErrorData():
             return _end(transcript, data)
+        case StepStartData(ui_messages=messages) if messages is not None:
+            return _count(adopt_messages(transcript, messages))
+        case RuntimeEndData(ui_messages=messages) if messages is not None:
+            return _end(adopt_messages(transcript, messages), None)
     if event.type == EventType.ERROR:  # its data did not parse: still an inline error
         return _end(transcript, ErrorData(message=UNREADABLE_ERROR))
     if event.type == EventType.AGENT_RUNTIME_END:
