@@ -20,6 +20,7 @@ from gatewayops.protocol import (
     ErrorData,
     EventData,
     EventType,
+    MessagePatchData,
     NumberText,
     RuntimeEndData,
     SessionStatus,
@@ -45,6 +46,7 @@ VIEWS: dict[str, type] = {
     EventType.ERROR: ErrorData,
     EventType.AGENT_RUNTIME_END: RuntimeEndData,
     EventType.STEP_START: StepStartData,
+    EventType.MESSAGE_PATCH: MessagePatchData,
 }
 STRICT_SHAPES = [t for t in VIEWS if t not in {EventType.ERROR, EventType.AGENT_RUNTIME_END}]
 TOKEN = jwt.encode({"sub": "x"}, "k" * 32, algorithm="HS256")

@@ -16,6 +16,7 @@ from gatewayops.protocol import (
     AgentEvent,
     ErrorData,
     EventType,
+    MessagePatchData,
     NumberText,
     RuntimeEndData,
     SessionStatus,
@@ -41,6 +42,7 @@ VIEWS: dict[str, type] = {
     EventType.ERROR: ErrorData,
     EventType.AGENT_RUNTIME_END: RuntimeEndData,
     EventType.STEP_START: StepStartData,
+    EventType.MESSAGE_PATCH: MessagePatchData,
 }
 UNTYPED = [t.value for t in EventType if t not in VIEWS]
 

@@ -1,9 +1,9 @@
 """Typed views of the `data` of the agent events the reducer acts on.
 
 Owns: parsing `AgentEvent.data` for stream_start, stream_chunk, stream_end, tool_start,
-tool_end, tool_execute, error, agent_runtime_end and step_start into frozen classes
-(the tool-call and error views are `_call_data`'s, the server's list
-`_snapshot_data`'s), and `parse_event_data`, which picks the parser. Parsing never
+tool_end, tool_execute, error, agent_runtime_end, step_start and message_patch into
+frozen classes (the tool-call and error views are `_call_data`'s, the server's list
+and its patches `_snapshot_data`'s), and `parse_event_data`, which picks the parser. Parsing never
 raises: a field that fails to read is degraded to its default and named in the view's
 `problems`; data that cannot be used at all (not an object, no `chunkType`, a tool call
 without an id) gives `UnreadableData`, which says why. The codec keeps `data` raw, so
@@ -36,8 +36,10 @@ from gatewayops.protocol._call_data import (
 from gatewayops.protocol._fields import Lenient, json_type_name, value_text
 from gatewayops.protocol._messages import AgentEvent, ChunkType, EventType, Problems, SessionStatus
 from gatewayops.protocol._snapshot_data import (
+    MessagePatchData,
     StepStartData,
     UiMessage,
+    message_patch_data,
     step_start_data,
     ui_messages,
 )
@@ -46,6 +48,7 @@ __all__ = [
     "DEFAULT_TOOL_TIMEOUT_MS",
     "ErrorData",
     "EventData",
+    "MessagePatchData",
     "RuntimeEndData",
     "StepStartData",
     "StreamChunkData",
@@ -149,6 +152,7 @@ EventData: TypeAlias = (
     | ErrorData
     | RuntimeEndData
     | StepStartData
+    | MessagePatchData
     | UnreadableData
 )
 
@@ -232,6 +236,11 @@ def _tool_execute(data: dict[str, Any], problems: list[str]) -> EventData:
     return UnreadableData(problems=tuple(problems)) if view is None else view
 
 
+def _message_patch(data: dict[str, Any], problems: list[str]) -> EventData:
+    view = message_patch_data(data, problems)
+    return UnreadableData(problems=tuple(problems)) if view is None else view
+
+
 def _runtime_end(data: dict[str, Any], problems: list[str]) -> RuntimeEndData:
     read = Lenient(data, DATA_PATH, problems)
     return RuntimeEndData(
@@ -253,6 +262,7 @@ _PARSERS: dict[str, _Parser] = {
     EventType.ERROR: error_data,
     EventType.AGENT_RUNTIME_END: _runtime_end,
     EventType.STEP_START: step_start_data,
+    EventType.MESSAGE_PATCH: _message_patch,
 }
 _LENIENT_SHAPES = frozenset({EventType.ERROR, EventType.AGENT_RUNTIME_END})
 """Types whose data may be any JSON value: what cannot be read is only their detail."""

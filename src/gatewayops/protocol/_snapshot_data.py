@@ -2,8 +2,10 @@
 
 Owns: `UiMessage` (one message of the server's list: its id, role, text, the message it
 replies to, its reasoning, the tool calls it made, the call a `tool` message answers,
-its error), `ui_messages` (a list of them, read leniently), and the view of
-`step_start` (`StepStartData`: its snapshot, or in v2 the revision it stands at). Same
+its error), `ui_messages` (a list of them, read leniently), the view of `step_start`
+(`StepStartData`: its snapshot, or in v2 the revision it stands at) and of v2's
+`message_patch` (`MessagePatchData`: a revision, deletes, upserts after an anchor;
+PROTOCOL.md 7.8). Same
 rule as the other views: never raise; an item or field that does not read is left out
 or defaulted and named in `problems`. Must not know: what the reducer does with them.
 """
@@ -23,7 +25,15 @@ from gatewayops.protocol._call_data import (
 )
 from gatewayops.protocol._fields import Lenient, mistyped
 
-__all__ = ["StepStartData", "UiMessage", "step_start_data", "ui_messages"]
+__all__ = [
+    "MessagePatchData",
+    "StepStartData",
+    "UiMessage",
+    "Upsert",
+    "message_patch_data",
+    "step_start_data",
+    "ui_messages",
+]
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -112,5 +122,66 @@ def step_start_data(data: dict[str, Any], problems: list[str]) -> StepStartData:
     return StepStartData(
         ui_messages=messages,
         message_revision=read.integer("messageRevision"),
+        problems=tuple(problems),
+    )
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class Upsert:
+    """One message a patch puts in the list, after `after_id` (None = at the head)."""
+
+    after_id: str | None
+    message: UiMessage
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class MessagePatchData:
+    """`message_patch` (v2): revision `revision` of the list, from the one before it.
+
+    A patch with `problems` is not whole: applying what could be read would be a guess.
+    """
+
+    revision: int
+    deletes: tuple[str, ...] = ()
+    upserts: tuple[Upsert, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+def _upsert(value: object, path: str, problems: list[str]) -> Upsert | None:
+    if type(value) is not dict:
+        problems.append(str(mistyped(path, "object", value)))
+        return None
+    after_id = Lenient(value, path, problems).text("afterId")
+    message = _ui_message(value.get("message"), f"{path}.message", problems)
+    return None if message is None else Upsert(after_id=after_id, message=message)
+
+
+def message_patch_data(data: dict[str, Any], problems: list[str]) -> MessagePatchData | None:
+    """The view of a `message_patch`; None without a revision (it cannot be placed)."""
+    read = Lenient(data, DATA_PATH, problems)
+    revision = read.required_integer("revision", -1)
+    if revision < 0:
+        return None
+    deletes: list[str] = []
+    raw_deletes = data.get("deletes") or []
+    if type(raw_deletes) is not list:
+        problems.append(str(mistyped(f"{DATA_PATH}.deletes", "array", raw_deletes)))
+        raw_deletes = []
+    for n, item in enumerate(raw_deletes):
+        if type(item) is str:
+            deletes.append(item)
+        else:
+            problems.append(str(mistyped(f"{DATA_PATH}.deletes[{n}]", "str", item)))
+    raw_upserts = data.get("upserts") or []
+    if type(raw_upserts) is not list:
+        problems.append(str(mistyped(f"{DATA_PATH}.upserts", "array", raw_upserts)))
+        raw_upserts = []
+    upserts = (
+        _upsert(item, f"{DATA_PATH}.upserts[{n}]", problems) for n, item in enumerate(raw_upserts)
+    )
+    return MessagePatchData(
+        revision=revision,
+        deletes=tuple(deletes),
+        upserts=tuple(upsert for upsert in upserts if upsert is not None),
         problems=tuple(problems),
     )

@@ -154,6 +154,11 @@ class Transcript:
         entries: what a chat renders, oldest first.
         calls: the position of each tool call among the entries, by id.
         streaming: the message being streamed, if any.
+        tool_messages: the server's `tool` messages, by id: the call each answers (an
+            anchor a patch may name).
+        revision: the last `message_patch` revision the entries hold (v2), if any.
+        needs_refetch: a patch could not be applied (a gap, an unknown anchor): the
+            entries wait for the server's list.
         ended: the terminal latch; once set, later events change nothing.
         events: own events delivered (a repeated tool call counts, but is shown once).
         member_events: forwarded events of other operations (delivered, not rendered).
@@ -162,6 +167,11 @@ class Transcript:
     entries: Vector[Entry] = Vector()
     calls: immutables.Map[str, int] = attrs.field(default=immutables.Map(), eq=False, repr=False)
     streaming: Streaming | None = None
+    tool_messages: immutables.Map[str, str] = attrs.field(
+        default=immutables.Map(), eq=False, repr=False
+    )
+    revision: int | None = None
+    needs_refetch: bool = False
     ended: bool = False
     events: int = 0
     member_events: int = 0

@@ -13,6 +13,8 @@ Owns: what each event shows (PROTOCOL.md 1.4, 8.6) and the terminal latch of 4.4
 | `tool_end` (either payload shape) | the call succeeded or failed, with its result or error |
 | `stream_end` | the message ends (`finalContent` replaces its text) |
 | `step_start` with `uiMessages` | the server's list, adopted (`_transcript_sync`) |
+| `message_patch` | the next revision applied, or `needs_refetch` (`_transcript_sync`) |
+| `step_start` / `agent_runtime_end` with a `messageRevision` above the one held | `needs_refetch` |
 | `error` | an inline error entry (message, type, body); latches |
 | `agent_runtime_end` | its `uiMessages`, if any, adopted; latches |
 
@@ -36,6 +38,7 @@ from gatewayops.protocol import (
     ErrorData,
     EventData,
     EventType,
+    MessagePatchData,
     RuntimeEndData,
     StepStartData,
     StreamChunkData,
@@ -56,7 +59,7 @@ from gatewayops.store._transcript import (
     ToolCallStatus,
     Transcript,
 )
-from gatewayops.store._transcript_sync import adopt_messages
+from gatewayops.store._transcript_sync import adopt_messages, apply_patch
 
 __all__ = ["apply_event"]
 
@@ -323,6 +326,13 @@ def apply_event(transcript: Transcript, event: AgentEvent, data: EventData | Non
             return _end(transcript, data)
         case StepStartData(ui_messages=messages) if messages is not None:
             return _count(adopt_messages(transcript, messages))
+        case (
+            StepStartData(message_revision=revision) | RuntimeEndData(message_revision=revision)
+        ) if revision is not None and revision > (transcript.revision or 0):
+            behind = attrs.evolve(transcript, needs_refetch=True)  # patches were missed
+            return _end(behind, None) if isinstance(data, RuntimeEndData) else _count(behind)
+        case MessagePatchData():
+            return _count(apply_patch(transcript, data))
         case RuntimeEndData(ui_messages=messages) if messages is not None:
             return _end(adopt_messages(transcript, messages), None)
     if event.type == EventType.ERROR:  # its data did not parse: still an inline error
