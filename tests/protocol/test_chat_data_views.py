@@ -13,6 +13,7 @@ from typing import Any
 from gatewayops.protocol import (
     AgentEvent,
     ErrorData,
+    MessagePatchData,
     RuntimeEndData,
     StepStartData,
     StreamChunkData,
@@ -21,6 +22,8 @@ from gatewayops.protocol import (
     ToolEndData,
     ToolExecuteData,
     UiMessage,
+    UnreadableData,
+    Upsert,
     parse_event_data,
 )
 
@@ -174,3 +177,21 @@ def test_runtime_end_in_patch_mode_names_its_revision() -> None:
     """v2's `agent_runtime_end` says the run settles at `messageRevision` (PROTOCOL.md 7.8)."""
     view = parse("agent_runtime_end", {"messagePatchMode": True, "messageRevision": 7})
     assert view == RuntimeEndData(message_patch_mode=True, message_revision=7)
+
+
+def test_a_message_patch_reads_its_revision_deletes_and_upserts() -> None:
+    """`message_patch` reads `{revision, deletes, upserts: [{afterId, message}]}`; one
+    without an integer revision cannot be placed (UnreadableData)."""
+    data = {
+        "revision": 3,
+        "deletes": ["m0"],
+        "upserts": [{"afterId": None, "message": {"id": "m1", "role": "user", "content": "q"}}],
+    }
+    assert parse("message_patch", data) == MessagePatchData(
+        revision=3,
+        deletes=("m0",),
+        upserts=(Upsert(after_id=None, message=UiMessage(id="m1", role="user", content="q")),),
+    )
+    assert parse("message_patch", {"deletes": []}) == UnreadableData(
+        problems=("event.data.revision: missing required field (expected int)",)
+    )

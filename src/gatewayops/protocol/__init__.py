@@ -65,6 +65,7 @@ from gatewayops.protocol._messages import (
     ToolResult,
     UnknownMessage,
 )
+from gatewayops.protocol._snapshot_data import Upsert
 from gatewayops.protocol._url import operation_url
 
 __all__ = [
@@ -112,6 +113,7 @@ __all__ = [
     "UiMessage",
     "UnknownMessage",
     "UnreadableData",
+    "Upsert",
     "client_from_wire",
     "decode",
     "decode_client",
