@@ -4,12 +4,14 @@ Owns: the ``watch`` subcommand -- checking its arguments (a gateway URL with a h
 and a port in 1-65535, a non-empty token from ``--token`` or ``GATEWAYOPS_TOKEN``),
 running the real client for one operation (attach by default, ``--new`` for a run
 followed from its first event), printing each change as one line (socket status, each
-retry with its delay and its reason, streamed text and reasoning deltas, tool calls,
-problems such as a bad frame, and the outcome), optionally recording the session
-(``--record``: each record reaches the file as it happens, ``--fsync`` also syncs it to
-disk), and the exit code: 0 when the operation finished, 1 when it could not be
-followed (auth failure, gone, rejected, a gateway never reached) or ``--timeout``
-passed first (the message names the last problem, if the socket is not connected).
+retry with its delay and its reason; the transcript's entries in order: streamed text
+and reasoning deltas, each tool call inline with its arguments folded and its result or
+error, an error with its type and body; problems such as a bad frame; and the outcome),
+optionally recording the session (``--record``: each record reaches the file as it
+happens, ``--fsync`` also syncs it to disk), and the exit code: 0 when the operation
+finished, 1 when it could not be followed (auth failure, gone, rejected, a gateway never
+reached) or ``--timeout`` passed first (the message names the last problem, if the
+socket is not connected).
 
 A gateway that cannot be reached is given up on by the store's dial budget
 (`StoreConfig.dial_budget`, ``--dial-attempts``, 3 by default): until a socket first
@@ -38,6 +40,7 @@ from pathlib import Path
 
 import trio
 
+from gatewayops._chat_text import call_line, error_lines
 from gatewayops.cli._commands import TOKEN_ENV, finite_float, gateway_url, token_from
 from gatewayops.cli._console import run_command
 from gatewayops.cli._endings import EXIT_FAILED, EXIT_OK, CommandError, say
@@ -47,14 +50,20 @@ from gatewayops.exceptions import TokenUnavailable
 from gatewayops.protocol import operation_url
 from gatewayops.replay import open_recorder
 from gatewayops.store import (
+    AssistantMessage,
     ConnectionStatus,
+    Entry,
+    ErrorEntry,
     Link,
     Middleware,
     Operation,
     Outcome,
+    Reasoning,
     Result,
     StoreConfig,
+    ToolCallEntry,
     Transcript,
+    UserMessage,
     backoff_delay_ms,
 )
 
@@ -172,19 +181,34 @@ def _text_delta(label: str, old: str, new: str) -> list[str]:
     return [f"{label:<10} (replaced) {new!r}"]
 
 
+def _entry_lines(old: Entry | None, new: Entry) -> list[str]:
+    """What changed in one entry (`old` is what stood at its place before, if anything)."""
+    same = old is not None and type(old) is type(new) and old.id == new.id
+    match new:
+        case AssistantMessage() | Reasoning():
+            label = "text" if isinstance(new, AssistantMessage) else "reasoning"
+            before = old.text if same and isinstance(old, AssistantMessage | Reasoning) else ""
+            return _text_delta(label, before, new.text)
+        case ToolCallEntry():
+            if same and isinstance(old, ToolCallEntry) and old.status is new.status:
+                return []  # the model still writing its arguments: shown when it runs
+            return [f"{'tool':<10} {call_line(new)}"]
+        case UserMessage() | ErrorEntry() if new == old:
+            return []
+        case UserMessage():
+            return [f"{'you':<10} {new.text!r}"]
+        case ErrorEntry():
+            return [f"{'error':<10} {line}" for line in error_lines(new)]
+
+
 def _transcript_lines(old: Transcript, new: Transcript) -> list[str]:
+    """The entries that appeared or changed, in the transcript's order."""
     lines: list[str] = []
-    for index, message in enumerate(new.messages):  # messages are only ever appended
-        previous = old.messages[index] if index < len(old.messages) else None
-        lines += _text_delta("reasoning", previous.reasoning if previous else "", message.reasoning)
-        lines += _text_delta("text", previous.text if previous else "", message.text)
-    calls = {call.id: call.status for call in old.tool_calls}
-    for call in new.tool_calls:
-        if calls.get(call.id) is not call.status:
-            where = " (run here)" if call.client_executed else ""
-            lines.append(f"{'tool':<10} {call.identifier}/{call.api_name} {call.status}{where}")
-    if new.error is not None and new.error != old.error:
-        lines.append(f"{'error':<10} {new.error}")
+    before = old.entries
+    for index, entry in enumerate(new.entries):
+        previous = before[index] if index < len(before) else None
+        if previous is not entry:
+            lines += _entry_lines(previous, entry)
     return lines
 
 

@@ -18,7 +18,9 @@ from gatewayops.protocol._event_data import (
     DEFAULT_TOOL_TIMEOUT_MS,
     ErrorData,
     EventData,
+    MessagePatchData,
     RuntimeEndData,
+    StepStartData,
     StreamChunkData,
     StreamEndData,
     StreamStartData,
@@ -26,9 +28,11 @@ from gatewayops.protocol._event_data import (
     ToolEndData,
     ToolExecuteData,
     ToolStartData,
+    UiMessage,
     UnreadableData,
     parse_event_data,
 )
+from gatewayops.protocol._fields import value_text
 from gatewayops.protocol._interventions import (
     ASK_USER_QUESTION,
     PROVIDERS,
@@ -78,6 +82,7 @@ from gatewayops.protocol._messages import (
     ToolResult,
     UnknownMessage,
 )
+from gatewayops.protocol._snapshot_data import Upsert
 from gatewayops.protocol._url import check_gateway_url, operation_url
 from gatewayops.protocol._v2_human import (
     InputRequest,
@@ -121,6 +126,7 @@ __all__ = [
     "InterventionRequestData",
     "InterventionResponseData",
     "Message",
+    "MessagePatchData",
     "NumberText",
     "Option",
     "Problems",
@@ -134,6 +140,7 @@ __all__ = [
     "ServerMessage",
     "SessionComplete",
     "SessionStatus",
+    "StepStartData",
     "StreamChunkData",
     "StreamEndData",
     "StreamStartData",
@@ -145,8 +152,10 @@ __all__ = [
     "ToolExecuteData",
     "ToolResult",
     "ToolStartData",
+    "UiMessage",
     "UnknownMessage",
     "UnreadableData",
+    "Upsert",
     "UserInput",
     "V2HumanMessage",
     "check_gateway_url",
@@ -166,4 +175,5 @@ __all__ = [
     "to_wire",
     "v2_human_from_wire",
     "v2_human_to_wire",
+    "value_text",
 ]
