@@ -72,11 +72,13 @@ if TYPE_CHECKING:
     from attrs import evolve as _with_entries
     from attrs import evolve as _with_stream
     from attrs import evolve as _with_text
+    from attrs import evolve as _with_text_at
 else:
     _counted = copier(Transcript, "events")
     _with_entries = copier(Transcript, "entries", "events")
     _with_stream = copier(Transcript, "entries", "streaming", "events")
     _with_text = copier(AssistantMessage, "text_pieces")
+    _with_text_at = copier(Streaming, "text_at", "reasoning_at")
 
 _E = TypeVar("_E", AssistantMessage, Reasoning, ToolCallEntry)
 _TEXT = ChunkType.TEXT.value
@@ -126,7 +128,7 @@ def _add_text(
         kept = () if seq is not None else message.text_pieces
         entries = entries.set(at, _with_text(message, text_pieces=append_piece(kept, piece)))
     if streaming.text_at != at or streaming.reasoning_at is not None:
-        streaming = attrs.evolve(streaming, text_at=at, reasoning_at=None)
+        streaming = _with_text_at(streaming, text_at=at, reasoning_at=None)
     if seq is not None:
         streaming = attrs.evolve(streaming, text_seq=seq)
     events = transcript.events + 1
