@@ -19,6 +19,7 @@ from gatewayops.store._actions import (
     MessageReceived,
     OperationAttached,
     OperationDetached,
+    OperationForgotten,
     OperationStarted,
     ReconnectRequested,
     SendFailed,
@@ -97,6 +98,9 @@ from gatewayops.store._resources import (
     operation_resources,
     resources,
     resources_may_differ,
+)
+from gatewayops.store._retention import (
+    Retention,
 )
 from gatewayops.store._selectors import (
     concerned,
@@ -188,6 +192,7 @@ __all__ = [
     "OperationAttached",
     "OperationDetached",
     "OperationEvent",
+    "OperationForgotten",
     "OperationStarted",
     "OperationStatus",
     "Outcome",
@@ -203,6 +208,7 @@ __all__ = [
     "ResumeEvent",
     "ResumeState",
     "ResumeStatus",
+    "Retention",
     "SendFailed",
     "SendMessage",
     "Socket",

@@ -2,10 +2,11 @@
 
 Owns: every input of `reduce`. They come from three places: the application
 (`OperationStarted`, `OperationAttached`, `StopRequested`, `OperationDetached`,
-`TokenReplaced`, `ReconnectRequested`), the transport (socket lifecycle and frames,
-each naming its `link_id` and carrying the socket's `generation`, so a stale socket's
-late news is dropped), and the runtime (the results of effects -- token refresh,
-timers, tools, interrupts -- and `HandlingFailed` when carrying something out failed).
+`TokenReplaced`, `ReconnectRequested`, `OperationForgotten`), the transport (socket
+lifecycle and frames, each naming its `link_id` and carrying the socket's
+`generation`, so a stale socket's late news is dropped), and the runtime (the results
+of effects -- token refresh, timers, tools, interrupts -- and `HandlingFailed` when
+carrying something out failed).
 Application and effect actions name their `operation_id`; `TimerFired` its timer, whose
 `owner` is a link or an operation. `subject(action)` is that id, whichever it is. Must
 not know: how any of them is produced.
@@ -32,6 +33,7 @@ __all__ = [
     "MessageReceived",
     "OperationAttached",
     "OperationDetached",
+    "OperationForgotten",
     "OperationStarted",
     "ReconnectRequested",
     "SendFailed",
@@ -115,6 +117,17 @@ class ReconnectRequested:
     operation_id: str
 
 
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class OperationForgotten:
+    """The app no longer needs a finished operation: the store drops it (and its link).
+
+    Only a finished operation may be forgotten; its one `NotifyFinished` was emitted
+    when it finished. Later news for it is dropped without reviving it.
+    """
+
+    operation_id: str
+
+
 AppAction: TypeAlias = (
     OperationStarted
     | OperationAttached
@@ -122,6 +135,7 @@ AppAction: TypeAlias = (
     | OperationDetached
     | TokenReplaced
     | ReconnectRequested
+    | OperationForgotten
 )
 
 # --------------------------------------------------------------------------- transport

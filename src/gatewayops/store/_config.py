@@ -53,6 +53,10 @@ class StoreConfig:
             goes on.
         auto_reconnect: False: a lost socket is not redialled; the operation stops
             being followed (detached, not finished) until the app reconnects it.
+        retain_finished: finished operations the store keeps (outcome, transcript,
+            link), the most recently finished; when one more finishes, the oldest is
+            forgotten, so memory is bounded by the live operations plus this many.
+            At least 1: the operation that just finished is always kept.
     """
 
     heartbeat_interval_ms: int = attrs.field(default=30_000, validator=_delay)
@@ -65,6 +69,7 @@ class StoreConfig:
     refresh_timeout_ms: int = attrs.field(default=30_000, validator=_delay)
     quiet_after_ms: int = attrs.field(default=180_000, validator=_delay)
     auto_reconnect: bool = attrs.field(default=True, validator=_flag)
+    retain_finished: int = attrs.field(default=1_000, validator=_positive)
 
 
 def backoff_delay_ms(config: StoreConfig, attempt: int) -> int:

@@ -15,7 +15,10 @@ The invariants (numbers are PROTOCOL.md section 11's):
 * ``notify-once`` (1): an operation gets exactly one `NotifyFinished`, in the step in
   which it finishes, and none before or after.
 * ``absorbing`` (2, 15, 16): a finished operation never changes again and no effect is
-  produced for it.
+  produced for it (being forgotten is not a change: it is gone, not revived).
+* ``forgets-only-finished`` (1): only a finished operation leaves the state (forgotten
+  by the app, or the oldest kept past `retain_finished`), so every operation's one end
+  was notified; and no more than `retain_finished` finished operations are kept.
 * ``no-resources-when-finished`` (2, 3): a finished operation has no timer, and its link
   no socket or timer.
 * ``closed-unless-followed`` (2): the link of an operation not followed (finished or
@@ -57,6 +60,7 @@ from gatewayops.store._resources import (
     link_resources,
     operation_resources,
 )
+from gatewayops.store._retention import forgets_only_finished
 from gatewayops.store._selectors import concerned
 from gatewayops.store._state import (
     FinishSource,
@@ -128,7 +132,7 @@ def absorbing(
     old: Operation | None, new: Operation | None, changed_link: bool, effects: int
 ) -> str | None:
     """A finished operation neither changes (nor its link) nor produces effects."""
-    if old is None or not old.is_finished:
+    if old is None or not old.is_finished or new is None:  # None: forgotten, not changed
         return None
     if new != old or changed_link:
         return "a finished operation changed"
@@ -324,6 +328,8 @@ class InvariantChecker:
                 problem = refresh_single_flight(old, effects)
                 note("refresh-single-flight", problem, position(refreshes[-1]))
         note("absorbing", absorbing(old, new, new_link is not old_link, len(effects)), position(0))
+        if new_state.retained is not old_state.retained or (old is not None and new is None):
+            note("forgets-only-finished", forgets_only_finished(old_state, new_state, op_id))
         note("silence-never-completes", silence_never_completes(action, old, new))
         note("cursor-follows-server", cursor_follows_server(action, old, new))
         note("authentication-decides", authentication_decides(action, old, new, old_link))

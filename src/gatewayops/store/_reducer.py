@@ -7,7 +7,8 @@ resources, anything for a finished operation); the socket's life common to every
 protocol (opened, closed, failed, quiet, a bad frame, the watchdog, heartbeats,
 backoff) with the protocol's frames handed to its link module (`_link_v1`); the
 results of effects; the commit, where an operation that is no longer followed has its
-link closed and a finished one clears its topic's marker if the marker still names it;
+link closed and a finished one clears its topic's marker if the marker still names it
+and is retired (kept among the last `retain_finished` finished, see `_retention`);
 and the safety net of PROTOCOL.md 11.24: if handling an action raises anyway, its
 operation ends once as failed (`FinishSource.INTERNAL_ERROR`) and `reduce` returns
 normally. Only the application's misuse raises (`LocalUsageError`), before anything
@@ -24,7 +25,7 @@ import attrs
 
 from gatewayops._frozen import copier
 from gatewayops._secrets import redact_secrets
-from gatewayops.store import _app, _link_v1
+from gatewayops.store import _app, _link_v1, _retention
 from gatewayops.store._actions import (
     Action,
     BadMessageReceived,
@@ -34,6 +35,7 @@ from gatewayops.store._actions import (
     MessageReceived,
     OperationAttached,
     OperationDetached,
+    OperationForgotten,
     OperationStarted,
     ReconnectRequested,
     SendFailed,
@@ -245,9 +247,13 @@ def _on_news(link: Link, op: Operation, config: StoreConfig, action: Action) -> 
         case TokenReplaced():
             op, effects = _app.replace_token(op, action)
         case (
-            MessageReceived() | OperationStarted() | OperationAttached() | ReconnectRequested()
+            MessageReceived()
+            | OperationStarted()
+            | OperationAttached()
+            | ReconnectRequested()
+            | OperationForgotten()
         ):  # pragma: no cover
-            raise AssertionError("frames, start, attach and reconnect are handled above")
+            raise AssertionError("frames, start, attach, reconnect and forget are handled above")
         case _:
             assert_never(action)
     return link, op, effects
@@ -307,6 +313,7 @@ def _commit(
         if topic is not None and topic.running_operation == op.id:
             topic = attrs.evolve(topic, running_operation=None)
             state = attrs.evolve(state, topics=state.topics.set(topic.id, topic))
+        state = _retention.retire(state, op.id)
     return _new_step(Step, (state, effects))
 
 
@@ -327,8 +334,9 @@ def reduce(state: GatewayState, action: Action) -> Step:
             operation holds.
         OperationFinished: `OperationAttached` or `ReconnectRequested` for an operation
             that already finished.
-        UnknownOperation: an application action (stop, detach, token, reconnect) for
-            an unknown id.
+        UnknownOperation: an application action (stop, detach, token, reconnect,
+            forget) for an unknown id (never known, or forgotten).
+        OperationNotFinished: `OperationForgotten` for an operation not finished.
         InvalidGatewayUrl: start or attach with a gateway URL of the wrong scheme.
     """
     kind = type(action)
@@ -346,6 +354,8 @@ def reduce(state: GatewayState, action: Action) -> Step:
         return _new_step(Step, _app.attach(state, action))
     elif isinstance(action, ReconnectRequested):
         return _new_step(Step, _app.reconnect(state, action))
+    elif isinstance(action, OperationForgotten):
+        return _new_step(Step, _retention.forgotten(state, action))
     else:
         owner = subject(action)
         known = kind in _ABOUT_A_KNOWN_OPERATION
