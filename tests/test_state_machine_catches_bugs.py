@@ -15,6 +15,7 @@ from hypothesis.stateful import run_state_machine_as_test
 import gatewayops.store._link_v1 as link_v1
 import gatewayops.store._reducer as reducer
 import gatewayops.store._resources as resources
+import gatewayops.store._retention as retention
 import gatewayops.store._session as session
 from gatewayops.store import (
     FinishSource,
@@ -98,6 +99,10 @@ def _tool_result_sent_twice(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(reducer, "tool_finished", tool_finished)
 
 
+def _finished_never_forgotten(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(retention, "retire", lambda state, operation_id: state)
+
+
 SEEDED_BUGS: dict[str, Patch] = {
     "auth_failed is not terminal": _auth_failed_not_terminal,
     "finishing leaves the socket connected": _finish_keeps_the_connection,
@@ -108,6 +113,7 @@ SEEDED_BUGS: dict[str, Patch] = {
     "the topic marker is never cleared": _topic_marker_never_cleared,
     "a quiet replay is taken for completion": _quiet_replay_completes,
     "a tool result is sent twice": _tool_result_sent_twice,
+    "finished operations are kept past the retention": _finished_never_forgotten,
 }
 
 

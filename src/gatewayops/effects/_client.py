@@ -1,7 +1,7 @@
 """The public face of the runtime: `open_client` and the `Client` it yields.
 
 Owns: the application API (start, attach, stop, detach, update_token, reconnect,
-dispatch, subscribe), the ways to wait for an operation (`wait_finished`, `changes`),
+forget, dispatch, subscribe), the ways to wait for an operation (`wait_finished`, `changes`),
 `statistics()`, the debug mode that checks every step (`check_invariants`), and closing.
 Misuse errors from the reducer (`LocalUsageError` subclasses) reach the caller; after
 closing, every method that would act raises `ClientClosed`. Tokens passed in are never
@@ -32,6 +32,7 @@ from gatewayops.store import (
     Operation,
     OperationAttached,
     OperationDetached,
+    OperationForgotten,
     OperationStarted,
     Outcome,
     ReconnectRequested,
@@ -249,6 +250,18 @@ class Client:
         """
         self.dispatch(ReconnectRequested(operation_id=operation_id))
 
+    def forget(self, operation_id: str) -> None:
+        """Drop a finished operation from the state now (its outcome, transcript, link).
+
+        Finished operations are also forgotten by themselves, oldest first, past
+        `StoreConfig.retain_finished`. Later news for a forgotten operation is ignored.
+
+        Raises:
+            UnknownOperation: no such operation (never known, or already forgotten).
+            OperationNotFinished: the operation is running or detached.
+        """
+        self.dispatch(OperationForgotten(operation_id=operation_id))
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(old_state, new_state, action)`` after every dispatch.
 
@@ -260,19 +273,19 @@ class Client:
     async def wait_finished(self, operation_id: str) -> Outcome:
         """Wait until the operation finished and its sockets are closed; its outcome.
 
-        Returns at once if that is already the case.
+        Returns at once if that is already the case. The outcome is returned even if
+        the store forgets the operation (past its retention) while this waits.
 
         Raises:
-            UnknownOperation: no such operation.
+            UnknownOperation: no such operation (never known, or already forgotten).
             ClientClosed: the client closed before the operation finished.
         """
         if operation_id not in self.state.operations:
             raise UnknownOperation(f"no operation {operation_id!r} is known to the store")
-        await self._runtime.wait_settled(operation_id)
-        op = self.state.operations[operation_id]
-        if op.outcome is None:
+        outcome = await self._runtime.wait_settled(operation_id)
+        if outcome is None:
             raise ClientClosed(f"the client closed before operation {operation_id!r} finished")
-        return op.outcome
+        return outcome
 
     def changes(self, operation_id: str) -> OperationChanges:
         """Snapshots of the operation as it changes, ending after it finishes.

@@ -1,7 +1,8 @@
 """The rules of `GatewayMachine` for what the application and the effect handlers report.
 
 Owns: the application's actions (start, attach, stop, detach, re-attach, a token
-replaced, a reconnect asked for) within the limits the composer keeps (one running
+replaced, a reconnect asked for, a finished operation forgotten, and a refused forget of
+a live one) within the limits the composer keeps (one running
 operation per topic, few alive at once), and the results the runtime reports for the
 effects the model saw asked for (refreshes, interrupts, tools, timers, a tool result's
 failed write), plus now and then a `HandlingFailed`. Actions with anything to draw come
@@ -14,10 +15,12 @@ from __future__ import annotations
 import hypothesis.strategies as st
 from hypothesis.stateful import precondition, rule
 
+from gatewayops.exceptions import OperationNotFinished
 from gatewayops.store import (
     HandlingFailed,
     OperationAttached,
     OperationDetached,
+    OperationForgotten,
     OperationStarted,
     OperationStatus,
     ReconnectRequested,
@@ -26,6 +29,7 @@ from gatewayops.store import (
     Timer,
     link_resources,
     operation_resources,
+    reduce,
 )
 from gatewayops.testing import strategies as gs
 from gatewayops.testing._machine_base import NOW_AND_THEN, MachineBase
@@ -99,6 +103,23 @@ class AppAndEffectRules(MachineBase):
         if not op.is_finished and self.model.topic_free_for(op.topic_id, op.id):
             self._step(ReconnectRequested(operation_id=op.id))
             self.model.followed(op.id, op.topic_id)
+
+    @precondition(lambda self: self.state.operations)
+    @rule(data=st.data(), now=st.sampled_from([True, False, False]))
+    def forget(self, data: st.DataObject, now: bool) -> None:
+        """The app forgets a finished operation; forgetting a live one is refused."""
+        op = self._live_op(data)
+        if not now:
+            return
+        if op.is_finished:
+            self._step(OperationForgotten(operation_id=op.id))
+            self.model.forgot(op.id)
+            return
+        try:
+            reduce(self.state, OperationForgotten(operation_id=op.id))
+        except OperationNotFinished:
+            return
+        raise AssertionError(f"forgetting {op.status.value} {op.id} was not refused")
 
     @precondition(lambda self: self.state.operations)
     @rule(data=st.data(), now=st.sampled_from([True] + [False] * 19))
