@@ -43,7 +43,16 @@ from gatewayops.store import (
 )
 from gatewayops.transport import Transport, WebSocketTransport
 
-__all__ = ["Client", "ClientStatistics", "OperationChanges", "open_client"]
+__all__ = [
+    "DEFAULT_CONCURRENT_DIALS",
+    "Client",
+    "ClientStatistics",
+    "OperationChanges",
+    "open_client",
+]
+
+DEFAULT_CONCURRENT_DIALS = 64
+"""Handshakes a client has in flight at once, unless told otherwise."""
 
 
 @attrs.frozen(kw_only=True)
@@ -341,6 +350,7 @@ async def open_client(
     middleware: Sequence[Middleware] = (),
     recorder: Middleware | None = None,
     check_invariants: bool = False,
+    max_concurrent_dials: int = 64,
 ) -> AsyncIterator[Client]:
     """Run a client for the duration of an ``async with`` block.
 
@@ -366,10 +376,17 @@ async def open_client(
             invariants (`gatewayops.store.InvariantChecker`, O(1) per step); each
             violation is logged at ERROR on ``gatewayops.invariants`` and kept in
             `Client.invariant_violations`. The run itself is not changed.
+        max_concurrent_dials: handshakes in flight at once (dial to open socket); more
+            dials wait their turn, in order, and each one's connect watchdog counts
+            from its own start, so thousands of starts connect without a storm.
 
     Yields:
         The client. Leaving the block closes it like `Client.aclose`.
     """
+    if type(max_concurrent_dials) is not int or max_concurrent_dials <= 0:
+        raise ValueError(
+            f"max_concurrent_dials: expected a positive int, got {max_concurrent_dials!r}"
+        )
     store_config = StoreConfig() if config is None else config
     watch = InvariantWatch(store_config) if check_invariants else None
     extra = tuple(m for m in (watch, recorder) if m is not None)
@@ -384,6 +401,7 @@ async def open_client(
             jitter=jitter,
             random_seed=random_seed,
             middleware=(*middleware, *extra),
+            max_concurrent_dials=max_concurrent_dials,
         )
         client = Client(runtime, watch)
         try:

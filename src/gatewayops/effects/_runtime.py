@@ -70,6 +70,7 @@ from gatewayops.store import (
     StoreConfig,
     Timer,
     TimerFired,
+    TimerKind,
     Transition,
     concerned,
     internal_error_detail,
@@ -87,11 +88,14 @@ _NO_RESOURCES: frozenset[Resource] = frozenset()
 
 
 class _TimerEntry:
-    __slots__ = ("deadline", "removed", "scope", "timer")
+    __slots__ = ("deadline", "delay", "removed", "scope", "timer")
 
-    def __init__(self, timer: Timer, deadline: float) -> None:
+    def __init__(self, timer: Timer, delay: float) -> None:
         self.timer = timer
-        self.deadline = deadline
+        self.delay = delay
+        self.deadline = trio.current_time() + delay
+        """When it fires: `delay` after it was armed (a connect watchdog's is moved to
+        `delay` after its dial's own start)."""
         self.scope = trio.CancelScope()
         self.removed = False
 
@@ -143,6 +147,7 @@ class Runtime:
         jitter: bool,
         random_seed: int | None,
         middleware: Sequence[Middleware],
+        max_concurrent_dials: int,
     ) -> None:
         self.store = Store(GatewayState(config=config), middleware=middleware)
         self.nursery = nursery
@@ -152,6 +157,7 @@ class Runtime:
         self._tools = dict(tools)
         self._jitter = jitter
         self._random = random.Random(random_seed)
+        self._dials = trio.CapacityLimiter(max_concurrent_dials)
         self._pending: deque[Action] = deque()
         self._dispatching = False
         self.closed = False
@@ -308,7 +314,7 @@ class Runtime:
 
     async def _socket_task(self, entry: SocketEntry) -> None:
         try:
-            await run_socket(entry, self.transport, self.dispatch_from_task)
+            await run_socket(entry, self.transport, self.dispatch_from_task, self._dials)
         finally:
             link_id = entry.socket.link_id
             left = self._socket_tasks[link_id] - 1
@@ -328,7 +334,7 @@ class Runtime:
             delay = math.inf
         if timer.jittered and self._jitter:
             delay *= self._random.uniform(0.5, 1.0)
-        entry = _TimerEntry(timer, trio.current_time() + delay)
+        entry = _TimerEntry(timer, delay)
         self._timers[timer] = entry
         self._spawn(self._timer_task, entry)
 
@@ -339,7 +345,13 @@ class Runtime:
             entry.scope.cancel()
 
     async def _timer_task(self, entry: _TimerEntry) -> None:
+        timer = entry.timer
         with entry.scope:
+            if timer.kind is TimerKind.CONNECT_WATCHDOG:
+                dial = self._sockets.get((timer.owner, timer.generation))
+                if dial is not None and not dial.dialling.is_set():
+                    await dial.dialling.wait()  # count from the dial's own start
+                    entry.deadline = trio.current_time() + entry.delay
             await trio.sleep_until(entry.deadline)
         if entry.removed or self.closed:
             return
