@@ -70,7 +70,7 @@ def test_a_summary_says_it_was_forgotten_and_shows_its_counts(tmp_path: Path) ->
     outcome, and its records by kind."""
     _record(tmp_path / "log.jsonl", 3)
     text = replay(read_log(tmp_path / "log.jsonl")).to_text()
-    assert "operation op-0 on topic t-0\n  forgotten after record" in text
+    assert "operation op-0\n  forgotten after record" in text
     assert "now: finished: completed via agent_event; cursor 3; 3 events shown" in text
     assert "records in: 1 app, 3 frame, 1 socket; out: 1 effect, 1 frame" in text
 

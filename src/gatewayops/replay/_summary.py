@@ -53,8 +53,7 @@ class OperationSummary:
     """An operation the replayed state no longer holds: its outcome and counts.
 
     Attributes:
-        operation_id: the operation.
-        topic_id: its topic.
+        operation_id: the operation (its topic is not kept: one string less each).
         outcome: how it ended (only a finished operation is ever forgotten).
         forgotten_at: the record after which the state no longer held it.
         cursor: its resume cursor at the end.
@@ -68,7 +67,6 @@ class OperationSummary:
     """
 
     operation_id: str
-    topic_id: str
     outcome: Outcome
     forgotten_at: int
     cursor: str
@@ -95,7 +93,6 @@ class OperationSummary:
         assert op.outcome is not None  # only finished operations are forgotten
         return cls(
             operation_id=op.id,
-            topic_id=op.topic_id,
             outcome=intern(op.outcome),
             forgotten_at=seq,
             cursor=op.last_event_id,
@@ -117,7 +114,7 @@ class OperationSummary:
         """The outcome, where the operation stood, and its record counts (`state` and
         `snapshot` are accepted as a timeline's are; neither adds anything here)."""
         lines = [
-            f"operation {self.operation_id} on topic {self.topic_id}",
+            f"operation {self.operation_id}",
             f"  forgotten after record {self.forgotten_at}: its {self.changes} changes and "
             "transcript are not kept (replay --keep-transcripts keeps them)",
             f"  now: {self._status()}; cursor {self.cursor or '-'}; {self.events} events "
@@ -134,7 +131,6 @@ class OperationSummary:
         """The summary as JSON, with a timeline's keys (its ``timeline`` empty)."""
         standing = {
             "operation": self.operation_id,
-            "topic": self.topic_id,
             "status": "finished",
             "outcome": attrs.asdict(self.outcome),
             "forgotten_at": self.forgotten_at,
