@@ -18,11 +18,13 @@ clean streamed answer (`--chunks` text chunks, `--delay` seconds apart) and foll
 Per N and side it prints: operations finished exactly once / lost (never finished) /
 duplicated (notified more than once); wall time; process CPU per frame received and the
 client's ratio to the bare side's; peak RSS growth per operation; peak open fds; time
-spent in garbage collection and the longest collection (``gc.callbacks``). Every phase
+spent in garbage collection and the longest collection (``gc.callbacks``), and then
+per generation how many collections ran and the longest. Every phase
 has a deadline, so the script stops by itself; the fd limit is raised to the hard limit
-in both processes. ``--big`` adds N = 5,000 and 10,000. ``--gc-freeze`` runs the
-client side after ``gc.freeze()``, to show what moving start-up objects out of the
-collector's reach is worth.
+in both processes. ``--big`` adds N = 5,000 and 10,000. ``--gc-freeze`` measures
+after `gatewayops.freeze_startup_objects()` (start-up objects out of the collector's
+reach, as the command line does) and
+``--gc-threshold A,B,C`` after ``gc.set_threshold(A, B, C)``, for both sides.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ import attrs
 import trio
 import trio_websocket
 
-from gatewayops import open_client
+from gatewayops import freeze_startup_objects, open_client
 from gatewayops.gateway import clean_run, open_gateway
 from gatewayops.protocol import Auth, Resume, encode, operation_url
 from gatewayops.store import Action, GatewayState, MessageReceived, NotifyFinished, Step
@@ -100,11 +102,15 @@ def gateway_process(conn: Connection) -> None:
 
 
 class GcWatch:
-    """Time spent in garbage collection, and the longest collection (``gc.callbacks``)."""
+    """Time spent in garbage collection, the longest collection, and per generation the
+    number of collections and the longest one (``gc.callbacks``)."""
 
     def __init__(self) -> None:
         self.total = 0.0
         self.longest = 0.0
+        self.counts = [0, 0, 0]
+        self.collected = [0, 0, 0]
+        self.longest_of = [0.0, 0.0, 0.0]
         self._started = 0.0
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
@@ -112,8 +118,20 @@ class GcWatch:
             self._started = time.perf_counter()
             return
         took = time.perf_counter() - self._started
+        generation = info["generation"]
         self.total += took
         self.longest = max(self.longest, took)
+        self.counts[generation] += 1
+        self.collected[generation] += info["collected"]
+        self.longest_of[generation] = max(self.longest_of[generation], took)
+
+    def by_generation(self) -> str:
+        """``gen0 N (max X ms, C freed), gen1 ..., gen2 ...``."""
+        return ", ".join(
+            f"gen{g} {self.counts[g]} (max {self.longest_of[g] * 1000:.1f} ms, "
+            f"{self.collected[g]:,} freed)"
+            for g in range(3)
+        )
 
 
 def rss_kib() -> float:
@@ -158,6 +176,7 @@ class Result:
     peak_fds: int
     gc_total: float
     gc_longest: float
+    gc_generations: str
 
     @property
     def cpu_per_frame_us(self) -> float:
@@ -199,6 +218,7 @@ async def measure(
         peak_fds=peaks.fds,
         gc_total=watch.total,
         gc_longest=watch.longest,
+        gc_generations=watch.by_generation(),
     )
 
 
@@ -290,8 +310,8 @@ async def main(sizes: Sequence[int], chunks: int, delay: float, freeze: bool) ->
         base = await trio.to_thread.run_sync(ours.recv)
         print(f"gateway {base} in process {gateway.pid}; fd limit {limit}; {chunks} chunks/run")
         if freeze:
-            gc.freeze()
-            print(f"gc.freeze(): {gc.get_freeze_count():,} objects moved out of collections")
+            frozen = freeze_startup_objects()
+            print(f"freeze_startup_objects(): {frozen:,} objects out of later collections")
         for size in sizes:
             deadline = 120 + size * 0.2
 
@@ -306,6 +326,8 @@ async def main(sizes: Sequence[int], chunks: int, delay: float, freeze: bool) ->
             print(HEADER)
             print(_line(bare, None))
             print(_line(client, bare))
+            for result in (bare, client):
+                print(f"  {result.side} collections: {result.gc_generations}")
             clean = clean and all(r.once == r.operations for r in (bare, client))
     finally:
         ours.send(None)
@@ -321,13 +343,18 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--big", action="store_true", help="also N = 5,000 and 10,000")
     parser.add_argument("--chunks", type=int, default=20, help="text chunks per run (20)")
     parser.add_argument("--delay", type=float, default=0.05, help="seconds between events")
-    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() first")
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="gatewayops.freeze_startup_objects() first"
+    )
+    parser.add_argument("--gc-threshold", help="gc.set_threshold(A, B, C) first: A,B,C")
     return parser.parse_args()
 
 
 if __name__ == "__main__":
     arguments = _parse()
     chosen = [int(size) for size in arguments.sizes.split(",")]
+    if arguments.gc_threshold:
+        gc.set_threshold(*(int(part) for part in arguments.gc_threshold.split(",")))
     if arguments.big:
         chosen += [5_000, 10_000]
     sys.exit(trio.run(main, chosen, arguments.chunks, arguments.delay, arguments.gc_freeze))
