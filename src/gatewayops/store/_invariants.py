@@ -14,11 +14,10 @@ The invariants (numbers are PROTOCOL.md section 11's):
 
 * ``notify-once`` (1): an operation gets exactly one `NotifyFinished`, in the step in
   which it finishes, and none before or after.
-* ``absorbing`` (2, 15, 16): a finished operation never changes again and no effect is
-  produced for it (being forgotten is not a change: it is gone, not revived).
-* ``forgets-only-finished`` (1): only a finished operation leaves the state (forgotten
-  by the app, or the oldest kept past `retain_finished`), so every operation's one end
-  was notified; and no more than `retain_finished` finished operations are kept.
+* ``absorbing`` (2, 15, 16): a finished operation never changes again (being forgotten
+  is no change) and no effect is produced for it.
+* ``forgets-only-finished`` (1): only finished operations leave the state, and at most
+  `retain_finished` finished ones are kept (see `_retention`).
 * ``no-resources-when-finished`` (2, 3): a finished operation has no timer, and its link
   no socket or timer.
 * ``closed-unless-followed`` (2): the link of an operation not followed (finished or
