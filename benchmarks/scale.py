@@ -9,9 +9,11 @@ The reference gateway runs in a process of its own on 127.0.0.1 (spawned, so wha
 process measures is the client alone). For each N it has the gateway start N runs of a
 clean streamed answer (`--chunks` text chunks, `--delay` seconds apart) and follows them:
 
-* **bare**: N trio-websocket connections at once, each sending ``auth``, then ``resume``
-  after ``auth_success``, and reading every frame (``json.loads`` of each, to find the
-  run's ``agent_runtime_end``): the fewest reads the protocol allows;
+* **bare**: N trio-websocket connections, each sending ``auth``, then ``resume`` after
+  ``auth_success``, and reading every frame (``json.loads`` of each, to find the run's
+  ``agent_runtime_end``): the fewest reads the protocol allows. At most `DIALS`
+  handshakes are in flight at once, as in the client (``max_concurrent_dials``): all
+  5,000 at once overflow the gateway's accept queue (``somaxconn``);
 * **client**: one `open_client` following N other runs of the same script (``start``
   each, then wait until every one was notified finished and its socket closed).
 
@@ -55,6 +57,8 @@ TOKEN_TTL = 3_600.0
 """Seconds the runs' tokens live: no refresh is ever needed during a phase."""
 QUEUE_SIZE = 4
 """trio-websocket's message queue, the same on both sides (the client's default)."""
+DIALS = 64
+"""Handshakes in flight at once, the same on both sides (the client's default)."""
 SAMPLE_EVERY = 0.25
 """Seconds between RSS and fd samples."""
 
@@ -229,11 +233,16 @@ async def bare_side(base: str, handles: Sequence[Handle], notified: Counter[str]
     """Follow every run with a bare trio-websocket loop; the frames read."""
     frames = 0
     resume = encode(Resume())
+    dials = trio.CapacityLimiter(DIALS)
 
     async def follow(operation_id: str, token: str) -> None:
         nonlocal frames
         url = operation_url(base, operation_id)
-        async with trio_websocket.open_websocket_url(url, message_queue_size=QUEUE_SIZE) as ws:
+        async with dials:
+            ws = await trio_websocket.connect_websocket_url(
+                nursery, url, message_queue_size=QUEUE_SIZE
+            )
+        try:
             await ws.send_message(encode(Auth(token=token)))
             while True:
                 frame = json.loads(await ws.get_message())
@@ -245,6 +254,8 @@ async def bare_side(base: str, handles: Sequence[Handle], notified: Counter[str]
                 ):
                     notified[operation_id] += 1
                     return
+        finally:
+            await ws.aclose()
 
     async with trio.open_nursery() as nursery:
         for operation_id, _, token in handles:
