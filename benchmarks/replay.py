@@ -22,6 +22,11 @@ A plain script (no pytest): ``.venv/bin/python benchmarks/replay.py [--frames N]
    transcripts grow with the frames: that is the state, which a live client holds
    too). The replayer itself must not grow with the log: target RSS growth minus
    state growth <= 16 MiB. It also prints the peak RSS (`resource.getrusage`).
+4. Memory bounded by the live operations (#18): the peak RSS of one replay in a fresh
+   process (nothing else was ever allocated there), which must stay under 64 MiB however
+   many operations the log holds: the state forgets finished operations past
+   `retain_finished` and the report keeps a summary of each. The issue's case is
+   ``--frames 1000000 --operations 100000`` (428 MiB before).
 
 PASS/FAIL per target; exit 1 on any FAIL.
 """
@@ -58,6 +63,7 @@ from gatewayops.store import (
 
 TARGET_RATIO = 0.25
 TARGET_GROWTH_MIB = 16.0
+TARGET_PEAK_MIB = 64.0
 CONCURRENT = 10
 GATEWAY_URL = "wss://gateway.example.com"
 WORDS = ("The gateway ", "streams the ", "assistant's ", "reply in ", "small chunks, ", "each one ")
@@ -151,6 +157,23 @@ def timed_replay(path: str, until: int | None = None) -> tuple[float, ReplayRepo
     return time.process_time() - start, report
 
 
+def _replay_peak(path: str, results: Any) -> None:
+    """In a fresh process: replay `path`, send back (peak RSS MiB, operations reported)."""
+    report = replay(read_log(path))
+    results.put((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, len(report.operations)))
+
+
+def replay_peak_mib(path: str) -> tuple[float, int]:
+    """The peak RSS of a replay of `path` in a fresh process, and its operation count."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    child = context.Process(target=_replay_peak, args=(path, results))
+    child.start()
+    peak, operations = results.get()
+    child.join()
+    return float(peak), int(operations)
+
+
 def main() -> int:
     """Generate, measure, report; 0 on PASS, 1 on FAIL."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -189,6 +212,7 @@ def main() -> int:
             print(full.to_text(timelines=False))
             return 1
         counts = f"{full.records:,} ({full.inputs:,} actions, {full.outputs:,} effects)"
+        fresh_peak, reported = replay_peak_mib(path)
         del full  # the timed rounds below keep no report alive
         rounds = []
         for _ in range(args.rounds):  # each round: bare loop, replay, bare loop
@@ -209,6 +233,10 @@ def main() -> int:
     print(f"RSS after half the log    {rss_half:8.1f} MiB  (live state ~{state_half:,.1f} MiB)")
     print(f"RSS after all of the log  {rss_all:8.1f} MiB  (live state ~{state_all:,.1f} MiB)")
     print(f"peak RSS (getrusage)      {peak:8.1f} MiB")
+    print(
+        f"peak RSS of one replay in a fresh process {fresh_peak:8.1f} MiB "
+        f"({reported:,} operations reported)"
+    )
     verdicts = [
         (
             f"replay/bare-loop throughput = {ratio:.2f} (target >= {TARGET_RATIO:.2f})",
@@ -218,6 +246,11 @@ def main() -> int:
             f"RSS growth half->all beyond the live state = {growth:+.1f} MiB "
             f"(target <= {TARGET_GROWTH_MIB:.0f})",
             growth <= TARGET_GROWTH_MIB,
+        ),
+        (
+            f"peak RSS of a replay of {reported:,} operations = {fresh_peak:.1f} MiB "
+            f"(target <= {TARGET_PEAK_MIB:.0f})",
+            fresh_peak <= TARGET_PEAK_MIB,
         ),
     ]
     for text, passed in verdicts:

@@ -16,6 +16,7 @@ import gatewayops.store._endings as endings
 import gatewayops.store._link_v1 as link_v1
 import gatewayops.store._reducer as reducer
 import gatewayops.store._resources as resources
+import gatewayops.store._retention as retention
 import gatewayops.store._session as session
 from gatewayops.store import (
     FinishSource,
@@ -103,6 +104,10 @@ def _interventions_outlive_the_session(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(endings, "end_interventions", lambda op: op)
 
 
+def _finished_never_forgotten(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(retention, "retire", lambda state, operation_id: state)
+
+
 SEEDED_BUGS: dict[str, Patch] = {
     "auth_failed is not terminal": _auth_failed_not_terminal,
     "finishing leaves the socket connected": _finish_keeps_the_connection,
@@ -114,6 +119,7 @@ SEEDED_BUGS: dict[str, Patch] = {
     "a quiet replay is taken for completion": _quiet_replay_completes,
     "a tool result is sent twice": _tool_result_sent_twice,
     "an intervention is still pending after the terminal": _interventions_outlive_the_session,
+    "finished operations are kept past the retention": _finished_never_forgotten,
 }
 
 

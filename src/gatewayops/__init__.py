@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from gatewayops._gc import freeze_startup_objects
 from gatewayops._version import __version__
 
 if TYPE_CHECKING:
@@ -41,10 +42,11 @@ __all__ = [
     "OperationChanges",
     "ToolHandler",
     "__version__",
+    "freeze_startup_objects",
     "open_client",
 ]
 
-_LAZY = frozenset(__all__) - {"__version__"}
+_LAZY = frozenset(__all__) - {"__version__", "freeze_startup_objects"}
 
 
 def __getattr__(name: str) -> Any:

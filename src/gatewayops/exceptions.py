@@ -22,6 +22,7 @@ __all__ = [
     "LocalUsageError",
     "OperationAlreadyExists",
     "OperationFinished",
+    "OperationNotFinished",
     "OperationNotFound",
     "ProtocolError",
     "RemoteProtocolError",
@@ -83,6 +84,11 @@ class UnknownOperation(LocalUsageError, KeyError):
 
 class OperationFinished(LocalUsageError):
     """The operation already reached its terminal state; it cannot be followed again."""
+
+
+class OperationNotFinished(LocalUsageError):
+    """The operation has not finished (it is running or detached), so it cannot be
+    forgotten: only an operation whose one end was notified may be."""
 
 
 class TopicBusy(LocalUsageError):

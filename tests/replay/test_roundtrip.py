@@ -49,6 +49,7 @@ from gatewayops.store import (
     NotifyFinished,
     OperationAttached,
     OperationDetached,
+    OperationForgotten,
     OperationStarted,
     Outcome,
     ReconnectRequested,
@@ -186,6 +187,7 @@ def _one_of_each() -> list[Item]:
         NotifyFinished(operation_id="op", topic_id="t", outcome=outcome),
         TokenReplaced(operation_id="op", token="secret"),
         ReconnectRequested(operation_id="op"),
+        OperationForgotten(operation_id="op"),
         SocketWentQuiet(link_id="op", generation=3, quiet_ms=180_000),
         HandlingFailed(operation_id="op", error="internal error carrying out X"),
         InterventionAnswered(

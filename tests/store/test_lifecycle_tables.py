@@ -248,7 +248,7 @@ def test_the_state_machine_never_looks_up_an_unreachable_pair(
     run_state_machine_as_test(
         GatewayMachine,
         settings=settings(
-            max_examples=60,
+            max_examples=100,
             stateful_step_count=100,
             deadline=None,
             derandomize=True,

@@ -85,6 +85,12 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="stop after record N (1 or more) and show the state there: each operation's "
         "input, refresh, tools and transcript; past the log's end it is an error (exit 2)",
     )
+    parser.add_argument(
+        "--keep-transcripts",
+        action="store_true",
+        help="keep every finished operation's transcript and timeline, not only those of "
+        "the last retain_finished (as the live client did); memory grows with the log",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--check", action="store_true", help="print only problems and the verdict")
     parser.add_argument(
@@ -214,7 +220,7 @@ def _check_until(report: ReplayReport, seen: _Seen, name: str) -> None:
 
 def _report(log: Iterable[LogItem], args: argparse.Namespace) -> int:
     seen = _Seen()
-    report = replay(seen.watch(log), until=args.until)
+    report = replay(seen.watch(log), until=args.until, keep_transcripts=args.keep_transcripts)
     _check_until(report, seen, args.log or args.from_har)
     for warning in report.warnings:
         say(f"warning: {warning}", file=sys.stderr)

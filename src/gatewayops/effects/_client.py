@@ -1,16 +1,16 @@
 """The public face of the runtime: `open_client` and the `Client` it yields.
 
-Owns: the application API (start, attach, stop, detach, update_token, reconnect, answer,
-decline, dispatch, subscribe), the ways to wait for an operation (`wait_finished`, and
-`changes`, whose iterator is `_changes.OperationChanges`), `statistics()`, the debug mode
-that checks every step (`check_invariants`), and closing. Misuse errors from the reducer
-(`LocalUsageError` subclasses) reach the caller; after closing, every method that would
-act raises `ClientClosed`. The methods that take several strings (`start`, `attach`,
-`update_token`'s token) take them by keyword only, since swapped ids and tokens would be
-accepted silently: a call by position raises `KeywordArgumentsRequired`, whose message
-shows the keyword form. Tokens passed in are never logged (actions redact them in their
-repr). Must not know: how resources and effects are carried out (that is `_runtime`), or
-the wire protocol.
+Owns: the application API (start, attach, stop, detach, update_token, reconnect, forget,
+answer, decline, dispatch, subscribe), the ways to wait for an operation
+(`wait_finished`, and `changes`, whose iterator is `_changes.OperationChanges`),
+`statistics()`, the debug mode that checks every step (`check_invariants`), and closing.
+Misuse errors from the reducer (`LocalUsageError` subclasses) reach the caller; after
+closing, every method that would act raises `ClientClosed`. The methods that take
+several strings (`start`, `attach`, `update_token`'s token) take them by keyword only,
+since swapped ids and tokens would be accepted silently: a call by position raises
+`KeywordArgumentsRequired`, whose message shows the keyword form. Tokens passed in are
+never logged (actions redact them in their repr). Must not know: how resources and
+effects are carried out (that is `_runtime`), or the wire protocol.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from gatewayops.store import (
     Middleware,
     OperationAttached,
     OperationDetached,
+    OperationForgotten,
     OperationStarted,
     Outcome,
     ReconnectRequested,
@@ -55,7 +56,10 @@ from gatewayops.store import (
 )
 from gatewayops.transport import Transport, WebSocketTransport
 
-__all__ = ["Client", "ClientStatistics", "open_client"]
+__all__ = ["DEFAULT_CONCURRENT_DIALS", "Client", "ClientStatistics", "open_client"]
+
+DEFAULT_CONCURRENT_DIALS = 64
+"""Handshakes a client has in flight at once, unless told otherwise."""
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -228,6 +232,18 @@ class Client:
         """
         self.dispatch(ReconnectRequested(operation_id=operation_id))
 
+    def forget(self, operation_id: str) -> None:
+        """Drop a finished operation from the state now (its outcome, transcript, link).
+
+        Finished operations are also forgotten by themselves, oldest first, past
+        `StoreConfig.retain_finished`. Later news for a forgotten operation is ignored.
+
+        Raises:
+            UnknownOperation: no such operation (never known, or already forgotten).
+            OperationNotFinished: the operation is running or detached.
+        """
+        self.dispatch(OperationForgotten(operation_id=operation_id))
+
     def answer(
         self,
         *,
@@ -298,19 +314,19 @@ class Client:
     async def wait_finished(self, operation_id: str) -> Outcome:
         """Wait until the operation finished and its sockets are closed; its outcome.
 
-        Returns at once if that is already the case.
+        Returns at once if that is already the case. The outcome is returned even if
+        the store forgets the operation (past its retention) while this waits.
 
         Raises:
-            UnknownOperation: no such operation.
+            UnknownOperation: no such operation (never known, or already forgotten).
             ClientClosed: the client closed before the operation finished.
         """
         if operation_id not in self.state.operations:
             raise UnknownOperation(f"no operation {operation_id!r} is known to the store")
-        await self._runtime.wait_settled(operation_id)
-        op = self.state.operations[operation_id]
-        if op.outcome is None:
+        outcome = await self._runtime.wait_settled(operation_id)
+        if outcome is None:
             raise ClientClosed(f"the client closed before operation {operation_id!r} finished")
-        return op.outcome
+        return outcome
 
     def changes(self, operation_id: str) -> OperationChanges:
         """Snapshots of the operation as it changes, ending after it finishes.
@@ -367,6 +383,7 @@ async def open_client(
     middleware: Sequence[Middleware] = (),
     recorder: Middleware | None = None,
     check_invariants: bool = False,
+    max_concurrent_dials: int = 64,
 ) -> AsyncIterator[Client]:
     """Run a client for the duration of an ``async with`` block.
 
@@ -397,10 +414,17 @@ async def open_client(
             invariants (`gatewayops.store.InvariantChecker`, O(1) per step); each
             violation is logged at ERROR on ``gatewayops.invariants`` and kept in
             `Client.invariant_violations`. The run itself is not changed.
+        max_concurrent_dials: handshakes in flight at once (dial to open socket); more
+            dials wait their turn, in order, and each one's connect watchdog counts
+            from its own start, so thousands of starts connect without a storm.
 
     Yields:
         The client. Leaving the block closes it like `Client.aclose`.
     """
+    if type(max_concurrent_dials) is not int or max_concurrent_dials <= 0:
+        raise ValueError(
+            f"max_concurrent_dials: expected a positive int, got {max_concurrent_dials!r}"
+        )
     store_config = StoreConfig() if config is None else config
     watch = InvariantWatch(store_config) if check_invariants else None
     extra = tuple(m for m in (watch, recorder) if m is not None)
@@ -416,6 +440,7 @@ async def open_client(
             jitter=jitter,
             random_seed=random_seed,
             middleware=(*middleware, *extra),
+            max_concurrent_dials=max_concurrent_dials,
         )
         client = Client(runtime, watch)
         try:

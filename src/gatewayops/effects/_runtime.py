@@ -61,6 +61,7 @@ from gatewayops.store import (
     HandlingFailed,
     Middleware,
     NotifyFinished,
+    Outcome,
     RefreshToken,
     RequestInterrupt,
     Resource,
@@ -72,6 +73,7 @@ from gatewayops.store import (
     SubmitIntervention,
     Timer,
     TimerFired,
+    TimerKind,
     Transition,
     concerned,
     internal_error_detail,
@@ -89,13 +91,29 @@ _NO_RESOURCES: frozenset[Resource] = frozenset()
 
 
 class _TimerEntry:
-    __slots__ = ("deadline", "removed", "scope", "timer")
+    __slots__ = ("deadline", "delay", "removed", "scope", "timer")
 
-    def __init__(self, timer: Timer, deadline: float) -> None:
+    def __init__(self, timer: Timer, delay: float) -> None:
         self.timer = timer
-        self.deadline = deadline
+        self.delay = delay
+        self.deadline = trio.current_time() + delay
+        """When it fires: `delay` after it was armed (a connect watchdog's is moved to
+        `delay` after its dial's own start)."""
         self.scope = trio.CancelScope()
         self.removed = False
+
+
+class _Waiter:
+    """The `wait_finished` callers of one operation: its link, and its outcome once
+    notified (kept here, as the store may forget the operation before its socket
+    tasks have exited)."""
+
+    __slots__ = ("event", "link_id", "outcome")
+
+    def __init__(self, link_id: str, outcome: Outcome | None) -> None:
+        self.event = trio.Event()
+        self.link_id = link_id
+        self.outcome = outcome
 
 
 @attrs.frozen(kw_only=True)
@@ -133,6 +151,7 @@ class Runtime:
         jitter: bool,
         random_seed: int | None,
         middleware: Sequence[Middleware],
+        max_concurrent_dials: int,
     ) -> None:
         self.store = Store(GatewayState(config=config), middleware=middleware)
         self.nursery = nursery
@@ -143,6 +162,7 @@ class Runtime:
         self._tools = dict(tools)
         self._jitter = jitter
         self._random = random.Random(random_seed)
+        self._dials = trio.CapacityLimiter(max_concurrent_dials)
         self._pending: deque[Action] = deque()
         self._dispatching = False
         self.closed = False
@@ -151,7 +171,10 @@ class Runtime:
         self._socket_tasks: dict[str, int] = {}
         self._timers: dict[Timer, _TimerEntry] = {}
         self._effect_scopes: dict[str, set[trio.CancelScope]] = {}
-        self._finish_events: dict[str, trio.Event] = {}
+        self._waiters: dict[str, _Waiter] = {}
+        """`wait_finished` callers, by operation id."""
+        self._waiting_links: dict[str, str] = {}
+        """The link of each operation waited on (v1: one operation per link)."""
         self._tasks = 0
         self._idle: trio.Event | None = None
 
@@ -225,7 +248,10 @@ class Runtime:
                     logger.info("operation %s finished: %s", operation_id, effect.outcome)
                     for scope in self._effect_scopes.pop(operation_id, ()):
                         scope.cancel()  # their results could change nothing any more
-                    self._settle(operation_id)
+                    waiter = self._waiters.get(operation_id)
+                    if waiter is not None:
+                        waiter.outcome = effect.outcome
+                        self._settle(operation_id)
                 case RefreshToken():
                     self._spawn_effect(
                         effect.operation_id, partial(refresh_token, self._refresh_token, effect)
@@ -296,7 +322,7 @@ class Runtime:
 
     async def _socket_task(self, entry: SocketEntry) -> None:
         try:
-            await run_socket(entry, self.transport, self.dispatch_from_task)
+            await run_socket(entry, self.transport, self.dispatch_from_task, self._dials)
         finally:
             link_id = entry.socket.link_id
             left = self._socket_tasks[link_id] - 1
@@ -304,11 +330,9 @@ class Runtime:
                 self._socket_tasks[link_id] = left
             else:
                 del self._socket_tasks[link_id]
-                link = self.store.state.links.get(link_id)
-                if link is not None:
-                    op = self.store.state.operations.get(link.operation_id)
-                    if op is None or op.is_finished:
-                        self._settle(link.operation_id)
+                waited = self._waiting_links.get(link_id)
+                if waited is not None:
+                    self._settle(waited)
 
     def _arm_timer(self, timer: Timer) -> None:
         try:
@@ -318,7 +342,7 @@ class Runtime:
             delay = math.inf
         if timer.jittered and self._jitter:
             delay *= self._random.uniform(0.5, 1.0)
-        entry = _TimerEntry(timer, trio.current_time() + delay)
+        entry = _TimerEntry(timer, delay)
         self._timers[timer] = entry
         self._spawn(self._timer_task, entry)
 
@@ -329,7 +353,13 @@ class Runtime:
             entry.scope.cancel()
 
     async def _timer_task(self, entry: _TimerEntry) -> None:
+        timer = entry.timer
         with entry.scope:
+            if timer.kind is TimerKind.CONNECT_WATCHDOG:
+                dial = self._sockets.get((timer.owner, timer.generation))
+                if dial is not None and not dial.dialling.is_set():
+                    await dial.dialling.wait()  # count from the dial's own start
+                    entry.deadline = trio.current_time() + entry.delay
             await trio.sleep_until(entry.deadline)
         if entry.removed or self.closed:
             return
@@ -384,28 +414,34 @@ class Runtime:
             if self._tasks == 0 and self._idle is not None:
                 self._idle.set()
 
-    def _sockets_closing(self, operation_id: str) -> bool:
-        """Whether a socket task of the operation's link is still running (or closing)."""
-        op = self.store.state.operations.get(operation_id)
-        return op is not None and op.link_id in self._socket_tasks
-
     def _settle(self, operation_id: str) -> None:
-        """Wake `wait_finished` callers once the operation's sockets are all closed."""
-        if self._sockets_closing(operation_id):
+        """Wake `wait_finished` callers once the operation ended and its link's socket
+        tasks have all exited."""
+        waiter = self._waiters.get(operation_id)
+        if waiter is None or waiter.outcome is None or waiter.link_id in self._socket_tasks:
             return
-        event = self._finish_events.pop(operation_id, None)
-        if event is not None:
-            event.set()
+        del self._waiters[operation_id]
+        del self._waiting_links[waiter.link_id]
+        waiter.event.set()
 
-    async def wait_settled(self, operation_id: str) -> None:
-        """Wait until the operation finished and its sockets closed, or the runtime closed."""
+    async def wait_settled(self, operation_id: str) -> Outcome | None:
+        """Wait until the operation finished and its sockets closed, or the runtime closed;
+        its outcome (None if the runtime closed first, or the operation is not known).
+
+        The outcome is kept for the waiters: the store may forget the operation (past
+        its retention) before its last socket task has exited.
+        """
         op = self.store.state.operations.get(operation_id)
-        while not self.closed and not (
-            op is not None and op.is_finished and not self._sockets_closing(operation_id)
-        ):
-            event = self._finish_events.setdefault(operation_id, trio.Event())
-            await event.wait()
-            op = self.store.state.operations.get(operation_id)
+        if op is None:
+            return None
+        if self.closed or (op.outcome is not None and op.link_id not in self._socket_tasks):
+            return op.outcome
+        waiter = self._waiters.get(operation_id)
+        if waiter is None:
+            waiter = self._waiters[operation_id] = _Waiter(op.link_id, op.outcome)
+            self._waiting_links[op.link_id] = operation_id
+        await waiter.event.wait()
+        return waiter.outcome
 
     def statistics(self) -> RuntimeStatistics:
         """Counts of what the runtime holds (O(1))."""
@@ -434,9 +470,10 @@ class Runtime:
         self._sockets.clear()
         self._timers.clear()
         self._desired.clear()
-        for event in self._finish_events.values():
-            event.set()
-        self._finish_events.clear()
+        for waiter in self._waiters.values():
+            waiter.event.set()
+        self._waiters.clear()
+        self._waiting_links.clear()
 
     async def aclose(self) -> None:
         """`shutdown`, then wait until every task of ours has exited."""

@@ -1,20 +1,26 @@
 """One socket resource, carried out: connect, pump frames in, write frames out.
 
 Owns: `SocketEntry` (the runtime's handle on one `Socket` resource: its cancel scope,
-its ordered outbox, the frame being written, whether it was removed) and `run_socket`,
-the task body. The pump decodes every frame and dispatches `MessageReceived` or
-`BadMessageReceived` synchronously, so it never waits on a consumer; a writer task in
-the same scope writes the outbox in order, and a watcher reports `SocketWentQuiet` when
-`quiet_after_ms` passes with no frame but heartbeat acks (once, until the next frame).
-Each socket reports exactly one ending (`SocketFailed` if it never opened, `SocketClosed`
-otherwise) unless it was removed first, in which case it reports nothing more. Must not
-know: what frames mean, the store's state, or which transport it is given.
+its ordered outbox, the frame being written, whether it was removed, when its dial
+started) and `run_socket`, the task body. A dial waits for a slot of the runtime's
+`dials` limiter, so only so many handshakes are in flight at once (thousands of starts
+do not all handshake together); the slot is held until the transport's connect
+returns, and `dialling` is set when the dial takes it (the connect watchdog counts
+from then, not from when the dial was queued). The pump decodes every frame and
+dispatches `MessageReceived` or `BadMessageReceived` synchronously, so it never waits on
+a consumer; a writer task in the same scope writes the outbox in order, and a watcher
+reports `SocketWentQuiet` when `quiet_after_ms` passes with no frame but heartbeat acks
+(once, until the next frame). Each socket reports exactly one ending (`SocketFailed` if
+it never opened, `SocketClosed` otherwise) unless it was removed first, in which case it
+reports nothing more. Must not know: what frames mean, the store's state, or which
+transport it is given.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 
 import trio
 
@@ -49,6 +55,7 @@ class SocketEntry:
     __slots__ = (
         "_outbox",
         "_outbox_send",
+        "dialling",
         "ended",
         "in_flight",
         "last_news",
@@ -65,6 +72,8 @@ class SocketEntry:
         self.in_flight: ClientMessage | None = None
         self.removed = False
         self.ended = False
+        self.dialling = trio.Event()
+        """Set when the dial got its slot and began (the connect watchdog counts from it)."""
         self.last_news = 0.0
         """When the last frame other than a heartbeat ack arrived (Trio clock)."""
         self.news: trio.Event | None = None
@@ -173,10 +182,15 @@ async def _watch_quiet(entry: SocketEntry, dispatch: Dispatch) -> None:
         await news.wait()
 
 
-async def _connect_and_pump(entry: SocketEntry, transport: Transport, dispatch: Dispatch) -> None:
+async def _connect_and_pump(
+    entry: SocketEntry, transport: Transport, dispatch: Dispatch, dials: trio.CapacityLimiter
+) -> None:
     socket = entry.socket
     try:
-        async with transport.connect(socket.url) as connection:
+        async with AsyncExitStack() as stack:
+            async with dials:  # a bounded number of handshakes at once
+                entry.dialling.set()
+                connection = await stack.enter_async_context(transport.connect(socket.url))
             if entry.removed:
                 return
             dispatch(SocketOpened(link_id=socket.link_id, generation=socket.generation))
@@ -204,15 +218,18 @@ async def _connect_and_pump(entry: SocketEntry, transport: Transport, dispatch: 
         _end(entry, dispatch, closed)
 
 
-async def run_socket(entry: SocketEntry, transport: Transport, dispatch: Dispatch) -> None:
+async def run_socket(
+    entry: SocketEntry, transport: Transport, dispatch: Dispatch, dials: trio.CapacityLimiter
+) -> None:
     """The task of one socket resource; returns when it ended or was removed.
 
-    `dispatch` must be synchronous and must not raise.
+    `dispatch` must be synchronous and must not raise. `dials` bounds the handshakes
+    in flight (the runtime's one limiter).
     """
     socket = entry.socket
     try:
         with entry.scope:
-            await _connect_and_pump(entry, transport, dispatch)
+            await _connect_and_pump(entry, transport, dispatch, dials)
     except* Exception:
         logger.exception(
             "socket %s/%d: the transport broke its contract", socket.link_id, socket.generation

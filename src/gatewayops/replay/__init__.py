@@ -31,6 +31,7 @@ from gatewayops.replay._har import from_har
 from gatewayops.replay._recorder import Recorder, open_recorder
 from gatewayops.replay._replayer import replay
 from gatewayops.replay._report import Divergence, OperationTimeline, ReplayReport, TimelineEntry
+from gatewayops.replay._summary import OperationSummary
 from gatewayops.store import InvariantChecker, Violation
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "Kind",
     "LogItem",
     "LogWarning",
+    "OperationSummary",
     "OperationTimeline",
     "Record",
     "Recorder",

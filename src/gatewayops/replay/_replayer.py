@@ -7,27 +7,35 @@ effects the reducer produces now, in order. The first divergence is kept in deta
 PROTOCOL.md section 11 invariants are checked at every step (`store.InvariantChecker`). With
 ``until=N`` it stops after the step of record N (time travel). Records are consumed
 one at a time and only the live state, one pending step and per-operation counters
-are kept, so memory does not grow with the log. For a HAR import (header source
-``har``) only frames are compared, and heartbeats not at all: the browser's timers
-are not in a HAR. Must not know: files or Trio.
+are kept, so memory does not grow with the log. The state forgets finished operations
+past the recorded `retain_finished`, as the live client did; the timeline of one the
+state forgot becomes an `OperationSummary` (outcome and counts), so memory is bounded
+by the operations the state holds, unless ``keep_transcripts`` keeps every finished
+one. For a HAR import (header source ``har``) only frames are compared, and
+heartbeats not at all: the browser's timers are not in a HAR. Must not know: files or Trio.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import cast
+
+import attrs
 
 from gatewayops.exceptions import LocalUsageError
 from gatewayops.protocol import Heartbeat
 from gatewayops.replay._codec import PLACES, Direction
 from gatewayops.replay._format import Header, LogItem, LogWarning, Record, ReplayFormatError
 from gatewayops.replay._report import Divergence, OperationTimeline, ReplayReport
+from gatewayops.replay._summary import Interner, OperationSummary
 from gatewayops.store import (
     ABSENT,
     Action,
     Effect,
     GatewayState,
     InvariantChecker,
+    Operation,
     Position,
     SendMessage,
     Step,
@@ -38,6 +46,9 @@ from gatewayops.store import (
 )
 
 __all__ = ["replay"]
+
+_FOREVER = sys.maxsize
+"""`retain_finished` of a replay that keeps every finished operation."""
 
 MAX_VIOLATIONS = 100
 """Violations kept in detail; later ones are only counted."""
@@ -64,6 +75,7 @@ class _Replay:
         "frames_only",
         "header",
         "inputs",
+        "intern",
         "last_seq",
         "old",
         "outputs",
@@ -82,11 +94,14 @@ class _Replay:
         "warnings",
     )
 
-    def __init__(self, header: Header, until: int | None) -> None:
+    def __init__(self, header: Header, until: int | None, keep_transcripts: bool) -> None:
         self.header = header
         self.until = until
         self.frames_only = header.source == "har"
-        self.state = GatewayState(config=header.config)
+        config = header.config
+        if keep_transcripts:
+            config = attrs.evolve(config, retain_finished=_FOREVER)
+        self.state = GatewayState(config=config)
         self.checker = InvariantChecker(header.config, effects_recorded=not self.frames_only)
         self.record: Record | None = None
         self.old: GatewayState = self.state
@@ -102,7 +117,8 @@ class _Replay:
         self.violation_count = 0
         self.warnings: list[str] = []
         self.truncated = False
-        self.timelines: dict[str, OperationTimeline] = {}
+        self.timelines: dict[str, OperationTimeline | OperationSummary] = {}
+        self.intern = Interner()
 
     def take(self, record: Record) -> bool:
         """Replay one record; False once `until` is passed (the record is not taken)."""
@@ -143,13 +159,35 @@ class _Replay:
         link_id, op_id = concerned(new, action)
         self.timeline = None
         if op_id is not None:
-            timeline = self.timeline = self.timelines.get(op_id)
+            timeline = self.timelines.get(op_id)
             if timeline is None:
-                timeline = self.timeline = self.timelines[op_id] = OperationTimeline(op_id)
-            timeline.observe(record, old, new, op_id, link_id)
+                timeline = self.timelines[op_id] = OperationTimeline(op_id)
+            if type(timeline) is OperationTimeline:  # not news of a forgotten operation
+                self.timeline = timeline
+                timeline.observe(record, old, new, op_id, link_id)
+        if new.retained is not old.retained:  # an operation finished, or was forgotten
+            for gone in (op_id, old.retained.oldest):
+                if gone is not None and gone in old.operations and gone not in new.operations:
+                    self.summarise(old.operations[gone], seq)
         self.records += 1
         self.last_seq = seq
         return True
+
+    def summarise(self, op: Operation, seq: int) -> None:
+        """The state forgot `op` after record `seq`: keep its outcome and counts only."""
+        timeline = self.timelines.get(op.id)
+        if type(timeline) is not OperationTimeline:
+            return  # never observed (a state set up by hand), or summarised already
+        if timeline is self.timeline:  # forgotten by this very step (which has no effects)
+            self.timeline = None
+        self.timelines[op.id] = OperationSummary.of(
+            op,
+            seq=seq,
+            changes=len(timeline.entries) + timeline.more_entries,
+            inputs=timeline.inputs,
+            outputs=timeline.outputs,
+            intern=self.intern,
+        )
 
     def settle(self) -> None:
         """Compare the pending step's effects with the log's, and check invariants."""
@@ -266,7 +304,9 @@ def _header(items: Iterator[LogItem], warnings: list[str]) -> Header:
     raise ReplayFormatError("empty log (no header)", line=1)
 
 
-def replay(log: Iterable[LogItem], *, until: int | None = None) -> ReplayReport:
+def replay(
+    log: Iterable[LogItem], *, until: int | None = None, keep_transcripts: bool = False
+) -> ReplayReport:
     """Replay a log through today's reducer, checking its effects and the invariants.
 
     Args:
@@ -275,10 +315,15 @@ def replay(log: Iterable[LogItem], *, until: int | None = None) -> ReplayReport:
         until: stop after the step of record ``until``; the report's state is then the
             state right after that record (the effects recorded after its action are
             still compared).
+        keep_transcripts: keep every finished operation in the state (its transcript,
+            its timeline) instead of forgetting those past the recorded
+            `retain_finished` as the live client did. Memory then grows with the log's
+            operations. (A log whose application started an operation again under a
+            forgotten id diverges there with it.)
 
     Returns:
         The report: the state reached, the first divergence, the violations found and
-        a timeline per operation.
+        a timeline per operation (a summary, for one the state forgot).
 
     Raises:
         ReplayFormatError: the log is malformed (from the reader), starts without a
@@ -287,7 +332,7 @@ def replay(log: Iterable[LogItem], *, until: int | None = None) -> ReplayReport:
     items = iter(log)
     try:
         warnings: list[str] = []
-        run = _Replay(_header(items, warnings), until)
+        run = _Replay(_header(items, warnings), until, keep_transcripts)
         run.warnings.extend(warnings)
         take = run.take
         for item in items:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 import attrs
 
@@ -37,6 +37,9 @@ from gatewayops.store import (
     Violation,
     format_changes,
 )
+
+if TYPE_CHECKING:  # a summary renders itself; only its type is needed here
+    from gatewayops.replay._summary import OperationSummary
 
 __all__ = ["Divergence", "OperationTimeline", "ReplayReport", "TimelineEntry"]
 
@@ -288,7 +291,8 @@ class ReplayReport:
             effects differ.
         violations: the first violations found (at most 100); `violation_count` counts all.
         warnings: what was odd but not fatal (a truncated last line, HAR import notes).
-        operations: one timeline per operation, in order of first appearance.
+        operations: one timeline per operation, in order of first appearance; for an
+            operation the state forgot (past `retain_finished`), its summary.
     """
 
     header: Header
@@ -303,7 +307,7 @@ class ReplayReport:
     violations: tuple[Violation, ...]
     violation_count: int
     warnings: tuple[str, ...]
-    operations: tuple[OperationTimeline, ...]
+    operations: tuple[OperationTimeline | OperationSummary, ...]
 
     @property
     def ok(self) -> bool:

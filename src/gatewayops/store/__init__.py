@@ -23,6 +23,7 @@ from gatewayops.store._actions import (
     MessageReceived,
     OperationAttached,
     OperationDetached,
+    OperationForgotten,
     OperationStarted,
     ReconnectRequested,
     SendFailed,
@@ -108,6 +109,9 @@ from gatewayops.store._resources import (
     operation_resources,
     resources,
     resources_may_differ,
+)
+from gatewayops.store._retention import (
+    Retention,
 )
 from gatewayops.store._selectors import (
     concerned,
@@ -218,6 +222,7 @@ __all__ = [
     "OperationAttached",
     "OperationDetached",
     "OperationEvent",
+    "OperationForgotten",
     "OperationStarted",
     "OperationStatus",
     "Outcome",
@@ -234,6 +239,7 @@ __all__ = [
     "ResumeEvent",
     "ResumeState",
     "ResumeStatus",
+    "Retention",
     "SendFailed",
     "SendMessage",
     "Socket",

@@ -2,7 +2,7 @@
 
 Owns: every input of `reduce`. They come from three places: the application
 (`OperationStarted`, `OperationAttached`, `StopRequested`, `OperationDetached`,
-`TokenReplaced`, `ReconnectRequested`, `InterventionAnswered`,
+`TokenReplaced`, `ReconnectRequested`, `OperationForgotten`, `InterventionAnswered`,
 `InterventionDeclined`), the transport (socket lifecycle and frames, each naming its
 `link_id` and carrying the socket's `generation`, so a stale socket's late news is
 dropped), and the runtime (the results of effects -- token refresh, timers, tools,
@@ -37,6 +37,7 @@ __all__ = [
     "MessageReceived",
     "OperationAttached",
     "OperationDetached",
+    "OperationForgotten",
     "OperationStarted",
     "ReconnectRequested",
     "SendFailed",
@@ -121,6 +122,17 @@ class ReconnectRequested:
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
+class OperationForgotten:
+    """The app no longer needs a finished operation: the store drops it (and its link).
+
+    Only a finished operation may be forgotten; its one `NotifyFinished` was emitted
+    when it finished. Later news for it is dropped without reviving it.
+    """
+
+    operation_id: str
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class InterventionAnswered:
     """The user answered an intervention; `resolution_request_id` (minted by the client)
     makes the answer idempotent: the same id again changes nothing."""
@@ -147,6 +159,7 @@ AppAction: TypeAlias = (
     | OperationDetached
     | TokenReplaced
     | ReconnectRequested
+    | OperationForgotten
     | InterventionAnswered
     | InterventionDeclined
 )

@@ -67,6 +67,10 @@ class StoreConfig:
             retryable handshake refusal; `Link.attempt` counts them) ends the
             operation as `Result.UNREACHABLE` (PROTOCOL.md 12.13). Once a socket has
             opened, losses only reconnect, however many.
+        retain_finished: finished operations the store keeps (outcome, transcript,
+            link), the most recently finished; when one more finishes, the oldest is
+            forgotten, so memory is bounded by the live operations plus this many.
+            At least 1: the operation that just finished is always kept.
     """
 
     heartbeat_interval_ms: int = attrs.field(default=30_000, validator=_delay)
@@ -80,6 +84,7 @@ class StoreConfig:
     quiet_after_ms: int = attrs.field(default=180_000, validator=_delay)
     auto_reconnect: bool = attrs.field(default=True, validator=_flag)
     dial_budget: int | None = attrs.field(default=None, validator=_budget)
+    retain_finished: int = attrs.field(default=1_000, validator=_positive)
 
 
 def backoff_delay_ms(config: StoreConfig, attempt: int) -> int:

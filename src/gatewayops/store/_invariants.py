@@ -14,8 +14,10 @@ The invariants (numbers are PROTOCOL.md section 11's):
 
 * ``notify-once`` (1): an operation gets exactly one `NotifyFinished`, in the step in
   which it finishes, and none before or after.
-* ``absorbing`` (2, 15, 16): a finished operation never changes again and no effect is
-  produced for it.
+* ``absorbing`` (2, 15, 16): a finished operation never changes again (being forgotten
+  is no change) and no effect is produced for it.
+* ``forgets-only-finished`` (1): only finished operations leave the state, and at most
+  `retain_finished` finished ones are kept (see `_retention`).
 * ``no-resources-when-finished`` (2, 3): a finished operation has no timer, and its link
   no socket or timer.
 * ``nothing-pending-when-finished`` (2; PROTOCOL.md 6.2): a finished operation has no
@@ -60,6 +62,7 @@ from gatewayops.store._resources import (
     link_resources,
     operation_resources,
 )
+from gatewayops.store._retention import forgets_only_finished
 from gatewayops.store._selectors import concerned
 from gatewayops.store._state import (
     FinishSource,
@@ -132,7 +135,7 @@ def absorbing(
     old: Operation | None, new: Operation | None, changed_link: bool, effects: int
 ) -> str | None:
     """A finished operation neither changes (nor its link) nor produces effects."""
-    if old is None or not old.is_finished:
+    if old is None or not old.is_finished or new is None:  # None: forgotten, not changed
         return None
     if new != old or changed_link:
         return "a finished operation changed"
@@ -338,6 +341,8 @@ class InvariantChecker:
                 problem = refresh_single_flight(old, effects)
                 note("refresh-single-flight", problem, position(refreshes[-1]))
         note("absorbing", absorbing(old, new, new_link is not old_link, len(effects)), position(0))
+        if new_state.retained is not old_state.retained or (old is not None and new is None):
+            note("forgets-only-finished", forgets_only_finished(old_state, new_state, op_id))
         note("silence-never-completes", silence_never_completes(action, old, new))
         note("cursor-follows-server", cursor_follows_server(action, old, new))
         note("authentication-decides", authentication_decides(action, old, new, old_link))

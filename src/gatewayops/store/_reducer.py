@@ -8,8 +8,9 @@ closed, failed, quiet, a bad frame, the watchdog, heartbeats, backoff, and the d
 of a gateway never reached) with the protocol's frames handed to its link module
 (`_link_v1`); the results of effects (interventions' answers to `_interventions`); the
 commit, where an operation that is no longer followed has its link closed and a finished
-one clears its topic's marker if the marker still names it; and the safety net of
-PROTOCOL.md 11.24: if handling an action raises anyway, its operation ends once as failed
+one clears its topic's marker if the marker still names it and is retired (kept among the
+last `retain_finished` finished, see `_retention`); and the safety net of PROTOCOL.md
+11.24: if handling an action raises anyway, its operation ends once as failed
 (`FinishSource.INTERNAL_ERROR`) and `reduce` returns normally. Only the application's
 misuse raises (`LocalUsageError`), before anything changes. Must not know: clocks,
 randomness, I/O.
@@ -25,7 +26,7 @@ import attrs
 
 from gatewayops._frozen import copier
 from gatewayops._secrets import redact_secrets
-from gatewayops.store import _app, _interventions, _link_v1
+from gatewayops.store import _app, _interventions, _link_v1, _retention
 from gatewayops.store._actions import (
     Action,
     BadMessageReceived,
@@ -39,6 +40,7 @@ from gatewayops.store._actions import (
     MessageReceived,
     OperationAttached,
     OperationDetached,
+    OperationForgotten,
     OperationStarted,
     ReconnectRequested,
     SendFailed,
@@ -263,9 +265,13 @@ def _on_news(link: Link, op: Operation, config: StoreConfig, action: Action) -> 
         case TokenReplaced():
             op, effects = _app.replace_token(op, action)
         case (
-            MessageReceived() | OperationStarted() | OperationAttached() | ReconnectRequested()
+            MessageReceived()
+            | OperationStarted()
+            | OperationAttached()
+            | ReconnectRequested()
+            | OperationForgotten()
         ):  # pragma: no cover
-            raise AssertionError("frames, start, attach and reconnect are handled above")
+            raise AssertionError("frames, start, attach, reconnect and forget are handled above")
         case _:
             assert_never(action)
     return link, op, effects
@@ -325,6 +331,7 @@ def _commit(
         if topic is not None and topic.running_operation == op.id:
             topic = attrs.evolve(topic, running_operation=None)
             state = attrs.evolve(state, topics=state.topics.set(topic.id, topic))
+        state = _retention.retire(state, op.id)
     return _new_step(Step, (state, effects))
 
 
@@ -347,8 +354,9 @@ def reduce(state: GatewayState, action: Action) -> Step:
             operation holds.
         OperationFinished: `OperationAttached` or `ReconnectRequested` for an operation
             that already finished.
-        UnknownOperation: an application action (stop, detach, token, reconnect, an
-            answer) for an unknown id.
+        UnknownOperation: an application action (stop, detach, token, reconnect,
+            forget, an answer) for an unknown id (never known, or forgotten).
+        OperationNotFinished: `OperationForgotten` for an operation not finished.
         UnknownIntervention: an answer or decline for a tool call the operation was
             never asked about.
         InterventionClosed: an answer or decline for an intervention that ended, or
@@ -370,6 +378,8 @@ def reduce(state: GatewayState, action: Action) -> Step:
         return _new_step(Step, _app.attach(state, action))
     elif isinstance(action, ReconnectRequested):
         return _new_step(Step, _app.reconnect(state, action))
+    elif isinstance(action, OperationForgotten):
+        return _new_step(Step, _retention.forgotten(state, action))
     else:
         owner = subject(action)
         known = kind in _ABOUT_A_KNOWN_OPERATION

@@ -22,6 +22,7 @@ from gatewayops._persistent import Vector
 from gatewayops.protocol import AgentEventMessage, SessionStatus, ToolResult, redacted
 from gatewayops.store._config import StoreConfig
 from gatewayops.store._human_state import HumanLoop
+from gatewayops.store._retention import Retention
 from gatewayops.store._transcript import Transcript
 
 __all__ = [
@@ -289,12 +290,18 @@ class Topic:
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class GatewayState:
-    """Every operation, link and topic the client knows, plus its settings."""
+    """Every operation, link and topic the client knows, plus its settings.
+
+    `retained` lists the finished operations kept, in the order they finished; past
+    `StoreConfig.retain_finished` the oldest is forgotten (see `_retention`). It is
+    bookkeeping, not part of the value: left out of equality, reprs and diffs.
+    """
 
     config: StoreConfig = StoreConfig()
     operations: immutables.Map[str, Operation] = immutables.Map()
     links: immutables.Map[str, Link] = immutables.Map()
     topics: immutables.Map[str, Topic] = immutables.Map()
+    retained: Retention = attrs.field(default=Retention(), eq=False, repr=False)
 
     def operation(self, operation_id: str) -> Operation | None:
         """The operation with this id, if known."""

@@ -1,7 +1,8 @@
 """The rules of `GatewayMachine` for what the application and the effect handlers report.
 
 Owns: the application's actions (start, attach, stop, detach, re-attach, a token
-replaced, a reconnect asked for) within the limits the composer keeps (one running
+replaced, a reconnect asked for, a finished operation forgotten, and a refused forget of
+a live one) within the limits the composer keeps (one running
 operation per topic, few alive at once), and the results the runtime reports for the
 effects the model saw asked for (refreshes, interrupts, tools, timers, a tool result's
 failed write, answers submitted), the user's answers to the agent's questions, plus now
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hypothesis.strategies as st
 from hypothesis.stateful import precondition, rule
 
+from gatewayops.exceptions import OperationNotFinished
 from gatewayops.store import (
     HandlingFailed,
     InterventionAnswered,
@@ -24,6 +26,7 @@ from gatewayops.store import (
     InterventionSubmitted,
     OperationAttached,
     OperationDetached,
+    OperationForgotten,
     OperationStarted,
     OperationStatus,
     ReconnectRequested,
@@ -32,6 +35,7 @@ from gatewayops.store import (
     Timer,
     link_resources,
     operation_resources,
+    reduce,
 )
 from gatewayops.testing import strategies as gs
 from gatewayops.testing._machine_base import NOW_AND_THEN, MachineBase
@@ -144,6 +148,23 @@ class AppAndEffectRules(MachineBase):
             self._step(InterventionSubmitFailed(**keys, error="offline (test)"))
         else:
             self._step(InterventionSubmitted(**keys))
+
+    @precondition(lambda self: self.state.operations)
+    @rule(data=st.data(), now=st.sampled_from([True, False, False]))
+    def forget(self, data: st.DataObject, now: bool) -> None:
+        """The app forgets a finished operation; forgetting a live one is refused."""
+        op = self._live_op(data)
+        if not now:
+            return
+        if op.is_finished:
+            self._step(OperationForgotten(operation_id=op.id))
+            self.model.forgot(op.id)
+            return
+        try:
+            reduce(self.state, OperationForgotten(operation_id=op.id))
+        except OperationNotFinished:
+            return
+        raise AssertionError(f"forgetting {op.status.value} {op.id} was not refused")
 
     @precondition(lambda self: self.state.operations)
     @rule(data=st.data(), now=st.sampled_from([True] + [False] * 19))

@@ -57,12 +57,18 @@ class MachineBase(RuleBasedStateMachine):
     @initialize(
         refresh_budget=st.integers(min_value=1, max_value=3),
         max_backoff_ms=st.sampled_from([2_000, 4_000, 30_000]),
+        retain_finished=st.sampled_from([1, 2, 1_000]),
     )
-    def configure(self, refresh_budget: int, max_backoff_ms: int) -> None:
-        """Small budgets and caps, so runs reach them as well as everything else."""
-        config = StoreConfig(refresh_budget=refresh_budget, max_backoff_ms=max_backoff_ms)
+    def configure(self, refresh_budget: int, max_backoff_ms: int, retain_finished: int) -> None:
+        """Small budgets, caps and retentions, so runs reach them as well as the rest."""
+        config = StoreConfig(
+            refresh_budget=refresh_budget,
+            max_backoff_ms=max_backoff_ms,
+            retain_finished=retain_finished,
+        )
         self.state = GatewayState(config=config)
         self.checker = InvariantChecker(config)
+        self.model.retain_finished = retain_finished
 
     # ------------------------------------------------------------------ driving
 

@@ -5,7 +5,9 @@ never from reading the reducer's decisions back: which operations were notified 
 how, each operation's followed status and each topic's marker as the application's
 actions set them, the effect results still owed (refreshes, interrupts, tools, answers), the
 tool results put on the wire, the echoes a mirrored member terminal owes, and how many
-own events each operation accepted. The step invariants of PROTOCOL.md section 11 are
+own events each operation accepted, and which finished operations the store keeps (the
+newest `retain_finished`, in the order the model saw them notified, less those the
+application forgot) and which it forgot. The step invariants of PROTOCOL.md section 11 are
 not here: the machine runs the store's one `InvariantChecker` for those. Must not know:
 Trio or I/O.
 """
@@ -76,6 +78,11 @@ class Model:
     pending_submissions: list[SubmitIntervention] = attrs.Factory(list)
     owed_echoes: Counter[str] = attrs.Factory(Counter)
     accepted_own_events: Counter[str] = attrs.Factory(Counter)
+    retain_finished: int = 1_000
+    kept: list[str] = attrs.Factory(list)
+    """Finished operations the store should keep, oldest first."""
+    forgotten: list[str] = attrs.Factory(list)
+    """Operations the store should have forgotten, in order."""
 
     # ------------------------------------------------------------------ what the app did
 
@@ -87,6 +94,12 @@ class Model:
     def detached(self, op_id: str) -> None:
         """The application stopped following `op_id`."""
         self.status[op_id] = OperationStatus.DETACHED
+
+    def forgot(self, op_id: str) -> None:
+        """`op_id` is forgotten (by the application, or past the retention)."""
+        self.kept.remove(op_id)
+        self.forgotten.append(op_id)
+        self.pending_tools.pop(op_id, None)  # its tools' results can no longer matter
 
     def topic_free_for(self, topic: str, op_id: str) -> bool:
         """Whether `op_id` may follow on `topic` (no other running operation holds it)."""
@@ -106,6 +119,9 @@ class Model:
                 topic = state.operations[op_id].topic_id
                 if self.marker.get(topic) == op_id:
                     self.marker[topic] = None
+                self.kept.append(op_id)
+                if len(self.kept) > self.retain_finished:
+                    self.forgot(self.kept[0])
             case RefreshToken(operation_id=op_id):
                 self.pending_refresh.add(op_id)
             case RequestInterrupt(operation_id=op_id):
@@ -152,10 +168,15 @@ class Model:
             buffered = sum(m.event.is_own(op.id) for m in op.resume.buffer)
             shown = op.transcript.events + buffered
             assert shown == self.accepted_own_events[op.id], f"{op.id}: {shown} shown"
-        for op_id, outcome in self.outcomes.items():
+        for op_id in self.forgotten:
+            assert op_id not in state.operations, f"{op_id} was forgotten, yet it is back"
+            assert self.notified[op_id] == 1, f"{op_id} forgotten after {self.notified[op_id]}"
+        for op_id in self.kept:
             op = state.operations[op_id]
             assert op.is_finished, f"{op_id} left its terminal state"
-            assert op.outcome == outcome, f"{op_id} changed its outcome"
+            assert op.outcome == self.outcomes[op_id], f"{op_id} changed its outcome"
+        finished = sorted(op.id for op in state.operations.values() if op.is_finished)
+        assert finished == sorted(self.kept), f"kept {finished}, expected {sorted(self.kept)}"
         for topic in TOPICS:
             marker = self.marker[topic]
             expected_loading = marker is not None and self.status[marker] is OperationStatus.RUNNING

@@ -5,8 +5,9 @@ unreadable frames, drawn from `gatewayops.testing.strategies`), a connection's u
 next step (so runs get past the handshake), and the fake server of each operation: its
 control frames, the agent events it streams (own or forwarded, terminal or not, with or
 without an envelope id, tool calls, the agent's questions and the producer's replies
-among them), replays of events it already sent, and
-a member's terminal mirrored and then echoed. Must not know: the application or effect
+among them), replays of events it already sent, a member's terminal mirrored and then
+echoed, and news arriving late for an operation the store forgot (dropped, reviving
+nothing). Must not know: the application or effect
 results (the app and effect rules), how a step is checked (`_machine_base`), Trio or I/O.
 """
 
@@ -33,6 +34,7 @@ from gatewayops.protocol import (
 )
 from gatewayops.store import (
     ConnectionStatus,
+    MessageReceived,
     SocketClosed,
     SocketOpened,
     Timer,
@@ -227,7 +229,10 @@ class SocketAndServerRules(MachineBase):
         return "error", op_id, {"message": "boom"}
 
     def _replayable(self) -> list[str]:
-        return sorted(op_id for op_id, server in self.servers.items() if server.with_ids())
+        kept = self.state.operations
+        return sorted(
+            op_id for op_id, server in self.servers.items() if op_id in kept and server.with_ids()
+        )
 
     @precondition(lambda self: self._replayable())
     @rule(data=st.data())
@@ -237,3 +242,22 @@ class SocketAndServerRules(MachineBase):
         message = data.draw(st.sampled_from(self.servers[op_id].with_ids()))
         op = self.state.operations[op_id]
         self._receive(op, self._generation(data, op), message)
+
+    @precondition(lambda self: self.model.forgotten)
+    @rule(data=st.data(), message=st.sampled_from(_CONTROL_FRAMES))
+    def late_news_for_a_forgotten_operation(
+        self, data: st.DataObject, message: ServerMessage
+    ) -> None:
+        """A frame or socket news for an operation the store forgot changes nothing."""
+        op_id = data.draw(st.sampled_from(self.model.forgotten), label="forgotten")
+        generation = data.draw(st.integers(min_value=0, max_value=3), label="generation")
+        before = self.state
+        news = data.draw(
+            st.one_of(
+                st.just(MessageReceived(link_id=op_id, generation=generation, message=message)),
+                gs.socket_events(link_id=op_id, generation=generation),
+            ),
+            label="late news",
+        )
+        self._step(news)
+        assert self.state is before, f"late news revived or changed forgotten {op_id}"
