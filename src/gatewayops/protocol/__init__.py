@@ -1,6 +1,7 @@
-"""Protocol v1 of the agent gateway: wire messages and their JSON codec.
+"""Protocols v1 and v2 of the agent gateway: wire messages and their JSON codecs.
 
-Pure: no I/O, no Trio. See PROTOCOL.md sections 1.2-1.4 for the messages.
+Pure: no I/O, no Trio. See PROTOCOL.md sections 1.2-1.4 for the v1 messages and 7.1-7.3
+for v2 ("mux": one socket per user; `encode_mux`, `decode_mux`, `decode_mux_client`).
 """
 
 from gatewayops._secrets import REDACTED, redact_secrets, redacted
@@ -62,11 +63,40 @@ from gatewayops.protocol._messages import (
     UnknownMessage,
 )
 from gatewayops.protocol._url import operation_url
+from gatewayops.protocol._v2_codec import (
+    decode_mux,
+    decode_mux_client,
+    encode_mux,
+    mux_client_from_wire,
+    mux_from_wire,
+    mux_to_wire,
+)
+from gatewayops.protocol._v2_messages import (
+    MUX_PROTOCOL,
+    HubError,
+    MuxAgentEvent,
+    MuxClientMessage,
+    MuxResumeComplete,
+    MuxServerMessage,
+    MuxSessionComplete,
+    MuxToolResult,
+    OpLifecycle,
+    Ready,
+    StatusChange,
+    Subscribe,
+    SubscribeFailed,
+    SubscribeFailure,
+    Unsubscribe,
+    sequence_number,
+)
+from gatewayops.protocol._v2_url import MUX_PATH, mux_url
 
 __all__ = [
     "DEFAULT_MAX_FRAME_CHARS",
     "DEFAULT_TOOL_TIMEOUT_MS",
     "FOREIGN_OPERATION_ID",
+    "MUX_PATH",
+    "MUX_PROTOCOL",
     "REDACTED",
     "STRICT_JSON_DECODER",
     "STRICT_JSON_ENCODER",
@@ -84,19 +114,32 @@ __all__ = [
     "EventType",
     "Heartbeat",
     "HeartbeatAck",
+    "HubError",
     "Interrupt",
     "Message",
+    "MuxAgentEvent",
+    "MuxClientMessage",
+    "MuxResumeComplete",
+    "MuxServerMessage",
+    "MuxSessionComplete",
+    "MuxToolResult",
     "NumberText",
+    "OpLifecycle",
     "Problems",
+    "Ready",
     "Resume",
     "ResumeComplete",
     "RuntimeEndData",
     "ServerMessage",
     "SessionComplete",
     "SessionStatus",
+    "StatusChange",
     "StreamChunkData",
     "StreamEndData",
     "StreamStartData",
+    "Subscribe",
+    "SubscribeFailed",
+    "SubscribeFailure",
     "ToolCalling",
     "ToolEndData",
     "ToolError",
@@ -105,16 +148,25 @@ __all__ = [
     "ToolStartData",
     "UnknownMessage",
     "UnreadableData",
+    "Unsubscribe",
     "client_from_wire",
     "decode",
     "decode_client",
     "decode_json",
+    "decode_mux",
+    "decode_mux_client",
     "encode",
     "encode_json",
+    "encode_mux",
     "from_wire",
+    "mux_client_from_wire",
+    "mux_from_wire",
+    "mux_to_wire",
+    "mux_url",
     "operation_url",
     "parse_event_data",
     "redact_secrets",
     "redacted",
+    "sequence_number",
     "to_wire",
 ]

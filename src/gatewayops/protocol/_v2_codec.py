@@ -1,0 +1,459 @@
+"""The JSON codec for protocol v2 ("mux"), in both directions.
+
+Owns: `encode_mux` (any v2 message to one JSON text frame), `decode_mux` (hub frame to a
+`MuxServerMessage`, used by the client), `decode_mux_client` (client frame to a
+`MuxClientMessage`, used by the reference gateway's hub), and their halves on parsed
+JSON: `mux_to_wire`, `mux_from_wire` and `mux_client_from_wire`. It shares v1's frame
+reading (size limit, strict JSON, numbers kept as text), its event decoder and its
+`tool_result` fields, so both versions read a field the same way.
+
+The rules are v1's (see `_codec`): the hub side is lenient on what decides an
+operation's life -- the `type`, the envelope's `operationId` and terminal-ness -- and
+strict on detail, which it degrades and lists in the message's `problems`; only a frame
+whose `type` cannot be read raises `ProtocolError` (a bad frame; the socket stays up).
+A v2 reading of what decides a life:
+
+* an envelope `operationId` that is missing becomes ``""`` and one that is not a string
+  becomes `FOREIGN_OPERATION_ID` + its JSON: neither routes to any subscription;
+* `agent_event`: the hub omits `event.operationId` when it equals the envelope's, and
+  the decoder restores it (an empty or falsy one counts as omitted);
+* an `id` may be a string or an integer (read as its decimal text);
+* `resume_complete.pending` and `.gap` are read as upstream's JavaScript reads them: a
+  non-boolean is a problem and counts by its truthiness.
+
+The client side (the hub's) is strict: an unknown `type`, or a missing or mistyped
+field, raises `ProtocolError` naming the field. Must not know: sockets or the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from gatewayops._secrets import redact_secrets
+from gatewayops.exceptions import ProtocolError
+from gatewayops.protocol._codec import (
+    _STATUS_VALUES,
+    DEFAULT_MAX_FRAME_CHARS,
+    FOREIGN_OPERATION_ID,
+    _decode_event,
+    _decode_tool_result,
+    _event_id,
+    _event_to_wire,
+    _load_json,
+    _message_type,
+    _problems,
+    _tool_result_to_wire,
+    to_wire,
+)
+from gatewayops.protocol._fields import (
+    MISSING,
+    Lenient,
+    json_type_name,
+    missing,
+    mistyped,
+    opt_bool,
+    opt_str,
+    req_str,
+    value_text,
+)
+from gatewayops.protocol._json import encode_json
+from gatewayops.protocol._messages import (
+    Heartbeat,
+    HeartbeatAck,
+    SessionStatus,
+    UnknownMessage,
+)
+from gatewayops.protocol._v2_messages import (
+    MUX_PROTOCOL,
+    HubError,
+    MuxAgentEvent,
+    MuxClientMessage,
+    MuxResumeComplete,
+    MuxServerMessage,
+    MuxSessionComplete,
+    MuxToolResult,
+    OpLifecycle,
+    Ready,
+    StatusChange,
+    Subscribe,
+    SubscribeFailed,
+    Unsubscribe,
+)
+
+__all__ = [
+    "decode_mux",
+    "decode_mux_client",
+    "encode_mux",
+    "mux_client_from_wire",
+    "mux_from_wire",
+    "mux_to_wire",
+]
+
+_GONE = "gone"
+_Message = MuxClientMessage | MuxServerMessage
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def _with_id(wire: dict[str, Any], event_id: str | None) -> dict[str, Any]:
+    if event_id is not None:
+        wire["id"] = event_id
+    return wire
+
+
+def _with_opaque(wire: dict[str, Any], **values: Any) -> dict[str, Any]:
+    wire.update((key, value) for key, value in values.items() if value is not None)
+    return wire
+
+
+def _agent_event_to_wire(message: MuxAgentEvent) -> dict[str, Any]:
+    event = _event_to_wire(message.event)
+    if event["operationId"] in ("", message.operation_id):
+        del event["operationId"]  # the hub omits it; the decoder restores it
+    wire = {"type": "agent_event", "operationId": message.operation_id, "event": event}
+    return _with_id(wire, message.id)
+
+
+def _lifecycle_to_wire(message: OpLifecycle) -> dict[str, Any]:
+    wire: dict[str, Any] = {"type": "op_lifecycle", "operationId": message.operation_id}
+    if message.gone:
+        wire["status"] = _GONE
+    elif message.status is not None:
+        wire["status"] = message.status.value
+    wire["at"] = message.at
+    return _with_opaque(wire, meta=message.meta, summary=message.summary)
+
+
+def mux_to_wire(message: _Message) -> dict[str, Any]:
+    """The JSON object for a v2 `message`, with camelCase field names as upstream."""
+    match message:
+        case Subscribe(operation_id=operation_id, last_event_id=cursor, executor=executor):
+            wire: dict[str, Any] = {"type": "subscribe", "operationId": operation_id}
+            if cursor:
+                wire["lastEventId"] = cursor
+            if executor:
+                wire["executor"] = True
+            return wire
+        case Unsubscribe(operation_id=operation_id):
+            return {"type": "unsubscribe", "operationId": operation_id}
+        case MuxToolResult(operation_id=operation_id, result=result):
+            fields = _tool_result_to_wire(result)
+            return {"type": fields.pop("type"), "operationId": operation_id, **fields}
+        case Heartbeat() | HeartbeatAck() | UnknownMessage():
+            return to_wire(message)
+        case Ready(user_id=user_id, connection_id=connection_id, protocol=protocol):
+            return {
+                "type": "ready",
+                "userId": user_id,
+                "connectionId": connection_id,
+                "protocol": protocol,
+            }
+        case MuxAgentEvent():
+            return _agent_event_to_wire(message)
+        case MuxSessionComplete(operation_id=operation_id, id=event_id, summary=summary):
+            wire = _with_id({"type": "session_complete", "operationId": operation_id}, event_id)
+            return _with_opaque(wire, summary=summary)
+        case StatusChange(operation_id=operation_id, id=event_id, status=status):
+            wire = _with_id({"type": "status_change", "operationId": operation_id}, event_id)
+            if status is not None:
+                wire["status"] = status.value
+            return wire
+        case MuxResumeComplete(operation_id=operation_id, status=status, gap=gap):
+            wire = {"type": "resume_complete", "operationId": operation_id}
+            if status is not None:
+                wire["status"] = status.value
+            wire["gap"] = gap
+            if message.pending:
+                wire["pending"] = True
+            return wire
+        case SubscribeFailed(operation_id=operation_id, reason=reason):
+            return {"type": "subscribe_failed", "operationId": operation_id, "reason": reason}
+        case OpLifecycle():
+            return _lifecycle_to_wire(message)
+        case HubError(code=code, message=text, operation_id=operation_id):
+            wire = {"type": "error", "code": code, "message": text}
+            return _with_opaque(wire, operationId=operation_id)
+    raise TypeError(f"not a protocol v2 message: {message!r}")  # pragma: no cover
+
+
+def encode_mux(message: _Message) -> str:
+    """One JSON text frame for a v2 `message` (compact, no trailing newline).
+
+    Raises:
+        ValueError: a float in the message is NaN or infinite (not JSON), or a value
+            holds a circular reference.
+        TypeError: an opaque value (`data`, `summary`, `meta`...) is not JSON.
+    """
+    return encode_json(mux_to_wire(message))
+
+
+# --------------------------------------------------------------------------- hub -> client
+
+
+def _envelope_operation(obj: dict[str, Any], kind: str, problems: list[str]) -> str:
+    value = obj.get("operationId", MISSING)
+    if type(value) is str:
+        return value
+    path = f"{kind}.operationId"
+    if value is MISSING:
+        problems.append(f"{missing(path, 'str')} (routed nowhere)")
+        return ""
+    problems.append(f"{mistyped(path, 'str', value)} (routed nowhere)")
+    return FOREIGN_OPERATION_ID + value_text(value)
+
+
+def _mux_id(obj: dict[str, Any], kind: str, problems: list[str]) -> str | None:
+    value = obj.get("id")
+    if value is None or type(value) is str:
+        return value
+    if type(value) is int and abs(value) < 10**18:
+        return str(value)
+    return _event_id(value, f"{kind}.id", problems)
+
+
+def _status(obj: dict[str, Any], kind: str, problems: list[str]) -> SessionStatus | None:
+    raw = obj.get("status", MISSING)
+    status = _STATUS_VALUES.get(raw) if type(raw) is str else None
+    if status is None and raw is not MISSING:
+        allowed = ", ".join(_STATUS_VALUES)
+        problems.append(f"{kind}.status: expected one of {allowed}, got {value_text(raw)}")
+    return status
+
+
+def _truthy(obj: dict[str, Any], key: str, kind: str, problems: list[str]) -> bool:
+    """An optional boolean, read as JavaScript reads ``if (msg.key)`` when it is not one."""
+    value = obj.get(key)
+    if value is None or type(value) is bool:
+        return bool(value)
+    truth = value not in (0, "")
+    problems.append(
+        f"{kind}.{key}: expected bool, got {value_text(value)} (read as {str(truth).lower()})"
+    )
+    return truth
+
+
+def _decode_ready(obj: dict[str, Any], problems: list[str]) -> Ready:
+    read = Lenient(obj, "ready", problems)
+    return Ready(
+        user_id=read.required_text("userId") or "",
+        connection_id=read.required_text("connectionId") or "",
+        protocol=read.required_integer("protocol", MUX_PROTOCOL),
+        problems=_problems(problems),
+    )
+
+
+def _decode_agent_event(obj: dict[str, Any], problems: list[str]) -> MuxAgentEvent:
+    operation_id = _envelope_operation(obj, "agent_event", problems)
+    event = _decode_event(obj.get("event", MISSING), problems)
+    if not event.operation_id:
+        event = attrs.evolve(event, operation_id=operation_id)
+    event_id = _mux_id(obj, "agent_event", problems)
+    return MuxAgentEvent(
+        operation_id=operation_id, event=event, id=event_id, problems=_problems(problems)
+    )
+
+
+def _decode_session_complete(obj: dict[str, Any], problems: list[str]) -> MuxSessionComplete:
+    operation_id = _envelope_operation(obj, "session_complete", problems)
+    return MuxSessionComplete(
+        operation_id=operation_id,
+        id=_mux_id(obj, "session_complete", problems),
+        summary=obj.get("summary"),
+        problems=_problems(problems),
+    )
+
+
+def _decode_status_change(obj: dict[str, Any], problems: list[str]) -> StatusChange:
+    kind = "status_change"
+    operation_id = _envelope_operation(obj, kind, problems)
+    event_id = _mux_id(obj, kind, problems)
+    status = _status(obj, kind, problems)
+    if status is None and "status" not in obj:
+        problems.append(f"{missing(f'{kind}.status', 'str')}")
+    return StatusChange(
+        operation_id=operation_id, status=status, id=event_id, problems=_problems(problems)
+    )
+
+
+def _decode_resume_complete(obj: dict[str, Any], problems: list[str]) -> MuxResumeComplete:
+    kind = "resume_complete"
+    operation_id = _envelope_operation(obj, kind, problems)
+    status = _status(obj, kind, problems)
+    if "gap" not in obj:
+        problems.append(f"{missing(f'{kind}.gap', 'bool')} (read as false)")
+    return MuxResumeComplete(
+        operation_id=operation_id,
+        status=status,
+        gap=_truthy(obj, "gap", kind, problems),
+        pending=_truthy(obj, "pending", kind, problems),
+        problems=_problems(problems),
+    )
+
+
+def _decode_subscribe_failed(obj: dict[str, Any], problems: list[str]) -> SubscribeFailed:
+    kind = "subscribe_failed"
+    operation_id = _envelope_operation(obj, kind, problems)
+    reason = obj.get("reason", MISSING)
+    if type(reason) is not str:
+        problem = missing(f"{kind}.reason", "str") if reason is MISSING else None
+        if problem is None:
+            problem = mistyped(f"{kind}.reason", "str", reason)
+        problems.append(str(problem))
+        reason = "" if reason is MISSING else value_text(reason)
+    return SubscribeFailed(
+        operation_id=operation_id, reason=redact_secrets(reason), problems=_problems(problems)
+    )
+
+
+def _decode_lifecycle(obj: dict[str, Any], problems: list[str]) -> OpLifecycle:
+    kind = "op_lifecycle"
+    operation_id = _envelope_operation(obj, kind, problems)
+    gone = obj.get("status") == _GONE
+    status = None if gone else _status(obj, kind, problems)
+    if status is None and not gone and "status" not in obj:
+        problems.append(f"{missing(f'{kind}.status', 'str')}")
+    return OpLifecycle(
+        operation_id=operation_id,
+        status=status,
+        gone=gone,
+        at=Lenient(obj, kind, problems).required_number("at", 0),
+        meta=obj.get("meta"),
+        summary=obj.get("summary"),
+        problems=_problems(problems),
+    )
+
+
+def _decode_error(obj: dict[str, Any], problems: list[str]) -> HubError:
+    read = Lenient(obj, "error", problems)
+    operation_id = None
+    if obj.get("operationId") is not None:
+        operation_id = _envelope_operation(obj, "error", problems)
+    return HubError(
+        code=read.required_text("code") or "",
+        message=redact_secrets(read.text_or("message", "")),
+        operation_id=operation_id,
+        problems=_problems(problems),
+    )
+
+
+def _decode_heartbeat_ack(obj: dict[str, Any], problems: list[str]) -> HeartbeatAck:
+    return HeartbeatAck(problems=_problems(problems))
+
+
+_SERVER_DECODERS: dict[str, Callable[[dict[str, Any], list[str]], MuxServerMessage]] = {
+    "ready": _decode_ready,
+    "agent_event": _decode_agent_event,
+    "session_complete": _decode_session_complete,
+    "status_change": _decode_status_change,
+    "resume_complete": _decode_resume_complete,
+    "subscribe_failed": _decode_subscribe_failed,
+    "op_lifecycle": _decode_lifecycle,
+    "heartbeat_ack": _decode_heartbeat_ack,
+    "error": _decode_error,
+}
+
+
+def decode_mux(
+    text: str | bytes, *, max_frame_chars: int = DEFAULT_MAX_FRAME_CHARS
+) -> MuxServerMessage:
+    """Decode one hub -> client frame, leniently (see the module docstring).
+
+    Raises:
+        FrameTooLarge: the frame is longer than `max_frame_chars`.
+        ProtocolError: not even the frame's type can be read (malformed JSON, not an
+            object, no string `type`); the message names the problem.
+    """
+    problems: list[str] = []
+    return _from_wire(_load_json(text, max_frame_chars, problems), problems)
+
+
+def mux_from_wire(obj: dict[str, Any]) -> MuxServerMessage:
+    """The hub message for a frame's parsed JSON object (the inverse of `mux_to_wire`).
+
+    Raises:
+        ProtocolError: `obj` is not a dict, or has no string `type`.
+    """
+    return _from_wire(obj, [])
+
+
+def _from_wire(obj: Any, problems: list[str]) -> MuxServerMessage:
+    if type(obj) is not dict:
+        raise ProtocolError(f"frame: expected object, got {json_type_name(obj)}")
+    message_type = _message_type(obj)
+    decoder = _SERVER_DECODERS.get(message_type)
+    if decoder is None:
+        return UnknownMessage(type=message_type, payload=obj, problems=_problems(problems))
+    return decoder(obj, problems)
+
+
+# --------------------------------------------------------------------------- client -> hub
+
+
+def _operation(obj: dict[str, Any], kind: str) -> str:
+    operation_id = req_str(obj, "operationId", kind)
+    if not operation_id:
+        path = f"{kind}.operationId"
+        raise ProtocolError(f"{path}: must not be empty", path=path)
+    return operation_id
+
+
+def _decode_subscribe(obj: dict[str, Any]) -> Subscribe:
+    return Subscribe(
+        operation_id=_operation(obj, "subscribe"),
+        last_event_id=opt_str(obj, "lastEventId", "subscribe") or "",
+        executor=opt_bool(obj, "executor", "subscribe"),
+    )
+
+
+def _decode_tool_result_frame(obj: dict[str, Any]) -> MuxToolResult:
+    return MuxToolResult(
+        operation_id=_operation(obj, "tool_result"), result=_decode_tool_result(obj)
+    )
+
+
+_CLIENT_DECODERS: dict[str, Callable[[dict[str, Any]], MuxClientMessage]] = {
+    "subscribe": _decode_subscribe,
+    "unsubscribe": lambda obj: Unsubscribe(operation_id=_operation(obj, "unsubscribe")),
+    "heartbeat": lambda obj: Heartbeat(),
+    "tool_result": _decode_tool_result_frame,
+}
+
+
+def decode_mux_client(
+    text: str | bytes, *, max_frame_chars: int = DEFAULT_MAX_FRAME_CHARS
+) -> MuxClientMessage:
+    """Decode one client -> hub frame (the reference gateway's side), strictly.
+
+    Raises:
+        FrameTooLarge: the frame is longer than `max_frame_chars`.
+        ProtocolError: malformed, unknown type, a missing, empty or mistyped field, or
+            a number Python cannot hold exactly (a server must not guess).
+    """
+    problems: list[str] = []
+    obj = _load_json(text, max_frame_chars, problems)
+    if problems:
+        raise ProtocolError(problems[0].replace(" read as text", " cannot be read exactly"))
+    return mux_client_from_wire(obj)
+
+
+def mux_client_from_wire(obj: Any) -> MuxClientMessage:
+    """The client message for a frame's parsed JSON object (the inverse of `mux_to_wire`).
+
+    Raises:
+        ProtocolError: `obj` is not a dict, unknown type, or a missing, empty or
+            mistyped field.
+    """
+    if type(obj) is not dict:
+        raise ProtocolError(f"frame: expected object, got {json_type_name(obj)}")
+    message_type = _message_type(obj)
+    decoder = _CLIENT_DECODERS.get(message_type)
+    if decoder is None:
+        known = ", ".join(_CLIENT_DECODERS)
+        raise ProtocolError(
+            f"frame.type: expected one of {known}, got {message_type!r}", path="frame.type"
+        )
+    return decoder(obj)
