@@ -63,14 +63,8 @@ from gatewayops.protocol._messages import (
     UnknownMessage,
 )
 from gatewayops.protocol._url import operation_url
-from gatewayops.protocol._v2_codec import (
-    decode_mux,
-    decode_mux_client,
-    encode_mux,
-    mux_client_from_wire,
-    mux_from_wire,
-    mux_to_wire,
-)
+from gatewayops.protocol._v2_client_codec import decode_mux_client, mux_client_from_wire
+from gatewayops.protocol._v2_codec import decode_mux, encode_mux, mux_from_wire, mux_to_wire
 from gatewayops.protocol._v2_messages import (
     MUX_PROTOCOL,
     HubError,

@@ -1,11 +1,10 @@
 """The JSON codec for protocol v2 ("mux"), in both directions.
 
 Owns: `encode_mux` (any v2 message to one JSON text frame), `decode_mux` (hub frame to a
-`MuxServerMessage`, used by the client), `decode_mux_client` (client frame to a
-`MuxClientMessage`, used by the reference gateway's hub), and their halves on parsed
-JSON: `mux_to_wire`, `mux_from_wire` and `mux_client_from_wire`. It shares v1's frame
-reading (size limit, strict JSON, numbers kept as text), its event decoder and its
-`tool_result` fields, so both versions read a field the same way.
+`MuxServerMessage`, used by the client), and their halves on parsed JSON: `mux_to_wire`
+and `mux_from_wire`. The hub's side, `decode_mux_client`, is `_v2_client_codec`. It
+shares v1's frame reading (size limit, strict JSON, numbers kept as text), its event
+decoder and its `tool_result` fields, so both versions read a field the same way.
 
 The rules are v1's (see `_codec`): the hub side is lenient on what decides an
 operation's life -- the `type`, the envelope's `operationId` and terminal-ness -- and
@@ -21,8 +20,7 @@ A v2 reading of what decides a life:
 * `resume_complete.pending` and `.gap` are read as upstream's JavaScript reads them: a
   non-boolean is a problem and counts by its truthiness.
 
-The client side (the hub's) is strict: an unknown `type`, or a missing or mistyped
-field, raises `ProtocolError` naming the field. Must not know: sockets or the store.
+Must not know: sockets or the store.
 """
 
 from __future__ import annotations
@@ -39,7 +37,6 @@ from gatewayops.protocol._codec import (
     DEFAULT_MAX_FRAME_CHARS,
     FOREIGN_OPERATION_ID,
     _decode_event,
-    _decode_tool_result,
     _event_id,
     _event_to_wire,
     _load_json,
@@ -54,9 +51,6 @@ from gatewayops.protocol._fields import (
     json_type_name,
     missing,
     mistyped,
-    opt_bool,
-    opt_str,
-    req_str,
     value_text,
 )
 from gatewayops.protocol._json import encode_json
@@ -83,14 +77,7 @@ from gatewayops.protocol._v2_messages import (
     Unsubscribe,
 )
 
-__all__ = [
-    "decode_mux",
-    "decode_mux_client",
-    "encode_mux",
-    "mux_client_from_wire",
-    "mux_from_wire",
-    "mux_to_wire",
-]
+__all__ = ["decode_mux", "encode_mux", "mux_from_wire", "mux_to_wire"]
 
 _GONE = "gone"
 _Message = MuxClientMessage | MuxServerMessage
@@ -388,72 +375,3 @@ def _from_wire(obj: Any, problems: list[str]) -> MuxServerMessage:
     if decoder is None:
         return UnknownMessage(type=message_type, payload=obj, problems=_problems(problems))
     return decoder(obj, problems)
-
-
-# --------------------------------------------------------------------------- client -> hub
-
-
-def _operation(obj: dict[str, Any], kind: str) -> str:
-    operation_id = req_str(obj, "operationId", kind)
-    if not operation_id:
-        path = f"{kind}.operationId"
-        raise ProtocolError(f"{path}: must not be empty", path=path)
-    return operation_id
-
-
-def _decode_subscribe(obj: dict[str, Any]) -> Subscribe:
-    return Subscribe(
-        operation_id=_operation(obj, "subscribe"),
-        last_event_id=opt_str(obj, "lastEventId", "subscribe") or "",
-        executor=opt_bool(obj, "executor", "subscribe"),
-    )
-
-
-def _decode_tool_result_frame(obj: dict[str, Any]) -> MuxToolResult:
-    return MuxToolResult(
-        operation_id=_operation(obj, "tool_result"), result=_decode_tool_result(obj)
-    )
-
-
-_CLIENT_DECODERS: dict[str, Callable[[dict[str, Any]], MuxClientMessage]] = {
-    "subscribe": _decode_subscribe,
-    "unsubscribe": lambda obj: Unsubscribe(operation_id=_operation(obj, "unsubscribe")),
-    "heartbeat": lambda obj: Heartbeat(),
-    "tool_result": _decode_tool_result_frame,
-}
-
-
-def decode_mux_client(
-    text: str | bytes, *, max_frame_chars: int = DEFAULT_MAX_FRAME_CHARS
-) -> MuxClientMessage:
-    """Decode one client -> hub frame (the reference gateway's side), strictly.
-
-    Raises:
-        FrameTooLarge: the frame is longer than `max_frame_chars`.
-        ProtocolError: malformed, unknown type, a missing, empty or mistyped field, or
-            a number Python cannot hold exactly (a server must not guess).
-    """
-    problems: list[str] = []
-    obj = _load_json(text, max_frame_chars, problems)
-    if problems:
-        raise ProtocolError(problems[0].replace(" read as text", " cannot be read exactly"))
-    return mux_client_from_wire(obj)
-
-
-def mux_client_from_wire(obj: Any) -> MuxClientMessage:
-    """The client message for a frame's parsed JSON object (the inverse of `mux_to_wire`).
-
-    Raises:
-        ProtocolError: `obj` is not a dict, unknown type, or a missing, empty or
-            mistyped field.
-    """
-    if type(obj) is not dict:
-        raise ProtocolError(f"frame: expected object, got {json_type_name(obj)}")
-    message_type = _message_type(obj)
-    decoder = _CLIENT_DECODERS.get(message_type)
-    if decoder is None:
-        known = ", ".join(_CLIENT_DECODERS)
-        raise ProtocolError(
-            f"frame.type: expected one of {known}, got {message_type!r}", path="frame.type"
-        )
-    return decoder(obj)
