@@ -21,9 +21,7 @@ from gatewayops.gateway._tokens import TokenAuthority
 from gatewayops.protocol import (
     DEFAULT_MAX_FRAME_CHARS,
     EventType,
-    SessionComplete,
     SessionStatus,
-    encode,
 )
 
 __all__ = ["Faults"]
@@ -238,9 +236,10 @@ class Faults:
         )
         if message is None:
             return None
-        self._registry.broadcast(operation.subscribers, encode(SessionComplete()))
+        self._registry.complete_session(operation)
         if leave_status:
-            operation.status = _MIRRORED_STATUS.get(reason or "", SessionStatus.COMPLETED)
+            status = _MIRRORED_STATUS.get(reason or "", SessionStatus.COMPLETED)
+            self._registry.set_status(operation, status)
         _log.info("fault: mirrored terminal of %s onto %s", member, operation_id)
         return message.id
 
