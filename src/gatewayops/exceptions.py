@@ -26,6 +26,7 @@ __all__ = [
     "TopicBusy",
     "TransportError",
     "UnknownOperation",
+    "UserTokenUnavailable",
     "is_retryable_status",
 ]
 
@@ -77,6 +78,11 @@ class OperationFinished(LocalUsageError):
 
 class TopicBusy(LocalUsageError):
     """The topic already has a live operation; a new run cannot start on it."""
+
+
+class UserTokenUnavailable(GatewayOpsError):
+    """A user-level token (protocol v2) could not be had: the token service refused or
+    failed (the reference gateway's `fail_user_tokens` fault raises it)."""
 
 
 class OperationNotFound(GatewayOpsError):

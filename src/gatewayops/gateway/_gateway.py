@@ -2,8 +2,9 @@
 
 Owns: `open_gateway` (bind on loopback, serve, run scripted operations, clean up),
 `Gateway` (start runs, issue and refresh tokens, interrupt, inspect status, events and
-statistics, reach the fault switches), `RunHandle` and `GatewayStatistics`. The
-standalone runner behind ``gatewayops serve`` is `_standalone.run_gateway`.
+statistics, reach the fault switches and protocol v2's endpoint, `Gateway.v2`),
+`RunHandle` and `GatewayStatistics`. The standalone runner behind ``gatewayops serve``
+is `_standalone.run_gateway`.
 
 `refresh_token` and `interrupt` stand in for upstream's tRPC ``refreshGatewayToken``
 and ``aiAgent.interruptTask``: they are what a client's token-refresh and cancel
@@ -39,6 +40,9 @@ from gatewayops.gateway._operations import OperationRegistry
 from gatewayops.gateway._scripts import Script, play
 from gatewayops.gateway._server import GatewayServer
 from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL, GatewayClock, TokenAuthority
+from gatewayops.gateway._user_tokens import DEFAULT_USER
+from gatewayops.gateway._v2_control import MuxGateway
+from gatewayops.gateway._v2_socket import MuxEndpoint
 from gatewayops.protocol import (
     DEFAULT_MAX_FRAME_CHARS,
     AgentEventMessage,
@@ -61,11 +65,13 @@ class RunHandle:
         operation_id: the operation id (the socket URL's `operationId`).
         topic_id: the topic the run is on (what `Gateway.refresh_token` takes).
         token: a fresh `auth` token for the operation (never shown in a repr).
+        user_id: the user who owns it (whose v2 sockets may follow it).
     """
 
     operation_id: str
     topic_id: str
     token: str = attrs.field(repr=redacted)
+    user_id: str = DEFAULT_USER
 
 
 @attrs.frozen(kw_only=True)
@@ -90,7 +96,7 @@ class GatewayStatistics:
         expired_auth_timeouts_total: sockets closed (1008) for not authenticating again
             in time after `auth_expired`.
         outbox_overflows_total: sockets closed (1008) because the client stopped
-            reading and their outbox reached its bound.
+            reading and their outbox reached its bound (v1's and v2's).
     """
 
     open_sockets: int
@@ -116,6 +122,7 @@ class Gateway:
     Attributes:
         url: the base URL, ``ws://HOST:PORT`` (pass it to `protocol.operation_url`).
         faults: the fault switches (see `Faults`).
+        v2: the protocol v2 endpoint (``/v2/ws``): URLs, user tokens, its faults.
     """
 
     def __init__(
@@ -123,6 +130,7 @@ class Gateway:
     ) -> None:
         self.url = url
         self.faults = server.faults
+        self.v2 = MuxGateway(base_url=url, endpoint=server.mux, registry=server.registry)
         self._nursery = nursery
         self._clock = clock
         self._server = server
@@ -138,8 +146,9 @@ class Gateway:
         topic_id: str | None = None,
         operation_id: str | None = None,
         token_ttl: float = DEFAULT_TOKEN_TTL,
+        user_id: str = DEFAULT_USER,
     ) -> RunHandle:
-        """Register an operation and start playing `script` on it now.
+        """Register an operation of `user_id` and start playing `script` on it now.
 
         Events published before any client connects are buffered for `resume`.
 
@@ -148,6 +157,7 @@ class Gateway:
             topic_id: its topic; ``"topic-N"`` if ``None``.
             operation_id: its id; ``"op-N"`` if ``None``.
             token_ttl: lifetime in seconds of the token in the handle.
+            user_id: who owns the run (only their v2 sockets may subscribe to it).
 
         Raises:
             OperationAlreadyExists: `operation_id` is taken.
@@ -156,11 +166,11 @@ class Gateway:
         topic_id = topic_id or f"topic-{next(self._topic_ids)}"
         operation_id = operation_id or f"op-{next(self._operation_ids)}"
         token = self.issue_token(topic_id, operation_id, token_ttl)
-        operation = self._registry.create(operation_id, topic_id)
+        operation = self._registry.create(operation_id, topic_id, user_id)
         operation.run_scope = trio.CancelScope()
         self._nursery.start_soon(self._play, operation, script, name=f"gateway run {operation_id}")
         _log.info("started %s (%s) on %s", operation_id, script.name, topic_id)
-        return RunHandle(operation_id=operation_id, topic_id=topic_id, token=token)
+        return RunHandle(operation_id=operation_id, topic_id=topic_id, token=token, user_id=user_id)
 
     async def _play(self, operation: Operation, script: Script) -> None:
         assert operation.run_scope is not None
@@ -283,7 +293,8 @@ class Gateway:
             rejected_total=server.rejected,
             auth_timeouts_total=server.closed_by[CloseCause.AUTH_TIMEOUT],
             expired_auth_timeouts_total=server.closed_by[CloseCause.EXPIRED_AUTH_TIMEOUT],
-            outbox_overflows_total=server.closed_by[CloseCause.OUTBOX_OVERFLOW],
+            outbox_overflows_total=server.closed_by[CloseCause.OUTBOX_OVERFLOW]
+            + server.mux.closed_by[CloseCause.OUTBOX_OVERFLOW],
         )
 
     async def wait_statistics(
@@ -370,8 +381,9 @@ async def open_gateway(
     clock = GatewayClock(epoch)
     registry = OperationRegistry(clock)
     tokens = TokenAuthority(clock)
+    mux = MuxEndpoint(registry=registry, clock=clock, limits=limits)
     server = GatewayServer(
-        registry=registry, tokens=tokens, faults=Faults(registry, tokens), limits=limits
+        registry=registry, tokens=tokens, faults=Faults(registry, tokens), limits=limits, mux=mux
     )
     listeners = await trio.open_tcp_listeners(port, host=host)
     async with trio.open_nursery() as nursery:
