@@ -1,7 +1,8 @@
 """Generate docs/lifecycle.md: the operation lifecycle, with diagrams from the tables.
 
 The state diagrams and rows are rendered from `OPERATION_TABLE`, `CONNECTION_TABLE`,
-`REFRESH_TABLE`, `RESUME_TABLE` and `TOOL_TABLE` (via `gatewayops.store.mermaid`), and the
+`REFRESH_TABLE`, `RESUME_TABLE`, `TOOL_TABLE` and `INTERVENTION_TABLE` (via
+`gatewayops.store.mermaid`), and the
 numbers in the prose come from `StoreConfig`, so the page cannot drift from the code: `tests/store/test_lifecycle.py` fails when the
 committed page differs from what this script writes.
 
@@ -23,12 +24,15 @@ from typing import Any, TypeVar
 from gatewayops.store import (
     CONNECTION_TABLE,
     IGNORED,
+    INTERVENTION_TABLE,
+    MAX_INTERVENTION_WAIT_MS,
     OPERATION_TABLE,
     REFRESH_TABLE,
     RESUME_TABLE,
     TOOL_TABLE,
     ConnectionStatus,
     FinishSource,
+    InterventionStatus,
     OperationStatus,
     RefreshStatus,
     ResumeStatus,
@@ -137,6 +141,8 @@ def render() -> str:
     operation_diagram = mermaid(OPERATION_TABLE, OperationStatus.RUNNING)
     connection_diagram = mermaid(CONNECTION_TABLE, ConnectionStatus.DISCONNECTED)
     tool_diagram = mermaid(TOOL_TABLE, ToolStatus.RUNNING)
+    intervention_diagram = mermaid(INTERVENTION_TABLE, InterventionStatus.PENDING)
+    longest_wait = f"{MAX_INTERVENTION_WAIT_MS // 3_600_000} hours"
     refresh_diagram = mermaid(REFRESH_TABLE, RefreshStatus.IDLE)
     resume_diagram = mermaid(RESUME_TABLE, ResumeStatus.IDLE)
     quiet = _seconds(config.quiet_after_ms)
@@ -149,7 +155,8 @@ This page explains how `gatewayops` follows one gateway operation from the momen
 application starts (or reattaches to) it until it ends, and why. Every decision on it is
 made by the pure reducer `gatewayops.store.reduce`; the diagrams below are generated
 from the lifecycle tables the reducer itself looks transitions up in
-(`OPERATION_TABLE`, `CONNECTION_TABLE`, `REFRESH_TABLE`, `RESUME_TABLE` and `TOOL_TABLE`,
+(`OPERATION_TABLE`, `CONNECTION_TABLE`, `REFRESH_TABLE`, `RESUME_TABLE`, `TOOL_TABLE`
+and `INTERVENTION_TABLE`,
 in the manner of h11's `_state.py`), so they cannot disagree with the code. The protocol itself is described
 in [protocol.md](protocol.md).
 
@@ -266,6 +273,7 @@ now (`resources(state)` is their union over the whole state):
 | refresh retry | operation | a failed token refresh waits to be retried |
 | refresh timeout ({_seconds(config.refresh_timeout_ms)}) | operation | a token refresh is in flight |
 | tool deadline | operation | a client tool's result is still owed (also while detached) |
+| intervention deadline | operation | an intervention is pending or resolving (also while detached) |
 
 The socket task itself watches for a quiet socket ({quiet} without a frame other than a
 heartbeat ack) and reports `SocketWentQuiet`, as it reports a close.
@@ -310,6 +318,36 @@ A result is sent at once when the socket is authenticated, else queued and sent 
 the next `auth_success`; a write that failed queues it again; its deadline passing
 expires it, and nothing is sent after that. A second `tool_execute` with the same call
 id runs nothing.
+
+## Interventions
+
+When the agent asks the user something (`agent_intervention_request`: a question form,
+a permission, a plan), the request is reviewed at once and kept in
+`Operation.human.open` by its `toolCallId`, with the questions to show or, if the
+review refused it, the reason it "cannot be reviewed here". While any is open (or a
+`step_start` of phase `human_approval` waits), `is_waiting_for_human` is true and
+`pending_interventions` lists them; once one ends it moves to `Operation.human.settled`.
+
+```mermaid
+{intervention_diagram}```
+
+{_table_rows(INTERVENTION_TABLE)}
+
+- **answered**: the user answered or declined (`InterventionAnswered`,
+  `InterventionDeclined`, with a client-minted resolution request id); one
+  `SubmitIntervention` effect carries it to the producer. The same id again changes
+  nothing; another answer while one resolves is refused (`InterventionClosed`).
+- **submit_failed**: the submission did not arrive; the intervention may be answered
+  again until its deadline.
+- **echoed**: the producer's response names a `resolutionRequestId` but has no
+  `producerAck`: the answer is not durable yet.
+- **acked** / **producer_cancelled**: a response with `producerAck`, or a legacy one
+  without a `resolutionRequestId`: resolved, or cancelled with its `cancelReason`.
+- **deadline_passed**: the request's `deadline` (epoch ms on the producer's clock,
+  counted from the request's own `timestamp`; at most {longest_wait} when either is
+  missing) passed: cancelled with `timeout`.
+- **session_ended**: the operation finished; every open intervention is cancelled with
+  `session_ended`, so nothing is pending after a terminal.
 
 ## The resume cursor and buffering
 

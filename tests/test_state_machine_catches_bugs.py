@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+import gatewayops.store._endings as endings
 import gatewayops.store._link_v1 as link_v1
 import gatewayops.store._reducer as reducer
 import gatewayops.store._resources as resources
@@ -98,6 +99,10 @@ def _tool_result_sent_twice(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(reducer, "tool_finished", tool_finished)
 
 
+def _interventions_outlive_the_session(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(endings, "end_interventions", lambda op: op)
+
+
 SEEDED_BUGS: dict[str, Patch] = {
     "auth_failed is not terminal": _auth_failed_not_terminal,
     "finishing leaves the socket connected": _finish_keeps_the_connection,
@@ -108,6 +113,7 @@ SEEDED_BUGS: dict[str, Patch] = {
     "the topic marker is never cleared": _topic_marker_never_cleared,
     "a quiet replay is taken for completion": _quiet_replay_completes,
     "a tool result is sent twice": _tool_result_sent_twice,
+    "an intervention is still pending after the terminal": _interventions_outlive_the_session,
 }
 
 

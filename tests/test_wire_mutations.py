@@ -74,6 +74,25 @@ _MIDDLE = st.sampled_from(
         ("tool_end", {"isSuccess": True, "payload": {"toolCalling": {"id": "t1"}}}),
         ("tool_execute", {"toolCallId": "c1", "identifier": "calc", "arguments": "{}"}),
         ("stream_end", {"finalContent": "done"}),
+        (
+            "agent_intervention_request",
+            {
+                "toolCallId": "ask-1",
+                "apiName": "askUserQuestion",
+                "arguments": '{"questions": [{"question": "Go?", "options": [{"label": "Yes"}]}]}',
+                "deadline": 30_001,
+            },
+        ),
+        (
+            "agent_intervention_response",
+            {
+                "toolCallId": "ask-1",
+                "result": "Yes",
+                "resolutionRequestId": "r",
+                "producerAck": True,
+            },
+        ),
+        ("step_start", {"phase": "human_approval", "requiresApproval": True}),
         ("step_complete", {"phase": "execution_complete"}),
     ]
 )

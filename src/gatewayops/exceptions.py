@@ -15,6 +15,8 @@ __all__ = [
     "FrameTooLarge",
     "GatewayOpsError",
     "HandshakeRejected",
+    "InterventionClosed",
+    "InterventionRefused",
     "InvalidGatewayUrl",
     "LocalUsageError",
     "OperationAlreadyExists",
@@ -25,6 +27,7 @@ __all__ = [
     "ReplayFormatError",
     "TopicBusy",
     "TransportError",
+    "UnknownIntervention",
     "UnknownOperation",
     "UserTokenUnavailable",
     "is_retryable_status",
@@ -83,6 +86,20 @@ class TopicBusy(LocalUsageError):
 class UserTokenUnavailable(GatewayOpsError):
     """A user-level token (protocol v2) could not be had: the token service refused or
     failed (the reference gateway's `fail_user_tokens` fault raises it)."""
+
+
+class UnknownIntervention(LocalUsageError, KeyError):
+    """The operation was never asked for an intervention with this tool call id."""
+
+
+class InterventionClosed(LocalUsageError):
+    """The intervention cannot take this answer: it ended, or another answer of it is
+    being resolved (a repeat of that answer, with its resolution id, is no error)."""
+
+
+class InterventionRefused(GatewayOpsError):
+    """Raised by the reference gateway: the agent does not take this answer (nothing asks
+    that tool call, its deadline passed, or another answer was taken)."""
 
 
 class OperationNotFound(GatewayOpsError):

@@ -86,7 +86,7 @@ async def e2e(
 ) -> AsyncIterator[Env]:
     """A fresh gateway on 127.0.0.1 and a real client wired to it.
 
-    The client's `refresh_token` and `interrupt` are the gateway's (unless
+    The client's `refresh_token`, `interrupt` and `submit_intervention` are the gateway's (unless
     `refresh_token` builds another from the gateway); a `Witness` counts its
     notifications. Leaving the block closes both.
     """
@@ -96,6 +96,7 @@ async def e2e(
         async with open_client(
             refresh_token=refresh,
             interrupt=gateway.interrupt,
+            submit_intervention=gateway.submit_intervention,
             tools=tools,
             config=config,
             transport=WebSocketTransport() if transport is None else transport,

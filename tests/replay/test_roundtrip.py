@@ -41,6 +41,10 @@ from gatewayops.store import (
     HandlingFailed,
     InterruptConfirmed,
     InterruptFailed,
+    InterventionAnswered,
+    InterventionDeclined,
+    InterventionSubmitFailed,
+    InterventionSubmitted,
     MessageReceived,
     NotifyFinished,
     OperationAttached,
@@ -60,6 +64,7 @@ from gatewayops.store import (
     Step,
     StopRequested,
     Store,
+    SubmitIntervention,
     Timer,
     TimerFired,
     TimerKind,
@@ -183,6 +188,24 @@ def _one_of_each() -> list[Item]:
         ReconnectRequested(operation_id="op"),
         SocketWentQuiet(link_id="op", generation=3, quiet_ms=180_000),
         HandlingFailed(operation_id="op", error="internal error carrying out X"),
+        InterventionAnswered(
+            operation_id="op",
+            tool_call_id="c",
+            resolution_request_id="r",
+            result={"answers": [{"id": "red"}], "note": None},
+        ),
+        InterventionDeclined(operation_id="op", tool_call_id="c", resolution_request_id="r"),
+        InterventionSubmitted(operation_id="op", tool_call_id="c", resolution_request_id="r"),
+        InterventionSubmitFailed(
+            operation_id="op", tool_call_id="c", resolution_request_id="r", error="down"
+        ),
+        SubmitIntervention(
+            operation_id="op",
+            topic_id="t",
+            tool_call_id="c",
+            resolution_request_id="r",
+            result=["yes", 2],
+        ),
         MessageReceived(
             link_id="op",
             generation=3,

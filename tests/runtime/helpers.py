@@ -107,6 +107,7 @@ async def client_on(
     recorder: Recorder | None = None,
     refresh_token: Any = refresh_ok,
     interrupt: Any = None,
+    submit_intervention: Any = None,
     tools: dict[str, ToolHandler] | None = None,
     config: StoreConfig | None = None,
     jitter: bool = False,
@@ -116,6 +117,7 @@ async def client_on(
     async with open_client(
         refresh_token=refresh_token,
         interrupt=interrupt,
+        submit_intervention=submit_intervention,
         tools=tools,
         config=config,
         transport=transport,

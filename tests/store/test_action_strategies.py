@@ -11,6 +11,7 @@ from gatewayops.store import (
     GatewayState,
     OperationStatus,
     StoreConfig,
+    SubmitIntervention,
     Timer,
     TimerKind,
     reduce,
@@ -18,9 +19,10 @@ from gatewayops.store import (
 )
 from gatewayops.testing import strategies as gs
 
-from .helpers import AUTH_SUCCESS, OP, TOPIC, fold, opened, received, started
+from .helpers import AUTH_SUCCESS, OP, TOPIC, event, fold, opened, received, started
 
 CONNECTED = fold(GatewayState(config=StoreConfig()), started(), opened(), received(AUTH_SUCCESS))
+ASK = event("agent_intervention_request", {"toolCallId": "ask-1", "apiName": "askUserQuestion"})
 
 
 @given(
@@ -45,6 +47,7 @@ def test_app_starts_follow_the_operation_they_name(action: Action) -> None:
         gs.interrupt_results(operation_id=OP),
         gs.tool_finishes(operation_id=OP, tool_call_id="call-1"),
         gs.timers_fired(owner=OP),
+        gs.submission_results(operation_id=OP, tool_call_id="ask-1", resolution_request_id="r"),
     )
 )
 def test_every_drawn_action_is_about_its_subject_and_reduces(action: Action) -> None:
@@ -63,3 +66,11 @@ def test_timers_fired_draws_live_timers_as_well_as_gone_ones(data: st.DataObject
     fired = data.draw(gs.timers_fired(owner=OP, live=live))
     assert fired.timer.owner == OP
     assert fired.timer in live or fired.timer.seq == 99
+
+
+@given(gs.intervention_answers(operation_id=OP, tool_call_id="ask-1", resolution_request_id="r"))
+def test_a_drawn_answer_to_an_open_question_is_submitted_once(action: Action) -> None:
+    """Any drawn answer or decline to a pending intervention yields one submission of it."""
+    state = fold(CONNECTED, received(ASK))
+    step = reduce(state, action)
+    assert [type(effect) for effect in step.effects] == [SubmitIntervention]

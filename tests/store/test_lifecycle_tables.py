@@ -27,6 +27,7 @@ from gatewayops.protocol import SessionStatus
 from gatewayops.store import (
     CONNECTION_TABLE,
     IGNORED,
+    INTERVENTION_TABLE,
     OPERATION_TABLE,
     REFRESH_TABLE,
     RESUME_TABLE,
@@ -35,6 +36,8 @@ from gatewayops.store import (
     ConnectionStatus,
     FinishSource,
     GatewayState,
+    InterventionEvent,
+    InterventionStatus,
     NotifyFinished,
     OperationDetached,
     OperationEvent,
@@ -85,6 +88,7 @@ _C, _CE = ConnectionStatus, ConnectionEvent
 _R, _RE = RefreshStatus, RefreshEvent
 _S, _SE = ResumeStatus, ResumeEvent
 _T, _TE = ToolStatus, ToolEvent
+_I, _IE = InterventionStatus, InterventionEvent
 _SOCKET = (_C.CONNECTING, _C.AUTHENTICATING, _C.CONNECTED, _C.EXPIRED)
 _NO_SOCKET = (_C.DISCONNECTED, _C.RECONNECTING)
 
@@ -132,6 +136,17 @@ UNREACHABLE: dict[str, dict[tuple[Any, Any], str]] = {
             for status in (_T.RUNNING, _T.QUEUED)
         },
     },
+    "INTERVENTION_TABLE": {
+        **{
+            (status, _IE.ANSWERED): "answering an ended intervention raises before reduce"
+            for status in (_I.RESOLVED, _I.CANCELLED)
+        },
+        **{
+            (status, event): "deadlines and the session's end look up only open ones"
+            for status in (_I.RESOLVED, _I.CANCELLED)
+            for event in (_IE.DEADLINE_PASSED, _IE.SESSION_ENDED)
+        },
+    },
 }
 
 TABLES: dict[str, tuple[Table, type[enum.Enum], type[enum.Enum]]] = {
@@ -140,6 +155,7 @@ TABLES: dict[str, tuple[Table, type[enum.Enum], type[enum.Enum]]] = {
     "REFRESH_TABLE": (REFRESH_TABLE, RefreshStatus, RefreshEvent),
     "RESUME_TABLE": (RESUME_TABLE, ResumeStatus, ResumeEvent),
     "TOOL_TABLE": (TOOL_TABLE, ToolStatus, ToolEvent),
+    "INTERVENTION_TABLE": (INTERVENTION_TABLE, InterventionStatus, InterventionEvent),
 }
 
 

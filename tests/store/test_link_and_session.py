@@ -27,6 +27,10 @@ from gatewayops.store import (
     HandlingFailed,
     InterruptConfirmed,
     InterruptFailed,
+    InterventionAnswered,
+    InterventionDeclined,
+    InterventionSubmitFailed,
+    InterventionSubmitted,
     InvariantChecker,
     Link,
     MessageReceived,
@@ -97,6 +101,7 @@ OPERATION_KINDS = (
     TimerKind.REFRESH_RETRY,
     TimerKind.REFRESH_TIMEOUT,
     TimerKind.TOOL_DEADLINE,
+    TimerKind.INTERVENTION_DEADLINE,
 )
 
 
@@ -131,6 +136,14 @@ def _of_operation(op_id: str) -> list[Action]:
         ToolFinished(operation_id=op_id, result=tool_result()),
         InterruptConfirmed(operation_id=op_id),
         InterruptFailed(operation_id=op_id, error="offline"),
+        InterventionAnswered(
+            operation_id=op_id, tool_call_id="c", resolution_request_id="r", result="yes"
+        ),
+        InterventionDeclined(operation_id=op_id, tool_call_id="c", resolution_request_id="r"),
+        InterventionSubmitted(operation_id=op_id, tool_call_id="c", resolution_request_id="r"),
+        InterventionSubmitFailed(
+            operation_id=op_id, tool_call_id="c", resolution_request_id="r", error="offline"
+        ),
         HandlingFailed(operation_id=op_id, error="boom"),
     ]
 

@@ -109,6 +109,7 @@ def test_a_changed_input_is_reported(field: str) -> None:
         "resume": attrs.evolve(op.resume),
         "refresh": attrs.evolve(op.refresh),
         "tools": immutables.Map(op.tools),
+        "human": attrs.evolve(op.human),
     }
     assert resources_may_differ(op, attrs.evolve(op, **{field: changed_inputs[field]}))
     assert not resources_may_differ(op, attrs.evolve(op, transcript=Transcript(events=9)))

@@ -107,12 +107,13 @@ def test_silence_never_completes_an_attached_operation() -> None:
     assert op_of(state).status is OperationStatus.RUNNING
     assert op_of(state).outcome is None
     assert is_input_loading(state, TOPIC)
-    no_refresh_or_tool = {
+    never_armed = {  # no refresh, no tool, no intervention was asked for
         TimerKind.REFRESH_RETRY,
         TimerKind.REFRESH_TIMEOUT,
         TimerKind.TOOL_DEADLINE,
+        TimerKind.INTERVENTION_DEADLINE,
     }
-    assert fired_kinds == set(TimerKind) - no_refresh_or_tool
+    assert fired_kinds == set(TimerKind) - never_armed
 
 
 # --------------------------------------------------------------------------- own events

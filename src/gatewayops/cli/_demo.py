@@ -1,11 +1,11 @@
 """`gatewayops demo`: every scenario side by side, against the embedded reference gateway.
 
 Owns: the ``demo`` subcommand -- starting the gateway on a free loopback port, one real
-client (trio-websocket transport; `refresh_token` and `interrupt` wired to the gateway's,
-a local tool registered), one operation per scenario run concurrently with its fault,
-the live board, the summary (fitted to 80 columns), per-operation recordings
-(``--record DIR``) and the exit code: 0 only if every scenario ended as expected and
-nothing leaked.
+client (trio-websocket transport; `refresh_token`, `interrupt` and `submit_intervention`
+wired to the gateway's, a local tool registered), one operation per scenario run
+concurrently with its fault, the live board, the summary (fitted to 80 columns),
+per-operation recordings (``--record DIR``) and the exit code: 0 only if every scenario
+ended as expected and nothing leaked.
 
 Must not know: what each scenario does (`_scenarios`) or how the board is drawn
 (`_console`).
@@ -269,6 +269,7 @@ async def run_demo(
             async with open_client(
                 refresh_token=refresh_dependency(gateway, refusing),
                 interrupt=gateway.interrupt,
+                submit_intervention=gateway.submit_intervention,
                 tools=LOCAL_TOOLS,
                 config=DEMO_CONFIG,
                 middleware=[witness, *recorders],

@@ -1,9 +1,11 @@
 """The demo's scenarios: one gateway run per upstream failure, its fault and its verdict.
 
 Owns: `Scenario` (a script, a fault injected mid-run, the expected outcome and extra
-checks), the eight `SCENARIOS` in the order the demo shows them, their scripts and
-faults, and the local tool the demo registers. Each fault waits for the client's own
-progress before it strikes, so a scenario bites at the same point on a slow machine.
+checks), the `SCENARIOS` in the order the demo shows them (the eight of the transport
+and the terminal rules, then the five of `_asking_scenarios`, in which the agent asks),
+their scripts and faults, and the local tool the demo registers. Each fault waits for
+the client's own progress before it strikes, so a scenario bites at the same point on a
+slow machine.
 
 Must not know: terminals or argument parsing (`_demo` runs and shows these), or the
 reducer's rules (a scenario only states what a correct client ends with).
@@ -16,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from gatewayops.cli._asking_scenarios import ASKING_CASES
 from gatewayops.cli._lab import (
     COMMON_CHECKS,
     Check,
@@ -249,6 +252,17 @@ SCENARIOS: tuple[Scenario, ...] = (
         fault=_no_fault,
         expect=Expectation(result=Result.COMPLETED, source=FinishSource.AGENT_EVENT),
         checks=(text_exactly_once, tool_result_recorded),
+    ),
+    *(
+        Scenario(
+            name=case.name,
+            shows=case.shows,
+            script=case.script,
+            fault=case.answer,
+            expect=case.expect,
+            checks=case.checks,
+        )
+        for case in ASKING_CASES
     ),
 )
 """Every demo scenario, in the order the demo shows them."""

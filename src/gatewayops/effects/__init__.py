@@ -1,10 +1,10 @@
 """The Trio runtime: the pure store, made live (DESIGN.md section 3).
 
 `open_client(...)` yields a `Client` that owns a nursery, a `Store`, a transport and
-the application's dependencies (`refresh_token`, `interrupt`, tool handlers). Every
-dispatch is synchronous; the sockets and timers the state calls for are opened and
-cancelled as it changes, and one-shot effects run as tasks whose results come back
-as actions.
+the application's dependencies (`refresh_token`, `interrupt`, `submit_intervention`,
+tool handlers). Every dispatch is synchronous; the sockets and timers the state calls
+for are opened and cancelled as it changes, and one-shot effects run as tasks whose
+results come back as actions.
 """
 
 from gatewayops.effects._client import (
@@ -13,7 +13,12 @@ from gatewayops.effects._client import (
     OperationChanges,
     open_client,
 )
-from gatewayops.effects._handlers import InterruptFn, RefreshTokenFn, ToolHandler
+from gatewayops.effects._handlers import (
+    InterruptFn,
+    RefreshTokenFn,
+    SubmitInterventionFn,
+    ToolHandler,
+)
 from gatewayops.exceptions import ClientClosed
 
 __all__ = [
@@ -23,6 +28,7 @@ __all__ = [
     "InterruptFn",
     "OperationChanges",
     "RefreshTokenFn",
+    "SubmitInterventionFn",
     "ToolHandler",
     "open_client",
 ]

@@ -1,30 +1,39 @@
 """The public face of the runtime: `open_client` and the `Client` it yields.
 
-Owns: the application API (start, attach, stop, detach, update_token, reconnect,
-dispatch, subscribe), the ways to wait for an operation (`wait_finished`, `changes`),
-`statistics()`, the debug mode that checks every step (`check_invariants`), and closing.
-Misuse errors from the reducer (`LocalUsageError` subclasses) reach the caller; after
-closing, every method that would act raises `ClientClosed`. Tokens passed in are never
-logged (actions redact them in their repr). Must not know: how resources and effects
-are carried out (that is `_runtime`), or the wire protocol.
+Owns: the application API (start, attach, stop, detach, update_token, reconnect, answer,
+decline, dispatch, subscribe), the ways to wait for an operation (`wait_finished`,
+`changes`), `statistics()`, the debug mode that checks every step (`check_invariants`),
+and closing. Misuse errors from the reducer (`LocalUsageError` subclasses) reach the
+caller; after closing, every method that would act raises `ClientClosed`. Tokens passed
+in are never logged (actions redact them in their repr). Must not know: how resources
+and effects are carried out (that is `_runtime`), or the wire protocol.
 """
 
 from __future__ import annotations
 
+import uuid
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
+from typing import Any
 
 import attrs
 import trio
 
-from gatewayops.effects._handlers import InterruptFn, RefreshTokenFn, ToolHandler
+from gatewayops.effects._handlers import (
+    InterruptFn,
+    RefreshTokenFn,
+    SubmitInterventionFn,
+    ToolHandler,
+)
 from gatewayops.effects._runtime import Runtime
 from gatewayops.exceptions import ClientClosed, UnknownOperation
 from gatewayops.store import (
     Action,
     GatewayState,
+    InterventionAnswered,
+    InterventionDeclined,
     InvariantWatch,
     Link,
     Listener,
@@ -249,6 +258,65 @@ class Client:
         """
         self.dispatch(ReconnectRequested(operation_id=operation_id))
 
+    def answer(
+        self,
+        *,
+        operation_id: str,
+        tool_call_id: str,
+        result: Any,
+        resolution_request_id: str | None = None,
+    ) -> str:
+        """Answer the agent's intervention `tool_call_id` with `result` (a JSON value).
+
+        The answer is submitted once, identified by `resolution_request_id` (minted
+        here when not given); answering again with the same id changes nothing. If the
+        submission fails, the intervention is pending again (its `submit_error` says
+        why) and may be answered again until its deadline.
+
+        Returns:
+            The answer's resolution request id.
+
+        Raises:
+            UnknownOperation: no such operation.
+            UnknownIntervention: the operation never asked about `tool_call_id`.
+            InterventionClosed: the intervention ended, or another answer is resolving.
+        """
+        resolution = resolution_request_id or uuid.uuid4().hex
+        self.dispatch(
+            InterventionAnswered(
+                operation_id=operation_id,
+                tool_call_id=tool_call_id,
+                resolution_request_id=resolution,
+                result=result,
+            )
+        )
+        return resolution
+
+    def decline(
+        self, *, operation_id: str, tool_call_id: str, resolution_request_id: str | None = None
+    ) -> str:
+        """Decline the agent's intervention (the producer hears `user_cancelled`).
+
+        As `answer`, without a result: idempotent through its resolution request id.
+
+        Returns:
+            The decline's resolution request id.
+
+        Raises:
+            UnknownOperation: no such operation.
+            UnknownIntervention: the operation never asked about `tool_call_id`.
+            InterventionClosed: the intervention ended, or another answer is resolving.
+        """
+        resolution = resolution_request_id or uuid.uuid4().hex
+        self.dispatch(
+            InterventionDeclined(
+                operation_id=operation_id,
+                tool_call_id=tool_call_id,
+                resolution_request_id=resolution,
+            )
+        )
+        return resolution
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(old_state, new_state, action)`` after every dispatch.
 
@@ -320,6 +388,7 @@ async def open_client(
     *,
     refresh_token: RefreshTokenFn,
     interrupt: InterruptFn | None = None,
+    submit_intervention: SubmitInterventionFn | None = None,
     tools: Mapping[str, ToolHandler] | None = None,
     config: StoreConfig | None = None,
     transport: Transport | None = None,
@@ -338,6 +407,11 @@ async def open_client(
         interrupt: ``await interrupt(operation_id, topic_id)`` asks the server to stop a
             run; True or None confirms, False or an exception means not stopped.
             Without it, `Client.stop` never stops anything.
+        submit_intervention: ``await submit_intervention(submission)`` gives the
+            producer the user's answer to an intervention (a `SubmitIntervention`:
+            the tool call, the resolution request id, the result or a decline); raise
+            if it did not arrive. Without it, every answer fails (and stays
+            answerable).
         tools: client tool handlers keyed ``"identifier/apiName"`` or ``"identifier"``;
             each gets the parsed arguments and returns a str or any JSON value.
         config: protocol timings and budgets (default `StoreConfig()`).
@@ -367,6 +441,7 @@ async def open_client(
             config=store_config,
             refresh_token=refresh_token,
             interrupt=interrupt,
+            submit_intervention=submit_intervention,
             tools={} if tools is None else tools,
             jitter=jitter,
             random_seed=random_seed,

@@ -1,8 +1,9 @@
 """The one-shot effects that call the application's dependencies, turned into actions.
 
 Owns: the contracts of the injected dependencies (`RefreshTokenFn`, `InterruptFn`,
-`ToolHandler`) and three coroutines that carry out `RefreshToken`, `RequestInterrupt`
-and `ExecuteTool` and always *return* the action that reports the result -- a failure
+`SubmitInterventionFn`, `ToolHandler`) and four coroutines that carry out
+`RefreshToken`, `RequestInterrupt`, `SubmitIntervention` and `ExecuteTool` and always
+*return* the action that reports the result -- a failure
 of the dependency becomes a failure action, never an exception (DESIGN.md section 3).
 Tool execution follows PROTOCOL.md 6.1: exactly one `ToolResult` per `ExecuteTool`,
 with a structured error type for every way it can fail. Must not know: sockets, timers,
@@ -24,8 +25,11 @@ from gatewayops.store import (
     ExecuteTool,
     InterruptConfirmed,
     InterruptFailed,
+    InterventionSubmitFailed,
+    InterventionSubmitted,
     RefreshToken,
     RequestInterrupt,
+    SubmitIntervention,
     TokenRefreshed,
     TokenRefreshFailed,
     ToolFinished,
@@ -34,10 +38,12 @@ from gatewayops.store import (
 __all__ = [
     "InterruptFn",
     "RefreshTokenFn",
+    "SubmitInterventionFn",
     "ToolHandler",
     "execute_tool",
     "refresh_token",
     "request_interrupt",
+    "submit_intervention",
 ]
 
 logger = get_logger("gatewayops.effects")
@@ -47,6 +53,10 @@ RefreshTokenFn: TypeAlias = Callable[[str], Awaitable[str]]
 
 InterruptFn: TypeAlias = Callable[[str, str], Awaitable[bool | None]]
 """``interrupt(operation_id, topic_id)``: True or None = confirmed, False = refused."""
+
+SubmitInterventionFn: TypeAlias = Callable[[SubmitIntervention], Awaitable[None]]
+"""``submit_intervention(submission)`` gives the producer the user's answer (v1: out of
+band, as `interrupt`); raise if it did not arrive (the user may answer again)."""
 
 ToolHandler: TypeAlias = Callable[[dict[str, Any]], Awaitable[Any]]
 """A client tool: gets the parsed arguments, returns content (a str, or any JSON value)."""
@@ -95,6 +105,25 @@ async def request_interrupt(
     if confirmed is False:
         return InterruptFailed(operation_id=effect.operation_id, error="interrupt was refused")
     return InterruptConfirmed(operation_id=effect.operation_id)
+
+
+async def submit_intervention(
+    submit: SubmitInterventionFn | None, effect: SubmitIntervention
+) -> InterventionSubmitted | InterventionSubmitFailed:
+    """Hand the user's answer to the producer; report whether it arrived."""
+    keys = {
+        "operation_id": effect.operation_id,
+        "tool_call_id": effect.tool_call_id,
+        "resolution_request_id": effect.resolution_request_id,
+    }
+    if submit is None:
+        await trio.lowlevel.checkpoint()
+        return InterventionSubmitFailed(**keys, error="no submit_intervention dependency was given")
+    try:
+        await submit(effect)
+    except Exception as error:
+        return InterventionSubmitFailed(**keys, error=_describe(error))
+    return InterventionSubmitted(**keys)
 
 
 def _failure(effect: ExecuteTool, error_type: str, message: str) -> ToolResult:

@@ -44,10 +44,12 @@ from gatewayops._secrets import get_logger
 from gatewayops.effects._handlers import (
     InterruptFn,
     RefreshTokenFn,
+    SubmitInterventionFn,
     ToolHandler,
     execute_tool,
     refresh_token,
     request_interrupt,
+    submit_intervention,
 )
 from gatewayops.effects._sockets import SocketEntry, run_socket
 from gatewayops.exceptions import LocalUsageError
@@ -67,6 +69,7 @@ from gatewayops.store import (
     Socket,
     Store,
     StoreConfig,
+    SubmitIntervention,
     Timer,
     TimerFired,
     Transition,
@@ -103,7 +106,7 @@ class RuntimeStatistics:
         open_sockets: socket resources that exist (connecting, open, or in use).
         closing_sockets: sockets removed from the state whose close is still running.
         armed_timers: timers waiting to fire.
-        running_effect_tasks: token refreshes, interrupts and tools in progress.
+        running_effect_tasks: token refreshes, interrupts, answers and tools in progress.
         background_tasks: tasks of the runtime's nursery.
     """
 
@@ -125,6 +128,7 @@ class Runtime:
         config: StoreConfig,
         refresh_token: RefreshTokenFn,
         interrupt: InterruptFn | None,
+        submit_intervention: SubmitInterventionFn | None,
         tools: Mapping[str, ToolHandler],
         jitter: bool,
         random_seed: int | None,
@@ -135,6 +139,7 @@ class Runtime:
         self.transport = transport
         self._refresh_token = refresh_token
         self._interrupt = interrupt
+        self._submit_intervention = submit_intervention
         self._tools = dict(tools)
         self._jitter = jitter
         self._random = random.Random(random_seed)
@@ -233,6 +238,9 @@ class Runtime:
                     self._spawn_effect(
                         effect.operation_id, partial(execute_tool, self._tools, effect)
                     )
+                case SubmitIntervention():
+                    submit = partial(submit_intervention, self._submit_intervention, effect)
+                    self._spawn_effect(effect.operation_id, submit)
                 case _:
                     assert_never(effect)
 

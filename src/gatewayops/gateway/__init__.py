@@ -13,9 +13,12 @@ Example:
         url = gw.operation_url(run.operation_id)   # ws://127.0.0.1:PORT/ws?operationId=op-1
 """
 
+from gatewayops.gateway._answers import Answer
+from gatewayops.gateway._asking import AskHuman, InterventionOutcome
 from gatewayops.gateway._faults import Faults
 from gatewayops.gateway._gateway import Gateway, GatewayStatistics, RunHandle, open_gateway
 from gatewayops.gateway._hub import HubStatistics
+from gatewayops.gateway._human_scripts import ASK_KINDS, asking_run
 from gatewayops.gateway._operation_state import ToolOutcome
 from gatewayops.gateway._scripts import (
     ClientTool,
@@ -39,11 +42,14 @@ from gatewayops.gateway._v2_faults import AuthCloseReason, MuxFaults
 from gatewayops.gateway._v2_socket import AUTH_CLOSE_CODE, IDLE_CHECK_INTERVAL, IDLE_TIMEOUT
 
 __all__ = [
+    "ASK_KINDS",
     "AUTH_CLOSE_CODE",
     "DEFAULT_TOKEN_TTL",
     "DEFAULT_USER",
     "IDLE_CHECK_INTERVAL",
     "IDLE_TIMEOUT",
+    "Answer",
+    "AskHuman",
     "AuthCloseReason",
     "ClientTool",
     "Emit",
@@ -53,6 +59,7 @@ __all__ = [
     "Gateway",
     "GatewayStatistics",
     "HubStatistics",
+    "InterventionOutcome",
     "MuxFaults",
     "MuxGateway",
     "Pause",
@@ -61,6 +68,7 @@ __all__ = [
     "ScriptStep",
     "StandaloneGateway",
     "ToolOutcome",
+    "asking_run",
     "clean_run",
     "demo_run",
     "error_run",

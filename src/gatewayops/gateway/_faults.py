@@ -3,8 +3,9 @@
 Owns: `Faults`, the switchboard a test flips to make the gateway misbehave the way real
 deployments did (PROTOCOL.md section 10): tokens expiring mid-run, operations being
 garbage-collected, sockets dropping, handshakes black-holed, `auth` never answered,
-heartbeats never acked, durable objects hibernating, malformed or oversized frames, and a
-group member's terminal mirrored onto its supervisor with an echo `session_complete`.
+heartbeats never acked, durable objects hibernating, malformed or oversized frames, a
+group member's terminal mirrored onto its supervisor with an echo `session_complete`, and
+the user's answers to the agent lost, late or duplicated on their way.
 
 The connection-level switches (`take_blackhole`, `take_ignore_auth`, `acks_heartbeat`)
 are read by the server for each new socket or frame; the rest act at once through the
@@ -69,6 +70,10 @@ class Faults:
         self._ignore_auth = _Quota()
         self._heartbeat_acks_off: set[str] = set()
         self._heartbeat_acks_off_everywhere = False
+        self._lose_answers = _Quota()
+        self._duplicate_answers = _Quota()
+        self.answer_delay = 0.0
+        """Seconds each answer takes to reach the agent (see `delay_answers`)."""
 
     # ------------------------------------------------------------------ tokens and lifetime
 
@@ -243,6 +248,37 @@ class Faults:
         _log.info("fault: mirrored terminal of %s onto %s", member, operation_id)
         return message.id
 
+    # ------------------------------------------------------------------ answers
+
+    def lose_answers(self, count: int | None = 1) -> None:
+        """The next `count` answers (``None``: all) are accepted but never reach the agent:
+        the submission succeeds, the agent waits on until its deadline."""
+        self._lose_answers.arm(count)
+
+    def duplicate_answers(self, count: int | None = 1) -> None:
+        """The next `count` answers (``None``: all) reach the agent twice (a retried
+        delivery): the agent takes one and acknowledges the repeat again."""
+        self._duplicate_answers.arm(count)
+
+    def delay_answers(self, seconds: float) -> None:
+        """Every answer takes `seconds` of Trio time to reach the agent; one that arrives
+        after its deadline is refused (0 turns this off).
+
+        Raises:
+            ValueError: `seconds` is negative or not finite.
+        """
+        if not 0 <= seconds < float("inf"):
+            raise ValueError(f"seconds: expected a finite number >= 0, got {seconds}")
+        self.answer_delay = seconds
+
+    def take_lost_answer(self) -> bool:
+        """Whether the answer being delivered now is lost (uses one)."""
+        return self._lose_answers.take()
+
+    def take_duplicate_answer(self) -> bool:
+        """Whether the answer being delivered now arrives twice (uses one)."""
+        return self._duplicate_answers.take()
+
     # ------------------------------------------------------------------ read by the server
 
     def take_blackhole(self) -> bool:
@@ -260,10 +296,13 @@ class Faults:
         )
 
     def clear(self) -> None:
-        """Turn off every lasting switch (black-hole, ignore-auth, heartbeat acks)."""
+        """Turn off every lasting switch (black-hole, ignore-auth, heartbeat acks, answers)."""
         self.clear_blackhole()
         self.clear_ignore_auth()
         self.resume_heartbeat_acks()
+        self._lose_answers.arm(0)
+        self._duplicate_answers.arm(0)
+        self.answer_delay = 0.0
 
     def __repr__(self) -> str:
         return "Faults()"

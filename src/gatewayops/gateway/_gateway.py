@@ -1,14 +1,14 @@
 """The in-process control API of the reference gateway.
 
 Owns: `open_gateway` (bind on loopback, serve, run scripted operations, clean up),
-`Gateway` (start runs, issue and refresh tokens, interrupt, inspect status, events and
-statistics, reach the fault switches and protocol v2's endpoint, `Gateway.v2`),
-`RunHandle` and `GatewayStatistics`. The standalone runner behind ``gatewayops serve``
-is `_standalone.run_gateway`.
+`Gateway` (start runs, issue and refresh tokens, interrupt, answer the agent, inspect
+status, events, interventions and statistics, reach the fault switches and protocol
+v2's endpoint, `Gateway.v2`), `RunHandle` and `GatewayStatistics`. The standalone
+runner behind ``gatewayops serve`` is `_standalone.run_gateway`.
 
 `refresh_token` and `interrupt` stand in for upstream's tRPC ``refreshGatewayToken``
-and ``aiAgent.interruptTask``: they are what a client's token-refresh and cancel
-dependencies call.
+and ``aiAgent.interruptTask``, and `submit_intervention` for the producer's answer
+endpoint: they are what a client's token-refresh, cancel and answer dependencies call.
 
 Must not know: the client (`gatewayops.store`, `effects`, `transport`).
 """
@@ -25,6 +25,12 @@ import trio
 
 from gatewayops._secrets import get_logger
 from gatewayops.exceptions import OperationNotFound
+from gatewayops.gateway._answers import (
+    Answer,
+    InterventionOutcome,
+    intervention_outcomes,
+    submit_answer,
+)
 from gatewayops.gateway._faults import Faults
 from gatewayops.gateway._limits import (
     DEFAULT_AUTH_TIMEOUT,
@@ -229,6 +235,26 @@ class Gateway:
             step_index=step,
             status=SessionStatus.INTERRUPTED,
         )
+
+    async def submit_intervention(self, answer: Answer) -> None:
+        """Give the agent the user's answer (or decline): what a client's
+        ``submit_intervention`` dependency calls. The `Faults` answer switches apply.
+
+        Raises:
+            OperationNotFound: the operation is unknown or forgotten.
+            InterventionRefused: nothing asks that tool call, its deadline passed, or
+                another answer was taken.
+        """
+        await submit_answer(self._registry, self.faults, answer)
+
+    def intervention_outcomes(self, operation_id: str) -> tuple[InterventionOutcome, ...]:
+        """How each of the agent's requests for the user ended, in order (`offers`
+        counts the answers that reached it, repeats included).
+
+        Raises:
+            OperationNotFound: the operation is unknown or forgotten.
+        """
+        return intervention_outcomes(self._registry.require(operation_id))
 
     def operation_status(self, operation_id: str) -> SessionStatus:
         """The persisted status `resume_complete` would report.

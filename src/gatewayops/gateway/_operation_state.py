@@ -1,9 +1,9 @@
 """One operation of the reference gateway, as its durable object would keep it.
 
 Owns: `Operation` (the persisted status, event buffer and id counter, the topic and the
-owning user, the live subscribers, the waiting tool calls), `ToolOutcome`, `ToolWaiter`,
-the `Peer` interface an open v1 socket offers the registry, and the `OperationWatcher`
-interface through which protocol v2's hub hears of every change.
+owning user, the live subscribers, the waiting tool calls and questions), `ToolOutcome`,
+`ToolWaiter`, the `Peer` interface an open v1 socket offers the registry, and the
+`OperationWatcher` interface through which protocol v2's hub hears of every change.
 
 Must not know: WebSockets, JWTs, scripts or faults, or how operations are found (that is
 the registry's).
@@ -11,12 +11,15 @@ the registry's).
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 import trio
 
 from gatewayops.protocol import AgentEventMessage, SessionStatus, ToolResult
+
+if TYPE_CHECKING:
+    from gatewayops.gateway._asking import HumanWaiter, InterventionOutcome
 
 __all__ = ["Operation", "OperationWatcher", "Peer", "ToolOutcome", "ToolWaiter"]
 
@@ -123,6 +126,9 @@ class Operation:
         run_done: set when the scripted run's task has finished.
         pending_tools: `tool_execute` calls waiting for a `tool_result`, by `toolCallId`.
         tool_outcomes: how each finished `tool_execute` wait ended, in order.
+        questions: the agent's requests for the user, by `toolCallId` (kept after
+            they end, so a repeated answer is acknowledged again).
+        intervention_outcomes: how each request ended, in order.
     """
 
     def __init__(self, *, operation_id: str, topic_id: str, user_id: str) -> None:
@@ -140,6 +146,8 @@ class Operation:
         self.tool_outcomes: list[ToolOutcome] = []
         self._buffer: list[_Buffered] = []
         self.pending_tools: dict[str, ToolWaiter] = {}
+        self.questions: dict[str, HumanWaiter] = {}
+        self.intervention_outcomes: list[InterventionOutcome] = []
 
     @property
     def events(self) -> tuple[AgentEventMessage, ...]:

@@ -185,6 +185,10 @@ class OperationRegistry:
 
     # ------------------------------------------------------------------ events
 
+    def now_ms(self) -> int:
+        """The gateway's epoch time in ms (what the next event's `timestamp` will be)."""
+        return self._clock.now_ms()
+
     def publish(
         self,
         operation: Operation,

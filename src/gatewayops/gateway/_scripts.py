@@ -1,6 +1,7 @@
 """Scripted agent runs: what a run emits, and the task that plays it.
 
-Owns: the step vocabulary (`Emit`, `Pause`, `ClientTool`, `Finish`, `Fail`), `Script`,
+Owns: the step vocabulary (`Emit`, `Pause`, `ClientTool`, `Finish`, `Fail`, and
+`AskHuman` from `_asking`), `Script`,
 the ready-made scripts (`clean_run`, `tool_run`, `error_run`, `long_run`, `demo_run`) and
 `play`, which turns a script into published events on an operation. Event data follows
 PROTOCOL.md 1.4 and 6.1 (camelCase wire keys) so a client sees realistic traffic.
@@ -21,6 +22,7 @@ from typing import Any, TypeAlias
 import attrs
 import trio
 
+from gatewayops.gateway._asking import AskHuman, InterventionOutcome, answer_text, ask
 from gatewayops.gateway._operation_state import Operation
 from gatewayops.gateway._operations import OperationRegistry
 from gatewayops.protocol import ChunkType, EventType, SessionStatus
@@ -97,7 +99,7 @@ class Fail:
     step: int = 0
 
 
-ScriptStep: TypeAlias = Emit | Pause | ClientTool | Finish | Fail
+ScriptStep: TypeAlias = Emit | Pause | ClientTool | AskHuman | Finish | Fail
 
 
 @attrs.frozen(kw_only=True)
@@ -326,6 +328,21 @@ async def _client_tool(registry: OperationRegistry, operation: Operation, step: 
     registry.publish(operation, EventType.TOOL_END, data, step.step)
 
 
+def _reply(step: AskHuman, outcome: InterventionOutcome) -> str:
+    if outcome.answered:
+        return step.reply.format(answer=answer_text(outcome.result))
+    if outcome.cancel_reason is not None and outcome.cancel_reason.value == "timeout":
+        return "No answer came in time, so I went on without one."
+    return "You declined, so I left it there."
+
+
+async def _ask_and_reply(registry: OperationRegistry, operation: Operation, step: AskHuman) -> None:
+    outcome = await ask(registry, operation, step)
+    for reply in _stream(step.step + 1, _next_id("msg"), _reply(step, outcome), 3, None, False):
+        assert isinstance(reply, Emit)
+        registry.publish(operation, reply.type, reply.data, reply.step)
+
+
 async def play(registry: OperationRegistry, operation: Operation, script: Script) -> None:
     """Publish `script` on `operation` until a terminal step (or a clean end if none).
 
@@ -343,6 +360,9 @@ async def play(registry: OperationRegistry, operation: Operation, script: Script
             case ClientTool():
                 await _client_tool(registry, operation, step)
                 last_step = step.step
+            case AskHuman():
+                await _ask_and_reply(registry, operation, step)
+                last_step = step.step + 1
             case Finish(reason=reason, step=index):
                 status = (
                     SessionStatus.INTERRUPTED

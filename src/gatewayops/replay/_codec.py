@@ -3,17 +3,17 @@
 Owns: the registry of the store's action and effect classes (keyed by class name), where
 each one is filed in a log (its direction and kind), and a generic, type-directed codec
 between those attrs classes and JSON: fields become keys, enums their values, nested
-attrs classes (`Timer`, `Outcome`) objects, and protocol messages their wire JSON
-(`to_wire`, read back with the protocol codec's `from_wire` / `client_from_wire`, so
-both sides agree by construction; payloads must come from a strict JSON parser, as
-`_format`'s, which refuses NaN and infinities as the codec's own `decode` does).
-Every token is replaced by `REDACTED` as it is encoded: the `token` field of the app
-actions and of `TokenRefreshed`, and the token of every `auth` frame. A received
-frame is recorded as the message it decoded to (`to_wire`), with the problems its
-decoding found under ``"problems"`` (when there are any), so a replay reduces exactly
-the message the live client did. The operation id
-is not part of a payload (a record carries it once). Must not know: files, lines, or
-record numbers (errors are `ValueError`s naming the field; `_format` adds the line).
+attrs classes (`Timer`, `Outcome`) objects, fields typed `Any` (an answer) their JSON,
+and protocol messages their wire JSON (`to_wire`, read back with the protocol codec's
+`from_wire` / `client_from_wire`, so both sides agree by construction; payloads must
+come from a strict JSON parser, as `_format`'s, which refuses NaN and infinities as the
+codec's own `decode` does). Every token is replaced by `REDACTED` as it is encoded: the
+`token` field of the app actions and of `TokenRefreshed`, and the token of every `auth`
+frame. A received frame is recorded as the message it decoded to (`to_wire`), with the
+problems its decoding found under ``"problems"`` (when there are any), so a replay
+reduces exactly the message the live client did. The operation id is not part of a
+payload (a record carries it once). Must not know: files, lines, or record numbers
+(errors are `ValueError`s naming the field; `_format` adds the line).
 """
 
 from __future__ import annotations
@@ -44,6 +44,10 @@ from gatewayops.store import (
     HandlingFailed,
     InterruptConfirmed,
     InterruptFailed,
+    InterventionAnswered,
+    InterventionDeclined,
+    InterventionSubmitFailed,
+    InterventionSubmitted,
     MessageReceived,
     NotifyFinished,
     OperationAttached,
@@ -59,6 +63,7 @@ from gatewayops.store import (
     SocketOpened,
     SocketWentQuiet,
     StopRequested,
+    SubmitIntervention,
     TimerFired,
     TokenRefreshed,
     TokenRefreshFailed,
@@ -114,6 +119,8 @@ PLACES: dict[type[Any], tuple[Direction, Kind]] = {
     OperationDetached: (_LOCAL, Kind.APP),
     TokenReplaced: (_LOCAL, Kind.APP),
     ReconnectRequested: (_LOCAL, Kind.APP),
+    InterventionAnswered: (_LOCAL, Kind.APP),
+    InterventionDeclined: (_LOCAL, Kind.APP),
     MessageReceived: (_IN, Kind.FRAME),
     BadMessageReceived: (_IN, Kind.FRAME),
     SocketOpened: (_IN, Kind.SOCKET),
@@ -127,11 +134,14 @@ PLACES: dict[type[Any], tuple[Direction, Kind]] = {
     ToolFinished: (_LOCAL, Kind.EFFECT_RESULT),
     InterruptConfirmed: (_LOCAL, Kind.EFFECT_RESULT),
     InterruptFailed: (_LOCAL, Kind.EFFECT_RESULT),
+    InterventionSubmitted: (_LOCAL, Kind.EFFECT_RESULT),
+    InterventionSubmitFailed: (_LOCAL, Kind.EFFECT_RESULT),
     HandlingFailed: (_LOCAL, Kind.EFFECT_RESULT),
     SendMessage: (_OUT, Kind.FRAME),
     RefreshToken: (_OUT, Kind.EFFECT),
     RequestInterrupt: (_OUT, Kind.EFFECT),
     ExecuteTool: (_OUT, Kind.EFFECT),
+    SubmitIntervention: (_OUT, Kind.EFFECT),
     NotifyFinished: (_OUT, Kind.EFFECT),
 }
 """Every action and effect class, with the direction and kind of its records."""
@@ -167,6 +177,10 @@ def _to_json(value: Any, redact: bool = False) -> Any:
         return value
     if isinstance(value, enum.Enum):
         return value.value
+    if type(value) is list:  # an answer (a field typed Any) is any JSON value
+        return [_to_json(element) for element in value]
+    if type(value) is dict:
+        return {str(key): _to_json(element) for key, element in value.items()}
     if isinstance(value, ClientMessage | ServerMessage):
         return to_wire(_REDACTED_AUTH if isinstance(value, Auth) else value)
     if attrs.has(type(value)):
@@ -273,6 +287,8 @@ def _converter(annotation: Any) -> _Convert:
     """How to read a JSON value into a field annotated `annotation`."""
     if annotation in _FRAMES:
         return _FRAMES[annotation]
+    if annotation is Any:  # a JSON value kept as it is (an intervention's answer)
+        return lambda value, path: value
     if annotation in (str, int, bool):
         return _exact(annotation)
     if isinstance(annotation, types.UnionType):

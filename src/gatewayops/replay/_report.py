@@ -1,8 +1,8 @@
 """What a replay found, for people (text) and for machines (JSON).
 
 Owns: `Divergence` (where the log and today's reducer part ways, with a field-level
-diff), `OperationTimeline` (per operation: status and connection changes, kept to a
-bounded number of entries, and counts of records by kind) and `ReplayReport`, with
+diff), `OperationTimeline` (per operation: status, connection and intervention changes,
+kept to a bounded number of entries, and counts of records by kind) and `ReplayReport`, with
 `to_text` and `to_json`. Every rendering, text or JSON, has anything shaped like a
 token redacted (`gatewayops._secrets`): a log from an older recorder, or edited by
 hand, may hold one, and a report is made to be pasted into an issue. Must not know:
@@ -21,6 +21,11 @@ import attrs
 from gatewayops._secrets import redact_secrets
 from gatewayops.replay._codec import PLACES, encode_item
 from gatewayops.replay._format import Header, Record
+from gatewayops.replay._human_report import (
+    intervention_changes,
+    intervention_json,
+    intervention_lines,
+)
 from gatewayops.replay._safety import redact_json
 from gatewayops.replay._snapshot import snapshot_json, snapshot_lines
 from gatewayops.store import (
@@ -173,15 +178,15 @@ class OperationTimeline:
         old, new = old_state.operations.get(operation_id), new_state.operations.get(operation_id)
         old_link = None if link_id is None else old_state.links.get(link_id)
         link = None if link_id is None else new_state.links.get(link_id)
+        if new is None or link is None:
+            return
+        human = intervention_changes(old, new)
         if (
-            new is None
-            or link is None
-            or (
-                old is not None
-                and link is old_link
-                and new.status is old.status
-                and new.stop_requested is old.stop_requested
-            )
+            not human
+            and old is not None
+            and link is old_link
+            and new.status is old.status
+            and new.stop_requested is old.stop_requested
         ):
             return
         changes = []
@@ -198,6 +203,7 @@ class OperationTimeline:
                 changes[-1] += f" after {new.last_problem}"
         if new.stop_requested and (old is None or not old.stop_requested):
             changes.append("stop requested")
+        changes.extend(human)
         if not changes:
             return
         if len(self.entries) < MAX_TIMELINE_ENTRIES:
@@ -226,6 +232,7 @@ class OperationTimeline:
                 f"{op.bad_frames} bad frames; {op.problems} problems"
                 + ("" if op.last_problem is None else f" (last: {op.last_problem})")
             )
+            lines.extend(intervention_lines(op))
             if snapshot:
                 lines.extend(snapshot_lines(op, state))
         inputs = ", ".join(f"{count} {kind}" for kind, count in sorted(self.inputs.items()))
@@ -253,6 +260,7 @@ class OperationTimeline:
                 "bad_frames": op.bad_frames,
                 "problems": op.problems,
                 "last_problem": op.last_problem,
+                "interventions": intervention_json(op),
             }
             if snapshot:
                 standing.update(snapshot_json(op, state))

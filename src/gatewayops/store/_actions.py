@@ -2,10 +2,11 @@
 
 Owns: every input of `reduce`. They come from three places: the application
 (`OperationStarted`, `OperationAttached`, `StopRequested`, `OperationDetached`,
-`TokenReplaced`, `ReconnectRequested`), the transport (socket lifecycle and frames,
-each naming its `link_id` and carrying the socket's `generation`, so a stale socket's
-late news is dropped), and the runtime (the results of effects -- token refresh,
-timers, tools, interrupts -- and `HandlingFailed` when carrying something out failed).
+`TokenReplaced`, `ReconnectRequested`, `InterventionAnswered`,
+`InterventionDeclined`), the transport (socket lifecycle and frames, each naming its
+`link_id` and carrying the socket's `generation`, so a stale socket's late news is
+dropped), and the runtime (the results of effects -- token refresh, timers, tools,
+interrupts, interventions -- and `HandlingFailed` when carrying something out failed).
 Application and effect actions name their `operation_id`; `TimerFired` its timer, whose
 `owner` is a link or an operation. `subject(action)` is that id, whichever it is. Must
 not know: how any of them is produced.
@@ -13,7 +14,7 @@ not know: how any of them is produced.
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import attrs
 
@@ -29,6 +30,10 @@ __all__ = [
     "HandlingFailed",
     "InterruptConfirmed",
     "InterruptFailed",
+    "InterventionAnswered",
+    "InterventionDeclined",
+    "InterventionSubmitFailed",
+    "InterventionSubmitted",
     "MessageReceived",
     "OperationAttached",
     "OperationDetached",
@@ -115,6 +120,26 @@ class ReconnectRequested:
     operation_id: str
 
 
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class InterventionAnswered:
+    """The user answered an intervention; `resolution_request_id` (minted by the client)
+    makes the answer idempotent: the same id again changes nothing."""
+
+    operation_id: str
+    tool_call_id: str
+    resolution_request_id: str
+    result: Any
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class InterventionDeclined:
+    """The user declined to answer an intervention (`cancelReason: user_cancelled`)."""
+
+    operation_id: str
+    tool_call_id: str
+    resolution_request_id: str
+
+
 AppAction: TypeAlias = (
     OperationStarted
     | OperationAttached
@@ -122,6 +147,8 @@ AppAction: TypeAlias = (
     | OperationDetached
     | TokenReplaced
     | ReconnectRequested
+    | InterventionAnswered
+    | InterventionDeclined
 )
 
 # --------------------------------------------------------------------------- transport
@@ -252,6 +279,25 @@ class InterruptFailed:
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
+class InterventionSubmitted:
+    """A `SubmitIntervention` effect handed the answer to the producer."""
+
+    operation_id: str
+    tool_call_id: str
+    resolution_request_id: str
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class InterventionSubmitFailed:
+    """A `SubmitIntervention` effect failed: the intervention may be answered again."""
+
+    operation_id: str
+    tool_call_id: str
+    resolution_request_id: str
+    error: str
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class HandlingFailed:
     """Carrying out an action or effect of the operation failed unexpectedly.
 
@@ -270,6 +316,8 @@ EffectResult: TypeAlias = (
     | ToolFinished
     | InterruptConfirmed
     | InterruptFailed
+    | InterventionSubmitted
+    | InterventionSubmitFailed
     | HandlingFailed
 )
 

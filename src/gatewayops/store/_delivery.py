@@ -1,11 +1,11 @@
 """Delivering events to an operation, and buffering and flushing a resume replay.
 
-Owns: `deliver` (one event into the transcript, and a `tool_execute` into a tool the
-client owes one result), `note_problems` (what a frame's unreadable fields count
-against the operation), `buffer` (a replayed event held back, each dedupe key once: the
-first copy wins) and `flush` (the buffer shown in arrival order), following
-`RESUME_TABLE`. Every handler works on one `Operation` and returns an `OpStep`. Must
-not know: links, sockets, timers, or the topic map.
+Owns: `deliver` (one event into the transcript, a `tool_execute` into a tool the client
+owes one result, and an intervention event to `_interventions`), `note_problems` (what a
+frame's unreadable fields count against the operation), `buffer` (a replayed event held
+back, each dedupe key once: the first copy wins) and `flush` (the buffer shown in
+arrival order), following `RESUME_TABLE`. Every handler works on one `Operation` and
+returns an `OpStep`. Must not know: links, sockets, timers, or the topic map.
 """
 
 from __future__ import annotations
@@ -15,8 +15,14 @@ from typing import TYPE_CHECKING, TypeAlias
 import attrs
 
 from gatewayops._frozen import copier
-from gatewayops.protocol import AgentEventMessage, ToolExecuteData, parse_event_data
+from gatewayops.protocol import (
+    AgentEventMessage,
+    ToolExecuteData,
+    parse_event_data,
+    parse_human_event,
+)
 from gatewayops.store._effects import Effect
+from gatewayops.store._interventions import HUMAN_EVENT_TYPES, on_human_event
 from gatewayops.store._lifecycle import RESUME_TABLE, ResumeEvent, transition
 from gatewayops.store._state import EchoGuard, Operation, ResumeState
 from gatewayops.store._tools import start_tool
@@ -74,6 +80,11 @@ def deliver(
     op = _with_shown(
         op, transcript=apply_event(transcript, event, data), last_event_id=last_event_id, echo=echo
     )
+    if event.type in HUMAN_EVENT_TYPES:
+        view = parse_human_event(event)
+        if view is not None:
+            op = note_problems(op, view.problems)
+        return on_human_event(op, event, view), NO_EFFECTS
     if isinstance(data, ToolExecuteData) and not latched:
         op, effect = start_tool(op, data)
         return op, NO_EFFECTS if effect is None else (effect,)

@@ -6,7 +6,7 @@ from state instead, see `_resources`). Must not know: how they are carried out.
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import attrs
 
@@ -20,6 +20,7 @@ __all__ = [
     "RefreshToken",
     "RequestInterrupt",
     "SendMessage",
+    "SubmitIntervention",
 ]
 
 
@@ -65,6 +66,23 @@ class ExecuteTool:
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
+class SubmitIntervention:
+    """Give the producer the user's answer to an intervention (or a decline, with
+    `cancelled`); answer `InterventionSubmitted`/`...SubmitFailed`.
+
+    `resolution_request_id` is the client-minted idempotency key the producer echoes:
+    submitting the same one twice resolves the intervention once.
+    """
+
+    operation_id: str
+    topic_id: str
+    tool_call_id: str
+    resolution_request_id: str
+    result: Any = None
+    cancelled: bool = False
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class NotifyFinished:
     """The operation reached its one terminal state (emitted exactly once)."""
 
@@ -73,4 +91,11 @@ class NotifyFinished:
     outcome: Outcome
 
 
-Effect: TypeAlias = SendMessage | RefreshToken | RequestInterrupt | ExecuteTool | NotifyFinished
+Effect: TypeAlias = (
+    SendMessage
+    | RefreshToken
+    | RequestInterrupt
+    | ExecuteTool
+    | SubmitIntervention
+    | NotifyFinished
+)

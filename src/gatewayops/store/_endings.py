@@ -1,13 +1,14 @@
 """How an operation ends, and what must not be taken for its end.
 
 Owns: `finish` (the single way into the terminal state: it emits the one
-`NotifyFinished`), `stop_following` (what finishing and detaching share: the replay
-flushed, no refresh pending), the outcome of an own terminal event or a terminal status
-(PROTOCOL.md 4), and the order-counted mirrored-terminal echo guard (4.3): a foreign
-`agent_runtime_end` owes one `session_complete` echo and leaves a status that a
-`resume_complete` of the same replay may repeat; both are ignored exactly as often as
-they are owed. Closing the link of an operation that is no longer followed is the
-reducer's business. Must not know: links, sockets or timers.
+`NotifyFinished` and cancels every open intervention with `session_ended`),
+`stop_following` (what finishing and detaching share: the replay flushed, no refresh
+pending), the outcome of an own terminal event or a terminal status (PROTOCOL.md 4), and
+the order-counted mirrored-terminal echo guard (4.3): a foreign `agent_runtime_end` owes
+one `session_complete` echo and leaves a status that a `resume_complete` of the same
+replay may repeat; both are ignored exactly as often as they are owed. Closing the link
+of an operation that is no longer followed is the reducer's business. Must not know:
+links, sockets or timers.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from gatewayops.protocol import (
 )
 from gatewayops.store._delivery import NO_EFFECTS, OpStep, flush
 from gatewayops.store._effects import NotifyFinished
+from gatewayops.store._interventions import end_interventions
 from gatewayops.store._lifecycle import (
     OPERATION_TABLE,
     REFRESH_TABLE,
@@ -83,6 +85,7 @@ def finish(op: Operation, result: Result, source: FinishSource, detail: str = ""
         return op, NO_EFFECTS
     outcome = Outcome(result=result, source=source, detail=detail)
     op, effects = stop_following(op, status, outcome=outcome, stop_requested=False)
+    op = end_interventions(op)  # nothing is pending after a terminal
     notify = NotifyFinished(operation_id=op.id, topic_id=op.topic_id, outcome=outcome)
     return op, (*effects, notify)
 

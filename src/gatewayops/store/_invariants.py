@@ -18,6 +18,9 @@ The invariants (numbers are PROTOCOL.md section 11's):
   produced for it.
 * ``no-resources-when-finished`` (2, 3): a finished operation has no timer, and its link
   no socket or timer.
+* ``nothing-pending-when-finished`` (2; PROTOCOL.md 6.2): a finished operation has no
+  open intervention and does not wait for the user (each was cancelled with
+  `session_ended`).
 * ``closed-unless-followed`` (2): the link of an operation not followed (finished or
   detached) has no socket or timer.
 * ``silence-never-completes`` (5): no timer firing finishes an operation (except a
@@ -79,6 +82,7 @@ __all__ = [
     "closed_unless_followed",
     "cursor_follows_server",
     "no_resources_when_finished",
+    "nothing_pending_when_finished",
     "notify_once",
     "one_socket",
     "refresh_single_flight",
@@ -146,6 +150,16 @@ def no_resources_when_finished(
         left |= link_resources(link, config)
     if left:
         return f"finished with resources still wanted: {sorted(map(repr, left))}"
+    return None
+
+
+def nothing_pending_when_finished(new: Operation) -> str | None:
+    """Nothing waits for the user after a terminal (checked when the operation finishes)."""
+    human = new.human
+    if human.open:
+        return f"finished with interventions still open: {sorted(human.open)}"
+    if human.approval_step:
+        return "finished while still waiting for the user's approval"
     return None
 
 
@@ -347,6 +361,7 @@ class InvariantChecker:
                 "no-resources-when-finished",
                 no_resources_when_finished(new, new_link, self._config),
             )
+            note("nothing-pending-when-finished", nothing_pending_when_finished(new))
             if new_link is not None:
                 self._tool_results.pop(new_link.id, None)  # nothing may be sent for it now
         return found

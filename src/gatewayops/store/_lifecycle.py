@@ -12,7 +12,9 @@ Rules in prose:
 * A token refresh is single-flight: IDLE -> IN_FLIGHT -> IDLE, or RETRY_WAIT after a
   failure, then IN_FLIGHT again when the retry delay elapses.
 * A resume replay is buffered (BUFFERING) from its start until it is flushed.
-* (The tool-call lifecycle, `TOOL_TABLE`, lives with the tools in `_tools`.)
+* (The tool-call lifecycle, `TOOL_TABLE`, lives with the tools in `_tools`, and the
+  intervention lifecycle, `INTERVENTION_TABLE`, with the interventions in
+  `_interventions`.)
 
 Every table is total over the pairs that can happen: a pair whose event has no effect in
 that status is written out as `IGNORED` (with the reason beside it), and a pair that is

@@ -2,16 +2,16 @@
 
 Owns: routing each action to the link and the operation (session) it concerns --
 transport news and link timers by link, everything else by operation -- and dropping
-stale news (a transport action of an old generation, a timer no longer in the
-resources, anything for a finished operation); the socket's life common to every
-protocol (opened, closed, failed, quiet, a bad frame, the watchdog, heartbeats,
-backoff) with the protocol's frames handed to its link module (`_link_v1`); the
-results of effects; the commit, where an operation that is no longer followed has its
-link closed and a finished one clears its topic's marker if the marker still names it;
-and the safety net of PROTOCOL.md 11.24: if handling an action raises anyway, its
-operation ends once as failed (`FinishSource.INTERNAL_ERROR`) and `reduce` returns
-normally. Only the application's misuse raises (`LocalUsageError`), before anything
-changes. Must not know: clocks, randomness, I/O.
+stale news (a transport action of an old generation, a timer no longer in the resources,
+anything for a finished operation); the socket's life common to every protocol (opened,
+closed, failed, quiet, a bad frame, the watchdog, heartbeats, backoff) with the
+protocol's frames handed to its link module (`_link_v1`); the results of effects
+(interventions' answers to `_interventions`); the commit, where an operation that is no
+longer followed has its link closed and a finished one clears its topic's marker if the
+marker still names it; and the safety net of PROTOCOL.md 11.24: if handling an action
+raises anyway, its operation ends once as failed (`FinishSource.INTERNAL_ERROR`) and
+`reduce` returns normally. Only the application's misuse raises (`LocalUsageError`),
+before anything changes. Must not know: clocks, randomness, I/O.
 """
 
 from __future__ import annotations
@@ -24,13 +24,17 @@ import attrs
 
 from gatewayops._frozen import copier
 from gatewayops._secrets import redact_secrets
-from gatewayops.store import _app, _link_v1
+from gatewayops.store import _app, _interventions, _link_v1
 from gatewayops.store._actions import (
     Action,
     BadMessageReceived,
     HandlingFailed,
     InterruptConfirmed,
     InterruptFailed,
+    InterventionAnswered,
+    InterventionDeclined,
+    InterventionSubmitFailed,
+    InterventionSubmitted,
     MessageReceived,
     OperationAttached,
     OperationDetached,
@@ -180,6 +184,8 @@ def _on_operation_timer(
             return on_refresh_failed(op, config, problem, not_found=False)
         case TimerKind.TOOL_DEADLINE:
             return tool_deadline_passed(op, timer.tool_call_id), NO_EFFECTS
+        case TimerKind.INTERVENTION_DEADLINE:
+            return _interventions.intervention_deadline_passed(op, timer.tool_call_id), NO_EFFECTS
         case _:  # pragma: no cover - link timers are routed to `_on_link_timer`
             raise AssertionError(f"not an operation timer: {timer.kind}")
 
@@ -236,6 +242,12 @@ def _on_news(link: Link, op: Operation, config: StoreConfig, action: Action) -> 
             op, effects = finish(op, Result.INTERRUPTED, FinishSource.INTERRUPT_CONFIRMED)
         case InterruptFailed(error=error):
             op, effects = attrs.evolve(op, stop_requested=False, last_problem=error), NO_EFFECTS
+        case InterventionAnswered() | InterventionDeclined():
+            op, effects = _interventions.answer(op, action)
+        case InterventionSubmitted():
+            op, effects = _interventions.submitted(op, action), NO_EFFECTS
+        case InterventionSubmitFailed():
+            op, effects = _interventions.submission_failed(op, action), NO_EFFECTS
         case HandlingFailed(error=error):
             op, effects = finish(op, Result.FAILED, FinishSource.INTERNAL_ERROR, error)
         case StopRequested():
@@ -310,7 +322,9 @@ def _commit(
     return _new_step(Step, (state, effects))
 
 
-_ABOUT_A_KNOWN_OPERATION = frozenset({StopRequested, OperationDetached, TokenReplaced})
+_ABOUT_A_KNOWN_OPERATION = frozenset(
+    {StopRequested, OperationDetached, TokenReplaced, InterventionAnswered, InterventionDeclined}
+)
 """Application actions that name an operation the store must know."""
 
 
@@ -327,8 +341,12 @@ def reduce(state: GatewayState, action: Action) -> Step:
             operation holds.
         OperationFinished: `OperationAttached` or `ReconnectRequested` for an operation
             that already finished.
-        UnknownOperation: an application action (stop, detach, token, reconnect) for
-            an unknown id.
+        UnknownOperation: an application action (stop, detach, token, reconnect, an
+            answer) for an unknown id.
+        UnknownIntervention: an answer or decline for a tool call the operation was
+            never asked about.
+        InterventionClosed: an answer or decline for an intervention that ended, or
+            one whose other answer is being resolved.
         InvalidGatewayUrl: start or attach with a gateway URL of the wrong scheme.
     """
     kind = type(action)
@@ -351,6 +369,8 @@ def reduce(state: GatewayState, action: Action) -> Step:
         known = kind in _ABOUT_A_KNOWN_OPERATION
         op = _app.known(state, owner) if known else state.operations.get(owner)
         link = None if op is None else state.links.get(op.link_id)
+        if isinstance(action, InterventionAnswered | InterventionDeclined):
+            _interventions.check_answerable(op, action)  # type: ignore[arg-type]
     if op is None or link is None or op.status is _FINISHED:
         return _new_step(Step, (state, NO_EFFECTS))
     try:

@@ -1,13 +1,13 @@
 """Long-lived resources derived from state: which sockets and timers should exist.
 
 Owns: `Socket` and `Timer` descriptions, `link_resources(link, config)` (a link's socket
-and its watchdog, heartbeat and backoff timers) and `operation_resources(op, config)`
-(a session's own timers: resume flush, token refresh, tool deadlines), pure functions of
-one link or one operation (Elm-style subscriptions). The runtime diffs them after every
-step: a resource that appeared is opened or armed, one that disappeared is closed or
-cancelled. A finished operation has none, and neither has the link of one, so "nothing
-survives a terminal state" is a property of state. Must not know: how resources are
-carried out.
+and its watchdog, heartbeat and backoff timers) and `operation_resources(op, config)` (a
+session's own timers: resume flush, token refresh, tool and intervention deadlines),
+pure functions of one link or one operation (Elm-style subscriptions). The runtime diffs
+them after every step: a resource that appeared is opened or armed, one that disappeared
+is closed or cancelled. A finished operation has none, and neither has the link of one,
+so "nothing survives a terminal state" is a property of state. Must not know: how
+resources are carried out.
 """
 
 from __future__ import annotations
@@ -67,6 +67,8 @@ class TimerKind(enum.StrEnum):
     REFRESH_TIMEOUT = "refresh_timeout"
     """A refresh in flight for this long counts as failed."""
     TOOL_DEADLINE = "tool_deadline"
+    INTERVENTION_DEADLINE = "intervention_deadline"
+    """The producer stops waiting for the user's answer (`tool_call_id` names it)."""
 
 
 LINK_TIMERS = frozenset({TimerKind.CONNECT_WATCHDOG, TimerKind.HEARTBEAT, TimerKind.BACKOFF})
@@ -190,6 +192,13 @@ def _operation_resources(op: Operation, config: StoreConfig) -> Iterator[Resourc
             delay_ms=tool.deadline_ms,
             tool_call_id=tool.id,
         )
+    for item in op.human.open.values():  # only the interventions still waited for
+        yield Timer(
+            owner=op.id,
+            kind=TimerKind.INTERVENTION_DEADLINE,
+            delay_ms=item.deadline_ms,
+            tool_call_id=item.tool_call_id,
+        )
 
 
 def operation_resources(op: Operation, config: StoreConfig) -> frozenset[Resource]:
@@ -210,7 +219,7 @@ def resources(state: GatewayState) -> frozenset[Resource]:
     return frozenset(found)
 
 
-RESOURCE_INPUTS = ("id", "status", "resume", "refresh", "tools")
+RESOURCE_INPUTS = ("id", "status", "resume", "refresh", "tools", "human")
 """The `Operation` fields `operation_resources` reads (a test pins this list)."""
 
 

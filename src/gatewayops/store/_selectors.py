@@ -1,13 +1,15 @@
 """Selectors: plain functions of state that answer what a GUI asks.
 
 Owns: read-only questions (is this topic's input loading, which operation runs it, how
-did an operation end, what has it streamed, how is its socket). Must not know: how the
+did an operation end, what has it streamed, how is its socket, what does the agent
+ask the user). Must not know: how the
 state came to be.
 """
 
 from __future__ import annotations
 
 from gatewayops.store._actions import Action, is_about_a_link, subject
+from gatewayops.store._human_state import Intervention
 from gatewayops.store._state import (
     ConnectionStatus,
     GatewayState,
@@ -24,9 +26,11 @@ __all__ = [
     "is_input_loading",
     "is_quiet",
     "is_stopping",
+    "is_waiting_for_human",
     "link",
     "live_operations",
     "outcome",
+    "pending_interventions",
     "running_operation",
     "transcript",
 ]
@@ -46,6 +50,22 @@ def running_operation(state: GatewayState, topic_id: str) -> Operation | None:
 def is_input_loading(state: GatewayState, topic_id: str) -> bool:
     """True exactly while the topic has a running, unfinished operation (show "Stop")."""
     return running_operation(state, topic_id) is not None
+
+
+def is_waiting_for_human(state: GatewayState, topic_id: str) -> bool:
+    """Whether the topic's running operation waits for the user (show the question,
+    not a bare "Stop"): an intervention is open, or a step asks for approval."""
+    op = running_operation(state, topic_id)
+    return op is not None and op.human.waiting
+
+
+def pending_interventions(state: GatewayState, topic_id: str) -> tuple[Intervention, ...]:
+    """The open (pending or resolving) interventions of the topic's running operation,
+    in the order the agent asked them."""
+    op = running_operation(state, topic_id)
+    if op is None:
+        return ()
+    return tuple(sorted(op.human.open.values(), key=lambda item: item.order))
 
 
 def is_stopping(state: GatewayState, operation_id: str) -> bool:

@@ -5,10 +5,10 @@ costs the same with ten operations or ten thousand), `Operation` (a *session*: o
 operation followed to exactly one end) and its parts, `Link` (one socket's life: dial,
 handshake, heartbeat, backoff, generation), and the enums that name their statuses and
 outcomes. A session names its link by `link_id`; in protocol v1 each session has a link
-of its own, with the operation's id as the link's id. Everything that grows with a run (the
-resume buffer, the tools, the transcript) is persistent too, so one event costs the
-same early in a run or late. Must not know: how state changes (see `_reducer`) or I/O.
-Tokens are redacted in every repr.
+of its own, with the operation's id as the link's id. Everything that grows with a run
+(the resume buffer, the tools, the interventions, the transcript) is persistent too, so
+one event costs the same early in a run or late. Must not know: how state changes (see
+`_reducer`) or I/O. Tokens are redacted in every repr.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import immutables
 from gatewayops._persistent import Vector
 from gatewayops.protocol import AgentEventMessage, SessionStatus, ToolResult, redacted
 from gatewayops.store._config import StoreConfig
+from gatewayops.store._human_state import HumanLoop
 from gatewayops.store._transcript import Transcript
 
 __all__ = [
@@ -256,6 +257,8 @@ class Operation:
     settled_tools: immutables.Map[str, Tool] = immutables.Map()
     """Tool calls whose one result was sent, or whose deadline passed, by call id."""
     transcript: Transcript = Transcript()
+    human: HumanLoop = HumanLoop()
+    """The agent's requests for the user (PROTOCOL.md 6.2), open and settled."""
     stop_requested: bool = False
     bad_frames: int = 0
     """Frames refused whole (not even their type could be read)."""

@@ -4,8 +4,9 @@ runtime's effect handlers report.
 Owns: actions about one operation or link whose ids the caller names (and, for a
 socket, its generation; for a timer, the timers that are live), because which of those
 are current is a matter of state; everything else in an action is drawn here: tokens,
-cursors, gateway urls, close codes, errors, tool results. Must not know: the reducer,
-the state, or which action makes sense when (the state machine decides that).
+cursors, gateway urls, close codes, errors, tool results, the user's answers. Must not
+know: the reducer, the state, or which action makes sense when (the state machine
+decides that).
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from gatewayops.store import (
     BadMessageReceived,
     InterruptConfirmed,
     InterruptFailed,
+    InterventionAnswered,
+    InterventionDeclined,
+    InterventionSubmitFailed,
+    InterventionSubmitted,
     OperationAttached,
     OperationStarted,
     SocketClosed,
@@ -38,10 +43,12 @@ from gatewayops.testing._value_strategies import as_strategy, event_ids, tokens
 
 __all__ = [
     "interrupt_results",
+    "intervention_answers",
     "operations_attached",
     "operations_started",
     "refresh_results",
     "socket_events",
+    "submission_results",
     "timers_fired",
     "tokens_replaced",
     "tool_finishes",
@@ -167,6 +174,45 @@ def interrupt_results(
     confirmed = st.just(InterruptConfirmed(operation_id=operation_id))
     failed = st.builds(InterruptFailed, operation_id=st.just(operation_id), error=_INTERRUPT_ERRORS)
     return confirmed | failed
+
+
+_ANSWERS = st.one_of(
+    st.sampled_from(("yes", "Release 42", "")),
+    st.fixed_dictionaries(
+        {"answers": st.lists(st.fixed_dictionaries({"selected": st.lists(st.text(max_size=5))}))}
+    ),
+    st.none(),
+)
+_SUBMIT_ERRORS = st.sampled_from(("OSError: gateway unreachable", "answer endpoint said 503"))
+
+
+def intervention_answers(
+    *, operation_id: str, tool_call_id: str, resolution_request_id: str
+) -> st.SearchStrategy[InterventionAnswered | InterventionDeclined]:
+    """The user answers `tool_call_id` (any JSON answer) or, now and then, declines it."""
+    keys = {
+        "operation_id": st.just(operation_id),
+        "tool_call_id": st.just(tool_call_id),
+        "resolution_request_id": st.just(resolution_request_id),
+    }
+    answered = st.builds(InterventionAnswered, **keys, result=_ANSWERS)
+    declined = st.builds(InterventionDeclined, **keys)
+    return answered | answered | answered | declined
+
+
+def submission_results(
+    *, operation_id: str, tool_call_id: str, resolution_request_id: str
+) -> st.SearchStrategy[InterventionSubmitted | InterventionSubmitFailed]:
+    """The submission of an answer returns: delivered, or failed with an error."""
+    keys = {
+        "operation_id": operation_id,
+        "tool_call_id": tool_call_id,
+        "resolution_request_id": resolution_request_id,
+    }
+    failed = st.builds(
+        InterventionSubmitFailed, **{k: st.just(v) for k, v in keys.items()}, error=_SUBMIT_ERRORS
+    )
+    return st.just(InterventionSubmitted(**keys)) | failed
 
 
 def tool_finishes(*, operation_id: str, tool_call_id: str) -> st.SearchStrategy[ToolFinished]:

@@ -4,7 +4,8 @@ Owns: the application's actions (start, attach, stop, detach, re-attach, a token
 replaced, a reconnect asked for) within the limits the composer keeps (one running
 operation per topic, few alive at once), and the results the runtime reports for the
 effects the model saw asked for (refreshes, interrupts, tools, timers, a tool result's
-failed write), plus now and then a `HandlingFailed`. Actions with anything to draw come
+failed write, answers submitted), the user's answers to the agent's questions, plus now
+and then a `HandlingFailed`. Actions with anything to draw come
 from `gatewayops.testing.strategies`. Must not know: sockets or server frames (the
 socket and server rules), how a step is checked (`_machine_base`), Trio or I/O.
 """
@@ -16,6 +17,11 @@ from hypothesis.stateful import precondition, rule
 
 from gatewayops.store import (
     HandlingFailed,
+    InterventionAnswered,
+    InterventionDeclined,
+    InterventionStatus,
+    InterventionSubmitFailed,
+    InterventionSubmitted,
     OperationAttached,
     OperationDetached,
     OperationStarted,
@@ -99,6 +105,45 @@ class AppAndEffectRules(MachineBase):
         if not op.is_finished and self.model.topic_free_for(op.topic_id, op.id):
             self._step(ReconnectRequested(operation_id=op.id))
             self.model.followed(op.id, op.topic_id)
+
+    def _asking(self) -> list[str]:
+        operations = self.state.operations
+        return sorted(op_id for op_id in self._running() if operations[op_id].human.open)
+
+    @precondition(lambda self: self._asking())
+    @rule(data=st.data(), decline=NOW_AND_THEN)
+    def user_answers(self, data: st.DataObject, decline: bool) -> None:
+        """The user answers (or declines) an open intervention, or repeats the answer
+        being resolved (the same resolution id: idempotent)."""
+        op = self.state.operations[data.draw(st.sampled_from(self._asking()), label="asking")]
+        item = op.human.open[data.draw(st.sampled_from(sorted(op.human.open)), label="call")]
+        resolution = item.resolution_request_id
+        if item.status is InterventionStatus.PENDING or resolution is None:
+            self.answers += 1
+            resolution = f"answer-{self.answers}"
+        keys = {"operation_id": op.id, "tool_call_id": item.tool_call_id}
+        if item.status is InterventionStatus.RESOLVING and item.declined != decline:
+            decline = item.declined  # a repeat is the same answer
+        if decline:
+            self._step(InterventionDeclined(**keys, resolution_request_id=resolution))
+        else:
+            self._step(InterventionAnswered(**keys, resolution_request_id=resolution, result="yes"))
+
+    @precondition(lambda self: self.model.pending_submissions)
+    @rule(data=st.data(), fails=st.booleans())
+    def submission_result(self, data: st.DataObject, fails: bool) -> None:
+        """A submitted answer reached the producer, or did not."""
+        effect = data.draw(st.sampled_from(self.model.pending_submissions), label="submission")
+        self.model.pending_submissions.remove(effect)
+        keys = {
+            "operation_id": effect.operation_id,
+            "tool_call_id": effect.tool_call_id,
+            "resolution_request_id": effect.resolution_request_id,
+        }
+        if fails:
+            self._step(InterventionSubmitFailed(**keys, error="offline (test)"))
+        else:
+            self._step(InterventionSubmitted(**keys))
 
     @precondition(lambda self: self.state.operations)
     @rule(data=st.data(), now=st.sampled_from([True] + [False] * 19))

@@ -52,6 +52,7 @@ class MachineBase(RuleBasedStateMachine):
         self.servers: dict[str, ServerSide] = {}
         self.steps = 0
         self.started = 0
+        self.answers = 0
 
     @initialize(
         refresh_budget=st.integers(min_value=1, max_value=3),

@@ -3,7 +3,7 @@
 Owns: what the machine expects, kept from the actions it takes and the effects it sees,
 never from reading the reducer's decisions back: which operations were notified and
 how, each operation's followed status and each topic's marker as the application's
-actions set them, the effect results still owed (refreshes, interrupts, tools), the
+actions set them, the effect results still owed (refreshes, interrupts, tools, answers), the
 tool results put on the wire, the echoes a mirrored member terminal owes, and how many
 own events each operation accepted. The step invariants of PROTOCOL.md section 11 are
 not here: the machine runs the store's one `InvariantChecker` for those. Must not know:
@@ -37,6 +37,7 @@ from gatewayops.store import (
     RefreshToken,
     RequestInterrupt,
     SendMessage,
+    SubmitIntervention,
     is_input_loading,
 )
 
@@ -53,6 +54,7 @@ class ServerSide:
     next_id: int = 0
     sent: list[AgentEventMessage] = attrs.Factory(list)
     tool_calls: int = 0
+    asks: int = 0
 
     def with_ids(self) -> list[AgentEventMessage]:
         """Sent events that carry an envelope id (the only ones a replay repeats)."""
@@ -71,6 +73,7 @@ class Model:
     pending_interrupt: set[str] = attrs.Factory(set)
     pending_tools: dict[str, list[str]] = attrs.Factory(dict)
     sent_tool_results: list[SendMessage] = attrs.Factory(list)
+    pending_submissions: list[SubmitIntervention] = attrs.Factory(list)
     owed_echoes: Counter[str] = attrs.Factory(Counter)
     accepted_own_events: Counter[str] = attrs.Factory(Counter)
 
@@ -111,6 +114,8 @@ class Model:
                 self.pending_tools.setdefault(op_id, []).append(call_id)
             case SendMessage(message=ToolResult()):
                 self.sent_tool_results.append(effect)
+            case SubmitIntervention():
+                self.pending_submissions.append(effect)
 
     def received(self, old: Operation, link: Link, message: ServerMessage, finished: bool) -> None:
         """Invariant 8, against the model: each foreign end owes one ignored echo; and the

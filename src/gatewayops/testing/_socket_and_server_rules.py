@@ -4,13 +4,15 @@ Owns: socket news of the current or a stale generation (opened, closed, failed, 
 unreadable frames, drawn from `gatewayops.testing.strategies`), a connection's usual
 next step (so runs get past the handshake), and the fake server of each operation: its
 control frames, the agent events it streams (own or forwarded, terminal or not, with or
-without an envelope id, tool calls among them), replays of events it already sent, and
+without an envelope id, tool calls, the agent's questions and the producer's replies
+among them), replays of events it already sent, and
 a member's terminal mirrored and then echoed. Must not know: the application or effect
 results (the app and effect rules), how a step is checked (`_machine_base`), Trio or I/O.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import hypothesis.strategies as st
@@ -64,7 +66,36 @@ _EVENT_KINDS = [
     "foreign_error",
     "end",
     "error",
+    "ask",
+    "reply",
+    "approval",
 ]
+_STEP_PHASES = ("human_approval", "execution")
+
+
+def _question(call: str) -> dict[str, Any]:
+    """A reviewable one-question request."""
+    question = {"question": "Go on?", "options": [{"label": "Yes", "id": "yes"}]}
+    return {
+        "toolCallId": call,
+        "apiName": "askUserQuestion",
+        "arguments": json.dumps({"questions": [question]}),
+        "deadline": 5_000,
+    }
+
+
+def _replies(call: str) -> st.SearchStrategy[dict[str, Any]]:
+    """The producer's responses: an answer or a cancellation, echoed or acknowledged."""
+    return st.fixed_dictionaries(
+        {"toolCallId": st.just(call)},
+        optional={
+            "result": st.sampled_from(["yes", {"answers": ["yes"]}]),
+            "cancelled": st.booleans(),
+            "cancelReason": st.sampled_from(["timeout", "user_cancelled", "session_ended"]),
+            "resolutionRequestId": st.sampled_from(["r-1", "elsewhere"]),
+            "producerAck": st.booleans(),
+        },
+    )
 
 
 class SocketAndServerRules(MachineBase):
@@ -174,6 +205,19 @@ class SocketAndServerRules(MachineBase):
             server.tool_calls += 1
             call = {"toolCallId": f"{op_id}-call-{server.tool_calls}", "executionTimeoutMs": 5000}
             return "tool_execute", op_id, call
+        if kind == "ask" or (kind == "reply" and not server.asks):
+            server.asks += 1
+            return "agent_intervention_request", op_id, _question(f"{op_id}-ask-{server.asks}")
+        if kind == "reply":
+            asked = data.draw(st.integers(1, server.asks), label="reply to")
+            return (
+                "agent_intervention_response",
+                op_id,
+                data.draw(_replies(f"{op_id}-ask-{asked}"), label="reply"),
+            )
+        if kind == "approval":
+            phase = data.draw(st.sampled_from(_STEP_PHASES), label="phase")
+            return "step_start", op_id, {"phase": phase, "requiresApproval": True}
         if kind in ("foreign_end", "foreign_error"):
             reason = data.draw(st.sampled_from(_REASONS), label="reason")
             event_type = "agent_runtime_end" if kind == "foreign_end" else "error"

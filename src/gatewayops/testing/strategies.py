@@ -21,10 +21,12 @@ Needs Hypothesis (the ``test`` extra). Import this module directly::
 
 from gatewayops.testing._action_strategies import (
     interrupt_results,
+    intervention_answers,
     operations_attached,
     operations_started,
     refresh_results,
     socket_events,
+    submission_results,
     timers_fired,
     tokens_replaced,
     tool_finishes,
@@ -96,6 +98,7 @@ __all__ = [
     "hub_error_messages",
     "interrupt_messages",
     "interrupt_results",
+    "intervention_answers",
     "json_objects",
     "json_values",
     "mux_agent_event_messages",
@@ -119,6 +122,7 @@ __all__ = [
     "session_statuses",
     "socket_events",
     "status_change_messages",
+    "submission_results",
     "subscribe_failed_messages",
     "subscribe_messages",
     "timers_fired",
