@@ -19,6 +19,9 @@ from gatewayops.protocol import Subscribe, decode_mux_client
         ('{"type":"tool_result","toolCallId":"c","success":true}', "tool_result.operationId"),
         ('{"type":"tool_result","operationId":"o","success":true}', "tool_result.toolCallId"),
         ('{"type":"resume","lastEventId":""}', "frame.type"),
+        ('{"type":"tool_confirmation","operationId":"o","toolCallId":"t"}', "approved"),
+        ('{"type":"user_input","operationId":"o","requestId":"r","content":1}', "content"),
+        ('{"type":"input_request","operationId":"o","requestId":"r","prompt":"?"}', "type"),
         ('{"type":"subscribe","operationId":"o","lastEventId":1e400}', "1e400"),
     ],
 )

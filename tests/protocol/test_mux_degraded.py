@@ -15,6 +15,7 @@ from gatewayops.exceptions import FrameTooLarge, ProtocolError
 from gatewayops.protocol import (
     FOREIGN_OPERATION_ID,
     HubError,
+    InputRequest,
     MuxAgentEvent,
     MuxResumeComplete,
     OpLifecycle,
@@ -22,6 +23,7 @@ from gatewayops.protocol import (
     SessionStatus,
     StatusChange,
     SubscribeFailed,
+    UnknownMessage,
     decode_mux,
     sequence_number,
 )
@@ -158,3 +160,17 @@ def test_sequence_number_is_the_numeric_value_of_a_decimal_id(
 ) -> None:
     """Only ASCII decimal ids take part in dedup (PROTOCOL.md 7.4)."""
     assert sequence_number(event_id) == expected
+
+
+def test_an_input_request_decodes_to_its_class() -> None:
+    """input_request{operationId, requestId, prompt} is an InputRequest, without problems."""
+    frame = {"type": "input_request", "operationId": "op-1", "requestId": "r", "prompt": "?"}
+    assert decoded(frame) == InputRequest(operation_id="op-1", request_id="r", prompt="?")
+
+
+def test_a_request_that_cannot_be_answered_is_kept_as_unknown() -> None:
+    """A tool_confirmation_request without toolCallId cannot be answered: it decodes as an
+    UnknownMessage whose problem names the field (it decides no lifecycle)."""
+    message = decoded({"type": "tool_confirmation_request", "operationId": "op-1"})
+    assert isinstance(message, UnknownMessage)
+    assert "tool_confirmation_request.toolCallId" in message.problems[0]

@@ -22,6 +22,7 @@ from gatewayops.protocol._codec import (
 )
 from gatewayops.protocol._fields import json_type_name, opt_bool, opt_str, req_str
 from gatewayops.protocol._messages import Heartbeat
+from gatewayops.protocol._v2_human import ToolConfirmation, UserInput, v2_human_from_wire
 from gatewayops.protocol._v2_messages import (
     MuxClientMessage,
     MuxToolResult,
@@ -54,11 +55,19 @@ def _decode_tool_result_frame(obj: dict[str, Any]) -> MuxToolResult:
     )
 
 
+def _decode_human(obj: dict[str, Any]) -> MuxClientMessage:
+    message = v2_human_from_wire(obj)
+    assert isinstance(message, ToolConfirmation | UserInput)
+    return message
+
+
 _CLIENT_DECODERS: dict[str, Callable[[dict[str, Any]], MuxClientMessage]] = {
     "subscribe": _decode_subscribe,
     "unsubscribe": lambda obj: Unsubscribe(operation_id=_operation(obj, "unsubscribe")),
     "heartbeat": lambda obj: Heartbeat(),
     "tool_result": _decode_tool_result_frame,
+    "tool_confirmation": _decode_human,
+    "user_input": _decode_human,
 }
 
 

@@ -60,6 +60,14 @@ from gatewayops.protocol._messages import (
     SessionStatus,
     UnknownMessage,
 )
+from gatewayops.protocol._v2_human import (
+    InputRequest,
+    ToolConfirmation,
+    ToolConfirmationRequest,
+    UserInput,
+    v2_human_from_wire,
+    v2_human_to_wire,
+)
 from gatewayops.protocol._v2_messages import (
     MUX_PROTOCOL,
     HubError,
@@ -132,6 +140,8 @@ def mux_to_wire(message: _Message) -> dict[str, Any]:
             return {"type": fields.pop("type"), "operationId": operation_id, **fields}
         case Heartbeat() | HeartbeatAck() | UnknownMessage():
             return to_wire(message)
+        case ToolConfirmation() | UserInput() | ToolConfirmationRequest() | InputRequest():
+            return v2_human_to_wire(message)
         case Ready(user_id=user_id, connection_id=connection_id, protocol=protocol):
             return {
                 "type": "ready",
@@ -331,6 +341,18 @@ def _decode_heartbeat_ack(obj: dict[str, Any], problems: list[str]) -> Heartbeat
     return HeartbeatAck(problems=_problems(problems))
 
 
+def _decode_human(obj: dict[str, Any], problems: list[str]) -> MuxServerMessage:
+    """A confirmation or input request; one whose fields do not read cannot be answered,
+    so it is kept as an `UnknownMessage` naming the field (it decides no lifecycle)."""
+    try:
+        message = v2_human_from_wire(obj)
+    except ProtocolError as error:
+        problems.append(f"{error} (kept as an unknown message)")
+        return UnknownMessage(type=obj["type"], payload=obj, problems=_problems(problems))
+    assert isinstance(message, ToolConfirmationRequest | InputRequest)
+    return attrs.evolve(message, problems=_problems(problems)) if problems else message
+
+
 _SERVER_DECODERS: dict[str, Callable[[dict[str, Any], list[str]], MuxServerMessage]] = {
     "ready": _decode_ready,
     "agent_event": _decode_agent_event,
@@ -341,6 +363,8 @@ _SERVER_DECODERS: dict[str, Callable[[dict[str, Any], list[str]], MuxServerMessa
     "op_lifecycle": _decode_lifecycle,
     "heartbeat_ack": _decode_heartbeat_ack,
     "error": _decode_error,
+    "tool_confirmation_request": _decode_human,
+    "input_request": _decode_human,
 }
 
 

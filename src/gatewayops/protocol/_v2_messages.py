@@ -4,9 +4,11 @@ Owns: the frozen classes of every v2 frame of PROTOCOL.md 7.2 (client -> hub) an
 (hub -> client) that v1 has no class for, the `SubscribeFailure` reasons, `MUX_PROTOCOL`
 and `sequence_number` (the numeric value of an id, which the client's per-operation
 dedup compares). v2 reuses v1's `Heartbeat`, `HeartbeatAck`, `AgentEvent`, `ToolResult`,
-`SessionStatus` and `UnknownMessage` as they are. Names that v1 already uses for a frame
-of the same `type` take a ``Mux`` prefix (`MuxAgentEvent`, `MuxSessionComplete`,
-`MuxResumeComplete`, `MuxToolResult`); the rest are v2's own.
+`SessionStatus` and `UnknownMessage` as they are, and the human-in-the-loop frames of
+`_v2_human` (`ToolConfirmation`, `UserInput`, `ToolConfirmationRequest`,
+`InputRequest`). Names that v1 already uses for a frame of the same `type` take a
+``Mux`` prefix (`MuxAgentEvent`, `MuxSessionComplete`, `MuxResumeComplete`,
+`MuxToolResult`); the rest are v2's own.
 
 Every operation-scoped frame carries the envelope's `operation_id`, by which the client
 routes it; a hub -> client message also carries `problems` (see `Problems`), the detail
@@ -29,6 +31,12 @@ from gatewayops.protocol._messages import (
     SessionStatus,
     ToolResult,
     UnknownMessage,
+)
+from gatewayops.protocol._v2_human import (
+    InputRequest,
+    ToolConfirmation,
+    ToolConfirmationRequest,
+    UserInput,
 )
 
 __all__ = [
@@ -97,7 +105,9 @@ class MuxToolResult:
     result: ToolResult
 
 
-MuxClientMessage: TypeAlias = Subscribe | Unsubscribe | Heartbeat | MuxToolResult
+MuxClientMessage: TypeAlias = (
+    Subscribe | Unsubscribe | Heartbeat | MuxToolResult | ToolConfirmation | UserInput
+)
 
 
 # --------------------------------------------------------------------------- hub -> client
@@ -239,5 +249,7 @@ MuxServerMessage: TypeAlias = (
     | OpLifecycle
     | HeartbeatAck
     | HubError
+    | ToolConfirmationRequest
+    | InputRequest
     | UnknownMessage
 )

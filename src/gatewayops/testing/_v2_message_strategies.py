@@ -3,10 +3,11 @@
 Owns: the v2 frames of PROTOCOL.md 7.2 and 7.3, drawn with realistic and arbitrary
 values: subscriptions (with their optional fields set or not), envelopes around the v1
 agent events (own or a member's), status changes, `resume_complete` (pending, with a
-gap, without a status), refusals, the user's lifecycle feed, hub errors and frames of
-types a client does not handle. ``decode_mux(encode_mux(m)) == m`` holds for every hub
-message drawn (a `SubscribeFailed` reason or a `HubError` message holding a secret comes
-back redacted) and ``decode_mux_client(encode_mux(m)) == m`` for every client message.
+gap, without a status), refusals, the user's lifecycle feed, hub errors, the
+confirmation and input exchanges, and frames of types a client does not handle.
+``decode_mux(encode_mux(m)) == m`` holds for every hub message drawn (a `SubscribeFailed`
+reason or a `HubError` message holding a secret comes back redacted) and
+``decode_mux_client(encode_mux(m)) == m`` for every client message.
 Must not know: the store, the transport, or what a client does with a message.
 """
 
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from gatewayops.protocol import (
     MUX_PROTOCOL,
     HubError,
+    InputRequest,
     MuxAgentEvent,
     MuxClientMessage,
     MuxResumeComplete,
@@ -32,8 +34,11 @@ from gatewayops.protocol import (
     Subscribe,
     SubscribeFailed,
     SubscribeFailure,
+    ToolConfirmation,
+    ToolConfirmationRequest,
     UnknownMessage,
     Unsubscribe,
+    UserInput,
 )
 from gatewayops.testing._message_strategies import (
     agent_events,
@@ -51,10 +56,12 @@ from gatewayops.testing._value_strategies import (
     operation_ids,
     prefixed_ids,
     session_statuses,
+    tool_call_ids,
 )
 
 __all__ = [
     "hub_error_messages",
+    "input_request_messages",
     "mux_agent_event_messages",
     "mux_client_messages",
     "mux_resume_complete_messages",
@@ -67,7 +74,10 @@ __all__ = [
     "status_change_messages",
     "subscribe_failed_messages",
     "subscribe_messages",
+    "tool_confirmation_messages",
+    "tool_confirmation_request_messages",
     "unsubscribe_messages",
+    "user_input_messages",
 ]
 
 _KNOWN_HUB_TYPES = frozenset(
@@ -81,6 +91,8 @@ _KNOWN_HUB_TYPES = frozenset(
         "op_lifecycle",
         "heartbeat_ack",
         "error",
+        "tool_confirmation_request",
+        "input_request",
     }
 )
 _UNHANDLED_HUB_TYPES = ("doc_update", "doc_presence", "notify_update")
@@ -119,6 +131,28 @@ def mux_tool_result_messages(operation_id: OperationIds = None) -> st.SearchStra
     )
 
 
+def tool_confirmation_messages(
+    operation_id: OperationIds = None,
+) -> st.SearchStrategy[ToolConfirmation]:
+    """`tool_confirmation`: the user approves a tool call or not."""
+    return st.builds(
+        ToolConfirmation,
+        operation_id=_operations(operation_id),
+        tool_call_id=tool_call_ids(),
+        approved=st.booleans(),
+    )
+
+
+def user_input_messages(operation_id: OperationIds = None) -> st.SearchStrategy[UserInput]:
+    """`user_input`: the text answering an `input_request`."""
+    return st.builds(
+        UserInput,
+        operation_id=_operations(operation_id),
+        request_id=prefixed_ids("req_"),
+        content=SHORT_TEXT,
+    )
+
+
 def mux_client_messages(operation_id: OperationIds = None) -> st.SearchStrategy[MuxClientMessage]:
     """Any client -> hub message."""
     return st.one_of(
@@ -126,6 +160,8 @@ def mux_client_messages(operation_id: OperationIds = None) -> st.SearchStrategy[
         unsubscribe_messages(operation_id),
         heartbeat_messages(),
         mux_tool_result_messages(operation_id),
+        tool_confirmation_messages(operation_id),
+        user_input_messages(operation_id),
     )
 
 
@@ -228,6 +264,28 @@ def hub_error_messages(operation_id: OperationIds = None) -> st.SearchStrategy[H
     )
 
 
+def tool_confirmation_request_messages(
+    operation_id: OperationIds = None,
+) -> st.SearchStrategy[ToolConfirmationRequest]:
+    """`tool_confirmation_request`: may the agent run this tool (kept opaque)?"""
+    return st.builds(
+        ToolConfirmationRequest,
+        operation_id=_operations(operation_id),
+        tool_call_id=tool_call_ids(),
+        tool=_OPAQUE,
+    )
+
+
+def input_request_messages(operation_id: OperationIds = None) -> st.SearchStrategy[InputRequest]:
+    """`input_request`: the agent asks for free text."""
+    return st.builds(
+        InputRequest,
+        operation_id=_operations(operation_id),
+        request_id=prefixed_ids("req_"),
+        prompt=SHORT_TEXT,
+    )
+
+
 _UNKNOWN_TYPES = st.sampled_from(_UNHANDLED_HUB_TYPES) | st.text(
     string.ascii_lowercase + "_", min_size=1, max_size=16
 ).filter(lambda name: name not in _KNOWN_HUB_TYPES)
@@ -256,6 +314,8 @@ def mux_server_messages(
         op_lifecycle_messages(operation_id),
         heartbeat_ack_messages(),
         hub_error_messages(operation_id),
+        tool_confirmation_request_messages(operation_id),
+        input_request_messages(operation_id),
     ]
     if include_unknown:
         choices.append(mux_unknown_messages())

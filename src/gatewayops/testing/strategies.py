@@ -53,6 +53,7 @@ from gatewayops.testing._message_strategies import (
 )
 from gatewayops.testing._v2_message_strategies import (
     hub_error_messages,
+    input_request_messages,
     mux_agent_event_messages,
     mux_client_messages,
     mux_resume_complete_messages,
@@ -65,7 +66,10 @@ from gatewayops.testing._v2_message_strategies import (
     status_change_messages,
     subscribe_failed_messages,
     subscribe_messages,
+    tool_confirmation_messages,
+    tool_confirmation_request_messages,
     unsubscribe_messages,
+    user_input_messages,
 )
 from gatewayops.testing._value_strategies import (
     JsonValue,
@@ -96,6 +100,7 @@ __all__ = [
     "heartbeat_ack_messages",
     "heartbeat_messages",
     "hub_error_messages",
+    "input_request_messages",
     "interrupt_messages",
     "interrupt_results",
     "intervention_answers",
@@ -129,9 +134,12 @@ __all__ = [
     "tokens",
     "tokens_replaced",
     "tool_call_ids",
+    "tool_confirmation_messages",
+    "tool_confirmation_request_messages",
     "tool_errors",
     "tool_finishes",
     "tool_result_messages",
     "unknown_messages",
     "unsubscribe_messages",
+    "user_input_messages",
 ]
