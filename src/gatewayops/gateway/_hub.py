@@ -12,6 +12,9 @@ subscriptions by operation, and the routing of PROTOCOL.md 7.3-7.4:
 | `unsubscribe`                          | nothing; live events stop                         |
 | `tool_result` while subscribed         | nothing; the run waiting for it gets it           |
 | `tool_result` while not subscribed     | `error{not_subscribed}`                           |
+| `tool_confirmation`, `user_input`      | nothing; the asking agent takes it as its answer  |
+|                                        | (else `error{answer_refused}`; not subscribed:    |
+|                                        | `error{not_subscribed}`)                          |
 | an event is published                  | `agent_event` to each subscriber (`tool_execute`  |
 |                                        | only to executors)                                |
 | the status is persisted                | `status_change` to subscribers; `op_lifecycle`    |
@@ -27,7 +30,11 @@ stays an executor if any of its subscribes asked to be. Everything is synchronou
 replay never interleaves with a live event. `resume_complete.pending` is never sent: an
 operation exists here from the moment it is started. Each status change and
 `session_complete` takes the next number of the operation's event sequence, so the
-client's per-operation dedup accepts it.
+client's per-operation dedup accepts it. A `tool_confirmation{approved}` answers the
+agent's request `toolCallId` with ``{"approved": true}`` or declines it; `user_input`
+answers the request `requestId` with its `content`; both carry the resolution id
+``v2:<id>``, so a repeat is acknowledged again, as #14's agent does for any answer (the
+answer faults of `Faults` apply to `Gateway.submit_intervention`, not to these frames).
 
 Must not know: WebSockets, tokens, or how sockets are accepted.
 """
@@ -39,6 +46,7 @@ from typing import Any, Protocol
 import attrs
 
 from gatewayops._secrets import get_logger
+from gatewayops.gateway._asking import offer_answer
 from gatewayops.gateway._operation_state import Operation
 from gatewayops.gateway._operations import OperationRegistry, cursor_number
 from gatewayops.gateway._tokens import GatewayClock
@@ -56,6 +64,8 @@ from gatewayops.protocol import (
     Subscribe,
     SubscribeFailed,
     SubscribeFailure,
+    ToolConfirmation,
+    UserInput,
     encode_mux,
 )
 
@@ -193,17 +203,48 @@ class Hub:
 
     def tool_result(self, peer: MuxPeer, frame: MuxToolResult) -> None:
         """Route a `tool_result` to its run; refuse it from a socket not subscribed."""
-        if peer not in self._subscribers.get(frame.operation_id, {}):
-            message = f"tool_result for {frame.operation_id!r}: this socket is not subscribed to it"
-            self._send(
-                peer,
-                HubError(code="not_subscribed", message=message, operation_id=frame.operation_id),
-            )
+        if not self._subscribed(peer, frame.operation_id, "tool_result"):
             return
         if not self._registry.deliver_tool_result(frame.operation_id, frame.result):
             _log.warning(
                 "%s: tool_result for %r had no waiting call", peer.name, frame.result.tool_call_id
             )
+
+    def answer(self, peer: MuxPeer, frame: ToolConfirmation | UserInput) -> None:
+        """Give the asking agent a confirmation or a text; refuse what it does not take."""
+        kind = "tool_confirmation" if isinstance(frame, ToolConfirmation) else "user_input"
+        if not self._subscribed(peer, frame.operation_id, kind):
+            return
+        operation = self._registry.require(frame.operation_id)
+        result: Any
+        if isinstance(frame, ToolConfirmation):
+            key, result, cancelled = frame.tool_call_id, {"approved": True}, not frame.approved
+        else:
+            key, result, cancelled = frame.request_id, frame.content, False
+        taken = offer_answer(
+            self._registry,
+            operation,
+            key,
+            resolution_request_id=f"v2:{key}",
+            result=None if cancelled else result,
+            cancelled=cancelled,
+        )
+        if not taken:
+            message = f"{kind} for {key!r}: the agent takes no answer to it"
+            error = HubError(
+                code="answer_refused", message=message, operation_id=operation.operation_id
+            )
+            self._send(peer, error)
+
+    def _subscribed(self, peer: MuxPeer, operation_id: str, kind: str) -> bool:
+        """Whether `peer` follows `operation_id`; if not, it is told so (`not_subscribed`)."""
+        if peer in self._subscribers.get(operation_id, {}):
+            return True
+        message = f"{kind} for {operation_id!r}: this socket is not subscribed to it"
+        self._send(
+            peer, HubError(code="not_subscribed", message=message, operation_id=operation_id)
+        )
+        return False
 
     # ------------------------------------------------------------------ what the registry tells
 

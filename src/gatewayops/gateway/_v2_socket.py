@@ -9,7 +9,8 @@ accepted v2 socket, from the auth verdict to the end) and `MuxSocket` (the hub's
 | the upgrade's token is bad                  | closes 4401 ``auth_failed``              |
 | only its `exp` has passed                   | closes 4401 ``auth_expired``             |
 | it is good                                  | sends `ready{userId, connectionId, 2}`   |
-| a `subscribe`, `unsubscribe`, `tool_result` | asks the `Hub`                           |
+| a `subscribe`, `unsubscribe`, `tool_result`,| asks the `Hub`                           |
+| `tool_confirmation` or `user_input`         |                                          |
 | a `heartbeat`                               | answers `heartbeat_ack`                  |
 | a frame that does not decode                | answers `error{bad_frame}`, keeps going  |
 | no frame for `IDLE_TIMEOUT` (checked every  | closes 1000 ``idle timeout``             |
@@ -51,7 +52,9 @@ from gatewayops.protocol import (
     MuxToolResult,
     Ready,
     Subscribe,
+    ToolConfirmation,
     Unsubscribe,
+    UserInput,
     decode_mux_client,
     encode_mux,
 )
@@ -214,6 +217,8 @@ class MuxSocket:
                     self.send_frame(encode_mux(HeartbeatAck()))
             case MuxToolResult():
                 self._hub.tool_result(self, message)
+            case ToolConfirmation() | UserInput():
+                self._hub.answer(self, message)
 
     def __repr__(self) -> str:
         return f"MuxSocket({self.name}, user_id={self.user_id!r}, outbox={self._outbox!r})"
