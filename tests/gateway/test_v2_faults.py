@@ -102,6 +102,25 @@ async def test_a_live_status_change_is_not_an_end(
     assert change.status is SessionStatus.WAITING_INPUT
 
 
+async def test_a_pending_subscribe_replays_nothing_and_still_goes_live(
+    gateway: Gateway, autojump_clock: MockClock
+) -> None:
+    """answer_pending(): resume_complete{pending: true} with the stored (here stale
+    terminal) status and no replay; the operation's next event still arrives."""
+    handle = gateway.start_run(paused_run(chunks=2))
+    await trio.testing.wait_all_tasks_blocked()
+    gateway.faults.mirror_member_terminal(handle.operation_id)  # a stale "completed"
+    gateway.v2.faults.answer_pending()
+    with trio.fail_after(10):
+        async with ready_mux(gateway) as (client, _):
+            replayed, done = await client.subscribe(handle.operation_id)
+            gateway.faults.mirror_member_terminal(handle.operation_id, leave_status=False)
+            live = await client.expect(MuxAgentEvent)
+    assert replayed == []
+    assert (done.pending, done.gap, done.status) == (True, False, SessionStatus.COMPLETED)
+    assert live.operation_id == handle.operation_id
+
+
 async def test_heartbeats_go_unacked_when_told(gateway: Gateway, autojump_clock: MockClock) -> None:
     """stop_heartbeat_acks(): a heartbeat on a live socket gets no answer until cleared."""
     with trio.fail_after(100):

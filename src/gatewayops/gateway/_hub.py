@@ -27,8 +27,9 @@ A socket holds at most one subscription per operation: a repeated `subscribe` (t
 client resubscribes each local subscription with its own cursor) replays again from
 its cursor and answers `resume_complete` again, while live events still go once; it
 stays an executor if any of its subscribes asked to be. Everything is synchronous, so a
-replay never interleaves with a live event. `resume_complete.pending` is never sent: an
-operation exists here from the moment it is started. Each status change and
+replay never interleaves with a live event. `resume_complete.pending` is sent only when
+the `answer_pending` fault asks for it (`pending_subscribes`): an operation exists here
+from the moment it is started. Each status change and
 `session_complete` takes the next number of the operation's event sequence, so the
 client's per-operation dedup accepts it. A `tool_confirmation{approved}` answers the
 agent's request `toolCallId` with ``{"approved": true}`` or declines it; `user_input`
@@ -47,6 +48,7 @@ import attrs
 
 from gatewayops._secrets import get_logger
 from gatewayops.gateway._asking import offer_answer
+from gatewayops.gateway._faults import _Quota
 from gatewayops.gateway._operation_state import Operation
 from gatewayops.gateway._operations import OperationRegistry, cursor_number
 from gatewayops.gateway._tokens import GatewayClock
@@ -126,6 +128,8 @@ class Hub:
         self._clock = clock
         self._users: dict[str, set[MuxPeer]] = {}
         self._subscribers: dict[str, dict[MuxPeer, bool]] = {}
+        self.pending_subscribes = _Quota()
+        """How many more subscribes are answered as pending (armed by `MuxFaults`)."""
         registry.watchers.append(self)
 
     # ------------------------------------------------------------------ sockets
@@ -178,14 +182,16 @@ class Hub:
         subscribers = self._subscribers.setdefault(operation.operation_id, {})
         executor = subscribers.get(peer, False) or request.executor
         cursor = cursor_number(request.last_event_id)
-        replay = operation.messages_after(cursor)
+        pending = self.pending_subscribes.take()
+        replay = [] if pending else operation.messages_after(cursor)
         for message in replay:
             if executor or message.event.type != EventType.TOOL_EXECUTE:
                 self._send(peer, _envelope(operation, message))
         done = MuxResumeComplete(
             operation_id=operation.operation_id,
             status=operation.status,
-            gap=cursor < operation.lost_through,
+            gap=not pending and cursor < operation.lost_through,
+            pending=pending,
         )
         self._send(peer, done)
         subscribers[peer] = executor

@@ -4,8 +4,8 @@ Owns: `MuxFaults`, the switches that make ``/v2/ws`` misbehave as a real hub can
 faults the client's reconnect, auth and fallback rules of PROTOCOL.md 7.6 exist for):
 4401 storms (upgrades closed 4401 although the token is good), a link that never says
 `ready`, a link drop while it carries live subscriptions, a user token service that
-fails (it raises `UserTokenUnavailable`), heartbeats left unacked, and a watchdog that
-changes a run's status without an event.
+fails (it raises `UserTokenUnavailable`), heartbeats left unacked, a watchdog that
+changes a run's status without an event, and subscribes answered as still pending.
 
 The per-socket switches (`take_rejected_upgrade`, `take_withheld_ready`, `acks_heartbeat`)
 are read by the v2 socket as it opens or gets a heartbeat; the rest act at once. `clear`
@@ -80,6 +80,16 @@ class MuxFaults:
         """
         self._failed_tokens.arm(count)
 
+    def answer_pending(self, count: int | None = 1) -> None:
+        """Answer the next `count` subscribes (``None``: all) with `resume_complete{pending:
+        true}`, as a hub whose operation is not initialised yet: no replay, and the stored
+        status (which may be a stale terminal one). The subscription is live all the same.
+
+        Raises:
+            ValueError: `count` is negative.
+        """
+        self._hub.pending_subscribes.arm(count)
+
     # ------------------------------------------------------------------ live sockets
 
     def drop_links(self, user_id: str | None = None) -> tuple[int, int]:
@@ -137,10 +147,11 @@ class MuxFaults:
 
     def clear(self) -> None:
         """Turn off every lasting switch (rejected upgrades, withheld ready, failing
-        tokens, unacked heartbeats)."""
+        tokens, pending subscribes, unacked heartbeats)."""
         self._rejected_upgrades.arm(0)
         self._withheld_ready.arm(0)
         self._failed_tokens.arm(0)
+        self._hub.pending_subscribes.arm(0)
         self._heartbeat_acks_off = False
 
     def __repr__(self) -> str:
