@@ -8,6 +8,9 @@ huge numbers and strings, or truncates its text. Whatever comes out, the hub-sid
 * keeps what decides a life: a surviving string `operationId` is the message's, and a
   surviving terminal `status` of a `status_change` is read as that status;
 * gives a message the codec can encode again (a recording of it replays).
+
+The hub's strict decoder, given mutated client frames, returns a message or raises
+`ProtocolError`, nothing else, and what it returns encodes to a frame it reads back the same.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from gatewayops.protocol import (
     StatusChange,
     decode_json,
     decode_mux,
+    decode_mux_client,
     encode_mux,
     mux_to_wire,
 )
@@ -78,9 +82,10 @@ def _as_read(text: str) -> Any:
 
 
 @st.composite
-def mutated_frames(draw: st.DrawFn) -> str:
-    """A valid hub frame after 1-3 mutations of its JSON, maybe truncated, as wire text."""
-    frame: dict[str, Any] = mux_to_wire(draw(gs.mux_server_messages()))
+def mutated_frames(draw: st.DrawFn, messages: st.SearchStrategy[Any]) -> str:
+    """A valid frame of `messages` after 1-3 mutations of its JSON, maybe truncated, as
+    wire text."""
+    frame: dict[str, Any] = mux_to_wire(draw(messages))
     for _ in range(draw(st.integers(1, 3))):
         paths = _paths(frame)
         if not paths:
@@ -94,7 +99,7 @@ def mutated_frames(draw: st.DrawFn) -> str:
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow], max_examples=300)
-@given(mutated_frames())
+@given(mutated_frames(gs.mux_server_messages()))
 def test_mutated_hub_frames_degrade_but_keep_what_decides_a_life(text: str) -> None:
     """Only an unreadable type refuses a frame; a readable operationId and a terminal
     status survive; every decoded message encodes again."""
@@ -112,3 +117,15 @@ def test_mutated_hub_frames_degrade_but_keep_what_decides_a_life(text: str) -> N
     if isinstance(message, StatusChange) and status in ("completed", "error", "interrupted"):
         assert message.status is SessionStatus(status)
     encode_mux(message)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=200)
+@given(mutated_frames(gs.mux_client_messages()))
+def test_mutated_client_frames_are_read_or_refused_by_the_hub(text: str) -> None:
+    """The hub's decoder returns a client message or raises ProtocolError, and what it
+    returns survives encode -> decode unchanged."""
+    try:
+        message = decode_mux_client(text)
+    except ProtocolError:
+        return
+    assert decode_mux_client(encode_mux(message)) == message
