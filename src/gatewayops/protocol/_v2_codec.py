@@ -30,6 +30,7 @@ from typing import Any
 
 import attrs
 
+from gatewayops._frozen import builder
 from gatewayops._secrets import redact_secrets
 from gatewayops.exceptions import ProtocolError
 from gatewayops.protocol._codec import (
@@ -88,6 +89,8 @@ from gatewayops.protocol._v2_messages import (
 __all__ = ["decode_mux", "encode_mux", "mux_from_wire", "mux_to_wire"]
 
 _GONE = "gone"
+# The decoder's hot path builds envelopes from fields it has already type-checked.
+_new_envelope = builder(MuxAgentEvent)
 _Message = MuxClientMessage | MuxServerMessage
 
 
@@ -244,14 +247,19 @@ def _decode_ready(obj: dict[str, Any], problems: list[str]) -> Ready:
 
 
 def _decode_agent_event(obj: dict[str, Any], problems: list[str]) -> MuxAgentEvent:
-    operation_id = _envelope_operation(obj, "agent_event", problems)
-    event = _decode_event(obj.get("event", MISSING), problems)
-    if not event.operation_id:
+    operation_id = obj.get("operationId")
+    if type(operation_id) is not str:
+        operation_id = _envelope_operation(obj, "agent_event", problems)
+    raw = obj.get("event", MISSING)
+    if type(raw) is dict and raw.get("operationId") is None:  # omitted: the envelope's
+        raw = {**raw, "operationId": operation_id}
+    event = _decode_event(raw, problems)
+    if not event.operation_id:  # "" or a falsy non-string: the envelope's too
         event = attrs.evolve(event, operation_id=operation_id)
-    event_id = _mux_id(obj, "agent_event", problems)
-    return MuxAgentEvent(
-        operation_id=operation_id, event=event, id=event_id, problems=_problems(problems)
-    )
+    event_id = obj.get("id")
+    if event_id is not None and type(event_id) is not str:
+        event_id = _mux_id(obj, "agent_event", problems)
+    return _new_envelope(operation_id, event, event_id, _problems(problems) if problems else ())
 
 
 def _decode_session_complete(obj: dict[str, Any], problems: list[str]) -> MuxSessionComplete:
