@@ -57,7 +57,7 @@ from gatewayops.protocol import (
     encode,
 )
 
-__all__ = ["CLOSE_TIMEOUT", "GatewaySocket", "SocketContext"]
+__all__ = ["CLOSE_TIMEOUT", "GatewaySocket", "SocketContext", "write_outbox"]
 
 _log = get_logger("gatewayops.gateway")
 
@@ -84,6 +84,21 @@ class SocketContext:
     faults: Faults
     limits: GatewayLimits
     closed_by: collections.Counter[CloseCause] = attrs.field(factory=collections.Counter)
+
+
+async def write_outbox(ws: WebSocketConnection, outbox: Outbox, scope: trio.CancelScope) -> None:
+    """A socket's one writer: send the outbox's frames in order until its close, then
+    close the WebSocket and cancel `scope` (the socket's); stop if the peer is gone."""
+    while True:
+        item = await outbox.get()
+        if isinstance(item, CloseFrame):
+            await ws.aclose(item.code, item.reason)
+            scope.cancel()
+            return
+        try:
+            await ws.send_message(item)
+        except ConnectionClosed:
+            return
 
 
 class _State(enum.Enum):
@@ -178,16 +193,7 @@ class GatewaySocket:
             self._on_frame(raw)
 
     async def _write_loop(self) -> None:
-        while True:
-            item = await self._outbox.get()
-            if isinstance(item, CloseFrame):
-                await self._ws.aclose(item.code, item.reason)
-                self._scope.cancel()
-                return
-            try:
-                await self._ws.send_message(item)
-            except ConnectionClosed:
-                return
+        await write_outbox(self._ws, self._outbox, self._scope)
 
     async def _enforce_auth_deadline(self) -> None:
         with self._auth_deadline:

@@ -19,7 +19,7 @@ accepted v2 socket, from the auth verdict to the end) and `MuxSocket` (the hub's
 
 The `MuxFaults` switches are read here: a rejected upgrade closes 4401 whatever the
 token, and a withheld `ready` leaves the socket open but deaf. Writes go through one
-`Outbox` drained by one writer task, as v1's; every close the gateway starts finishes
+`Outbox` drained by one writer task (v1's `write_outbox`); every close the gateway starts finishes
 within `CLOSE_TIMEOUT` or the TCP connection is dropped.
 
 Must not know: how connections are accepted, how runs are scripted, the control API.
@@ -39,8 +39,8 @@ from gatewayops.exceptions import ProtocolError
 from gatewayops.gateway._hub import Hub
 from gatewayops.gateway._limits import CloseCause, GatewayLimits
 from gatewayops.gateway._operations import OperationRegistry
-from gatewayops.gateway._outbox import CloseFrame, Outbox
-from gatewayops.gateway._socket import CLOSE_TIMEOUT
+from gatewayops.gateway._outbox import Outbox
+from gatewayops.gateway._socket import CLOSE_TIMEOUT, write_outbox
 from gatewayops.gateway._tokens import GatewayClock, InvalidToken
 from gatewayops.gateway._user_tokens import ExpiredUser, UserTokenAuthority, ValidUser
 from gatewayops.gateway._v2_faults import AuthCloseReason, MuxFaults
@@ -150,7 +150,7 @@ class MuxSocket:
             self.send_frame(encode_mux(ready))
         with self._scope:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._write_loop)
+                nursery.start_soon(write_outbox, self._ws, self._outbox, self._scope)
                 nursery.start_soon(self._close_when_idle)
                 await self._read_loop()
                 nursery.cancel_scope.cancel()
@@ -164,18 +164,6 @@ class MuxSocket:
             self._last_frame_at = trio.current_time()
             if not self._closing and not self._deaf:
                 self._on_frame(raw)
-
-    async def _write_loop(self) -> None:
-        while True:
-            item = await self._outbox.get()
-            if isinstance(item, CloseFrame):
-                await self._ws.aclose(item.code, item.reason)
-                self._scope.cancel()
-                return
-            try:
-                await self._ws.send_message(item)
-            except ConnectionClosed:
-                return
 
     async def _close_when_idle(self) -> None:
         while True:
