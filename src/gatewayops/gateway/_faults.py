@@ -25,15 +25,16 @@ from gatewayops.protocol import (
     SessionStatus,
 )
 
-__all__ = ["Faults"]
+__all__ = ["Faults", "Quota"]
 
 _log = get_logger("gatewayops.gateway")
 
 _MIRRORED_STATUS = {"error": SessionStatus.ERROR, "interrupted": SessionStatus.INTERRUPTED}
 
 
-class _Quota:
-    """ "The next N" (or "every", when N is ``None``) until cleared."""
+class Quota:
+    """ "The next N" (or "every", when N is ``None``) until cleared: the shape of every
+    counted fault switch, v2's (`_v2_faults`) included."""
 
     def __init__(self) -> None:
         self._remaining: int | None = 0
@@ -66,12 +67,12 @@ class Faults:
     def __init__(self, registry: OperationRegistry, tokens: TokenAuthority) -> None:
         self._registry = registry
         self._tokens = tokens
-        self._blackhole = _Quota()
-        self._ignore_auth = _Quota()
+        self._blackhole = Quota()
+        self._ignore_auth = Quota()
         self._heartbeat_acks_off: set[str] = set()
         self._heartbeat_acks_off_everywhere = False
-        self._lose_answers = _Quota()
-        self._duplicate_answers = _Quota()
+        self._lose_answers = Quota()
+        self._duplicate_answers = Quota()
         self.answer_delay = 0.0
         """Seconds each answer takes to reach the agent (see `delay_answers`)."""
 

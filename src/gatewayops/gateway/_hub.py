@@ -48,7 +48,7 @@ import attrs
 
 from gatewayops._secrets import get_logger
 from gatewayops.gateway._asking import offer_answer
-from gatewayops.gateway._faults import _Quota
+from gatewayops.gateway._faults import Quota
 from gatewayops.gateway._operation_state import Operation
 from gatewayops.gateway._operations import OperationRegistry, cursor_number
 from gatewayops.gateway._tokens import GatewayClock
@@ -128,7 +128,7 @@ class Hub:
         self._clock = clock
         self._users: dict[str, set[MuxPeer]] = {}
         self._subscribers: dict[str, dict[MuxPeer, bool]] = {}
-        self.pending_subscribes = _Quota()
+        self.pending_subscribes = Quota()
         """How many more subscribes are answered as pending (armed by `MuxFaults`)."""
         registry.watchers.append(self)
 

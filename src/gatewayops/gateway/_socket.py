@@ -2,9 +2,9 @@
 
 Owns: `GatewaySocket` (the registry's `Peer`): `auth` first, then `resume`, `heartbeat`,
 `tool_result` and the no-op `interrupt`; the auth verdicts; the auth deadline; and the
-bounded outbox, drained by one writer task so replies keep the order in which they were
-decided. A frame that does not decode is logged and ignored. `SocketContext` is what
-every socket of one gateway shares.
+bounded outbox, drained by one writer task (`write_outbox`, which v2's sockets share) so
+replies keep the order in which they were decided. A frame that does not decode is
+logged and ignored. `SocketContext` is what every socket of one gateway shares.
 
 Auth verdicts (PROTOCOL.md 1.3): a bad token, a token for another operation or topic,
 or an unknown/forgotten operation gets `auth_failed{reason}` and a 1008 close; a token

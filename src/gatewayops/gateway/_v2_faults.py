@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Literal
 
 from gatewayops._secrets import get_logger
-from gatewayops.gateway._faults import _Quota
+from gatewayops.gateway._faults import Quota
 from gatewayops.gateway._hub import Hub
 from gatewayops.gateway._operations import OperationRegistry
 from gatewayops.protocol import SessionStatus
@@ -42,10 +42,10 @@ class MuxFaults:
     def __init__(self, registry: OperationRegistry, hub: Hub) -> None:
         self._registry = registry
         self._hub = hub
-        self._rejected_upgrades = _Quota()
+        self._rejected_upgrades = Quota()
         self._reject_reason: AuthCloseReason = "auth_expired"
-        self._withheld_ready = _Quota()
-        self._failed_tokens = _Quota()
+        self._withheld_ready = Quota()
+        self._failed_tokens = Quota()
         self._heartbeat_acks_off = False
 
     # ------------------------------------------------------------------ the upgrade
