@@ -106,7 +106,7 @@ def measure(iterations: int) -> list[float]:
         _pump_until(app, lambda: bool(finished), "the dispatches")
         unsubscribe()
         app.root.update()
-        shown = app.window.transcript.get("1.0", "end")
+        shown = app.window.transcript.get("1.0", "end").replace("\n", "")  # long lines break
         if "x" * total not in shown:
             raise SystemExit("the window does not show the dispatched text")
         if threads != {threading.main_thread()}:

@@ -117,7 +117,12 @@ async def client(base: str, count: int, operation_id: str) -> Rates:
 
     watch = _Stopwatch()
     async with open_client(refresh_token=refresh_token) as gateway_client:
-        gateway_client.start(operation_id, f"topic-{operation_id}", base, "jwt")
+        gateway_client.start(
+            operation_id=operation_id,
+            topic_id=f"topic-{operation_id}",
+            gateway_url=base,
+            token="jwt",
+        )
         outcome = await gateway_client.wait_finished(operation_id)
         events = gateway_client.state.operations[operation_id].transcript.events
     rates = watch.rates(count + 1)

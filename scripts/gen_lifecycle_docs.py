@@ -85,6 +85,12 @@ _ENDINGS: dict[FinishSource, tuple[str, str]] = {
         "The transport reported a failure that will never succeed (e.g. HTTP 404 on the "
         "WebSocket upgrade).",
     ),
+    FinishSource.DIAL_BUDGET: (
+        "`unreachable`",
+        "Only with `StoreConfig.dial_budget` set: that many dials in a row failed (refused, "
+        "DNS, TLS) before any socket of the operation ever opened. Once one has opened, "
+        "a lost socket only reconnects.",
+    ),
     FinishSource.INTERNAL_ERROR: (
         "`failed`",
         "Handling an action for the operation raised (a bug, or an input nobody planned "
@@ -251,7 +257,8 @@ Just as important is what never ends an operation:
 - **A member's terminal.** In a group run, events of other operations are forwarded on
   the supervisor's socket. They are delivered (counted in `Transcript.member_events`) but
   a member's `agent_runtime_end` or `error` never ends the supervisor.
-- **A lost socket**: it only reconnects.
+- **A lost socket**: it only reconnects (a gateway never reached at all can end a run
+  with `dial_budget` set, above).
 
 When an operation finishes, the topic's `running_operation` marker is cleared only if it
 still names that operation; a newer run's marker is never touched. `is_input_loading`

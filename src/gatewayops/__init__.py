@@ -8,7 +8,12 @@ The client API is re-exported here lazily (PEP 562), so importing a pure layer s
 `gatewayops.protocol` does not import Trio:
 
     async with gatewayops.open_client(refresh_token=fetch_token) as client:
-        client.start("op-1", "topic-1", "https://gateway.example", token)
+        client.start(
+            operation_id="op-1",
+            topic_id="topic-1",
+            gateway_url="https://gateway.example",
+            token=token,
+        )
         outcome = await client.wait_finished("op-1")
 """
 

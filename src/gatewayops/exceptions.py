@@ -18,6 +18,7 @@ __all__ = [
     "InterventionClosed",
     "InterventionRefused",
     "InvalidGatewayUrl",
+    "KeywordArgumentsRequired",
     "LocalUsageError",
     "OperationAlreadyExists",
     "OperationFinished",
@@ -25,6 +26,7 @@ __all__ = [
     "ProtocolError",
     "RemoteProtocolError",
     "ReplayFormatError",
+    "TokenUnavailable",
     "TopicBusy",
     "TransportError",
     "UnknownIntervention",
@@ -65,6 +67,11 @@ class LocalUsageError(GatewayOpsError):
 
 class InvalidGatewayUrl(LocalUsageError, ValueError):
     """A gateway URL that is empty or has a scheme other than ws, wss, http or https."""
+
+
+class KeywordArgumentsRequired(LocalUsageError, TypeError):
+    """A method whose arguments are easy to swap (several strings) was called with them
+    by position; the message shows the keyword form to use."""
 
 
 class OperationAlreadyExists(LocalUsageError):
@@ -108,6 +115,13 @@ class OperationNotFound(GatewayOpsError):
     The store ends the operation cleanly (no socket, topic marker cleared) instead of
     retrying, so the upstream infinite-404 loop cannot happen.
     """
+
+
+class TokenUnavailable(GatewayOpsError):
+    """Raised by a ``refresh_token`` dependency that cannot get a fresh token, for a
+    reason the user can act on: its message becomes the operation's problem as it is,
+    without the class name (other exceptions are shown as ``Name: message``). The
+    refresh counts as failed, within the refresh budget."""
 
 
 # --------------------------------------------------------------------------- transport

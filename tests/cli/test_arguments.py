@@ -42,6 +42,21 @@ def _assert_one_line(err: str, *needles: str) -> None:
         (["watch", "ws://h", "--operation", "a", "--token", "t", "--timeout", "0"], 2, "--timeout"),
         (["watch", "ws://h", "--operation", "a", "--token", "t", "--new", "--attach"], 2, "--new"),
         (["watch", "ws://h", "--operation", "a", "--token", "t", "--fsync"], 2, "--fsync"),
+        (["watch", "ws://", "--operation", "a", "--token", "t"], 2, "'ws://': no host"),
+        (
+            ["watch", "ws://h", "--operation", "a", "--token", "t", "--token-url", "ftp://x"],
+            2,
+            "--token-url",
+        ),
+        (["serve", "--token-port", "70000"], 2, "--token-port"),
+        (["watch", "http://:80", "--operation", "a", "--token", "t"], 2, "no host"),
+        (["watch", "ws://h:0", "--operation", "a", "--token", "t"], 2, "port from 1 to 65535"),
+        (["watch", "ws://h:65536", "--operation", "a", "--token", "t"], 2, "port from 1"),
+        (
+            ["watch", "ws://h", "--operation", "a", "--token", "t", "--dial-attempts", "-1"],
+            2,
+            "--dial-attempts",
+        ),
         (["serve", "--host", "0.0.0.0"], 2, "loopback only"),
         (["serve", "--host", "example.com"], 2, "loopback only"),
         (["serve", "--port", "http"], 2, "--port"),
@@ -103,9 +118,10 @@ def test_token_from_the_environment_is_accepted(
 ) -> None:
     """Without `--token`, `GATEWAYOPS_TOKEN` is used (here: it gets past the token check)."""
     monkeypatch.setenv("GATEWAYOPS_TOKEN", "from-env")
-    code, _, err = run_main(["watch", "ftp://gw", "--operation", "op-1"], capsys)
+    argv = ["watch", "ws://127.0.0.1:9", "--operation", "op-1", "--timeout", "0"]
+    code, _, err = run_main(argv, capsys)
     assert code == 2
-    _assert_one_line(err, "ftp://gw")
+    _assert_one_line(err, "--timeout 0")
 
 
 def test_unwritable_recording_paths_are_one_line(

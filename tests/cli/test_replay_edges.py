@@ -175,12 +175,12 @@ def test_until_shows_the_transcript_and_the_state_at_that_record(
     code, out, _ = run_main(["replay", str(log), "--until", str(seqs["hello "])], capsys)
     assert code == 0
     lines = out.splitlines()
-    assert "    text       'hello '" in lines
+    assert "    assistant  'hello '" in lines
     assert "  input      Stop (loading); no stop requested" in lines
-    assert "  transcript 1 message, 0 tool calls, 1 event; not ended" in lines
+    assert "  transcript 1 entry, 1 event; not ended" in lines
     assert any(line.startswith("  now: running; connection connected; cursor 1;") for line in lines)
     code, out, _ = run_main(["replay", str(log), "--until", str(seqs["world"])], capsys)
-    assert "    text       'hello world'" in out.splitlines()
+    assert "    assistant  'hello world'" in out.splitlines()
 
 
 def test_until_in_json_carries_the_transcript(
@@ -194,7 +194,8 @@ def test_until_in_json_carries_the_transcript(
     assert code == 0
     (operation,) = json.loads(out)["operations"]
     assert operation["input_loading"] is True
-    assert [m["text"] for m in operation["transcript"]["messages"]] == ["hello "]
+    entries = operation["transcript"]["entries"]
+    assert [e["text"] for e in entries if e["entry"] == "assistant"] == ["hello "]
 
 
 def test_without_until_the_report_has_no_snapshot(

@@ -16,7 +16,17 @@ from pathlib import Path
 
 import trio
 
-from gatewayops.gateway import Emit, Gateway, Pause, RunHandle, Script, clean_run, open_gateway
+from gatewayops.cli._watch import NO_TOKEN_URL
+from gatewayops.gateway import (
+    Emit,
+    Gateway,
+    Pause,
+    RunHandle,
+    Script,
+    clean_run,
+    open_gateway,
+    serve_token_endpoint,
+)
 from gatewayops.protocol import EventType
 
 from .helpers import spawn
@@ -25,25 +35,35 @@ TEXT = "watched one chunk at a time"
 
 
 async def test_serve_prints_url_then_watch_commands_and_stops_on_ctrl_c() -> None:
-    """The first line is the URL; a printed watch command follows a run to its end; Ctrl-C
-    exits 130 with one line and no traceback."""
+    """The first line is the URL, then the token endpoint; a printed watch command (with
+    --topic and --token-url) follows a run to its end; Ctrl-C exits 130 with one line and
+    no traceback."""
     with trio.fail_after(20):
         async with spawn("serve", "--port", "0", "--runs", "1", "--delay", "0.01") as serve:
             await serve.wait_for("\n  gatewayops watch ")
-            first, announce, command = serve.out.splitlines()[:3]
+            first, endpoint, announce, command = serve.out.splitlines()[:4]
             url = re.fullmatch(r"listening on (ws://127\.0\.0\.1:\d+)  \(Ctrl-C to stop\)", first)
             assert url is not None, first
+            token_url = re.match(r"token endpoint (http://127\.0\.0\.1:\d+/token) ", endpoint)
+            assert token_url is not None, endpoint
             assert announce.startswith("demo run op-1 on topic-1")
             argv = shlex.split(command)
-            assert argv[:3] == ["gatewayops", "watch", url.group(1)]
+            assert argv[:5] == ["gatewayops", "watch", url.group(1), "--operation", "op-1"]
+            assert argv[5:9] == ["--topic", "topic-1", "--token-url", token_url.group(1)]
             token = argv[argv.index("--token") + 1]
             async with spawn(*argv[1:]) as watch:
                 assert await watch.wait() == 0, watch.err
             assert "outcome    completed (agent_event)" in watch.out
             assert token not in watch.out + watch.err
+            await serve.wait_for("socket-1: disconnected (code 1000)")
             serve.process.send_signal(signal.SIGINT)
             assert await serve.wait() == 130
             assert serve.err == "gatewayops serve: interrupted\n"
+    logged = "\n".join(line[9:] for line in serve.out.splitlines()[4:])  # after HH:MM:SS
+    assert "socket-1: connected for op-1" in logged
+    assert "socket-1: authenticated for op-1" in logged
+    assert "op-1 ended: completed (agent_runtime_end)" in logged
+    assert serve.out.count(token) == 1  # in the watch command, and nowhere else
 
 
 def _slow(text: str = TEXT) -> Script:
@@ -85,9 +105,10 @@ async def test_watch_new_follows_a_run_from_its_first_event() -> None:
     assert watch.out.splitlines()[-1] == "outcome    completed (agent_event)"
 
 
-async def test_watch_without_refresh_ends_as_auth_failure() -> None:
-    """An expired token cannot be refreshed by watch: the run ends as an auth failure once
-    the refresh budget is spent, the reason is printed, and the exit code is 1."""
+async def test_watch_without_a_token_url_ends_as_auth_failure() -> None:
+    """Without --token-url an expired token cannot be refreshed: the run ends as an auth
+    failure once the refresh budget is spent, the problem says how to get a token (not
+    an exception class), and the exit code is 1."""
     with trio.fail_after(20):
         async with open_gateway() as gateway:
             run = gateway.start_run(clean_run(TEXT, delay=0.5, chunks=20))
@@ -95,7 +116,8 @@ async def test_watch_without_refresh_ends_as_auth_failure() -> None:
                 await _subscribed(gateway)
                 gateway.faults.expire_tokens(run.operation_id)
                 assert await watch.wait() == 1
-    assert "problem    NoRefreshEndpoint: watch has no token refresh endpoint" in watch.out
+    assert f"problem    {NO_TOKEN_URL}" in watch.out
+    assert "TokenUnavailable" not in watch.out
     assert watch.out.splitlines()[-1].startswith("outcome    auth_failed (refresh_failed)")
     assert run.token not in watch.out + watch.err
 
@@ -147,3 +169,48 @@ async def test_watch_timeout_and_ctrl_c() -> None:
                 watch.process.send_signal(signal.SIGINT)
                 assert await watch.wait() == 130
             assert watch.err == "gatewayops watch: interrupted\n"
+
+
+async def test_watch_with_a_token_url_renews_an_expired_token() -> None:
+    """With --token-url, an `auth_expired` is answered with a fresh token from the
+    gateway's token endpoint: watch authenticates again and follows the run to its end."""
+    endless = Script(
+        name="endless", steps=(Emit(type=EventType.AGENT_RUNTIME_INIT), Pause(seconds=math.inf))
+    )
+    with trio.fail_after(30):
+        async with open_gateway() as gateway, trio.open_nursery() as nursery:
+            token_url = await nursery.start(serve_token_endpoint, gateway)
+            run = gateway.start_run(endless)
+            async with spawn(*_watch_args(gateway, run, "--token-url", token_url)) as watch:
+                await _subscribed(gateway)
+                gateway.faults.expire_tokens(run.operation_id)
+                while watch.out.count("socket     connected") < 2:  # again, with the fresh one
+                    await watch.changed()
+                await gateway.interrupt(run.operation_id)
+                assert await watch.wait() == 0, watch.err
+            nursery.cancel_scope.cancel()
+    lines = watch.out.splitlines()
+    assert "socket     expired" in lines
+    assert "problem" not in watch.out
+    assert lines[-1].startswith("outcome    interrupted")
+
+
+async def test_ctrl_c_on_serve_closes_a_followed_socket_with_1001() -> None:
+    """Stopping serve while a watch follows a run closes the watch's socket with 1001
+    (going away), logged by serve; the watch then retries, saying why."""
+    with trio.fail_after(30):
+        async with spawn("serve", "--port", "0", "--runs", "1", "--delay", "5") as serve:
+            await serve.wait_for("\n  gatewayops watch ")
+            argv = shlex.split(serve.out.splitlines()[3])
+            async with spawn(*argv[1:]) as watch:
+                await watch.wait_for("socket     connected")
+                serve.process.send_signal(signal.SIGINT)
+                assert await serve.wait() == 130
+                await watch.wait_for("gateway shutting down")
+                watch.process.send_signal(signal.SIGINT)
+                assert await watch.wait() == 130
+    assert "socket-1: closed 1001, the gateway is shutting down" in serve.out
+    assert (
+        "socket     retry 1 within 1 s: socket closed (code 1001, 'gateway shutting down')"
+        in watch.out
+    )

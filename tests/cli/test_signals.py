@@ -66,19 +66,20 @@ async def _authenticated_until_dropped(url: str, token: str, then: Callable[[], 
 @pytest.mark.parametrize(("signum", "code", "word"), ENDING_SIGNALS)
 async def test_serve_disconnects_its_clients_and_exits(signum: int, code: int, word: str) -> None:
     """`serve` signalled while a client is authenticated on it: the client's connection
-    ends, and serve exits 128 + N with one line."""
+    is closed with 1001 (going away), and serve exits 128 + N with one line."""
     with trio.fail_after(30):
         async with spawn("serve", "--port", "0", "--runs", "1", "--delay", "30") as serve:
             await serve.wait_for("\n  gatewayops watch ")
             url = re.search(r"ws://127\.0\.0\.1:\d+", serve.out)
             assert url is not None
-            watch = shlex.split(serve.out.splitlines()[2])
+            watch = shlex.split(serve.out.splitlines()[3])
             token = watch[watch.index("--token") + 1]
             socket_url = f"{url.group()}/ws?operationId=op-1"
-            with pytest.raises(ConnectionEnded):
+            with pytest.raises(ConnectionEnded) as ended:
                 await _authenticated_until_dropped(
                     socket_url, token, lambda: serve.process.send_signal(signum)
                 )
+            assert ended.value.code == 1001
             assert await serve.wait() == code
     assert serve.err == f"gatewayops serve: {word}\n"
 

@@ -53,7 +53,12 @@ class Env:
     def start(self, script: Script, *, topic_id: str | None = None) -> RunHandle:
         """Start `script` on the gateway and follow it at once with `Client.start`."""
         run = self.gateway.start_run(script, topic_id=topic_id)
-        self.client.start(run.operation_id, run.topic_id, self.gateway.url, run.token)
+        self.client.start(
+            operation_id=run.operation_id,
+            topic_id=run.topic_id,
+            gateway_url=self.gateway.url,
+            token=run.token,
+        )
         return run
 
     def operation(self, run: RunHandle) -> Operation:

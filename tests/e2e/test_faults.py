@@ -113,7 +113,12 @@ async def test_unacked_heartbeats_force_a_reconnect() -> None:
         async with e2e(config=config) as env:
             run = env.gateway.start_run(script)
             env.gateway.faults.stop_heartbeat_acks(run.operation_id)
-            env.client.start(run.operation_id, run.topic_id, env.gateway.url, run.token)
+            env.client.start(
+                operation_id=run.operation_id,
+                topic_id=run.topic_id,
+                gateway_url=env.gateway.url,
+                token=run.token,
+            )
             await env.until(run, lambda op: env.link(op).generation >= 2)
             env.gateway.faults.resume_heartbeat_acks()
             outcome, op = await env.finish(run)

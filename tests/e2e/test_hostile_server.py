@@ -90,7 +90,7 @@ async def hostile_client(
                 raise RuntimeError("no refresh on this server")
 
             async with open_client(refresh_token=refresh, **client) as opened:
-                opened.start(OP, "topic", url, "token-1")
+                opened.start(operation_id=OP, topic_id="topic", gateway_url=url, token="token-1")
                 yield opened, server, url
             nursery.cancel_scope.cancel()
 
@@ -225,7 +225,9 @@ async def test_a_server_that_authenticates_and_drops_is_dialled_a_few_times_a_mi
         raise RuntimeError("unused")
 
     async with open_client(refresh_token=refresh, transport=transport, random_seed=3) as client:
-        client.start(OP, "topic", "ws://gateway.test", "token-1")
+        client.start(
+            operation_id=OP, topic_id="topic", gateway_url="ws://gateway.test", token="token-1"
+        )
         start = trio.current_time()
         while trio.current_time() - start < 300:
             server = await transport.accept()

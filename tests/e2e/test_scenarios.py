@@ -33,7 +33,12 @@ async def test_scenario_ends_as_expected_without_leaks(scenario: Scenario) -> No
                 refusing_topics=refusing,
             )
             run = start(env.gateway, scenario)
-            env.client.start(run.operation_id, run.topic_id, env.gateway.url, run.token)
+            env.client.start(
+                operation_id=run.operation_id,
+                topic_id=run.topic_id,
+                gateway_url=env.gateway.url,
+                token=run.token,
+            )
             await scenario.fault(lab, run)
             outcome = await env.client.wait_finished(run.operation_id)
             assert scenario.expect.matches(outcome), outcome
@@ -62,7 +67,12 @@ async def test_hibernated_scenario_saw_an_empty_replay_and_kept_running() -> Non
             env.client.subscribe(on_resume_complete)
             lab = Lab(gateway=env.gateway, client=env.client, witness=env.witness)
             run = start(env.gateway, scenario)
-            env.client.start(run.operation_id, run.topic_id, env.gateway.url, run.token)
+            env.client.start(
+                operation_id=run.operation_id,
+                topic_id=run.topic_id,
+                gateway_url=env.gateway.url,
+                token=run.token,
+            )
             await scenario.fault(lab, run)
             events_before_drop = env.operation(run).transcript.events
             await resumed.wait()

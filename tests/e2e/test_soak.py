@@ -115,7 +115,12 @@ async def _detach_mid_dial(gateway: Gateway, client: Client, run: RunHandle) -> 
     gateway.faults.drop_sockets(run.operation_id)
     await _mid_dial(client, run, random.Random(run.operation_id).randint(0, 8))
     client.detach(run.operation_id)  # the socket being dialled is removed
-    client.attach(run.operation_id, run.topic_id, gateway.url, run.token)
+    client.attach(
+        operation_id=run.operation_id,
+        topic_id=run.topic_id,
+        gateway_url=gateway.url,
+        token=run.token,
+    )
 
 
 async def _stop_mid_dial(gateway: Gateway, client: Client, run: RunHandle) -> None:

@@ -159,3 +159,15 @@ async def test_heartbeats_keep_a_socket_open(gateway: Gateway, autojump_clock: M
                 assert await client.receive() == HeartbeatAck()
             except ConnectionClosed as closed:  # pragma: no cover - the failure it guards
                 raise AssertionError(f"closed after heartbeats: {closed.reason}") from None
+
+
+async def test_a_gateway_going_away_closes_v2_sockets_with_1001(
+    gateway: Gateway, autojump_clock: MockClock
+) -> None:
+    """go_away closes a v2 socket with 1001 and waits until it is gone, as for v1."""
+    with trio.fail_after(10):
+        async with ready_mux(gateway) as (client, _), trio.open_nursery() as nursery:
+            nursery.start_soon(gateway.go_away)
+            closed = await client.expect_closed()
+    assert (closed.code, closed.reason) == (1001, "gateway shutting down")
+    assert gateway.v2.statistics().sockets == 0

@@ -65,7 +65,9 @@ def test_asyncio_host_follows_an_operation_to_completion_then_closes() -> None:
             seen_on.add(threading.current_thread())
 
         client.subscribe(listener)
-        client.start(operation_id, "topic-1", url, token)  # synchronous, from asyncio
+        client.start(
+            operation_id=operation_id, topic_id="topic-1", gateway_url=url, token=token
+        )  # synchronous, from asyncio
         assert is_input_loading(client.state, "topic-1")
         await trio_side
 
@@ -94,7 +96,7 @@ def test_cancelling_the_asyncio_task_closes_everything_before_it_returns() -> No
                 streaming.set()
 
         client.subscribe(listener)
-        client.start(operation_id, "topic-1", url, token)
+        client.start(operation_id=operation_id, topic_id="topic-1", gateway_url=url, token=token)
         await asyncio.wait_for(streaming.wait(), timeout=10)
         trio_side.cancel()
         with pytest.raises(asyncio.CancelledError):

@@ -20,9 +20,11 @@ from gatewayops.protocol import (
     ErrorData,
     EventData,
     EventType,
+    MessagePatchData,
     NumberText,
     RuntimeEndData,
     SessionStatus,
+    StepStartData,
     StreamChunkData,
     StreamEndData,
     StreamStartData,
@@ -43,6 +45,8 @@ VIEWS: dict[str, type] = {
     EventType.TOOL_EXECUTE: ToolExecuteData,
     EventType.ERROR: ErrorData,
     EventType.AGENT_RUNTIME_END: RuntimeEndData,
+    EventType.STEP_START: StepStartData,
+    EventType.MESSAGE_PATCH: MessagePatchData,
 }
 STRICT_SHAPES = [t for t in VIEWS if t not in {EventType.ERROR, EventType.AGENT_RUNTIME_END}]
 TOKEN = jwt.encode({"sub": "x"}, "k" * 32, algorithm="HS256")
@@ -235,7 +239,7 @@ def test_stream_end_mistyped_final_content() -> None:
         (None, ErrorData(message="{}")),
         ({}, ErrorData(message="{}")),
         ({"message": 5}, ErrorData(message='{"message":5}')),
-        ({"error": [1]}, ErrorData(message='{"error":[1]}')),
+        ({"error": [1]}, ErrorData(message='{"error":[1]}', body={"error": [1]})),
         ({"message": HUGE}, ErrorData(message='{"message":1e400}')),
     ],
 )

@@ -16,9 +16,11 @@ from gatewayops.protocol import (
     AgentEvent,
     ErrorData,
     EventType,
+    MessagePatchData,
     NumberText,
     RuntimeEndData,
     SessionStatus,
+    StepStartData,
     StreamChunkData,
     StreamEndData,
     StreamStartData,
@@ -39,6 +41,8 @@ VIEWS: dict[str, type] = {
     EventType.TOOL_EXECUTE: ToolExecuteData,
     EventType.ERROR: ErrorData,
     EventType.AGENT_RUNTIME_END: RuntimeEndData,
+    EventType.STEP_START: StepStartData,
+    EventType.MESSAGE_PATCH: MessagePatchData,
 }
 UNTYPED = [t.value for t in EventType if t not in VIEWS]
 
@@ -186,7 +190,8 @@ def test_tool_calling_arguments_become_a_string(arguments: Any, expected: str) -
 
 
 def test_tool_end_takes_the_call_id_from_the_payload() -> None:
-    """tool_end reads payload.toolCalling.id as its tool call id and keeps the raw result."""
+    """tool_end reads the call from payload.toolCalling, with its parent message, and keeps
+    the raw result."""
     data = {
         "isSuccess": True,
         "executionTime": 120,
@@ -194,7 +199,15 @@ def test_tool_end_takes_the_call_id_from_the_payload() -> None:
         "result": {"content": "ok"},
     }
     assert parse("tool_end", data) == ToolEndData(
-        is_success=True, tool_call_id="call_1", result={"content": "ok"}
+        is_success=True,
+        tool_calling=ToolCalling(
+            id="call_1",
+            identifier=TOOL_CALLING["identifier"],
+            api_name=TOOL_CALLING["apiName"],
+            arguments=TOOL_CALLING["arguments"],
+        ),
+        parent_message_id="msg_1",
+        result={"content": "ok"},
     )
     assert parse("tool_end", {"isSuccess": False}) == ToolEndData(is_success=False)
 
@@ -248,7 +261,7 @@ def test_tool_execute_fractional_timeout_is_rounded_down(timeout: float, ms: int
         pytest.param({"error": "boom"}, ErrorData(message="boom"), id="error-string"),
         pytest.param(
             {"type": "ProviderBizError", "body": {"code": 500}, "message": "boom"},
-            ErrorData(message="boom", kind="ProviderBizError"),
+            ErrorData(message="boom", kind="ProviderBizError", body={"code": 500}),
             id="structured",
         ),
         pytest.param(
@@ -258,18 +271,31 @@ def test_tool_execute_fractional_timeout_is_rounded_down(timeout: float, ms: int
                 "_responseBody": {"x": 1},
                 "provider": "openai",
             },
-            ErrorData(message="bad key", kind="InvalidProviderAPIKey"),
+            ErrorData(
+                message="bad key",
+                kind="InvalidProviderAPIKey",
+                body={
+                    "error": {"message": "bad key"},
+                    "_responseBody": {"x": 1},
+                    "provider": "openai",
+                },
+            ),
             id="model-runtime",
         ),
         pytest.param(
             {"errorType": "InvalidProviderAPIKey", "error": {"status": 401}},
-            ErrorData(message="InvalidProviderAPIKey", kind="InvalidProviderAPIKey"),
+            ErrorData(
+                message="InvalidProviderAPIKey",
+                kind="InvalidProviderAPIKey",
+                body={"error": {"status": 401}},
+            ),
             id="model-runtime-without-message",
         ),
     ],
 )
 def test_error_data_normalisation(data: dict[str, Any], expected: ErrorData) -> None:
-    """All four upstream error shapes normalise to a message and an optional kind."""
+    """All four upstream error shapes normalise to a message, an optional kind and the
+    structured body (a structured error's `body`; a model-runtime error's detail)."""
     assert parse("error", data) == expected
 
 
@@ -291,6 +317,6 @@ def test_runtime_end_status(reason: str | None, status: SessionStatus) -> None:
     """ended_status maps error and interrupted to themselves and anything else to completed."""
     data = {} if reason is None else {"reason": reason, "uiMessages": []}
     view = parse("agent_runtime_end", data)
-    assert view == RuntimeEndData(reason=reason)
+    assert view == RuntimeEndData(reason=reason, ui_messages=None if reason is None else ())
     assert isinstance(view, RuntimeEndData)
     assert view.ended_status is status

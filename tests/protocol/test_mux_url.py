@@ -43,7 +43,9 @@ def test_the_query_carries_the_token_and_the_client_id_encoded() -> None:
     ("base", "token", "client_id", "named"),
     [
         ("ftp://h", "t", "c", "expected a ws://"),
-        ("http://", "t", "c", "expected a ws://"),
+        ("http://", "t", "c", "no host"),
+        ("ws://h:0", "t", "c", "port"),
+        ("ws://h:99999", "t", "c", "port"),
         ("ws://h/v2/ws", "t", "c", "base URL"),
         ("ws://h/ws", "t", "c", "base URL"),
         ("ws://h?x=1", "t", "c", "base URL"),
@@ -54,7 +56,8 @@ def test_the_query_carries_the_token_and_the_client_id_encoded() -> None:
 def test_bad_input_is_refused_naming_what_was_wrong(
     base: str, token: str, client_id: str, named: str
 ) -> None:
-    """Another scheme, no host, a socket URL, an empty token or client id: a clear error."""
+    """Another scheme, no host, a bad port, a socket URL, an empty token or client id: a
+    clear error."""
     with pytest.raises(InvalidGatewayUrl, match=named):
         mux_url(base, token, client_id)
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gatewayops.exceptions import InvalidGatewayUrl, LocalUsageError
-from gatewayops.protocol import operation_url
+from gatewayops.protocol import check_gateway_url, operation_url
 
 
 @pytest.mark.parametrize(
@@ -109,3 +109,29 @@ def test_a_socket_url_as_base_raises(base: str) -> None:
     """An operation's socket URL passed as the base is refused, not extended a second time."""
     with pytest.raises(InvalidGatewayUrl, match="base URL"):
         operation_url(base, "op-1")
+
+
+@pytest.mark.parametrize(
+    ("base", "problem"),
+    [
+        ("ws://", "no host"),
+        ("wss:///ws-root", "no host"),
+        ("http://:8080", "no host"),
+        ("ws://127.0.0.1:0", "expected a port from 1 to 65535"),
+        ("ws://127.0.0.1:65536", "expected a port from 1 to 65535"),
+        ("https://gw.test:99999/", "expected a port from 1 to 65535"),
+        ("ws://127.0.0.1:port", "expected a port from 1 to 65535"),
+    ],
+)
+def test_a_base_without_a_host_or_with_a_bad_port_raises(base: str, problem: str) -> None:
+    """A base with no host, or a port outside 1-65535 (or not a number), is refused
+    naming the URL and what is wrong with it."""
+    with pytest.raises(InvalidGatewayUrl, match=problem) as refused:
+        operation_url(base, "op-1")
+    assert repr(base) in str(refused.value)
+
+
+@pytest.mark.parametrize("base", ["ws://127.0.0.1:1", "wss://gw.test:65535", "http://gw.test"])
+def test_check_gateway_url_accepts_ports_1_to_65535_and_none(base: str) -> None:
+    """`check_gateway_url` returns a usable base unchanged (the port is optional)."""
+    assert check_gateway_url(base) == base

@@ -132,9 +132,7 @@ def test_tool_end_mistyped_field_is_defaulted(
     data: dict[str, Any], success: bool, problem: str
 ) -> None:
     """A mistyped isSuccess counts as a failure; an unreadable payload loses the call id."""
-    assert parse("tool_end", data) == ToolEndData(
-        is_success=success, tool_call_id=None, problems=(problem,)
-    )
+    assert parse("tool_end", data) == ToolEndData(is_success=success, problems=(problem,))
 
 
 def test_tool_end_without_is_success_counts_as_failed_and_names_it() -> None:
@@ -143,7 +141,7 @@ def test_tool_end_without_is_success_counts_as_failed_and_names_it() -> None:
     view = parse("tool_end", {"payload": {"toolCalling": {"id": "c"}}})
     assert view == ToolEndData(
         is_success=False,
-        tool_call_id="c",
+        tool_calling=ToolCalling(id="c"),
         problems=("event.data.isSuccess: missing required field (expected bool)",),
     )
     assert parse("tool_end", {}) == ToolEndData(

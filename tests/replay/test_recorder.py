@@ -37,7 +37,7 @@ async def test_open_client_records_a_live_run_that_replays_exactly(tmp_path: Pat
         async with open_client(
             refresh_token=_refresh, transport=transport, jitter=False, recorder=recorder
         ) as client:
-            client.start("op-1", "t-1", GATEWAY, SECRET)
+            client.start(operation_id="op-1", topic_id="t-1", gateway_url=GATEWAY, token=SECRET)
             server = await transport.accept()
             assert await server.receive_message() == Auth(token=SECRET)
             server.send_message(AuthSuccess())
@@ -138,7 +138,7 @@ async def test_recording_keeps_up_with_a_burst_of_frames(tmp_path: Path) -> None
         async with open_client(
             refresh_token=_refresh, transport=transport, jitter=False, recorder=recorder
         ) as client:
-            client.start("op-1", "t-1", GATEWAY, SECRET)
+            client.start(operation_id="op-1", topic_id="t-1", gateway_url=GATEWAY, token=SECRET)
             server = await transport.accept()
             await server.receive_message()
             server.send_message(AuthSuccess())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import trio
 
-from gatewayops.exceptions import OperationNotFound
+from gatewayops.exceptions import OperationNotFound, TokenUnavailable
 from gatewayops.protocol import Auth, AuthExpired, AuthFailed, AuthSuccess, Resume
 from gatewayops.store import FinishSource, Result, TokenRefreshFailed
 from gatewayops.transport import MemoryTransport
@@ -39,7 +39,7 @@ async def test_auth_expired_refreshes_and_resumes_from_the_same_cursor(
         return FRESH_TOKEN
 
     async with client_on(transport, refresh_token=refresh) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         first, resume = await handshake(transport)
         assert resume == Resume(last_event_id="", want_status=True)
         first.send_message(chunk("a", id="1"))
@@ -76,7 +76,7 @@ async def test_failed_refreshes_end_the_run_after_closing_the_socket(
         raise RuntimeError("token service down")
 
     async with client_on(transport, refresh_token=refresh, recorder=recorder) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         server.send_message(AuthExpired())
         outcome = await client.wait_finished(OP)
@@ -96,7 +96,7 @@ async def test_token_still_expired_after_the_budget_ends_the_run(
 ) -> None:
     """A gateway that keeps saying `auth_expired` ends the run after 3 refreshes."""
     async with client_on(transport) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         servers = []
         for _ in range(4):
             server = await transport.accept()
@@ -117,7 +117,7 @@ async def test_refresh_not_found_ends_the_run_as_gone(
         raise OperationNotFound("operation op-1 was garbage-collected")
 
     async with client_on(transport, refresh_token=refresh) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         server.send_message(AuthExpired())
         outcome = await client.wait_finished(OP)
@@ -132,7 +132,7 @@ async def test_auth_failed_ends_the_run_and_never_redials(
 ) -> None:
     """`auth_failed` is terminal: the socket closes and nothing is dialled again."""
     async with client_on(transport) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server = await transport.accept()
         await expect(server, Auth)
         server.send_message(AuthFailed(reason="operation not found"))
@@ -151,7 +151,7 @@ async def test_handshake_rejected_with_404_ends_the_run(
     """An HTTP 404 on the upgrade is fatal: the run ends as rejected, without retries."""
     transport.reject_next(404)
     async with client_on(transport) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         outcome = await client.wait_finished(OP)
     assert (outcome.result, outcome.source) == (Result.REJECTED, FinishSource.CONNECTION_REJECTED)
     assert "404" in outcome.detail
@@ -166,7 +166,7 @@ async def test_handshake_rejected_with_503_is_retried(
     transport.reject_next(429)
     transport.reject_next(408)
     async with client_on(transport) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         await handshake(transport)
         assert trio.current_time() == 1 + 2 + 4
         assert len(transport.attempts) == 4
@@ -187,9 +187,30 @@ async def test_listeners_never_see_a_finished_operation_with_its_socket_open(
                 seen.append((stats.open_sockets, stats.armed_timers))
 
         client.subscribe(listener)
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server = await transport.accept()
         await expect(server, Auth)
         server.send_message(AuthFailed(reason="operation not found"))
         await client.wait_finished(OP)
     assert seen == [(0, 0)]
+
+
+async def test_token_unavailable_is_shown_without_its_class_name(
+    transport: MemoryTransport, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A refresh that raises `TokenUnavailable` fails with its message as it is (written
+    for the user), where another exception is shown as ``Name: message``."""
+    recorder = Recorder()
+    advice = "the token expired: pass --token-url"
+
+    async def refresh(topic_id: str) -> str:
+        await trio.lowlevel.checkpoint()
+        raise TokenUnavailable(advice)
+
+    async with client_on(transport, refresh_token=refresh, recorder=recorder) as client:
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
+        server, _ = await handshake(transport)
+        server.send_message(AuthExpired())
+        outcome = await client.wait_finished(OP)
+    assert [failed.error for failed in recorder.of_type(TokenRefreshFailed)] == [advice] * 3
+    assert "TokenUnavailable" not in outcome.detail

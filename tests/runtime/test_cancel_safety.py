@@ -278,7 +278,7 @@ async def follow_and_end(url: str, end: str, tick: int) -> None:
     The finish is a stop whose interrupt is confirmed at once, so it lands on the tick.
     """
     async with open_client(refresh_token=refresh_ok, transport=WebSocketTransport()) as client:
-        client.start(OP, TOPIC, url, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=url, token=TOKEN)
         ended = trio.Event()
 
         def detach() -> None:

@@ -25,7 +25,7 @@ async def _run_into_auth_failed(
     transport: MemoryTransport, *, check_invariants: bool
 ) -> tuple[Violation, ...]:
     async with client_on(transport, check_invariants=check_invariants) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         server.send_message(chunk("hi", id="1"))
         server.send_message(AuthFailed(reason="token revoked"))
@@ -38,7 +38,7 @@ async def test_a_clean_run_breaks_no_invariant(
 ) -> None:
     """A run that streams and ends has every step checked and nothing reported."""
     async with client_on(transport, check_invariants=True) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         server.send_message(chunk("hello", id="1"))
         server.send_message(runtime_end(id="2"))

@@ -67,7 +67,7 @@ async def test_a_raising_listener_does_not_stop_the_others(
     async with client_on(transport) as client:
         client.subscribe(bad)
         unsubscribe = client.subscribe(good)
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         server.send_message(runtime_end(id="1"))
         outcome = await client.wait_finished(OP)
@@ -96,12 +96,14 @@ async def test_aclose_leaves_no_socket_timer_or_task(
     async with client_on(
         transport, refresh_token=slow_refresh, tools={"calc": slow_tool}
     ) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         first, _ = await handshake(transport)
-        client.start("op-2", "topic-2", GATEWAY, TOKEN)
+        client.start(operation_id="op-2", topic_id="topic-2", gateway_url=GATEWAY, token=TOKEN)
         second = await transport.accept()  # authenticating: watchdog armed
         await expect(second, Auth)
-        client.start("op-3", "topic-3", GATEWAY, TOKEN)  # never accepted
+        client.start(
+            operation_id="op-3", topic_id="topic-3", gateway_url=GATEWAY, token=TOKEN
+        )  # never accepted
         first.send_message(tool_execute(identifier="calc"))
         first.send_message(AuthExpired())
         await settle()
@@ -122,7 +124,7 @@ async def test_aclose_leaves_no_socket_timer_or_task(
         assert second.closed is not None
         assert second.closed.by_client
         with pytest.raises(ClientClosed):
-            client.start("op-4", "topic-4", GATEWAY, TOKEN)
+            client.start(operation_id="op-4", topic_id="topic-4", gateway_url=GATEWAY, token=TOKEN)
         with pytest.raises(ClientClosed):
             await client.wait_finished(OP)
         await client.aclose()  # idempotent
@@ -134,7 +136,7 @@ async def test_everything_is_released_after_an_operation_finishes(
 ) -> None:
     """Once `wait_finished` returns and tasks settle, every statistic is zero."""
     async with client_on(transport) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         server.send_message(ResumeComplete(status=SessionStatus.COMPLETED))
         await client.wait_finished(OP)
@@ -150,7 +152,7 @@ async def test_wait_finished_returns_at_once_for_a_finished_run_and_rejects_unkn
     async with client_on(transport) as client:
         with pytest.raises(UnknownOperation):
             await client.wait_finished("nope")
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         first = await client.wait_finished(OP)
         with trio.CancelScope() as scope:
             scope.cancel()
@@ -163,7 +165,7 @@ async def test_changes_yields_snapshots_and_ends_with_the_finished_one(
 ) -> None:
     """`changes()` starts with the current snapshot and ends after the finished one."""
     async with client_on(transport) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         snapshots = []
 
         async def follow() -> None:
@@ -187,7 +189,7 @@ async def test_changes_ends_when_the_client_closes(
 ) -> None:
     """A `changes()` iterator of an unfinished operation ends when the client closes."""
     async with client_on(transport) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         seen = 0
 
         async def follow() -> None:
@@ -207,11 +209,11 @@ async def test_misuse_errors_reach_the_caller(
 ) -> None:
     """`start`/`stop`/`detach` misuse raises the reducer's `LocalUsageError`s."""
     async with client_on(transport) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         with pytest.raises(OperationAlreadyExists):
-            client.start(OP, "topic-2", GATEWAY, TOKEN)
+            client.start(operation_id=OP, topic_id="topic-2", gateway_url=GATEWAY, token=TOKEN)
         with pytest.raises(TopicBusy):
-            client.start("op-2", TOPIC, GATEWAY, TOKEN)
+            client.start(operation_id="op-2", topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         with pytest.raises(UnknownOperation):
             client.stop("nope")
         with pytest.raises(UnknownOperation):
@@ -233,7 +235,7 @@ async def test_stop_ends_the_run_once_the_interrupt_is_confirmed(
         return answers.pop(0)
 
     async with client_on(transport, interrupt=interrupt) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         client.stop(OP)
         await trio.sleep(2)
@@ -251,7 +253,7 @@ async def test_detach_closes_the_socket_without_finishing(
 ) -> None:
     """`detach` closes the socket and timers but leaves the operation unfinished."""
     async with client_on(transport) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         client.detach(OP)
         info = await server.wait_closed()
@@ -273,12 +275,16 @@ async def test_dispatch_from_a_listener_is_queued_in_order(
         def listener(old: GatewayState, new: GatewayState, action: Action) -> None:
             order.append(type(action).__name__)
             if isinstance(action, SocketOpened) and action.link_id == OP:  # v1: the op's own link
-                client.start("op-2", "topic-2", GATEWAY, TOKEN)
-                client.start(OP, TOPIC, GATEWAY, TOKEN)  # misuse: logged, not raised
+                client.start(
+                    operation_id="op-2", topic_id="topic-2", gateway_url=GATEWAY, token=TOKEN
+                )
+                client.start(
+                    operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN
+                )  # misuse: logged, not raised
                 order.append("queued")
 
         client.subscribe(listener)
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         await transport.accept()
         await settle()
         assert "op-2" in client.state.operations
@@ -300,7 +306,7 @@ async def test_a_stale_socket_never_reaches_the_store_after_a_reconnect(
 
     async with client_on(transport, recorder=recorder) as client:
         client.subscribe(check)
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         old, _ = await handshake(transport)
         old.send_message(chunk("a", id="1"))
         await old.wait_closed()  # the 120 s heartbeat give-up
@@ -326,7 +332,7 @@ async def test_transport_logs_never_contain_tokens(
     """Running a whole session with debug logging never writes a token."""
     caplog.set_level(logging.DEBUG, logger="gatewayops")
     async with client_on(transport) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         server.send_message(runtime_end(id="1"))
         await client.wait_finished(OP)

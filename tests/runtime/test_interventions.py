@@ -46,7 +46,7 @@ async def test_an_answer_reaches_the_submit_dependency_once(
         submitted.append(submission)
 
     async with client_on(transport, submit_intervention=submit) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         server.send_message(request())
         await settle()
@@ -80,7 +80,7 @@ async def test_a_failed_submission_can_be_retried(
             raise OSError("gateway unreachable")
 
     async with client_on(transport, submit_intervention=flaky) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         server.send_message(request())
         await settle()
@@ -103,7 +103,7 @@ async def test_the_deadline_cancels_it_in_virtual_time(
     """No answer within the deadline: cancelled with `timeout` exactly then; answering
     afterwards raises InterventionClosed."""
     async with client_on(transport) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         server.send_message(request(wait_ms=5_000))
         await settle()

@@ -58,7 +58,7 @@ async def test_a_deadline_beyond_any_clock_still_gets_its_one_result(
     """`executionTimeoutMs` of 10**400 cannot be scheduled: the tool is answered with a
     structured `client_tool_execution_error`, once, and the run goes on."""
     async with client_on(transport, tools={"calc/add": add}) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         server.send_message(tool_execute(timeout_ms=10**400))
         result = await expect(server, ToolResult)
@@ -80,7 +80,7 @@ async def test_a_failure_carrying_out_effects_ends_the_run_and_closes_its_socket
     with its socket closed; `wait_finished` returns."""
     recorder = Recorder()
     async with client_on(transport, recorder=recorder) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         real_send = runtime_module.Runtime._send
 
@@ -109,7 +109,7 @@ async def test_a_quiet_socket_is_reported_after_the_quiet_time_and_not_by_acks(
     recorder = Recorder()
     config = StoreConfig(quiet_after_ms=100_000)
     async with client_on(transport, recorder=recorder, config=config) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         start = trio.current_time()
         for _ in range(3):  # acks at 30, 60, 90 s
@@ -132,11 +132,11 @@ async def test_update_token_and_reconnect_dial_one_new_socket_from_the_cursor(
     """`Client.update_token` then `Client.reconnect`: the old socket closes, the new one
     authenticates with the new token and resumes after the cursor."""
     async with client_on(transport) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         first, _ = await handshake(transport)
         first.send_message(chunk("a", id="3"))
         await settle()
-        client.update_token(OP, FRESH_TOKEN)
+        client.update_token(OP, token=FRESH_TOKEN)
         client.reconnect(OP)
         info = await first.wait_closed()
         assert (info.by_client, info.code) == (True, 1000)
@@ -153,7 +153,7 @@ async def test_without_auto_reconnect_a_drop_leaves_the_run_unfollowed(
     """With `auto_reconnect=False` one socket is ever dialled; a drop detaches the run
     (no outcome invented) until the application reconnects it."""
     async with client_on(transport, config=StoreConfig(auto_reconnect=False)) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         server.abort()
         await trio.sleep(60)

@@ -178,9 +178,13 @@ async def drive(scripts: dict[str, list[Script]], attach: list[bool], refresh_mo
         ) as client:
             for n, op in enumerate(scripts):
                 if attach[n]:
-                    client.attach(op, f"topic-{n}", GATEWAY, TOKEN)
+                    client.attach(
+                        operation_id=op, topic_id=f"topic-{n}", gateway_url=GATEWAY, token=TOKEN
+                    )
                 else:
-                    client.start(op, f"topic-{n}", GATEWAY, TOKEN)
+                    client.start(
+                        operation_id=op, topic_id=f"topic-{n}", gateway_url=GATEWAY, token=TOKEN
+                    )
             with trio.fail_after(24 * 3600):
                 for op in scripts:
                     await client.wait_finished(op)

@@ -27,7 +27,7 @@ async def test_heartbeat_every_30s_and_reconnect_after_three_missed_acks(
 ) -> None:
     """Unanswered heartbeats go out at 30/60/90 s; at 120 s the socket is replaced."""
     async with client_on(transport) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         t0 = trio.current_time()
         beats = []
@@ -47,7 +47,7 @@ async def test_acked_heartbeats_keep_the_socket(
 ) -> None:
     """A server that acks every heartbeat keeps one socket for ten minutes."""
     async with client_on(transport) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         for _ in range(20):
             await expect(server, Heartbeat)
@@ -62,7 +62,7 @@ async def test_watchdog_replaces_a_socket_whose_auth_is_never_answered(
 ) -> None:
     """A socket that opens but never gets `auth_success` is closed at 15 s and redialled."""
     async with client_on(transport) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server = await transport.accept()
         await expect(server, Auth)
         info = await server.wait_closed()
@@ -78,7 +78,7 @@ async def test_watchdog_covers_a_black_holed_handshake(
     """A dial that hangs forever is abandoned at 15 s; the next dial follows the backoff."""
     transport.black_hole_next()
     async with client_on(transport) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server = await transport.accept()
         assert trio.current_time() == 16
         assert len(transport.attempts) == 2
@@ -92,7 +92,7 @@ async def test_backoff_doubles_to_a_30s_cap_while_dials_fail(
     transport.refuse_next(8)
     recorder = Recorder()
     async with client_on(transport, recorder=recorder) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server = await transport.accept()
         await expect(server, Auth)
     failures = recorder.times_of(SocketFailed)
@@ -107,7 +107,7 @@ async def test_backoff_resets_only_after_a_healthy_connection(
     after `auth_success` proves the connection healthy and resets it to 1 s (11.25)."""
     recorder = Recorder()
     async with client_on(transport, recorder=recorder) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         for _ in range(3):  # opened, then dropped before authenticating
             server = await transport.accept()
             await expect(server, Auth)
@@ -141,7 +141,7 @@ async def test_jitter_is_seeded_and_never_exceeds_the_delay(
         transport.refuse_next(6)
         recorder = Recorder()
         async with client_on(transport, recorder=recorder, jitter=True) as client:
-            client.start(OP, TOPIC, GATEWAY, TOKEN)
+            client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
             await transport.accept()
         runs.append(gaps(recorder.times_of(SocketFailed)))
     assert runs[0] == runs[1]

@@ -116,7 +116,7 @@ async def test_each_tool_execute_gets_exactly_one_result(
     """Success, exception, timeout, missing handler and bad arguments: one frame each."""
     tools, arguments, expected = CASES[case]
     async with client_on(transport, tools=tools) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         server, _ = await handshake(transport)
         started = trio.current_time()
         server.send_message(tool_execute(arguments=arguments, timeout_ms=2000))
@@ -135,7 +135,7 @@ async def test_a_result_finished_while_disconnected_is_sent_after_reconnect(
 ) -> None:
     """A tool result that lands while the socket is down is queued, then sent once."""
     async with client_on(transport, tools={"calc/add": add}) as client:
-        client.start(OP, TOPIC, GATEWAY, TOKEN)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
         first, _ = await handshake(transport)
         first.send_message(tool_execute())
         first.abort()  # the tool (0.2 s) finishes while the client backs off (1 s)

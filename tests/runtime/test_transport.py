@@ -257,7 +257,7 @@ async def test_client_over_real_websockets_finishes_and_closes_with_1000() -> No
 
     async with ws_server(handler) as base:
         async with open_client(refresh_token=refresh_ok) as client:
-            client.start(OP, TOPIC, base, TOKEN)
+            client.start(operation_id=OP, topic_id=TOPIC, gateway_url=base, token=TOKEN)
             outcome = await client.wait_finished(OP)
             assert client.state.operations[OP].transcript.text == "hi"
         await trio.sleep(0.05)

@@ -34,6 +34,7 @@ from .helpers import (
     AUTH_EXPIRED,
     AUTH_SUCCESS,
     CURSOR,
+    EVER_OPENED,
     HEARTBEAT_ACK,
     OP,
     OP_URL,
@@ -114,7 +115,11 @@ def test_start_dials_a_socket_of_generation_one() -> None:
 def test_socket_open_sends_the_auth_frame_first() -> None:
     """When the socket opens the client authenticates with its token and nothing else."""
     store = TestStore(fold(GatewayState(), started()))
-    store.send(opened(), {STATUS: ConnectionStatus.AUTHENTICATING}, effects=[auth_frame()])
+    store.send(
+        opened(),
+        {STATUS: ConnectionStatus.AUTHENTICATING, EVER_OPENED: True},
+        effects=[auth_frame()],
+    )
     store.finish()
 
 

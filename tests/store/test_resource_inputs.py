@@ -130,6 +130,7 @@ LINK_OTHER_VALUES: dict[str, Any] = {
     "operation_id": "another-operation",
     "missed_heartbeats": 2,
     "quiet": True,
+    "ever_opened": True,
 }
 
 

@@ -11,6 +11,7 @@ import pytest
 from gatewayops.protocol import SessionStatus
 from gatewayops.store import (
     ConnectionStatus,
+    ErrorEntry,
     FinishSource,
     GatewayState,
     OperationStatus,
@@ -150,7 +151,7 @@ def test_own_error_event_fails_with_inline_error() -> None:
         finished(
             ended,
             **{
-                path("transcript.error"): "rate limited",
+                path("transcript.entries"): (ErrorEntry(id="error", message="rate limited"),),
                 path("transcript.ended"): True,
                 path("transcript.events"): 1,
             },
@@ -161,13 +162,16 @@ def test_own_error_event_fails_with_inline_error() -> None:
 
 
 def test_structured_error_event_message_is_found() -> None:
-    """A model-runtime error shape (`{errorType, error: {message}}`) still yields its message."""
+    """A model-runtime error shape (`{errorType, error: {message}}`) yields its message,
+    and the transcript keeps it whole: type and body."""
     state = fold(
         connected_store().state,
         received(event("error", {"errorType": "ProviderError", "error": {"message": "quota"}})),
     )
     op = op_of(state)
-    assert op.transcript.error == "quota"
+    assert op.transcript.error == ErrorEntry(
+        id="error", message="quota", kind="ProviderError", body={"error": {"message": "quota"}}
+    )
     assert op.outcome == Outcome(
         result=Result.FAILED, source=FinishSource.AGENT_EVENT, detail="quota"
     )

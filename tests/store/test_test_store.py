@@ -12,6 +12,7 @@ from gatewayops.testing import TestStore, TestStoreFailure, resolve_path
 
 from .helpers import (
     ANY,
+    EVER_OPENED,
     OP,
     auth_frame,
     connected_store,
@@ -62,7 +63,7 @@ def test_wrong_effects_fail_with_a_field_diff() -> None:
     with pytest.raises(TestStoreFailure, match=r"\[0\]\.generation"):
         store.send(
             opened(),
-            {STATUS: ConnectionStatus.AUTHENTICATING},
+            {STATUS: ConnectionStatus.AUTHENTICATING, EVER_OPENED: True},
             effects=[auth_frame(generation=2)],
         )
 
@@ -70,7 +71,7 @@ def test_wrong_effects_fail_with_a_field_diff() -> None:
 def test_unasserted_effects_fail_at_finish() -> None:
     """Effects never asserted make `finish` fail, listing them."""
     store = _authenticating_store()
-    store.send(opened(), {STATUS: ConnectionStatus.AUTHENTICATING})
+    store.send(opened(), {STATUS: ConnectionStatus.AUTHENTICATING, EVER_OPENED: True})
     with pytest.raises(TestStoreFailure, match="never asserted"):
         store.finish()
 
@@ -78,7 +79,7 @@ def test_unasserted_effects_fail_at_finish() -> None:
 def test_unasserted_effects_fail_before_the_next_send() -> None:
     """In exhaustive mode the next `send` refuses to run over unasserted effects."""
     store = _authenticating_store()
-    store.send(opened(), {STATUS: ConnectionStatus.AUTHENTICATING})
+    store.send(opened(), {STATUS: ConnectionStatus.AUTHENTICATING, EVER_OPENED: True})
     with pytest.raises(TestStoreFailure, match="left unasserted"):
         store.send(opened(), {})
 
@@ -86,7 +87,7 @@ def test_unasserted_effects_fail_before_the_next_send() -> None:
 def test_receive_asserts_pending_effects_in_order() -> None:
     """`receive` consumes the oldest pending effects; a mismatch fails."""
     store = _authenticating_store()
-    store.send(opened(), {STATUS: ConnectionStatus.AUTHENTICATING})
+    store.send(opened(), {STATUS: ConnectionStatus.AUTHENTICATING, EVER_OPENED: True})
     with pytest.raises(TestStoreFailure, match="received effects differ"):
         store.receive(send(Heartbeat()))
     store.receive(auth_frame())
@@ -96,7 +97,7 @@ def test_receive_asserts_pending_effects_in_order() -> None:
 def test_skip_effects_returns_and_drops_them() -> None:
     """`skip_effects` hands back the unasserted effects and clears them."""
     store = _authenticating_store()
-    store.send(opened(), {STATUS: ConnectionStatus.AUTHENTICATING})
+    store.send(opened(), {STATUS: ConnectionStatus.AUTHENTICATING, EVER_OPENED: True})
     assert store.skip_effects() == [auth_frame()]
     store.finish()
 

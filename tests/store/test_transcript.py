@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatewayops._persistent import Vector
 from gatewayops.protocol import SessionStatus, UnknownMessage
 from gatewayops.store import (
     AssistantMessage,
     BadMessageReceived,
     ConnectionStatus,
+    ErrorEntry,
     GatewayState,
     OperationStatus,
+    Reasoning,
+    Streaming,
     ToolCallEntry,
     ToolCallStatus,
     Transcript,
@@ -64,12 +66,13 @@ def _shown(*actions: Any) -> Transcript:
 # --------------------------------------------------------------------------- messages
 
 
-def test_stream_start_opens_an_assistant_message() -> None:
-    """`stream_start` appends an assistant message with the producer's id."""
+def test_stream_start_opens_a_streaming_message() -> None:
+    """`stream_start` makes the producer's message the streaming one; its entries appear
+    with its first content."""
     store = connected_store()
     store.send(
         _start(),
-        {TRANSCRIPT: Transcript(messages=Vector((AssistantMessage(id="msg-1"),)), events=1)},
+        {TRANSCRIPT: Transcript(streaming=Streaming(message_id="msg-1"), events=1)},
         effects=[],
     )
     store.finish()
@@ -77,7 +80,8 @@ def test_stream_start_opens_an_assistant_message() -> None:
 
 def test_stream_start_without_id_names_the_step() -> None:
     """A hetero producer's `stream_start` with no id gets a step-derived id."""
-    assert _shown(_start(None)).messages == (AssistantMessage(id="step-0"),)
+    shown = _shown(_start(None), _chunk("text", "hi"))
+    assert shown.messages == (AssistantMessage(id="step-0", text_pieces=("hi",)),)
 
 
 def test_text_chunks_append() -> None:
@@ -88,10 +92,12 @@ def test_text_chunks_append() -> None:
 
 
 def test_reasoning_chunks_append_separately() -> None:
-    """Reasoning chunks accumulate apart from the visible text."""
+    """Reasoning chunks accumulate in a thinking entry of their own, apart from the text."""
     shown = _shown(_start(), _chunk("reasoning", "think "), _chunk("reasoning", "more"))
-    assert shown.messages[0].reasoning == "think more"
-    assert shown.messages[0].text == ""
+    assert shown.entries == (
+        Reasoning(id="msg-1.reasoning.0", parent_message_id="msg-1", text_pieces=("think more",)),
+    )
+    assert shown.messages == ()
 
 
 def test_chunk_without_stream_start_goes_to_an_implicit_message() -> None:
@@ -102,9 +108,9 @@ def test_chunk_without_stream_start_goes_to_an_implicit_message() -> None:
 def test_replace_snapshot_replaces_the_text() -> None:
     """A `snapshotMode: replace` chunk replaces the text and records its seq."""
     shown = _shown(_start(), _chunk("text", "draft"), _chunk("text", "Final text", seq=3))
-    assert shown.messages[0] == AssistantMessage(
-        id="msg-1", text_pieces=("Final text",), text_seq=3
-    )
+    assert shown.messages == (AssistantMessage(id="msg-1", text_pieces=("Final text",)),)
+    assert shown.streaming is not None
+    assert shown.streaming.text_seq == 3
 
 
 def test_replace_snapshot_at_or_below_the_watermark_is_dropped() -> None:
@@ -116,7 +122,8 @@ def test_replace_snapshot_at_or_below_the_watermark_is_dropped() -> None:
         _chunk("text", "v5 again", seq=5),
     )
     assert shown.messages[0].text == "v5"
-    assert shown.messages[0].text_seq == 5
+    assert shown.streaming is not None
+    assert shown.streaming.text_seq == 5
 
 
 def test_replace_snapshots_without_seq_always_apply() -> None:
@@ -137,8 +144,8 @@ def test_replace_snapshots_without_seq_always_apply() -> None:
 def test_reasoning_snapshots_have_their_own_watermark() -> None:
     """Text and reasoning snapshots are watermarked independently."""
     shown = _shown(_start(), _chunk("text", "t", seq=7), _chunk("reasoning", "r", seq=1))
-    assert shown.messages[0] == AssistantMessage(
-        id="msg-1", text_pieces=("t",), reasoning_pieces=("r",), text_seq=7, reasoning_seq=1
+    assert shown.streaming == Streaming(
+        message_id="msg-1", text_at=0, reasoning_at=1, text_seq=7, reasoning_seq=1
     )
 
 
@@ -152,13 +159,14 @@ def test_other_chunk_kinds_are_counted_not_rendered() -> None:
 
 
 def test_stream_end_final_content_replaces_the_text() -> None:
-    """`stream_end` with `finalContent` sets the message's final text and closes it."""
+    """`stream_end` with `finalContent` sets the message's final text and ends it."""
     shown = _shown(
         _start(),
         _chunk("text", "partial"),
         received(event("stream_end", {"finalContent": "Done."})),
     )
-    assert shown.messages == (AssistantMessage(id="msg-1", text_pieces=("Done.",), ended=True),)
+    assert shown.messages == (AssistantMessage(id="msg-1", text_pieces=("Done.",)),)
+    assert shown.streaming is None
 
 
 def test_a_message_is_its_text_however_it_was_streamed() -> None:
@@ -180,9 +188,10 @@ def test_many_chunks_keep_few_pieces() -> None:
 
 
 def test_stream_end_without_final_content_keeps_the_text() -> None:
-    """`stream_end` without `finalContent` keeps the streamed text and closes the message."""
+    """`stream_end` without `finalContent` keeps the streamed text and ends the message."""
     shown = _shown(_start(), _chunk("text", "kept"), received(event("stream_end", {})))
-    assert shown.messages == (AssistantMessage(id="msg-1", text_pieces=("kept",), ended=True),)
+    assert shown.messages == (AssistantMessage(id="msg-1", text_pieces=("kept",)),)
+    assert shown.streaming is None
 
 
 def test_next_stream_start_opens_a_second_message() -> None:
@@ -212,9 +221,9 @@ def _tool_end(call_id: str = "t1", ok: bool = True) -> Any:
 
 
 def test_tool_start_shows_a_running_tool_call() -> None:
-    """`tool_start` adds a running server-side tool call."""
+    """`tool_start` adds a running server-side tool call on its parent message."""
     assert _shown(_tool_start()).tool_calls == (
-        ToolCallEntry(id="t1", identifier="web", api_name="search"),
+        ToolCallEntry(id="t1", parent_message_id="msg-1", identifier="web", api_name="search"),
     )
 
 
@@ -236,10 +245,18 @@ def test_repeated_tool_start_shows_the_call_once() -> None:
 
 
 def test_tool_execute_of_a_started_call_marks_it_client_executed() -> None:
-    """A `tool_execute` for a call already shown by `tool_start` updates it, not duplicates it."""
+    """A `tool_execute` for a call already shown by `tool_start` updates it (with what the
+    executor names), not duplicates it."""
     shown = _shown(_tool_start("call-1"), received(tool_execute("call-1")))
     assert shown.tool_calls == (
-        ToolCallEntry(id="call-1", identifier="web", api_name="search", client_executed=True),
+        ToolCallEntry(
+            id="call-1",
+            parent_message_id="msg-1",
+            identifier="calc",
+            api_name="add",
+            arguments='{"a": 1, "b": 2}',
+            client_executed=True,
+        ),
     )
     assert shown.events == 2
 
@@ -247,7 +264,13 @@ def test_tool_execute_of_a_started_call_marks_it_client_executed() -> None:
 def test_tool_execute_shows_a_client_executed_call() -> None:
     """`tool_execute` appears in the transcript as a client-executed tool call."""
     assert _shown(received(tool_execute())).tool_calls == (
-        ToolCallEntry(id="call-1", identifier="calc", api_name="add", client_executed=True),
+        ToolCallEntry(
+            id="call-1",
+            identifier="calc",
+            api_name="add",
+            arguments='{"a": 1, "b": 2}',
+            client_executed=True,
+        ),
     )
 
 
@@ -269,7 +292,7 @@ def test_events_after_the_terminal_are_ignored() -> None:
         received(event("error", {"message": "boom"})),
     )
     final = op_of(state).transcript
-    assert final.error == "boom"
+    assert final.error == ErrorEntry(id="msg-1.error", message="boom", parent_message_id="msg-1")
     assert final.ended
     store = TestStore(state)
     for late in (

@@ -7,9 +7,10 @@ imports and registers in full only the subcommand named -- the others are listed
 their summary alone, so ``--help`` and ``--version`` import no subcommand module, no
 Trio and no gateway; the one-line form of every argument error (``gatewayops COMMAND:
 error: ... (see --help)``, exit 2, no usage block); the argument types that refuse
-what no command can use: `finite_float` (NaN and infinities are usage errors) and
-`record_number` (1 or more); and `token_from`, the one rule for where a command's token
-comes from (``--token``, else ``GATEWAYOPS_TOKEN``).
+what no command can use: `finite_float` (NaN and infinities are usage errors),
+`record_number` (1 or more) and `gateway_url` (a gateway base URL with a scheme, a
+host and a port in 1-65535; for every command that takes one); and `token_from`, the one
+rule for where a command's token comes from (``--token``, else ``GATEWAYOPS_TOKEN``).
 
 A subcommand module exposes ``register(parser)``: it describes the command, adds its
 arguments to `parser` and sets ``func(args) -> int`` as its handler.
@@ -37,6 +38,7 @@ __all__ = [
     "build_parser",
     "command_of",
     "finite_float",
+    "gateway_url",
     "record_number",
     "token_from",
 ]
@@ -156,3 +158,23 @@ def token_from(given: str | None) -> str:
     if not token.strip():
         raise CommandError(f"no token: pass --token or set {TOKEN_ENV}")
     return token
+
+
+def gateway_url(text: str) -> str:
+    """An argparse type: a gateway base URL (``ws://HOST:PORT``, ``wss://``, ``http(s)://``).
+
+    The check is `gatewayops.protocol.check_gateway_url`'s (imported when a URL is
+    parsed, so ``--help`` stays fast).
+
+    Raises:
+        argparse.ArgumentTypeError: no or another scheme, no host, a port outside
+            1-65535, or an operation's socket URL; argparse reports it as
+            ``argument url: ...``.
+    """
+    from gatewayops.exceptions import InvalidGatewayUrl
+    from gatewayops.protocol import check_gateway_url
+
+    try:
+        return check_gateway_url(text)
+    except InvalidGatewayUrl as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

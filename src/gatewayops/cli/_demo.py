@@ -183,7 +183,12 @@ def _recorders(
 
 
 async def _play(lab: Lab, scenario: Scenario, run: RunHandle, problems: list[str]) -> None:
-    lab.client.start(run.operation_id, run.topic_id, lab.gateway.url, run.token)
+    lab.client.start(
+        operation_id=run.operation_id,
+        topic_id=run.topic_id,
+        gateway_url=lab.gateway.url,
+        token=run.token,
+    )
     async with trio.open_nursery() as nursery:
 
         async def inject() -> None:

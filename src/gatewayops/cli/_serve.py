@@ -1,15 +1,17 @@
 """`gatewayops serve`: the reference gateway as a standalone server on loopback.
 
 Owns: the ``serve`` subcommand -- checking that the host is a loopback address,
-running `gatewayops.gateway.run_gateway` until Ctrl-C or SIGTERM, and printing where
-it listens and, for every demo run it starts, a copy-pasteable ``gatewayops watch``
-command. The first line printed is always ``listening on ws://HOST:PORT`` so scripts
-can read it.
+running `gatewayops.gateway.run_gateway` until Ctrl-C or SIGTERM (which close every
+socket with 1001), and printing where it listens, its token endpoint, for every demo
+run it starts a copy-pasteable ``gatewayops watch`` command (with ``--topic`` and
+``--token-url``), and then one line per gateway log record: each connection,
+authentication verdict, rejected handshake, close, and run end. The first line printed
+is always ``listening on ws://HOST:PORT`` so scripts can read it.
 
 The watch commands carry the run's token: it is a short-lived token for a demo run of
-this loopback gateway, and a watch in another process needs it (the gateway refreshes
-tokens in-process only). They are the one thing printed without `say`'s redaction;
-nothing else prints a token.
+this loopback gateway, and a watch in another process needs it (``--token-url`` renews
+it once it expires). They are the one thing printed without `say`'s redaction; the log
+lines go through `say` too, and nothing else prints a token.
 
 Must not know: how the gateway works inside, or what `watch` does with the command.
 """
@@ -19,7 +21,11 @@ from __future__ import annotations
 import argparse
 import errno
 import ipaddress
+import logging
 import shlex
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 
 import trio
@@ -62,6 +68,12 @@ def register(parser: argparse.ArgumentParser) -> None:
         help=f"port to listen on, 0 for any free one (default: {DEFAULT_PORT})",
     )
     parser.add_argument(
+        "--token-port",
+        type=int,
+        default=0,
+        help="port of the token endpoint on the same host (default: any free one)",
+    )
+    parser.add_argument(
         "--runs", type=int, default=2, help="demo runs to start at once (default: 2)"
     )
     parser.add_argument(
@@ -102,8 +114,9 @@ def _check(args: argparse.Namespace) -> None:
             f"--host {args.host}: the reference gateway is a test server and binds to "
             "loopback only (127.0.0.1, ::1 or localhost)"
         )
-    if not 0 <= args.port <= _MAX_PORT:
-        raise CommandError(f"--port {args.port}: expected 0..{_MAX_PORT}")
+    for option, port in (("--port", args.port), ("--token-port", args.token_port)):
+        if not 0 <= port <= _MAX_PORT:
+            raise CommandError(f"{option} {port}: expected 0..{_MAX_PORT}")
     if args.runs < 0:
         raise CommandError(f"--runs {args.runs}: expected 0 or more")
     if args.every is not None and args.every <= 0:
@@ -118,43 +131,79 @@ def _handle(args: argparse.Namespace) -> int:
     return run_command("serve", _serve, args)
 
 
-def watch_command(url: str, run: RunHandle) -> str:
-    """The shell command that follows `run` on the gateway at `url` (with its token)."""
-    return shlex.join(
-        ["gatewayops", "watch", url, "--operation", run.operation_id, "--token", run.token]
-    )
+def watch_command(started: StandaloneGateway, run: RunHandle) -> str:
+    """The shell command that follows `run` on the gateway `started` (with its token, its
+    topic, and the token endpoint that renews the token once it expires)."""
+    command = ["gatewayops", "watch", started.url, "--operation", run.operation_id]
+    command += ["--topic", run.topic_id, "--token-url", started.token_url]
+    return shlex.join([*command, "--token", run.token])
 
 
-def _announce(url: str, token_ttl: float, run: RunHandle) -> None:
+def _announce(started: StandaloneGateway, token_ttl: float, run: RunHandle) -> None:
     say(f"demo run {run.operation_id} on {run.topic_id} (token valid {token_ttl:g} s):")
     # The one line any command prints with a token in it, on purpose: `say` would redact it.
-    print(f"  {watch_command(url, run)}", flush=True)
+    print(f"  {watch_command(started, run)}", flush=True)
+
+
+class _SayHandler(logging.Handler):
+    """Prints each gateway log record as one timestamped line, through `say`, once
+    `shown` is set (the start-up records repeat what `serve` prints itself)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.shown:
+            stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
+            say(f"{stamp} {record.getMessage()}")
+
+
+@contextmanager
+def _gateway_log(handler: _SayHandler) -> Iterator[None]:
+    """For the block, send the reference gateway's INFO records to `handler` only."""
+    log = logging.getLogger("gatewayops.gateway")
+    level, propagate = log.level, log.propagate
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+        log.propagate = propagate
 
 
 async def _serve(args: argparse.Namespace) -> int:
     _check(args)
-    url: list[str] = []
+    started: list[StandaloneGateway] = []
 
     def on_run(run: RunHandle) -> None:
-        _announce(url[0], args.token_ttl, run)
+        _announce(started[0], args.token_ttl, run)
 
     serve = partial(
         run_gateway,
         args.host,
         args.port,
+        token_port=args.token_port,
         demo_runs=args.runs,
         demo_every=args.every,
         script=partial(demo_run, delay=args.delay),
         token_ttl=args.token_ttl,
         on_run=on_run,
     )
+    handler = _SayHandler()
     try:
-        async with trio.open_nursery() as nursery:
-            started: StandaloneGateway = await nursery.start(serve)
-            url.append(started.url)
-            say(f"listening on {started.url}  (Ctrl-C to stop)")
-            for run in started.demo_runs:
-                _announce(started.url, args.token_ttl, run)
+        with _gateway_log(handler):
+            async with trio.open_nursery() as nursery:
+                gateway: StandaloneGateway = await nursery.start(serve)
+                started.append(gateway)
+                say(f"listening on {gateway.url}  (Ctrl-C to stop)")
+                say(f"token endpoint {gateway.token_url} (renews a run's expired token)")
+                for run in gateway.demo_runs:
+                    _announce(gateway, args.token_ttl, run)
+                handler.shown = True
     except* OSError as group:
         error = next(leaf for leaf in leaves(group) if isinstance(leaf, OSError))
         reason = "the port is in use" if error.errno == errno.EADDRINUSE else error.strerror

@@ -1,19 +1,31 @@
 """`gatewayops watch`: follow one operation on any protocol-v1 gateway to its end.
 
-Owns: the ``watch`` subcommand -- checking its arguments (URL scheme, a non-empty
-token from ``--token`` or ``GATEWAYOPS_TOKEN``), running the real client for one
-operation (attach by default, ``--new`` for a run followed from its first event),
-printing each change as one line (socket status, streamed text and reasoning deltas,
-tool calls, problems such as a bad frame, and the outcome), optionally recording the
-session (``--record``: each record reaches the file as it happens, ``--fsync`` also
-syncs it to disk), and the exit code: 0 when the operation finished, 1 when it could
-not be followed (auth failure, gone, rejected) or ``--timeout`` passed first.
+Owns: the ``watch`` subcommand -- checking its arguments (a gateway URL with a host
+and a port in 1-65535, a non-empty token from ``--token`` or ``GATEWAYOPS_TOKEN``),
+running the real client for one operation (attach by default, ``--new`` for a run
+followed from its first event), printing each change as one line (socket status, each
+retry with its delay and its reason; the transcript's entries in order: streamed text
+and reasoning deltas, each tool call inline with its arguments folded and its result or
+error, an error with its type and body; problems such as a bad frame; and the outcome),
+optionally recording the session (``--record``: each record reaches the file as it
+happens, ``--fsync`` also syncs it to disk), and the exit code: 0 when the operation
+finished, 1 when it could not be followed (auth failure, gone, rejected, a gateway never
+reached) or ``--timeout`` passed first (the message names the last problem, if the
+socket is not connected).
 
-There is no token-refresh endpoint here: the `refresh_token` dependency raises a clear
-error, so an `auth_expired` ends the operation as an auth failure once the refresh
-budget is spent. The token is never printed: states and actions redact it, and every
-line goes through `say`, which redacts anything shaped like a token (say, an
-`auth_failed` reason that echoes it).
+A gateway that cannot be reached is given up on by the store's dial budget
+(`StoreConfig.dial_budget`, ``--dial-attempts``, 3 by default): until a socket first
+opens, the third refused (DNS, TLS) dial in a row ends the operation as
+``unreachable``, which `watch` reports as one line, exit 1. After a first connection
+it reconnects for ever, printing each retry.
+
+Token refresh: with ``--token-url`` (``gatewayops serve`` prints one), an
+`auth_expired` trades the current token for a fresh one at that endpoint
+(`_token_client`); without it the `refresh_token` dependency raises `TokenUnavailable`
+saying how to get one, so the operation ends as an auth failure once the refresh budget
+is spent. The token is never printed: states and actions redact it, and every line goes
+through `say`, which redacts anything shaped like a token (say, an `auth_failed` reason
+that echoes it).
 
 Must not know: the reference gateway (this works against any v1 gateway).
 """
@@ -22,35 +34,52 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from pathlib import Path
 
 import trio
 
-from gatewayops.cli._commands import TOKEN_ENV, finite_float, token_from
+from gatewayops._chat_text import call_line, error_lines
+from gatewayops.cli._commands import TOKEN_ENV, finite_float, gateway_url, token_from
 from gatewayops.cli._console import run_command
 from gatewayops.cli._endings import EXIT_FAILED, EXIT_OK, CommandError, say
+from gatewayops.cli._token_client import check_token_url, fetch_token
 from gatewayops.effects import Client, open_client
-from gatewayops.exceptions import InvalidGatewayUrl
+from gatewayops.exceptions import TokenUnavailable
 from gatewayops.protocol import operation_url
 from gatewayops.replay import open_recorder
 from gatewayops.store import (
+    AssistantMessage,
     ConnectionStatus,
+    Entry,
+    ErrorEntry,
+    Link,
     Middleware,
     Operation,
     Outcome,
+    Reasoning,
     Result,
     StoreConfig,
+    ToolCallEntry,
     Transcript,
+    UserMessage,
+    backoff_delay_ms,
 )
 
-__all__ = ["NoRefreshEndpoint", "changes", "register"]
+__all__ = ["DEFAULT_DIAL_ATTEMPTS", "NO_TOKEN_URL", "changes", "register"]
+
+DEFAULT_DIAL_ATTEMPTS = 3
+"""Failed dials in a row after which `watch` gives up on a gateway it never reached."""
 
 _UNFOLLOWABLE = frozenset({Result.AUTH_FAILED, Result.GONE, Result.REJECTED})
 
 
-class NoRefreshEndpoint(Exception):
-    """`watch` cannot refresh tokens: it was given one token and nowhere to get another."""
+NO_TOKEN_URL = (
+    "the token expired and watch cannot get a fresh one: pass --token-url (gatewayops "
+    "serve prints it), or run watch again with a fresh --token"
+)
+"""The problem an expired token is, without ``--token-url``."""
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -60,12 +89,21 @@ def register(parser: argparse.ArgumentParser) -> None:
         "state changes, until it finishes. Exit 0 when it finished, 1 when it could not "
         "be followed (auth failure, gone, rejected, or --timeout)."
     )
-    parser.add_argument("url", help="gateway base URL (ws://, wss://, http:// or https://)")
+    parser.add_argument(
+        "url",
+        type=gateway_url,
+        help="gateway base URL (ws://HOST:PORT, wss://, http:// or https://)",
+    )
     parser.add_argument("--operation", required=True, metavar="ID", help="operation id")
     parser.add_argument(
         "--token", metavar="JWT", help=f"auth token (default: ${TOKEN_ENV}); never printed"
     )
     parser.add_argument("--topic", metavar="ID", help="topic id (default: the operation id)")
+    parser.add_argument(
+        "--token-url",
+        metavar="URL",
+        help="token endpoint (http://HOST:PORT/token) that renews an expired token",
+    )
     parser.add_argument(
         "--record", metavar="FILE", type=Path, help="record the session as JSON Lines"
     )
@@ -76,6 +114,14 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout", metavar="SECONDS", type=finite_float, help="give up after SECONDS (exit 1)"
+    )
+    parser.add_argument(
+        "--dial-attempts",
+        metavar="N",
+        type=int,
+        default=DEFAULT_DIAL_ATTEMPTS,
+        help="until the first connection, give up after N failed dials in a row (exit 1; "
+        f"default {DEFAULT_DIAL_ATTEMPTS}; 0: never give up)",
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
@@ -99,10 +145,13 @@ def _token(args: argparse.Namespace) -> str:
         raise CommandError("--fsync goes with --record")
     if args.timeout is not None and args.timeout <= 0:
         raise CommandError(f"--timeout {args.timeout:g}: expected a positive number")
-    try:
-        operation_url(args.url, args.operation)
-    except InvalidGatewayUrl as error:
-        raise CommandError(str(error)) from None
+    if args.dial_attempts < 0:
+        raise CommandError(f"--dial-attempts {args.dial_attempts}: expected 0 or more")
+    if args.token_url is not None:
+        try:
+            check_token_url(args.token_url)
+        except ValueError as error:
+            raise CommandError(f"--token-url: {error}") from None
     return token
 
 
@@ -110,11 +159,18 @@ def _handle(args: argparse.Namespace) -> int:
     return run_command("watch", _watch, args)
 
 
-async def _no_refresh(topic_id: str) -> str:
-    await trio.lowlevel.checkpoint()
-    raise NoRefreshEndpoint(
-        "watch has no token refresh endpoint: run it again with a fresh --token"
-    )
+def _refresher(token_url: str | None, token: str) -> Callable[[str], Awaitable[str]]:
+    """The `refresh_token` dependency: trade the latest token at `token_url`, if any."""
+    latest = [token]
+
+    async def refresh(topic_id: str) -> str:
+        if token_url is None:
+            await trio.lowlevel.checkpoint()
+            raise TokenUnavailable(NO_TOKEN_URL)
+        latest[0] = await fetch_token(token_url, latest[0])
+        return latest[0]
+
+    return refresh
 
 
 def _text_delta(label: str, old: str, new: str) -> list[str]:
@@ -125,36 +181,64 @@ def _text_delta(label: str, old: str, new: str) -> list[str]:
     return [f"{label:<10} (replaced) {new!r}"]
 
 
+def _entry_lines(old: Entry | None, new: Entry) -> list[str]:
+    """What changed in one entry (`old` is what stood at its place before, if anything)."""
+    same = old is not None and type(old) is type(new) and old.id == new.id
+    match new:
+        case AssistantMessage() | Reasoning():
+            label = "text" if isinstance(new, AssistantMessage) else "reasoning"
+            before = old.text if same and isinstance(old, AssistantMessage | Reasoning) else ""
+            return _text_delta(label, before, new.text)
+        case ToolCallEntry():
+            if same and isinstance(old, ToolCallEntry) and old.status is new.status:
+                return []  # the model still writing its arguments: shown when it runs
+            return [f"{'tool':<10} {call_line(new)}"]
+        case UserMessage() | ErrorEntry() if new == old:
+            return []
+        case UserMessage():
+            return [f"{'you':<10} {new.text!r}"]
+        case ErrorEntry():
+            return [f"{'error':<10} {line}" for line in error_lines(new)]
+
+
 def _transcript_lines(old: Transcript, new: Transcript) -> list[str]:
+    """The entries that appeared or changed, in the transcript's order."""
     lines: list[str] = []
-    for index, message in enumerate(new.messages):  # messages are only ever appended
-        previous = old.messages[index] if index < len(old.messages) else None
-        lines += _text_delta("reasoning", previous.reasoning if previous else "", message.reasoning)
-        lines += _text_delta("text", previous.text if previous else "", message.text)
-    calls = {call.id: call.status for call in old.tool_calls}
-    for call in new.tool_calls:
-        if calls.get(call.id) is not call.status:
-            where = " (run here)" if call.client_executed else ""
-            lines.append(f"{'tool':<10} {call.identifier}/{call.api_name} {call.status}{where}")
-    if new.error is not None and new.error != old.error:
-        lines.append(f"{'error':<10} {new.error}")
+    before = old.entries
+    for index, entry in enumerate(new.entries):
+        previous = before[index] if index < len(before) else None
+        if previous is not entry:
+            lines += _entry_lines(previous, entry)
     return lines
+
+
+def _socket_line(op: Operation, link: Link, config: StoreConfig) -> str:
+    """The link's new status; while reconnecting, which retry comes, when, and why."""
+    if link.status is not ConnectionStatus.RECONNECTING:
+        return f"{'socket':<10} {link.status}"
+    delay = backoff_delay_ms(config, link.attempt) / 1000  # jitter shortens it, never more
+    why = f": {op.last_problem}" if op.last_problem else ""
+    return f"{'socket':<10} retry {link.attempt} within {delay:g} s{why}"
 
 
 def changes(
     old: Operation | None,
     new: Operation,
-    old_socket: ConnectionStatus | None,
-    new_socket: ConnectionStatus,
+    old_link: Link | None,
+    new_link: Link,
+    config: StoreConfig,
 ) -> list[str]:
-    """The lines `watch` prints for one change of the followed operation (and the status
-    of its socket before and after)."""
+    """The lines `watch` prints for one change of the followed operation (and its link
+    before and after; `config` gives the backoff delays)."""
     lines = _transcript_lines(old.transcript if old else Transcript(), new.transcript)
-    if old is None or old_socket is not new_socket:
-        socket = f"{'socket':<10} {new_socket}"
+    moved = old_link is None or old_link.status is not new_link.status
+    if moved:
+        socket = _socket_line(new, new_link, config)
         # a finishing snapshot shows what streamed first; otherwise the socket comes first
         lines = [*lines, socket] if new.is_finished else [socket, *lines]
-    if new.last_problem and (old is None or old.last_problem != new.last_problem):
+    named = moved and new_link.status is ConnectionStatus.RECONNECTING  # by the retry line
+    fresh = old is None or old.last_problem != new.last_problem
+    if new.last_problem and fresh and not named:
         lines.append(f"{'problem':<10} {new.last_problem}")
     if new.bad_frames and (old is None or old.bad_frames != new.bad_frames):
         lines.append(f"{'problem':<10} bad frames so far: {new.bad_frames}")
@@ -166,22 +250,33 @@ def changes(
 async def _follow(client: Client, operation_id: str, timeout: float | None) -> Outcome | None:
     """Print every change of the operation until it finishes; None if `timeout` passed."""
     previous: Operation | None = None
-    previous_socket: ConnectionStatus | None = None
+    previous_link: Link | None = None
+    config = client.state.config
     with trio.move_on_after(math.inf if timeout is None else timeout):
         async for op in client.changes(operation_id):
-            socket = client.state.link_of(op).status
-            for line in changes(previous, op, previous_socket, socket):
+            link = client.state.link_of(op)
+            for line in changes(previous, op, previous_link, link, config):
                 say(line)
-            previous, previous_socket = op, socket
+            previous, previous_link = op, link
         return await client.wait_finished(operation_id)
     return None
+
+
+def _unfinished(client: Client, operation_id: str, timeout: float) -> CommandError:
+    """The error of a run that did not finish in time, naming the last problem unless
+    the socket is connected (an old problem would then mislead)."""
+    op = client.state.operations[operation_id]
+    text = f"{operation_id} did not finish within {timeout:g} s"
+    if op.last_problem and client.state.link_of(op).status is not ConnectionStatus.CONNECTED:
+        text += f": {op.last_problem}"
+    return CommandError(text, exit_code=EXIT_FAILED)
 
 
 async def _watch(args: argparse.Namespace) -> int:
     token = _token(args)
     op_id, topic = args.operation, args.topic or args.operation
     mode = "new run" if args.new else "attach"
-    config = StoreConfig()
+    config = StoreConfig(dial_budget=args.dial_attempts or None)
     with ExitStack() as stack:
         middleware: list[Middleware] = []
         if args.record is not None:
@@ -190,18 +285,21 @@ async def _watch(args: argparse.Namespace) -> int:
             )
             middleware.append(stack.enter_context(recorder))
         say(f"watching {op_id} at {operation_url(args.url, op_id)} ({mode})")
+        refresh = _refresher(args.token_url, token)
         async with open_client(
-            refresh_token=_no_refresh, config=config, middleware=middleware
+            refresh_token=refresh, config=config, middleware=middleware
         ) as client:
             follow = client.start if args.new else client.attach
-            follow(op_id, topic, args.url, token)
+            follow(operation_id=op_id, topic_id=topic, gateway_url=args.url, token=token)
             outcome = await _follow(client, op_id, args.timeout)
-    if outcome is None:
-        raise CommandError(
-            f"{op_id} did not finish within {args.timeout:g} s", exit_code=EXIT_FAILED
-        )
-    detail = f": {outcome.detail}" if outcome.detail else ""
-    say(f"{'outcome':<10} {outcome.result} ({outcome.source}){detail}")
+            if outcome is None:
+                raise _unfinished(client, op_id, args.timeout)
+    unreachable = outcome.result is Result.UNREACHABLE  # one line on stderr instead
+    if not unreachable:
+        detail = f": {outcome.detail}" if outcome.detail else ""
+        say(f"{'outcome':<10} {outcome.result} ({outcome.source}){detail}")
     if args.record is not None:
         say(f"recorded to {args.record}")
+    if unreachable:  # the detail is the last problem and the count of attempts
+        raise CommandError(outcome.detail, exit_code=EXIT_FAILED)
     return EXIT_FAILED if outcome.result in _UNFOLLOWABLE else EXIT_OK

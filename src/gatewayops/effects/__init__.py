@@ -7,12 +7,8 @@ for are opened and cancelled as it changes, and one-shot effects run as tasks wh
 results come back as actions.
 """
 
-from gatewayops.effects._client import (
-    Client,
-    ClientStatistics,
-    OperationChanges,
-    open_client,
-)
+from gatewayops.effects._changes import OperationChanges
+from gatewayops.effects._client import Client, ClientStatistics, open_client
 from gatewayops.effects._handlers import (
     InterruptFn,
     RefreshTokenFn,

@@ -1,26 +1,32 @@
 """The public face of the runtime: `open_client` and the `Client` it yields.
 
 Owns: the application API (start, attach, stop, detach, update_token, reconnect, answer,
-decline, dispatch, subscribe), the ways to wait for an operation (`wait_finished`,
-`changes`), `statistics()`, the debug mode that checks every step (`check_invariants`),
-and closing. Misuse errors from the reducer (`LocalUsageError` subclasses) reach the
-caller; after closing, every method that would act raises `ClientClosed`. Tokens passed
-in are never logged (actions redact them in their repr). Must not know: how resources
-and effects are carried out (that is `_runtime`), or the wire protocol.
+decline, dispatch, subscribe), the ways to wait for an operation (`wait_finished`, and
+`changes`, whose iterator is `_changes.OperationChanges`), `statistics()`, the debug mode
+that checks every step (`check_invariants`), and closing. Misuse errors from the reducer
+(`LocalUsageError` subclasses) reach the caller; after closing, every method that would
+act raises `ClientClosed`. The methods that take several strings (`start`, `attach`,
+`update_token`'s token) take them by keyword only, since swapped ids and tokens would be
+accepted silently: a call by position raises `KeywordArgumentsRequired`, whose message
+shows the keyword form. Tokens passed in are never logged (actions redact them in their
+repr). Must not know: how resources and effects are carried out (that is `_runtime`), or
+the wire protocol.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from types import TracebackType
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import attrs
 import trio
 
+from gatewayops.effects._changes import OperationChanges
 from gatewayops.effects._handlers import (
     InterruptFn,
     RefreshTokenFn,
@@ -28,17 +34,15 @@ from gatewayops.effects._handlers import (
     ToolHandler,
 )
 from gatewayops.effects._runtime import Runtime
-from gatewayops.exceptions import ClientClosed, UnknownOperation
+from gatewayops.exceptions import ClientClosed, KeywordArgumentsRequired, UnknownOperation
 from gatewayops.store import (
     Action,
     GatewayState,
     InterventionAnswered,
     InterventionDeclined,
     InvariantWatch,
-    Link,
     Listener,
     Middleware,
-    Operation,
     OperationAttached,
     OperationDetached,
     OperationStarted,
@@ -51,7 +55,35 @@ from gatewayops.store import (
 )
 from gatewayops.transport import Transport, WebSocketTransport
 
-__all__ = ["Client", "ClientStatistics", "OperationChanges", "open_client"]
+__all__ = ["Client", "ClientStatistics", "open_client"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _by_keyword(
+    method: Callable[Concatenate[Client, _P], _R],
+) -> Callable[Concatenate[Client, _P], _R]:
+    """Refuse a call of `method` that passes its keyword-only arguments by position, with
+    a `KeywordArgumentsRequired` that shows the keyword form (Python's own error says
+    only how many positional arguments were given). Type checkers see `method`'s own
+    signature, so they refuse such a call before it runs."""
+    parameters = list(inspect.signature(method).parameters.values())[1:]  # without self
+    positional = sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters)
+    shape = ", ".join(
+        p.name if p.kind is p.POSITIONAL_OR_KEYWORD else f"{p.name}=..."
+        for p in parameters
+        if p.default is p.empty
+    )
+    message = f"Client.{method.__name__} takes keyword arguments: {method.__name__}({shape})"
+
+    @functools.wraps(method)
+    def checked(self: Client, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if len(args) > positional:
+            raise KeywordArgumentsRequired(message)
+        return method(self, *args, **kwargs)
+
+    return checked
 
 
 @attrs.frozen(kw_only=True)
@@ -74,75 +106,6 @@ class ClientStatistics:
     running_effect_tasks: int
     live_operations: int
     background_tasks: int
-
-
-class OperationChanges:
-    """Async iterator over one operation's snapshots, ending after it finishes.
-
-    The first snapshot is the operation as it is when iteration starts; another comes
-    whenever the operation or its link changed (read the link's status with
-    `gatewayops.store.connection_status(client.state, operation_id)`, or
-    `client.state.link_of(op)`). A consumer that falls behind skips intermediate
-    snapshots (each is the whole operation, so the latest says everything); the
-    finished snapshot is always delivered, last. Iteration also ends when the client
-    closes. Use it as an async context manager, or call `aclose`, to stop listening early.
-    """
-
-    def __init__(self, client: Client, operation_id: str, current: Operation) -> None:
-        self._operation_id = operation_id
-        self._latest = (current, client.state.links.get(current.link_id))
-        self._delivered: tuple[Operation, Link | None] | None = None
-        self._wakeup = trio.Event()
-        self._closed = False
-        self._unsubscribe = client.subscribe(self._on_dispatch)
-
-    def _on_dispatch(self, old: GatewayState, new: GatewayState, action: Action) -> None:
-        op = new.operations.get(self._operation_id)
-        if op is None:
-            return
-        link = new.links.get(op.link_id)
-        if op is self._latest[0] and link is self._latest[1]:
-            return
-        self._latest = (op, link)
-        if op.is_finished:
-            self._unsubscribe()
-        self._wakeup.set()
-
-    def __aiter__(self) -> OperationChanges:
-        return self
-
-    async def __anext__(self) -> Operation:
-        while True:
-            if self._latest is not self._delivered:
-                self._delivered = self._latest
-                return self._latest[0]
-            if self._closed or self._latest[0].is_finished:
-                self._unsubscribe()
-                raise StopAsyncIteration
-            self._wakeup = trio.Event()
-            await self._wakeup.wait()
-
-    async def __aenter__(self) -> OperationChanges:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def close(self) -> None:
-        """Stop listening; a pending `__anext__` ends after the last unseen snapshot."""
-        self._closed = True
-        self._unsubscribe()
-        self._wakeup.set()
-
-    async def aclose(self) -> None:
-        """Stop listening (see `close`)."""
-        self.close()
-        await trio.lowlevel.checkpoint()
 
 
 class Client:
@@ -178,10 +141,12 @@ class Client:
             raise ClientClosed("the client is closed")
         self._runtime.dispatch(action)
 
-    def start(self, operation_id: str, topic_id: str, gateway_url: str, token: str) -> None:
+    @_by_keyword
+    def start(self, *, operation_id: str, topic_id: str, gateway_url: str, token: str) -> None:
         """Follow a new run from its first event.
 
         Raises:
+            KeywordArgumentsRequired: the arguments were passed by position.
             OperationAlreadyExists: the operation id is already known.
             TopicBusy: another running operation holds the topic.
             InvalidGatewayUrl: the gateway URL is empty or has a wrong scheme.
@@ -192,8 +157,10 @@ class Client:
             )
         )
 
+    @_by_keyword
     def attach(
         self,
+        *,
         operation_id: str,
         topic_id: str,
         gateway_url: str,
@@ -205,6 +172,7 @@ class Client:
         With no `last_event_id` the replay is buffered, deduplicated and shown in order.
 
         Raises:
+            KeywordArgumentsRequired: the arguments were passed by position.
             OperationFinished: the operation already finished.
             TopicBusy: another running operation holds the topic.
             InvalidGatewayUrl: the gateway URL is empty or has a wrong scheme.
@@ -235,12 +203,14 @@ class Client:
         """
         self.dispatch(OperationDetached(operation_id=operation_id))
 
-    def update_token(self, operation_id: str, token: str) -> None:
+    @_by_keyword
+    def update_token(self, operation_id: str, *, token: str) -> None:
         """Use `token` for the operation's next `auth` frame (nothing is sent now).
 
         Pair it with `reconnect` to authenticate with it at once.
 
         Raises:
+            KeywordArgumentsRequired: the token was passed by position.
             UnknownOperation: no such operation.
         """
         self.dispatch(TokenReplaced(operation_id=operation_id, token=token))

@@ -19,7 +19,7 @@ from typing import Any, TypeAlias
 import trio
 
 from gatewayops._secrets import get_logger
-from gatewayops.exceptions import OperationNotFound
+from gatewayops.exceptions import OperationNotFound, TokenUnavailable
 from gatewayops.protocol import ToolError, ToolResult
 from gatewayops.store import (
     ExecuteTool,
@@ -69,6 +69,8 @@ EXECUTOR_TIMEOUT = "client_executor_timeout"
 
 def _describe(error: BaseException) -> str:
     text = str(error)
+    if isinstance(error, TokenUnavailable) and text:
+        return text  # written for the user already
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 

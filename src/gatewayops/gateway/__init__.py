@@ -34,7 +34,8 @@ from gatewayops.gateway._scripts import (
     long_run,
     tool_run,
 )
-from gatewayops.gateway._standalone import StandaloneGateway, run_gateway
+from gatewayops.gateway._standalone import SHUTDOWN_GRACE, StandaloneGateway, run_gateway
+from gatewayops.gateway._token_endpoint import TOKEN_PATH, serve_token_endpoint
 from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL
 from gatewayops.gateway._user_tokens import DEFAULT_USER
 from gatewayops.gateway._v2_control import MuxGateway
@@ -48,6 +49,8 @@ __all__ = [
     "DEFAULT_USER",
     "IDLE_CHECK_INTERVAL",
     "IDLE_TIMEOUT",
+    "SHUTDOWN_GRACE",
+    "TOKEN_PATH",
     "Answer",
     "AskHuman",
     "AuthCloseReason",
@@ -75,5 +78,6 @@ __all__ = [
     "long_run",
     "open_gateway",
     "run_gateway",
+    "serve_token_endpoint",
     "tool_run",
 ]

@@ -1,10 +1,11 @@
 """The in-process control API of the reference gateway.
 
 Owns: `open_gateway` (bind on loopback, serve, run scripted operations, clean up),
-`Gateway` (start runs, issue and refresh tokens, interrupt, answer the agent, inspect
-status, events, interventions and statistics, reach the fault switches and protocol
-v2's endpoint, `Gateway.v2`), `RunHandle` and `GatewayStatistics`. The standalone
-runner behind ``gatewayops serve`` is `_standalone.run_gateway`.
+`Gateway` (start runs, issue, refresh and renew tokens, interrupt, answer the agent,
+inspect status, events, interventions and statistics, reach the fault switches and
+protocol v2's endpoint, `Gateway.v2`, close every socket with 1001), `RunHandle` and
+`GatewayStatistics`. The standalone runner behind ``gatewayops serve`` is
+`_standalone.run_gateway`.
 
 `refresh_token` and `interrupt` stand in for upstream's tRPC ``refreshGatewayToken``
 and ``aiAgent.interruptTask``, and `submit_intervention` for the producer's answer
@@ -15,7 +16,6 @@ Must not know: the client (`gatewayops.store`, `effects`, `transport`).
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -40,12 +40,18 @@ from gatewayops.gateway._limits import (
     DEFAULT_MAX_OUTBOX_FRAMES,
     CloseCause,
     GatewayLimits,
+    check_loopback,
 )
 from gatewayops.gateway._operation_state import Operation, ToolOutcome
 from gatewayops.gateway._operations import OperationRegistry
 from gatewayops.gateway._scripts import Script, play
-from gatewayops.gateway._server import GatewayServer
-from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL, GatewayClock, TokenAuthority
+from gatewayops.gateway._server import GatewayServer, tasks_under
+from gatewayops.gateway._tokens import (
+    DEFAULT_TOKEN_TTL,
+    GatewayClock,
+    InvalidToken,
+    TokenAuthority,
+)
 from gatewayops.gateway._user_tokens import DEFAULT_USER
 from gatewayops.gateway._v2_control import MuxGateway
 from gatewayops.gateway._v2_socket import MuxEndpoint
@@ -210,6 +216,26 @@ class Gateway:
         operation = self._registry.current_for_topic(topic_id)
         return self._tokens.issue(topic_id, operation.operation_id, ttl_seconds)
 
+    def renew_token(self, token: str, ttl_seconds: float = DEFAULT_TOKEN_TTL) -> str:
+        """A fresh token for the run `token` was issued for, expired or not (the endpoint).
+
+        Raises:
+            ValueError: `token` was not issued by this gateway (the reason says why).
+            OperationNotFound: its run is unknown or was forgotten.
+        """
+        check = self._tokens.check(token)
+        if isinstance(check, InvalidToken):
+            raise ValueError(check.reason)
+        op, topic = check.claims.operation_id, check.claims.topic_id
+        operation = self._registry.get(op)
+        if operation is None or operation.topic_id != topic:
+            raise OperationNotFound(f"operation {op!r} not found")
+        return self._tokens.issue(topic, op, ttl_seconds)
+
+    async def go_away(self) -> None:
+        """Close every open socket with 1001 (going away); wait until all are closed."""
+        await self._server.go_away()
+
     async def interrupt(self, operation_id: str, topic_id: str | None = None) -> bool:
         """Stop a run (``aiAgent.interruptTask``); it ends with reason ``"interrupted"``.
 
@@ -314,7 +340,7 @@ class Gateway:
             queued_chars=sum(peer.queued_chars for peer in peers),
             live_runs=sum(1 for operation in operations if operation.run_scope is not None),
             operations=len(operations),
-            tasks=_tasks_under(self._nursery),
+            tasks=tasks_under(self._nursery),
             accepted_total=server.accepted,
             rejected_total=server.rejected,
             auth_timeouts_total=server.closed_by[CloseCause.AUTH_TIMEOUT],
@@ -337,27 +363,6 @@ class Gateway:
         return f"Gateway(url={self.url!r})"
 
 
-def _tasks_under(nursery: trio.Nursery) -> int:
-    return sum(
-        1 + sum(_tasks_under(child) for child in task.child_nurseries)
-        for task in nursery.child_tasks
-    )
-
-
-def _check_loopback(host: str, allow_remote: bool) -> None:
-    if allow_remote or host == "localhost":
-        return
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise ValueError(
-            f"host {host!r}: the reference gateway binds to loopback only "
-            "(pass allow_remote=True to override)"
-        )
-
-
 @asynccontextmanager
 async def open_gateway(
     host: str = "127.0.0.1",
@@ -374,8 +379,9 @@ async def open_gateway(
 ) -> AsyncIterator[Gateway]:
     """Serve a reference gateway for the duration of the ``async with`` block.
 
-    On exit every run is cancelled and every socket is dropped. Each limit that closes a
-    socket does so with code 1008, logs one line and is counted in `Gateway.statistics`.
+    On exit every run is cancelled and every socket is dropped (`Gateway.go_away` closes
+    them with 1001 first). Each limit that closes a socket does so with code 1008, logs
+    one line and is counted in `Gateway.statistics`.
 
     Args:
         host: a loopback address to bind (``127.0.0.1``, ``::1`` or ``localhost``).
@@ -395,7 +401,7 @@ async def open_gateway(
         ValueError: `host` is not a loopback address and `allow_remote` is false, or a
             timeout or size is not positive (the error names it).
     """
-    _check_loopback(host, allow_remote)
+    check_loopback(host, allow_remote)
     limits = GatewayLimits(
         max_frame_chars=max_frame_chars,
         handshake_timeout=handshake_timeout,
@@ -423,4 +429,5 @@ async def open_gateway(
         try:
             yield gateway
         finally:
+            server.drop_all()
             nursery.cancel_scope.cancel()

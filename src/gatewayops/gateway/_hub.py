@@ -80,7 +80,8 @@ class MuxPeer(Protocol):
     """What the hub needs from an open v2 socket (implemented by `_v2_socket`).
 
     `user_id` is the one its token named; `send_frame` queues a text frame and never
-    blocks; `abort` drops the TCP connection at once, without a close frame.
+    blocks; `abort` drops the TCP connection at once, without a close frame; `go_away`
+    closes with 1001 (the gateway is shutting down).
     """
 
     @property
@@ -92,6 +93,8 @@ class MuxPeer(Protocol):
     def send_frame(self, frame: str) -> None: ...
 
     def abort(self) -> None: ...
+
+    def go_away(self) -> None: ...
 
 
 @attrs.frozen(kw_only=True)

@@ -2,8 +2,9 @@
 
 Owns: `GatewayLimits` (frame size, handshake time, the two auth deadlines and the outbox
 bound, checked once when a gateway is opened, with an error naming the bad setting),
-their defaults, and `CloseCause` (which of those limits closed a socket, as counted in
-`GatewayStatistics`).
+their defaults, `CloseCause` (which of those limits closed a socket, as counted in
+`GatewayStatistics`), and `check_loopback` (the gateway and its token endpoint bind to
+loopback addresses only, unless told otherwise).
 
 A hostile or broken client meets each limit in turn: it must finish its HTTP upgrade
 within `handshake_timeout`, send an `auth` frame within `auth_timeout` of the upgrade,
@@ -17,6 +18,7 @@ Must not know: sockets, tokens, operations or how a limit is enforced.
 from __future__ import annotations
 
 import enum
+import ipaddress
 import math
 from typing import Any
 
@@ -32,6 +34,7 @@ __all__ = [
     "DEFAULT_MAX_OUTBOX_FRAMES",
     "CloseCause",
     "GatewayLimits",
+    "check_loopback",
 ]
 
 DEFAULT_HANDSHAKE_TIMEOUT = 10.0
@@ -106,3 +109,22 @@ class CloseCause(enum.Enum):
 
     OUTBOX_OVERFLOW = "outbox_overflow"
     """The client stopped reading and its outbox reached its bound."""
+
+
+def check_loopback(host: str, allow_remote: bool = False) -> None:
+    """Refuse to bind `host` unless it is a loopback address (or `allow_remote`).
+
+    Raises:
+        ValueError: `host` is not ``localhost`` or a loopback IP address.
+    """
+    if allow_remote or host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(
+            f"host {host!r}: the reference gateway binds to loopback only "
+            "(pass allow_remote=True to override)"
+        )

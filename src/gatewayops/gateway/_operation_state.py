@@ -31,8 +31,9 @@ class Peer(Protocol):
     `auth_success` until `auth_expired`; `send_frame` queues a text frame and never
     blocks (a socket whose queue is full closes itself instead); `expire` sends
     `auth_expired` and de-authenticates; `abort` closes the TCP connection at once,
-    without a WebSocket close frame. `queued_frames` and `queued_chars` say how much the
-    socket has queued but not yet written (for the gateway's statistics).
+    without a WebSocket close frame; `go_away` closes with 1001 (shutting down).
+    `queued_frames` and `queued_chars` say how much the socket has queued but not yet
+    written (for the gateway's statistics).
     """
 
     @property
@@ -52,6 +53,8 @@ class Peer(Protocol):
     def expire(self) -> None: ...
 
     def abort(self) -> None: ...
+
+    def go_away(self) -> None: ...
 
 
 class OperationWatcher(Protocol):

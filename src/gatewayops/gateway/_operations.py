@@ -251,6 +251,7 @@ class OperationRegistry:
         if self.publish(operation, event_type, data, step_index) is None:
             return False
         operation.ended = True
+        _log.info("%s ended: %s (%s)", operation.operation_id, status, event_type)
         self.set_status(operation, status)
         self.complete_session(operation)
         self.notify()

@@ -5,9 +5,16 @@ Owns: `GatewayServer.handle_stream` (the `trio.serve_listeners` handler), the ha
 accepted: another path is rejected with HTTP 404, a missing `operationId` or `clientId`
 with 400, while v2's token is judged after the upgrade; the upgrade must arrive within
 `handshake_timeout`, and a client that hangs up before finishing it is let go at once
-rather than at the timeout), black-holed connections, and the connection counters behind
-`GatewayStatistics`. Each accepted v1 socket's conversation is a `GatewaySocket`, each
-v2 one's is served by the `MuxEndpoint`.
+rather than at the timeout), black-holed connections, and the connection and task
+counters behind `GatewayStatistics` (`tasks_under`). Each accepted v1 socket's
+conversation is a `GatewaySocket`, each v2 one's is served by the `MuxEndpoint`.
+
+`go_away` closes every open socket with 1001 and waits until they are gone (a server
+shutting down). For that to work while the gateway is being cancelled, each connection
+runs in a shielded cancel scope of its own, which only `drop_all` cancels (and which is
+cancelled at once for a connection accepted after it): the gateway's owner calls it
+last, so no connection outlives the gateway. One log line per accepted socket, per
+rejected handshake, and per socket closed (with the code the client sent or got).
 
 Every task a connection starts lives in that connection's handler and ends with it, so
 when a connection is gone the gateway holds nothing for it: no task, no registry entry,
@@ -35,7 +42,7 @@ from gatewayops.gateway._tokens import TokenAuthority
 from gatewayops.gateway._v2_socket import MuxEndpoint, MuxTarget
 from gatewayops.protocol import MUX_PATH
 
-__all__ = ["GatewayServer"]
+__all__ = ["GatewayServer", "tasks_under"]
 
 _log = get_logger("gatewayops.gateway")
 
@@ -145,18 +152,32 @@ class GatewayServer:
         self.rejected = 0
         self.held = 0
         self.handshaking = 0
+        self._connections: set[trio.CancelScope] = set()
+        self._dropped = False
 
     async def handle_stream(self, stream: trio.SocketStream) -> None:
         """Serve one TCP connection (the `trio.serve_listeners` handler); never raises."""
+        scope = trio.CancelScope(shield=True)  # ended by `drop_all`, not by the listener
+        if self._dropped:
+            scope.cancel()
+        self._connections.add(scope)
         try:
-            if self.faults.take_blackhole():
-                await self._hold(stream)
-            else:
-                await self._serve(stream)
+            with scope:
+                if self.faults.take_blackhole():
+                    await self._hold(stream)
+                else:
+                    await self._serve(stream)
         except Exception:
             _log.exception("connection handler failed")
         finally:
+            self._connections.discard(scope)
             await trio.aclose_forcefully(stream)
+
+    def drop_all(self) -> None:
+        """End every connection now, and each one accepted from now on (no close frame)."""
+        self._dropped = True
+        for scope in self._connections:
+            scope.cancel()
 
     async def _hold(self, stream: trio.SocketStream) -> None:
         _log.info("fault: black-holing a handshake")
@@ -221,8 +242,29 @@ class GatewayServer:
             ws=ws,
             context=self._context,
         )
+        _log.info("%s: connected for %s", socket.name, operation_id)
         self.registry.add_peer(socket)
         try:
             await socket.run()
         finally:
             self.registry.remove_peer(socket)
+            code = ws.closed.code if ws.closed is not None else None
+            _log.info("%s: disconnected (code %s)", socket.name, code)
+
+    async def go_away(self) -> None:
+        """Close every open socket (v1's and v2's) with 1001 (going away) and wait until
+        all are gone."""
+        for peer in self.registry.peers():
+            peer.go_away()
+        for mux_peer in self.mux.hub.peers():
+            mux_peer.go_away()
+        while self.registry.peers() or self.mux.hub.peers():
+            await self.registry.wait_changed()
+
+
+def tasks_under(nursery: trio.Nursery) -> int:
+    """How many tasks run under `nursery`, however deeply nested."""
+    return sum(
+        1 + sum(tasks_under(child) for child in task.child_nurseries)
+        for task in nursery.child_tasks
+    )

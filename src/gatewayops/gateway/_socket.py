@@ -20,7 +20,11 @@ nothing is lost, which dropping frames silently could not promise). Neither dead
 sends `auth_failed`: that would end the client's operation, and the client did nothing
 that proves its operation is over. Every close the gateway starts must finish within
 `CLOSE_TIMEOUT`; past it the TCP connection is dropped without a close frame (a client
-that does not read cannot receive one).
+that does not read cannot receive one). `go_away` closes with 1001 (the gateway is
+shutting down); the client may reconnect elsewhere.
+
+Log lines (``gatewayops.gateway``, INFO, never a token): each verdict on `auth`, and
+every close the gateway starts, with its code.
 
 Must not know: how connections are accepted, how runs are scripted, the control API.
 """
@@ -65,6 +69,7 @@ CLOSE_TIMEOUT = 5.0
 """Seconds a close the gateway starts may take before the TCP connection is dropped."""
 
 _POLICY_VIOLATION = 1008
+_GOING_AWAY = 1001
 
 
 @attrs.frozen(kw_only=True)
@@ -173,6 +178,12 @@ class GatewaySocket:
     def abort(self) -> None:
         self._scope.cancel()
 
+    def go_away(self) -> None:
+        """Close with 1001: the gateway is shutting down (queued frames are sent first)."""
+        if self._state is not _State.CLOSING:
+            _log.info("%s: closed 1001, the gateway is shutting down", self.name)
+        self._close(None, "gateway shutting down", code=_GOING_AWAY)
+
     # ---------------------------------------------------------------- life
 
     async def run(self) -> None:
@@ -211,20 +222,23 @@ class GatewaySocket:
             )
             self._close(CloseCause.EXPIRED_AUTH_TIMEOUT, "auth timeout after auth_expired")
 
-    def _close(self, cause: CloseCause | None, reason: str) -> None:
-        """Start a 1008 close; outbox overflows drop what is queued, others send it first."""
+    def _close(
+        self, cause: CloseCause | None, reason: str, *, code: int = _POLICY_VIOLATION
+    ) -> None:
+        """Start a close (1008 unless told); outbox overflows drop what is queued, others
+        send it first."""
         if self._state is _State.CLOSING:
             return
         self._state = _State.CLOSING
         if cause is not None:
             self._context.closed_by[cause] += 1
-        self._outbox.close(_POLICY_VIOLATION, reason, discard=cause is CloseCause.OUTBOX_OVERFLOW)
+        self._outbox.close(code, reason, discard=cause is CloseCause.OUTBOX_OVERFLOW)
         self._scope.deadline = min(self._scope.deadline, trio.current_time() + CLOSE_TIMEOUT)
         self._registry.unsubscribe(self)
         self._registry.notify()
 
     def _fail(self, reason: str) -> None:
-        _log.info("%s: auth_failed (%s)", self.name, reason)
+        _log.info("%s: auth_failed (%s), closed 1008", self.name, reason)
         self.send_frame(encode(AuthFailed(reason=reason)))
         self._close(None, "auth failed")
 
@@ -279,6 +293,7 @@ class GatewaySocket:
                 self._become_expired()
                 self.send_frame(encode(verdict))
             case AuthSuccess():
+                _log.info("%s: authenticated for %s", self.name, self._operation_id)
                 self._state = _State.AUTHENTICATED
                 self._auth_deadline.deadline = math.inf
                 self.send_frame(encode(verdict))

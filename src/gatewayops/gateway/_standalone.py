@@ -1,8 +1,9 @@
 """The standalone reference gateway: the coroutine behind ``gatewayops serve``.
 
-Owns: `run_gateway` (serve one `open_gateway` until cancelled, start demo runs at once
-and, if asked, periodically; prints nothing) and `StandaloneGateway`, what it reports
-once it listens.
+Owns: `run_gateway` (serve one `open_gateway` and its token endpoint until cancelled,
+start demo runs at once and, if asked, periodically; once cancelled, close every socket
+with 1001 within `SHUTDOWN_GRACE` before the gateway goes; prints nothing, it logs) and
+`StandaloneGateway`, what it reports once it listens.
 
 Must not know: the CLI that prints the URL and the ``watch`` commands.
 """
@@ -10,6 +11,7 @@ Must not know: the CLI that prints the URL and the ``watch`` commands.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import NoReturn
 
 import attrs
@@ -17,9 +19,13 @@ import trio
 
 from gatewayops.gateway._gateway import Gateway, RunHandle, open_gateway
 from gatewayops.gateway._scripts import Script, demo_run
+from gatewayops.gateway._token_endpoint import serve_token_endpoint
 from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL
 
-__all__ = ["StandaloneGateway", "run_gateway"]
+__all__ = ["SHUTDOWN_GRACE", "StandaloneGateway", "run_gateway"]
+
+SHUTDOWN_GRACE = 2.0
+"""Seconds the clients have to answer the 1001 close when the gateway is stopped."""
 
 
 @attrs.frozen(kw_only=True)
@@ -29,11 +35,14 @@ class StandaloneGateway:
     Attributes:
         gateway: the running gateway (start more runs with it).
         url: its base URL.
+        token_url: its token endpoint, ``http://HOST:PORT/token`` (see
+            `serve_token_endpoint`).
         demo_runs: the handles of the demo runs started at once.
     """
 
     gateway: Gateway
     url: str
+    token_url: str
     demo_runs: tuple[RunHandle, ...]
 
 
@@ -41,6 +50,7 @@ async def run_gateway(
     host: str = "127.0.0.1",
     port: int = 8787,
     *,
+    token_port: int = 0,
     demo_runs: int = 0,
     demo_every: float | None = None,
     script: Callable[[], Script] = demo_run,
@@ -56,6 +66,7 @@ async def run_gateway(
     Args:
         host: a loopback address to bind.
         port: the port (``0`` picks a free one).
+        token_port: the token endpoint's port on the same host (``0``: a free one).
         demo_runs: how many runs of `script` to start at once.
         demo_every: if set, start one more run of `script` every this many seconds.
         script: makes the script of each demo run.
@@ -63,13 +74,22 @@ async def run_gateway(
         on_run: called with the handle of every periodic run.
         task_status: Trio's start protocol; receives a `StandaloneGateway`.
     """
-    async with open_gateway(host, port) as gateway:
+    async with open_gateway(host, port) as gateway, trio.open_nursery() as nursery:
+        endpoint = partial(serve_token_endpoint, gateway, host, token_port, token_ttl=token_ttl)
+        token_url: str = await nursery.start(endpoint)
         handles = tuple(gateway.start_run(script(), token_ttl=token_ttl) for _ in range(demo_runs))
-        task_status.started(StandaloneGateway(gateway=gateway, url=gateway.url, demo_runs=handles))
-        while demo_every is not None:
-            await trio.sleep(demo_every)
-            handle = gateway.start_run(script(), token_ttl=token_ttl)
-            if on_run is not None:
-                on_run(handle)
-        await trio.sleep_forever()
+        started = StandaloneGateway(
+            gateway=gateway, url=gateway.url, token_url=token_url, demo_runs=handles
+        )
+        task_status.started(started)
+        try:
+            while demo_every is not None:
+                await trio.sleep(demo_every)
+                handle = gateway.start_run(script(), token_ttl=token_ttl)
+                if on_run is not None:
+                    on_run(handle)
+            await trio.sleep_forever()
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(SHUTDOWN_GRACE):
+                await gateway.go_away()
     raise AssertionError("unreachable")  # pragma: no cover

@@ -16,6 +16,7 @@ accepted v2 socket, from the auth verdict to the end) and `MuxSocket` (the hub's
 | no frame for `IDLE_TIMEOUT` (checked every  | closes 1000 ``idle timeout``             |
 | `IDLE_CHECK_INTERVAL`)                      |                                          |
 | its outbox overflows (client not reading)   | drops the queue, closes 1008             |
+| the gateway shuts down (`go_away`)          | closes 1001 after what is queued         |
 
 The `MuxFaults` switches are read here: a rejected upgrade closes 4401 whatever the
 token, and a withheld `ready` leaves the socket open but deaf. Writes go through one
@@ -80,6 +81,7 @@ IDLE_CHECK_INTERVAL = 120.0
 """How often the idle rule is checked (so an idle socket goes after 180-300 s)."""
 
 _NORMAL = 1000
+_GOING_AWAY = 1001
 _POLICY_VIOLATION = 1008
 
 
@@ -140,6 +142,11 @@ class MuxSocket:
     def abort(self) -> None:
         self._scope.cancel()
 
+    def go_away(self) -> None:
+        if not self._closing:
+            _log.info("%s: closed 1001, the gateway is shutting down", self.name)
+        self._close(_GOING_AWAY, "gateway shutting down")
+
     # ---------------------------------------------------------------- life
 
     async def run(self, ready: Ready | None) -> None:
@@ -181,7 +188,6 @@ class MuxSocket:
             self._closed_by[CloseCause.OUTBOX_OVERFLOW] += 1
         self._outbox.close(code, reason, discard=overflow)
         self._scope.deadline = min(self._scope.deadline, trio.current_time() + CLOSE_TIMEOUT)
-        self._hub.remove(self)
 
     # ---------------------------------------------------------------- frames
 

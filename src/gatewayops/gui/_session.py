@@ -174,7 +174,12 @@ class ChatSession:
             raise RuntimeError("a remote gateway's run is followed, not sent: use follow()")
         script = answer_script(prompt, chunks=self.options.chunks, delay=self.options.chunk_delay)
         run = self.gateway.start_run(script, topic_id=topic_id)
-        self.client.start(run.operation_id, topic_id, self.gateway.url, run.token)
+        self.client.start(
+            operation_id=run.operation_id,
+            topic_id=topic_id,
+            gateway_url=self.gateway.url,
+            token=run.token,
+        )
         return self._add_turn(topic_id, Turn(prompt=prompt, operation_id=run.operation_id))
 
     def follow(self, topic_id: str) -> str:
@@ -190,7 +195,9 @@ class ChatSession:
         if self._remote is None:
             raise RuntimeError("the embedded gateway's runs are sent, not followed: use send()")
         base_url, operation_id, token = self._remote
-        self.client.attach(operation_id, topic_id, base_url, token)
+        self.client.attach(
+            operation_id=operation_id, topic_id=topic_id, gateway_url=base_url, token=token
+        )
         return self._add_turn(topic_id, Turn(prompt=None, operation_id=operation_id))
 
     def _add_turn(self, topic_id: str, turn: Turn) -> str:

@@ -5,7 +5,8 @@ Owns: the view model of the example app -- the composer (button label "Send" or
 connection indicator (a plain sentence: "Connecting…", "Reconnecting (retry 2):
 <why>", "Finished: completed"), what the message line says when a stop is
 confirmed or fails ("Stop failed: <reason>"), the topic list labels and the transcript
-lines (user prompts, streamed reasoning and text, tool calls, how each run ended) -- as
+lines (user prompts, then each run's entries in order -- reasoning, text, tool calls
+inline, the error with its type and body -- and how it ended) -- as
 pure functions of `GatewayState`, the store's actions and the turns a topic had.
 Keeping them here, away from Tk, makes every rule a plain function a test can call.
 
@@ -18,14 +19,20 @@ from collections.abc import Sequence
 
 import attrs
 
+from gatewayops._chat_text import call_line, error_lines
 from gatewayops.store import (
     Action,
+    AssistantMessage,
     ConnectionStatus,
+    Entry,
+    ErrorEntry,
     GatewayState,
     InterruptFailed,
     OperationStatus,
+    Reasoning,
     Result,
-    ToolCallStatus,
+    ToolCallEntry,
+    UserMessage,
     concerned,
     is_input_loading,
     is_quiet,
@@ -35,15 +42,20 @@ from gatewayops.store import (
 )
 
 __all__ = [
+    "PANE_LINE_CHARS",
     "ComposerView",
     "Indicator",
+    "TranscriptEdit",
     "TranscriptLine",
     "Turn",
     "composer_view",
     "indicator",
     "stop_news",
     "topic_label",
+    "trailing_run",
+    "transcript_edit",
     "transcript_lines",
+    "with_pane_breaks",
 ]
 
 SEND = "Send"
@@ -61,12 +73,6 @@ _CONNECTIONS = {  # how the indicator says each socket status, and its colour
     ConnectionStatus.EXPIRED: ("Token expired: refreshing it…", _BUSY),
     ConnectionStatus.RECONNECTING: ("Reconnecting…", _BUSY),
     ConnectionStatus.DISCONNECTED: ("Disconnected", _IDLE),
-}
-
-_TOOL_MARKS = {
-    ToolCallStatus.RUNNING: "…",
-    ToolCallStatus.SUCCEEDED: "✓",
-    ToolCallStatus.FAILED: "✗",
 }
 
 
@@ -113,6 +119,74 @@ class TranscriptLine:
 
     text: str
     tag: str
+
+
+@attrs.frozen(kw_only=True)
+class TranscriptEdit:
+    """The least change that turns the shown lines into new ones: a streamed chunk is
+    appended where it belongs, never a redraw of the text before it.
+
+    Attributes:
+        grown: the line that only grew at its end (`suffix` is what it gained), if one did.
+        suffix: the text to add at the end of line `grown`.
+        rewrite_from: lines from this one on are deleted and the new ones written again
+            (``len(new)`` when none is).
+    """
+
+    grown: int | None
+    suffix: str
+    rewrite_from: int
+
+
+PANE_LINE_CHARS = 2_000
+"""The longest line the transcript pane holds: Tk lays out a whole line again whenever
+it changes, so a chunk appended to a 100k-character line without a newline would cost
+hundreds of milliseconds; the pane breaks such a line every this many characters."""
+
+
+def trailing_run(text: str) -> int:
+    """How many characters `text` ends with after its last newline."""
+    return len(text) - text.rfind("\n") - 1
+
+
+def with_pane_breaks(text: str, run: int = 0) -> str:
+    """`text` as the pane holds it: a newline added wherever a run of characters without
+    one would exceed `PANE_LINE_CHARS`; `run` is the length of the run before `text`, in
+    the text itself (so text appended later breaks where the whole text written at once
+    would)."""
+    run = (run - 1) % PANE_LINE_CHARS + 1 if run else 0  # the pane's line broke already
+    pieces: list[str] = []
+    for index, part in enumerate(text.split("\n")):
+        if index:
+            pieces.append("\n")
+            run = 0
+        while run + len(part) > PANE_LINE_CHARS:
+            cut = PANE_LINE_CHARS - run
+            pieces += (part[:cut], "\n")
+            part, run = part[cut:], 0
+        pieces.append(part)
+        run += len(part)
+    return "".join(pieces)
+
+
+def transcript_edit(
+    shown: Sequence[TranscriptLine], new: Sequence[TranscriptLine]
+) -> TranscriptEdit:
+    """How to turn the lines `shown` into `new`: the first line that differs grows (when
+    it only gained text at its end, in the same style) or is rewritten, with the rest."""
+    first = 0
+    for old, line in zip(shown, new, strict=False):
+        if old != line:
+            break
+        first += 1
+    if first == len(shown) == len(new):
+        return TranscriptEdit(grown=None, suffix="", rewrite_from=first)
+    if first < min(len(shown), len(new)):
+        old, line = shown[first], new[first]
+        if old.tag == line.tag and line.text.startswith(old.text):
+            suffix = line.text[len(old.text) :]
+            return TranscriptEdit(grown=first, suffix=suffix, rewrite_from=first + 1)
+    return TranscriptEdit(grown=None, suffix="", rewrite_from=first)
 
 
 def composer_view(state: GatewayState, topic_id: str) -> ComposerView:
@@ -185,13 +259,34 @@ def _outcome_line(state: GatewayState, operation_id: str) -> TranscriptLine | No
     return TranscriptLine(text=text, tag="outcome")
 
 
+def _entry_lines(entry: Entry, prompt: str | None) -> list[TranscriptLine]:
+    match entry:
+        case UserMessage(text=text):
+            shown = text and text != prompt  # the turn's own prompt is already shown
+            return [TranscriptLine(text=f"You: {text}", tag="user")] if shown else []
+        case AssistantMessage():
+            text = entry.text
+            return [TranscriptLine(text=f"Assistant: {text}", tag="assistant")] if text else []
+        case Reasoning():
+            text = entry.text
+            return [TranscriptLine(text=f"  thinking: {text}", tag="reasoning")] if text else []
+        case ToolCallEntry():
+            return [TranscriptLine(text=f"  tool {call_line(entry)}", tag="tool")]
+        case ErrorEntry():
+            first, *more = error_lines(entry)
+            return [
+                TranscriptLine(text=f"Error: {first}", tag="error"),
+                *(TranscriptLine(text=f"  {line}", tag="error") for line in more),
+            ]
+
+
 def transcript_lines(state: GatewayState, turns: Sequence[Turn]) -> tuple[TranscriptLine, ...]:
     """The transcript pane of a topic: each turn's prompt (or, for a run the app did not
     start, a note naming it), then what its run streamed.
 
-    Assistant messages and tool calls are shown in the order the transcript keeps them
-    (messages first, then tool calls, per run), followed by the inline error and how
-    the run ended.
+    The entries of each run's transcript follow in order (reasoning, text, each tool
+    call inline where it ran, the inline error with its type and body), then how the
+    run ended.
     """
     lines: list[TranscriptLine] = []
     for turn in turns:
@@ -203,22 +298,8 @@ def transcript_lines(state: GatewayState, turns: Sequence[Turn]) -> tuple[Transc
         op = state.operations.get(turn.operation_id)
         if op is None:
             continue
-        transcript = op.transcript
-        for message in transcript.messages:
-            if message.reasoning:
-                lines.append(
-                    TranscriptLine(text=f"  thinking: {message.reasoning}", tag="reasoning")
-                )
-            if message.text:
-                lines.append(TranscriptLine(text=f"Assistant: {message.text}", tag="assistant"))
-        for call in transcript.tool_calls:
-            name = "/".join(part for part in (call.identifier, call.api_name) if part) or call.id
-            mark = _TOOL_MARKS[call.status]
-            lines.append(
-                TranscriptLine(text=f"  tool {name} {mark} {call.status.value}", tag="tool")
-            )
-        if transcript.error is not None:
-            lines.append(TranscriptLine(text=f"Error: {transcript.error}", tag="error"))
+        for entry in op.transcript.entries:
+            lines += _entry_lines(entry, turn.prompt)
         ending = _outcome_line(state, turn.operation_id)
         if ending is not None:
             lines.append(ending)

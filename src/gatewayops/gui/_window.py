@@ -7,7 +7,8 @@ Callbacks run on the Tk thread, which in Trio guest mode is Trio's thread, so th
 the session's synchronous actions directly (`send`, `stop`, the faults) -- never
 through `trio.from_thread`, which would deadlock. A store listener (also on this
 thread) marks the view dirty; one ``after_idle`` render per burst of actions then
-applies the view model from `_view`.
+applies the view model from `_view`; the transcript pane is edited, not redrawn: what
+a chunk streamed is inserted at the end of its line.
 
 Lifetime: the close button cancels the run and says so; the window is destroyed once the
 run has finished (client closed, sockets closed, tasks exited); a Trio error is not
@@ -32,7 +33,10 @@ from gatewayops.gui._view import (
     indicator,
     stop_news,
     topic_label,
+    trailing_run,
+    transcript_edit,
     transcript_lines,
+    with_pane_breaks,
 )
 from gatewayops.store import Action, GatewayState
 
@@ -252,19 +256,42 @@ class ChatWindow:
                 self.topic_list.insert(index, label)
                 if name == topic:
                     self.topic_list.selection_set(index)
-        self._show_transcript(transcript_lines(state, session.turns(topic)))
+        self.show_transcript(transcript_lines(state, session.turns(topic)))
 
-    def _show_transcript(self, lines: tuple[TranscriptLine, ...]) -> None:
-        if lines == self._shown_lines:
+    def show_transcript(self, lines: tuple[TranscriptLine, ...]) -> None:
+        """Show `lines` in the transcript pane, changing only what differs from what it
+        shows (`transcript_edit`): a streamed chunk is inserted at the end of its line,
+        so its cost does not grow with the text before it, and a long line is held
+        broken (`with_pane_breaks`), as Tk lays out a changed line whole. Each line
+        starts at a mark of its own (`_line_mark`), which says where to insert."""
+        shown = self._shown_lines
+        edit = transcript_edit(shown, lines)
+        if edit.grown is None and edit.rewrite_from == len(shown) == len(lines):
             return
-        self._shown_lines = lines
         text = self.transcript
         text.configure(state="normal")
-        text.delete("1.0", "end")
-        for line in lines:
-            text.insert("end", line.text + "\n", line.tag)
+        if edit.grown is not None:
+            after = edit.grown + 1
+            end = f"{_line_mark(after)} - 1c" if after < len(shown) else "end - 2c"
+            run = trailing_run(shown[edit.grown].text)
+            text.insert(end, with_pane_breaks(edit.suffix, run), lines[edit.grown].tag)
+        if edit.rewrite_from < len(shown):
+            text.delete(_line_mark(edit.rewrite_from), "end - 1c")
+        for index in range(edit.rewrite_from, len(lines)):
+            mark = _line_mark(index)
+            text.mark_set(mark, "end - 1c")
+            text.mark_gravity(mark, "left")  # stays before the line written at it
+            text.insert("end - 1c", with_pane_breaks(lines[index].text) + "\n", lines[index].tag)
+        for index in range(len(lines), len(shown)):
+            text.mark_unset(_line_mark(index))
         text.configure(state="disabled")
         text.see("end")
+        self._shown_lines = lines
+
+
+def _line_mark(index: int) -> str:
+    """The Text-widget mark at the start of transcript line `index`."""
+    return f"transcript_line_{index}"  # no "-" or "+": Tk would read an offset
 
 
 class ChatApp:

@@ -19,7 +19,9 @@ from gatewayops.protocol._event_data import (
     DEFAULT_TOOL_TIMEOUT_MS,
     ErrorData,
     EventData,
+    MessagePatchData,
     RuntimeEndData,
+    StepStartData,
     StreamChunkData,
     StreamEndData,
     StreamStartData,
@@ -27,9 +29,11 @@ from gatewayops.protocol._event_data import (
     ToolEndData,
     ToolExecuteData,
     ToolStartData,
+    UiMessage,
     UnreadableData,
     parse_event_data,
 )
+from gatewayops.protocol._fields import value_text
 from gatewayops.protocol._interventions import (
     ASK_USER_QUESTION,
     PROVIDERS,
@@ -79,7 +83,8 @@ from gatewayops.protocol._messages import (
     ToolResult,
     UnknownMessage,
 )
-from gatewayops.protocol._url import operation_url
+from gatewayops.protocol._snapshot_data import Upsert
+from gatewayops.protocol._url import check_gateway_url, operation_url
 from gatewayops.protocol._v2_client_codec import decode_mux_client, mux_client_from_wire
 from gatewayops.protocol._v2_codec import decode_mux, encode_mux, mux_from_wire, mux_to_wire
 from gatewayops.protocol._v2_human import (
@@ -146,6 +151,7 @@ __all__ = [
     "InterventionRequestData",
     "InterventionResponseData",
     "Message",
+    "MessagePatchData",
     "MuxAgentEvent",
     "MuxClientMessage",
     "MuxResumeComplete",
@@ -168,6 +174,7 @@ __all__ = [
     "SessionComplete",
     "SessionStatus",
     "StatusChange",
+    "StepStartData",
     "StreamChunkData",
     "StreamEndData",
     "StreamStartData",
@@ -182,11 +189,14 @@ __all__ = [
     "ToolExecuteData",
     "ToolResult",
     "ToolStartData",
+    "UiMessage",
     "UnknownMessage",
     "UnreadableData",
     "Unsubscribe",
+    "Upsert",
     "UserInput",
     "V2HumanMessage",
+    "check_gateway_url",
     "client_from_wire",
     "decode",
     "decode_client",
@@ -211,4 +221,5 @@ __all__ = [
     "to_wire",
     "v2_human_from_wire",
     "v2_human_to_wire",
+    "value_text",
 ]

@@ -1,7 +1,9 @@
 """Typed views of the `data` of the agent events the reducer acts on.
 
 Owns: parsing `AgentEvent.data` for stream_start, stream_chunk, stream_end, tool_start,
-tool_end, tool_execute, error and agent_runtime_end into frozen classes. Parsing never
+tool_end, tool_execute, error, agent_runtime_end, step_start and message_patch into
+frozen classes (the tool-call and error views are `_call_data`'s, the server's list
+and its patches `_snapshot_data`'s), and `parse_event_data`, which picks the parser. Parsing never
 raises: a field that fails to read is degraded to its default and named in the view's
 `problems`; data that cannot be used at all (not an object, no `chunkType`, a tool call
 without an id) gives `UnreadableData`, which says why. The codec keeps `data` raw, so
@@ -11,22 +13,44 @@ an event nobody looks at costs nothing; the reducer parses the few it needs with
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
 import attrs
 
 from gatewayops._frozen import builder
-from gatewayops.protocol._fields import Lenient, json_type_name, missing, mistyped, value_text
-from gatewayops.protocol._json import encode_json
-from gatewayops.protocol._messages import AgentEvent, EventType, Problems, SessionStatus
+from gatewayops.protocol._call_data import (
+    DATA_PATH,
+    DEFAULT_TOOL_TIMEOUT_MS,
+    ErrorData,
+    ToolCalling,
+    ToolEndData,
+    ToolExecuteData,
+    ToolStartData,
+    error_data,
+    tool_callings,
+    tool_end_data,
+    tool_execute_data,
+    tool_start_data,
+)
+from gatewayops.protocol._fields import Lenient, json_type_name, value_text
+from gatewayops.protocol._messages import AgentEvent, ChunkType, EventType, Problems, SessionStatus
+from gatewayops.protocol._snapshot_data import (
+    MessagePatchData,
+    StepStartData,
+    UiMessage,
+    message_patch_data,
+    step_start_data,
+    ui_messages,
+)
 
 __all__ = [
     "DEFAULT_TOOL_TIMEOUT_MS",
     "ErrorData",
     "EventData",
+    "MessagePatchData",
     "RuntimeEndData",
+    "StepStartData",
     "StreamChunkData",
     "StreamEndData",
     "StreamStartData",
@@ -34,12 +58,10 @@ __all__ = [
     "ToolEndData",
     "ToolExecuteData",
     "ToolStartData",
+    "UiMessage",
     "UnreadableData",
     "parse_event_data",
 ]
-
-DEFAULT_TOOL_TIMEOUT_MS = 120_000
-"""Budget of a `tool_execute` that names no `executionTimeoutMs` (PROTOCOL.md 6.1)."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -47,6 +69,7 @@ class StreamStartData:
     """A new assistant message starts streaming (its id may be absent with `new_step`)."""
 
     assistant_message_id: str | None
+    parent_id: str | None = None
     new_step: bool = False
     model: str | None = None
     provider: str | None = None
@@ -55,7 +78,11 @@ class StreamStartData:
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class StreamChunkData:
-    """A piece of streamed output; `snapshot_mode == "replace"` carries the full text."""
+    """A piece of streamed output; `snapshot_mode == "replace"` carries the full text.
+
+    `tools_calling` holds the calls a `tools_calling` chunk describes (the model writing
+    them: each chunk repeats every call so far, arguments growing).
+    """
 
     chunk_type: str
     content: str | None = None
@@ -64,6 +91,7 @@ class StreamChunkData:
     snapshot_seq: int | None = None
     tool_call_id: str | None = None
     problems: Problems = ()
+    tools_calling: tuple[ToolCalling, ...] = ()
 
     @property
     def is_replace_snapshot(self) -> bool:
@@ -80,65 +108,17 @@ class StreamEndData:
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
-class ToolCalling:
-    """A tool call as the producer describes it."""
+class RuntimeEndData:
+    """`agent_runtime_end`: the run stopped, for `reason` (``None`` = clean completion).
 
-    id: str
-    identifier: str = ""
-    api_name: str = ""
-    arguments: str = ""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ToolStartData:
-    """The agent started a (server-side) tool call."""
-
-    tool_calling: ToolCalling
-    parent_message_id: str | None = None
-    problems: Problems = ()
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ToolEndData:
-    """A tool call ended; `tool_call_id` comes from `payload.toolCalling.id` when present."""
-
-    is_success: bool
-    tool_call_id: str | None = None
-    result: Any = None
-    problems: Problems = ()
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ToolExecuteData:
-    """The server asks this client to run a tool and answer with one `tool_result`.
-
-    `arguments` is None when the frame's arguments were not a string: the tool is then
-    not run, and its one result is an `arguments_parse_error` (as upstream, whose
-    ``JSON.parse`` fails on them).
+    It may carry the server's list (`ui_messages`), or in v2 the revision the list
+    stands at once the run settles (`message_patch_mode`, `message_revision`).
     """
 
-    tool_call_id: str
-    identifier: str
-    api_name: str
-    arguments: str | None
-    execution_timeout_ms: int = DEFAULT_TOOL_TIMEOUT_MS
-    problems: Problems = ()
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ErrorData:
-    """An `error` event's data, normalised from its several upstream shapes."""
-
-    message: str
-    kind: str | None = None
-    problems: Problems = ()
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RuntimeEndData:
-    """`agent_runtime_end`: the run stopped, for `reason` (``None`` = clean completion)."""
-
     reason: str | None = None
+    ui_messages: tuple[UiMessage, ...] | None = None
+    message_patch_mode: bool = False
+    message_revision: int | None = None
     problems: Problems = ()
 
     @property
@@ -171,6 +151,8 @@ EventData: TypeAlias = (
     | ToolExecuteData
     | ErrorData
     | RuntimeEndData
+    | StepStartData
+    | MessagePatchData
     | UnreadableData
 )
 
@@ -178,11 +160,11 @@ _Parser: TypeAlias = Callable[[dict[str, Any], list[str]], EventData]
 
 
 def _stream_start(data: dict[str, Any], problems: list[str]) -> StreamStartData:
-    read = Lenient(data, _DATA_PATH, problems)
-    message = read.mapping("assistantMessage")
-    message_id = Lenient(message, f"{_DATA_PATH}.assistantMessage", read.problems).text("id")
+    read = Lenient(data, DATA_PATH, problems)
+    message = Lenient(read.mapping("assistantMessage"), f"{DATA_PATH}.assistantMessage", problems)
     return StreamStartData(
-        assistant_message_id=message_id,
+        assistant_message_id=message.text("id"),
+        parent_id=message.text("parentId"),
         new_step=read.flag("newStep"),
         model=read.text("model"),
         provider=read.text("provider"),
@@ -205,11 +187,11 @@ def _stream_chunk(data: dict[str, Any], problems: list[str]) -> EventData:
         and (snapshot_seq is None or type(snapshot_seq) is int)
         and (tool_call_id is None or type(tool_call_id) is str)
     )
-    if well_typed:  # the streaming hot path
+    if well_typed and chunk_type != _TOOLS_CALLING:  # the streaming hot path
         return _new_chunk(
-            chunk_type, content, reasoning, snapshot_mode, snapshot_seq, tool_call_id, ()
+            chunk_type, content, reasoning, snapshot_mode, snapshot_seq, tool_call_id, (), ()
         )
-    read = Lenient(data, _DATA_PATH, problems)
+    read = Lenient(data, DATA_PATH, problems)
     chunk_type = read.required_text("chunkType")
     snapshot_mode = read.text("snapshotMode")
     snapshot_seq = read.integer("snapshotSeq")
@@ -220,6 +202,9 @@ def _stream_chunk(data: dict[str, Any], problems: list[str]) -> EventData:
         # appended would repeat the whole text), or a replace snapshot whose seq we
         # cannot read (it could be stale and undo newer text), a chunk is not shown.
         return UnreadableData(problems=tuple(read.problems))
+    calls = (
+        tool_callings(data.get("toolsCalling"), problems) if chunk_type == _TOOLS_CALLING else ()
+    )
     return _new_chunk(
         chunk_type,
         read.text("content"),
@@ -228,142 +213,56 @@ def _stream_chunk(data: dict[str, Any], problems: list[str]) -> EventData:
         snapshot_seq,
         read.text("toolCallId"),
         tuple(read.problems),
+        calls,
     )
 
 
 _new_chunk = builder(StreamChunkData)  # every field is type-checked above
+_TOOLS_CALLING = ChunkType.TOOLS_CALLING.value
 
 
 def _stream_end(data: dict[str, Any], problems: list[str]) -> StreamEndData:
-    read = Lenient(data, _DATA_PATH, problems)
+    read = Lenient(data, DATA_PATH, problems)
     return StreamEndData(final_content=read.text("finalContent"), problems=tuple(read.problems))
 
 
-def _arguments_text(value: object) -> str:
-    """Tool-call arguments as upstream keeps them: a JSON string (objects are encoded)."""
-    if value is None:
-        return ""
-    if type(value) is str:
-        return value
-    return encode_json(value)
-
-
-def _tool_calling(value: object, read: Lenient) -> ToolCalling | None:
-    path = f"{_DATA_PATH}.toolCalling"
-    if type(value) is not dict:
-        problem = missing(path, "object") if value is _ABSENT else mistyped(path, "object", value)
-        read.problems.append(str(problem))
-        return None
-    calling = Lenient(value, path, read.problems)
-    call_id = calling.required_text("id")
-    if call_id is None:
-        return None
-    return ToolCalling(
-        id=call_id,
-        identifier=calling.text_or("identifier", ""),
-        api_name=calling.text_or("apiName", ""),
-        arguments=_arguments_text(value.get("arguments")),
-    )
-
-
 def _tool_start(data: dict[str, Any], problems: list[str]) -> EventData:
-    read = Lenient(data, _DATA_PATH, problems)
-    calling = _tool_calling(data.get("toolCalling", _ABSENT), read)
-    if calling is None:  # a call without an id cannot be shown or ended
-        return UnreadableData(problems=tuple(read.problems))
-    return ToolStartData(
-        tool_calling=calling,
-        parent_message_id=read.text("parentMessageId"),
-        problems=tuple(read.problems),
-    )
-
-
-def _tool_end(data: dict[str, Any], problems: list[str]) -> ToolEndData:
-    read = Lenient(data, _DATA_PATH, problems)
-    payload = Lenient(read.mapping("payload"), f"{_DATA_PATH}.payload", read.problems)
-    calling = Lenient(
-        payload.mapping("toolCalling"), f"{_DATA_PATH}.payload.toolCalling", read.problems
-    )
-    return ToolEndData(
-        is_success=read.required_flag("isSuccess", False),
-        tool_call_id=calling.text("id"),
-        result=data.get("result"),
-        problems=tuple(read.problems),
-    )
+    view = tool_start_data(data, problems)
+    return UnreadableData(problems=tuple(problems)) if view is None else view
 
 
 def _tool_execute(data: dict[str, Any], problems: list[str]) -> EventData:
-    read = Lenient(data, _DATA_PATH, problems)
-    call_id = read.required_text("toolCallId")
-    if call_id is None:  # nothing to correlate a result with: it cannot be answered
-        return UnreadableData(problems=tuple(read.problems))
-    arguments = data.get("arguments")
-    if arguments is None:
-        arguments = ""
-    elif type(arguments) is not str:
-        read.problems.append(str(mistyped(f"{_DATA_PATH}.arguments", "str", arguments)))
-        arguments = None
-    timeout = data.get("executionTimeoutMs")
-    if type(timeout) is float and math.isfinite(timeout):
-        timeout = math.floor(timeout)  # a fractional deadline is rounded down, never refused
-    if timeout is not None and type(timeout) is not int:
-        read.problems.append(
-            f"{_DATA_PATH}.executionTimeoutMs: expected int, got {value_text(timeout)} "
-            f"(the default {DEFAULT_TOOL_TIMEOUT_MS} ms is used)"
-        )
-        timeout = None
-    elif timeout is not None and timeout <= 0:
-        read.problems.append(
-            f"{_DATA_PATH}.executionTimeoutMs: {timeout} is not a positive deadline "
-            "(the shortest budget is used)"
-        )
-    return ToolExecuteData(
-        tool_call_id=call_id,
-        identifier=read.text_or("identifier", ""),
-        api_name=read.text_or("apiName", ""),
-        arguments=arguments,
-        execution_timeout_ms=DEFAULT_TOOL_TIMEOUT_MS if timeout is None else timeout,
+    view = tool_execute_data(data, problems)
+    return UnreadableData(problems=tuple(problems)) if view is None else view
+
+
+def _message_patch(data: dict[str, Any], problems: list[str]) -> EventData:
+    view = message_patch_data(data, problems)
+    return UnreadableData(problems=tuple(problems)) if view is None else view
+
+
+def _runtime_end(data: dict[str, Any], problems: list[str]) -> RuntimeEndData:
+    read = Lenient(data, DATA_PATH, problems)
+    return RuntimeEndData(
+        reason=read.text("reason"),
+        ui_messages=ui_messages(data.get("uiMessages"), problems, f"{DATA_PATH}.uiMessages"),
+        message_patch_mode=read.flag("messagePatchMode"),
+        message_revision=read.integer("messageRevision"),
         problems=tuple(read.problems),
     )
 
 
-def _error(data: dict[str, Any], problems: list[str]) -> ErrorData:
-    read = Lenient(data, _DATA_PATH, problems)
-    kind = data.get("errorType")
-    if kind is None:
-        kind = data.get("type")
-    if kind is not None and type(kind) is not str:
-        read.problems.append(f"{_DATA_PATH}.errorType: expected str, got {json_type_name(kind)}")
-    message = data.get("message")
-    if type(message) is not str:
-        nested = data.get("error")
-        if type(nested) is str:
-            message = nested
-        elif type(nested) is dict and type(nested.get("message")) is str:
-            message = nested["message"]
-        else:
-            message = kind if type(kind) is str else value_text(data if kind is None else kind)
-    return ErrorData(
-        message=message, kind=kind if type(kind) is str else None, problems=tuple(read.problems)
-    )
-
-
-def _runtime_end(data: dict[str, Any], problems: list[str]) -> RuntimeEndData:
-    read = Lenient(data, _DATA_PATH, problems)
-    return RuntimeEndData(reason=read.text("reason"), problems=tuple(read.problems))
-
-
-_DATA_PATH = "event.data"
-_ABSENT: Any = object()
 _PARSERS: dict[str, _Parser] = {
     EventType.STREAM_START: _stream_start,
     EventType.STREAM_CHUNK: _stream_chunk,
     EventType.STREAM_END: _stream_end,
     EventType.TOOL_START: _tool_start,
-    EventType.TOOL_END: _tool_end,
+    EventType.TOOL_END: tool_end_data,
     EventType.TOOL_EXECUTE: _tool_execute,
-    EventType.ERROR: _error,
+    EventType.ERROR: error_data,
     EventType.AGENT_RUNTIME_END: _runtime_end,
+    EventType.STEP_START: step_start_data,
+    EventType.MESSAGE_PATCH: _message_patch,
 }
 _LENIENT_SHAPES = frozenset({EventType.ERROR, EventType.AGENT_RUNTIME_END})
 """Types whose data may be any JSON value: what cannot be read is only their detail."""
@@ -383,7 +282,7 @@ def parse_event_data(event: AgentEvent) -> EventData | None:
     problems: list[str] = []
     if type(data) is not dict:
         if data is not None:
-            problems.append(f"{_DATA_PATH}: expected object, got {json_type_name(data)}")
+            problems.append(f"{DATA_PATH}: expected object, got {json_type_name(data)}")
             if event.type not in _LENIENT_SHAPES:
                 return UnreadableData(problems=tuple(problems))
             if event.type == EventType.ERROR:  # the data itself is the best message there is

@@ -133,16 +133,16 @@ def as_object(value: object, path: str) -> dict[str, Any]:
 _VALUE_TEXT_CHARS = 80
 
 
-def value_text(value: object) -> str:
-    """A short JSON rendering of a value for a problem line (secrets redacted, then cut,
-    so a cut never leaves part of a token behind; never raises)."""
+def value_text(value: object, chars: int = _VALUE_TEXT_CHARS) -> str:
+    """A short JSON rendering of a value for a problem line (secrets redacted, then cut
+    to `chars`, so a cut never leaves part of a token behind; never raises)."""
     try:
         text = encode_json(value)
     except (TypeError, ValueError, RecursionError):
         text = json_type_name(value)
     text = redact_secrets(text)
-    if len(text) > _VALUE_TEXT_CHARS:
-        text = text[: _VALUE_TEXT_CHARS - 1] + "\u2026"
+    if len(text) > chars:
+        text = text[: chars - 1] + "\u2026"
     return text
 
 

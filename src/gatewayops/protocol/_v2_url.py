@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from gatewayops._secrets import redact_secrets
 from gatewayops.exceptions import InvalidGatewayUrl
+from gatewayops.protocol._url import check_authority
 
 __all__ = ["MUX_PATH", "mux_url"]
 
@@ -32,8 +33,8 @@ def mux_url(gateway_url: str, token: str, client_id: str) -> str:
 
     Raises:
         InvalidGatewayUrl: the token or client id is empty, the base has another
-            scheme, or it is already a socket URL (it has a query, or its path ends in
-            ``/ws``).
+            scheme, no host or a port outside 1-65535, or it is already a socket URL (it
+            has a query, or its path ends in ``/ws``).
     """
     if not token:
         raise InvalidGatewayUrl("token: must not be empty (v2 authenticates at the upgrade)")
@@ -48,7 +49,8 @@ def mux_url(gateway_url: str, token: str, client_id: str) -> str:
         )
     query = f"{MUX_PATH}?token={quote(token, safe='')}&clientId={quote(client_id, safe='')}"
     for prefix, scheme in _SCHEMES:
-        if base.startswith(prefix) and len(base) > len(prefix):
+        if gateway_url.startswith(prefix):
+            check_authority(gateway_url)  # no query here, so no token to quote
             return scheme + base[len(prefix) :] + query
     raise InvalidGatewayUrl(
         f"gateway URL {shown!r}: expected a ws://, wss://, http:// or https:// URL"

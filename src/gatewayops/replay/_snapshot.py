@@ -4,10 +4,11 @@ Owns: the lines ``gatewayops replay LOG --until N`` shows for each operation aft
 ``now:`` line (`snapshot_lines`), and the same as JSON (`snapshot_json`): the topic's
 input button (``Stop`` while it is loading, ``Send`` once not), whether a stop was
 requested, the token refresh, the resume buffer, the tool calls still owed a result,
-and the transcript -- each message's reasoning and text, the tool calls shown, the
-inline error. Text is bounded: a message longer than `MAX_SHOWN` characters shows its
-end (what streamed last is what time travel is for), and at most `MAX_ITEMS` messages
-and tool calls are listed, the latest. Redaction is the report's (`_report`), which
+and the transcript -- its entries in order: prompts, reasoning, text, each tool call
+inline (arguments folded, result or error), the inline error with its type and body.
+Text is bounded: an entry longer than `MAX_SHOWN` characters shows its end (what
+streamed last is what time travel is for), and at most `MAX_ITEMS` entries are
+listed, the latest. Redaction is the report's (`_report`), which
 renders every line and value of this through `redact_secrets` / `redact_json`.
 
 Must not know: how the log was read or replayed.
@@ -17,21 +18,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatewayops.store import GatewayState, Operation, is_input_loading
+import attrs
+
+from gatewayops._chat_text import call_line, entry_label, error_lines
+from gatewayops.store import (
+    AssistantMessage,
+    Entry,
+    ErrorEntry,
+    GatewayState,
+    Operation,
+    Reasoning,
+    ToolCallEntry,
+    ToolCallStatus,
+    UserMessage,
+    is_input_loading,
+)
 
 __all__ = ["MAX_ITEMS", "MAX_SHOWN", "snapshot_json", "snapshot_lines"]
 
 MAX_SHOWN = 600
-"""Characters of one message's text (or reasoning) shown in the text report."""
+"""Characters of one entry's text shown in the text report."""
 
 MAX_ITEMS = 20
-"""Messages, and tool calls, listed in the text report (the latest)."""
+"""Entries listed in the text report (the latest)."""
 
 _LABEL = 10
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" + ("" if number == 1 else "s")
+def _count(number: int, noun: str, nouns: str = "") -> str:
+    return f"{number} {noun if number == 1 else nouns or noun + 's'}"
 
 
 def _quoted(text: str) -> str:
@@ -65,11 +80,23 @@ def _line(label: str, text: str, indent: int = 2) -> str:
     return f"{' ' * indent}{label:<{_LABEL}} {text}"
 
 
+def _entry_line(entry: Entry) -> list[str]:
+    label = entry_label(entry)
+    match entry:
+        case UserMessage() | AssistantMessage() | Reasoning():
+            return [_line(label, _quoted(entry.text), 4)] if entry.text else []
+        case ToolCallEntry():
+            return [_line(label, call_line(entry), 4)]
+        case ErrorEntry():
+            return [_line(label, line, 4) for line in error_lines(entry)]
+
+
 def snapshot_lines(op: Operation, state: GatewayState) -> list[str]:
     """The lines (indented two spaces) for where `op` stands in `state`."""
     transcript = op.transcript
     stop = "stop requested" if op.stop_requested else "no stop requested"
     ended = "ended" if transcript.ended else "not ended"
+    entries = list(transcript.entries)
     lines = [
         _line("input", f"{_button(state, op)}; {stop}"),
         _line("refresh", _refresh(op)),
@@ -77,30 +104,28 @@ def snapshot_lines(op: Operation, state: GatewayState) -> list[str]:
         _line("tools owed", _owed(op)),
         _line(
             "transcript",
-            f"{_count(len(transcript.messages), 'message')}, "
-            f"{_count(len(transcript.tool_calls), 'tool call')}, "
+            f"{_count(len(entries), 'entry', 'entries')}, "
             f"{_count(transcript.events, 'event')}; {ended}",
         ),
     ]
-    messages = list(transcript.messages)
-    if len(messages) > MAX_ITEMS:
-        lines.append(f"    ... {_count(len(messages) - MAX_ITEMS, 'earlier message')}")
-    for message in messages[-MAX_ITEMS:]:
-        if message.reasoning:
-            lines.append(_line("reasoning", _quoted(message.reasoning), 4))
-        if message.text:
-            lines.append(_line("text", _quoted(message.text), 4))
-    calls = list(transcript.tool_calls)
-    if len(calls) > MAX_ITEMS:
-        lines.append(f"    ... {_count(len(calls) - MAX_ITEMS, 'earlier tool call')}")
-    for call in calls[-MAX_ITEMS:]:
-        where = " (run here)" if call.client_executed else ""
-        lines.append(
-            _line("tool", f"{call.identifier}/{call.api_name} {call.status.value}{where}", 4)
-        )
-    if transcript.error is not None:
-        lines.append(_line("error", _quoted(transcript.error), 4))
+    if len(entries) > MAX_ITEMS:
+        earlier = _count(len(entries) - MAX_ITEMS, "earlier entry", "earlier entries")
+        lines.append(f"    ... {earlier}")
+    for entry in entries[-MAX_ITEMS:]:
+        lines += _entry_line(entry)
     return lines
+
+
+def _entry_json(entry: Entry) -> dict[str, Any]:
+    """An entry as JSON: what it is, then its fields (its text whole, a status by name)."""
+    fields: dict[str, Any] = {"entry": entry_label(entry)}
+    for field in attrs.fields(type(entry)):
+        value = getattr(entry, field.name)
+        if field.name == "text_pieces":
+            fields["text"] = "".join(value)
+        else:
+            fields[field.name] = value.value if isinstance(value, ToolCallStatus) else value
+    return fields
 
 
 def snapshot_json(op: Operation, state: GatewayState) -> dict[str, Any]:
@@ -113,21 +138,7 @@ def snapshot_json(op: Operation, state: GatewayState) -> dict[str, Any]:
         "resume": {"status": op.resume.status.value, "held": len(op.resume.buffer)},
         "tool_results_owed": {tool.id: tool.status.value for tool in op.tools.values()},
         "transcript": {
-            "messages": [
-                {"id": message.id, "reasoning": message.reasoning, "text": message.text}
-                for message in transcript.messages
-            ],
-            "tool_calls": [
-                {
-                    "id": call.id,
-                    "identifier": call.identifier,
-                    "api_name": call.api_name,
-                    "status": call.status.value,
-                    "client_executed": call.client_executed,
-                }
-                for call in transcript.tool_calls
-            ],
-            "error": transcript.error,
+            "entries": [_entry_json(entry) for entry in transcript.entries],
             "events": transcript.events,
             "ended": transcript.ended,
         },

@@ -157,9 +157,14 @@ from gatewayops.store._tools import (
 )
 from gatewayops.store._transcript import (
     AssistantMessage,
+    Entry,
+    ErrorEntry,
+    Reasoning,
+    Streaming,
     ToolCallEntry,
     ToolCallStatus,
     Transcript,
+    UserMessage,
 )
 
 __all__ = [
@@ -186,6 +191,8 @@ __all__ = [
     "EchoGuard",
     "Effect",
     "EffectResult",
+    "Entry",
+    "ErrorEntry",
     "ExecuteTool",
     "FinishSource",
     "GatewayState",
@@ -215,6 +222,7 @@ __all__ = [
     "OperationStatus",
     "Outcome",
     "Position",
+    "Reasoning",
     "ReconnectRequested",
     "RefreshEvent",
     "RefreshState",
@@ -237,6 +245,7 @@ __all__ = [
     "StopRequested",
     "Store",
     "StoreConfig",
+    "Streaming",
     "SubmitIntervention",
     "Timer",
     "TimerFired",
@@ -254,6 +263,7 @@ __all__ = [
     "Transcript",
     "Transition",
     "TransportAction",
+    "UserMessage",
     "Violation",
     "backoff_delay_ms",
     "carries",

@@ -1,15 +1,16 @@
 """Timing and budget settings of the store, kept in state so a replay is exact.
 
-Owns: the protocol constants of PROTOCOL.md 2.1 and the budgets of section 12, and
-the backoff formula. Must not know: clocks (delays are relative milliseconds; the
-runtime arms the timers and applies jitter).
+Owns: the protocol constants of PROTOCOL.md 2.1 and the budgets of section 12, the
+backoff formula, and the rule of the dial budget (`out_of_dials`, 12.13). Must not
+know: clocks (delays are relative milliseconds; the runtime arms the timers and
+applies jitter).
 """
 
 from __future__ import annotations
 
 import attrs
 
-__all__ = ["MAX_DELAY_MS", "StoreConfig", "backoff_delay_ms"]
+__all__ = ["MAX_DELAY_MS", "StoreConfig", "backoff_delay_ms", "out_of_dials"]
 
 MAX_DELAY_MS = 10**12
 """Longest delay a setting may name (about 31 years): any clock can schedule it."""
@@ -25,6 +26,13 @@ def _delay(instance: object, attribute: attrs.Attribute[int], value: int) -> Non
     if value > MAX_DELAY_MS:
         raise ValueError(
             f"StoreConfig.{attribute.name}: {value} ms is longer than the {MAX_DELAY_MS} ms allowed"
+        )
+
+
+def _budget(instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None and (type(value) is not int or value <= 0):
+        raise ValueError(
+            f"StoreConfig.{attribute.name}: expected None or a positive int, got {value!r}"
         )
 
 
@@ -53,6 +61,12 @@ class StoreConfig:
             goes on.
         auto_reconnect: False: a lost socket is not redialled; the operation stops
             being followed (detached, not finished) until the app reconnects it.
+        dial_budget: None (the default): a gateway that cannot be reached is dialled
+            for ever, with backoff. A number: until a socket of the link first opens,
+            the dial that fails this many times in a row (refused, DNS, TLS, a
+            retryable handshake refusal; `Link.attempt` counts them) ends the
+            operation as `Result.UNREACHABLE` (PROTOCOL.md 12.13). Once a socket has
+            opened, losses only reconnect, however many.
     """
 
     heartbeat_interval_ms: int = attrs.field(default=30_000, validator=_delay)
@@ -65,6 +79,7 @@ class StoreConfig:
     refresh_timeout_ms: int = attrs.field(default=30_000, validator=_delay)
     quiet_after_ms: int = attrs.field(default=180_000, validator=_delay)
     auto_reconnect: bool = attrs.field(default=True, validator=_flag)
+    dial_budget: int | None = attrs.field(default=None, validator=_budget)
 
 
 def backoff_delay_ms(config: StoreConfig, attempt: int) -> int:
@@ -74,3 +89,10 @@ def backoff_delay_ms(config: StoreConfig, attempt: int) -> int:
     exponent = min(attempt - 1, 32)
     delay: int = config.initial_backoff_ms << exponent
     return min(delay, config.max_backoff_ms)
+
+
+def out_of_dials(config: StoreConfig, *, ever_opened: bool, failed_dials: int) -> bool:
+    """Whether a link whose `failed_dials`-th consecutive dial just failed gives up:
+    only with a `dial_budget`, only before any of its sockets opened (PROTOCOL.md 12.13)."""
+    budget = config.dial_budget
+    return budget is not None and not ever_opened and failed_dials >= budget

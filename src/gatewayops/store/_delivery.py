@@ -26,7 +26,8 @@ from gatewayops.store._interventions import HUMAN_EVENT_TYPES, on_human_event
 from gatewayops.store._lifecycle import RESUME_TABLE, ResumeEvent, transition
 from gatewayops.store._state import EchoGuard, Operation, ResumeState
 from gatewayops.store._tools import start_tool
-from gatewayops.store._transcript import Transcript, apply_event
+from gatewayops.store._transcript import Transcript
+from gatewayops.store._transcript_fold import apply_event
 
 __all__ = [
     "NO_EFFECTS",

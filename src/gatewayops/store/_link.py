@@ -54,6 +54,7 @@ def dialled(link: Link, event: ConnectionEvent) -> Link | None:
         status=status,
         generation=link.generation + 1,
         attempt=link.attempt,
+        ever_opened=link.ever_opened,
     )
 
 
@@ -74,7 +75,10 @@ def _moved(link: Link, event: ConnectionEvent) -> Link | None:
 
 def opened(link: Link) -> Link | None:
     """The handshake completed: the socket must now authenticate."""
-    return _moved(link, ConnectionEvent.OPENED)
+    moved = _moved(link, ConnectionEvent.OPENED)
+    if moved is None or moved.ever_opened:
+        return moved
+    return attrs.evolve(moved, ever_opened=True)
 
 
 def authenticated(link: Link) -> Link | None:

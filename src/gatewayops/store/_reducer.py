@@ -4,14 +4,15 @@ Owns: routing each action to the link and the operation (session) it concerns --
 transport news and link timers by link, everything else by operation -- and dropping
 stale news (a transport action of an old generation, a timer no longer in the resources,
 anything for a finished operation); the socket's life common to every protocol (opened,
-closed, failed, quiet, a bad frame, the watchdog, heartbeats, backoff) with the
-protocol's frames handed to its link module (`_link_v1`); the results of effects
-(interventions' answers to `_interventions`); the commit, where an operation that is no
-longer followed has its link closed and a finished one clears its topic's marker if the
-marker still names it; and the safety net of PROTOCOL.md 11.24: if handling an action
-raises anyway, its operation ends once as failed (`FinishSource.INTERNAL_ERROR`) and
-`reduce` returns normally. Only the application's misuse raises (`LocalUsageError`),
-before anything changes. Must not know: clocks, randomness, I/O.
+closed, failed, quiet, a bad frame, the watchdog, heartbeats, backoff, and the dial budget
+of a gateway never reached) with the protocol's frames handed to its link module
+(`_link_v1`); the results of effects (interventions' answers to `_interventions`); the
+commit, where an operation that is no longer followed has its link closed and a finished
+one clears its topic's marker if the marker still names it; and the safety net of
+PROTOCOL.md 11.24: if handling an action raises anyway, its operation ends once as failed
+(`FinishSource.INTERNAL_ERROR`) and `reduce` returns normally. Only the application's
+misuse raises (`LocalUsageError`), before anything changes. Must not know: clocks,
+randomness, I/O.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ from gatewayops.store._actions import (
     is_about_a_link,
     subject,
 )
-from gatewayops.store._config import StoreConfig
+from gatewayops.store._config import StoreConfig, out_of_dials
 from gatewayops.store._delivery import NO_EFFECTS, flush
 from gatewayops.store._effects import Effect
 from gatewayops.store._endings import finish, stop_following
@@ -135,6 +136,11 @@ def _on_socket(
         case SocketClosed(code=code, reason=reason):
             return _lose(link, op, config, f"socket closed (code {code}, {reason!r})")
         case SocketFailed(error=error, retryable=True):
+            failed = link.attempt + 1
+            if out_of_dials(config, ever_opened=link.ever_opened, failed_dials=failed):
+                detail = f"{error} ({failed} attempt{'' if failed == 1 else 's'})"
+                op, effects = finish(op, Result.UNREACHABLE, FinishSource.DIAL_BUDGET, detail)
+                return link, op, effects
             return _lose(link, op, config, error)
         case SocketFailed(error=error):
             op, effects = finish(op, Result.REJECTED, FinishSource.CONNECTION_REJECTED, error)

@@ -82,6 +82,8 @@ class Result(enum.StrEnum):
     """A token refresh reported that the gateway no longer knows the operation."""
     REJECTED = "rejected"
     """The gateway refused the socket for good (e.g. an HTTP 404 on the upgrade)."""
+    UNREACHABLE = "unreachable"
+    """No socket ever opened: the dial budget (`StoreConfig.dial_budget`) was spent."""
 
 
 class FinishSource(enum.StrEnum):
@@ -96,6 +98,8 @@ class FinishSource(enum.StrEnum):
     REFRESH_BUDGET = "refresh_budget"
     INTERRUPT_CONFIRMED = "interrupt_confirmed"
     CONNECTION_REJECTED = "connection_rejected"
+    DIAL_BUDGET = "dial_budget"
+    """The gateway was never reached within `StoreConfig.dial_budget` dials."""
     INTERNAL_ERROR = "internal_error"
     """Handling an action for the operation failed; it ends rather than stay open."""
 
@@ -133,6 +137,8 @@ class Link:
             `auth_success`, an agent event or a heartbeat ack arrives; only then does
             `attempt` return to 0 (PROTOCOL.md 11.25), so a server that accepts,
             authenticates and drops is not redialled every second.
+        ever_opened: whether any socket of the link completed its handshake (the dial
+            budget only applies before that, `StoreConfig.dial_budget`).
         quiet: the socket task reported that `quiet_after_ms` passed on this
             authenticated socket without a frame other than a heartbeat ack (the
             gateway may have forgotten the run without saying so). Cleared by the next
@@ -148,6 +154,7 @@ class Link:
     missed_heartbeats: int = 0
     heartbeat_ticks: int = 0
     quiet: bool = False
+    ever_opened: bool = False
 
 
 class RefreshStatus(enum.StrEnum):

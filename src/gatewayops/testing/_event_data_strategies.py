@@ -2,8 +2,10 @@
 
 Owns: one strategy per `EventType` for the `data` object of its events (stream chunks of
 every chunk type, tool calls and their results, errors in each of the four upstream
-shapes, runtime ends, interventions, steps), realistic enough that the types with a
-typed view parse with `parse_event_data`, and the reasons an `agent_runtime_end` gives.
+shapes, a missing CLI's install command among the bodies, runtime ends, interventions,
+steps, message patches; a `tool_end` payload wraps its call or is the call itself),
+realistic enough that the types with a typed view parse with `parse_event_data`, and
+the reasons an `agent_runtime_end` gives.
 Must not know: the event envelope around the data, the store, or the transport.
 """
 
@@ -140,10 +142,15 @@ def _tool_start(draw: st.DrawFn) -> _Data:
 def _tool_end(draw: st.DrawFn) -> _Data:
     data: _Data = {"isSuccess": draw(st.booleans())}
     _optional(draw, data, "executionTime", _SMALL_COUNTS)
-    if draw(st.booleans()):
-        calling = draw(_TOOL_CALLINGS)
-        data["payload"] = {"parentMessageId": draw(message_ids()), "toolCalling": calling}
+    match draw(st.integers(0, 2)):  # no payload, the call wrapped in it, or the call itself
+        case 1:
+            calling = draw(_TOOL_CALLINGS)
+            data["payload"] = {"parentMessageId": draw(message_ids()), "toolCalling": calling}
+        case 2:
+            data["payload"] = draw(_TOOL_CALLINGS)
     _optional(draw, data, "result", json_values(max_leaves=4))
+    if not data["isSuccess"]:
+        _optional(draw, data, "error", st.text(max_size=20) | json_objects())
     return data
 
 
@@ -163,6 +170,14 @@ def _tool_execute(draw: st.DrawFn) -> _Data:
 
 
 _BUDGETS = st.fixed_dictionaries({"remaining": _SMALL_COUNTS})
+_INSTALL_BODIES = st.fixed_dictionaries(  # a missing CLI's error body, as a chat shows it
+    {
+        "installCommand": st.sampled_from(
+            ("npm i -g @anthropic-ai/claude-code", "brew install codex")
+        )
+    },
+    optional={"docsUrl": st.just("https://docs.test/install")},
+)
 
 
 @st.composite
@@ -176,7 +191,8 @@ def _error(draw: st.DrawFn) -> _Data:
         case 1:
             return {"error": message}
         case 2:
-            return {"type": kind, "body": draw(json_objects()), "message": message}
+            body = draw(json_objects() | _INSTALL_BODIES)
+            return {"type": kind, "body": body, "message": message}
     data: _Data = {"errorType": kind, "error": {"message": message}}
     _optional(draw, data, "_responseBody", json_objects())
     _optional(draw, data, "provider", st.sampled_from(("openai", "anthropic")))
@@ -265,6 +281,20 @@ def _step_complete(draw: st.DrawFn) -> _Data:
     return data
 
 
+@st.composite
+def _message_patch(draw: st.DrawFn) -> _Data:
+    """`{revision, deletes, upserts: [{afterId, message}]}` (PROTOCOL.md 7.8)."""
+    upserts = [
+        {"afterId": draw(st.none() | message_ids()), "message": message}
+        for message in draw(_UI_MESSAGES)
+    ]
+    return {
+        "revision": draw(st.integers(0, 20)),
+        "deletes": draw(st.lists(message_ids(), max_size=2)),
+        "upserts": upserts,
+    }
+
+
 def _loose(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """Data of a type with no typed view: absent, or an object with optional fields."""
     return st.none() | st.fixed_dictionaries({}, optional=fields)
@@ -289,9 +319,7 @@ _DATA: dict[str, st.SearchStrategy[Any]] = {
     ),
     EventType.AGENT_INTERVENTION_REQUEST: _intervention_request(),
     EventType.AGENT_INTERVENTION_RESPONSE: _intervention_response(),
-    EventType.MESSAGE_PATCH: st.fixed_dictionaries(
-        {"messageRevision": _SMALL_COUNTS, "patches": st.lists(json_objects(), max_size=2)}
-    ),
+    EventType.MESSAGE_PATCH: _message_patch(),
     EventType.STEP_START: _step_start(),
     EventType.STEP_COMPLETE: _step_complete(),
     EventType.NOTIFY_UPDATE: _loose(reason=st.just("message_updated")),
