@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import trio
-from _gateway_helpers import paused_run
+from _gateway_helpers import paused_run, upgrade_request
 from _mux_helpers import open_mux, ready_mux
 from trio.testing import MockClock
 
@@ -94,3 +96,22 @@ async def test_the_token_service_fails_when_told_to_then_recovers(
     with trio.fail_after(10):
         async with open_mux(gateway, token) as client:
             await client.expect(Ready)
+
+
+async def test_no_log_line_of_the_v2_endpoint_carries_a_token(
+    gateway: Gateway, autojump_clock: MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refused upgrade (its URL logged), a 4401 close and a served socket log their
+    lines with the token redacted, never raw."""
+    caplog.set_level(logging.INFO, logger="gatewayops.gateway")
+    token = gateway.v2.issue_user_token()
+    with trio.fail_after(10):
+        response = await upgrade_request(gateway, f"/v2/ws?token={token}")
+        async with open_mux(gateway, gateway.v2.issue_user_token(ttl_seconds=-1)) as client:
+            await client.expect_closed()
+        async with open_mux(gateway, token) as client:
+            await client.expect(Ready)
+    assert response.startswith(b"HTTP/1.1 400 ")
+    assert "token=<redacted>" in caplog.text
+    assert "closed 4401 auth_expired" in caplog.text
+    assert token not in caplog.text

@@ -284,6 +284,8 @@ class MuxEndpoint:
             await socket.run(ready)
         finally:
             self.hub.remove(socket)
+            code = ws.closed.code if ws.closed is not None else None
+            _log.info("%s: disconnected (code %s)", name, code)
 
     def _verdict(self, token: str) -> ValidUser | AuthCloseReason:
         """The user the token speaks for, or the reason of the 4401 close it gets."""
