@@ -86,7 +86,8 @@ from gatewayops.protocol._messages import (
 from gatewayops.protocol._snapshot_data import Upsert
 from gatewayops.protocol._url import check_gateway_url, operation_url
 from gatewayops.protocol._v2_client_codec import decode_mux_client, mux_client_from_wire
-from gatewayops.protocol._v2_codec import decode_mux, encode_mux, mux_from_wire, mux_to_wire
+from gatewayops.protocol._v2_codec import decode_mux, mux_from_wire
+from gatewayops.protocol._v2_encoding import encode_mux, mux_to_wire
 from gatewayops.protocol._v2_human import (
     InputRequest,
     ToolConfirmation,
@@ -97,6 +98,7 @@ from gatewayops.protocol._v2_human import (
     v2_human_to_wire,
 )
 from gatewayops.protocol._v2_messages import (
+    GONE_STATUS,
     MUX_PROTOCOL,
     HubError,
     MuxAgentEvent,
@@ -121,6 +123,7 @@ __all__ = [
     "DEFAULT_MAX_FRAME_CHARS",
     "DEFAULT_TOOL_TIMEOUT_MS",
     "FOREIGN_OPERATION_ID",
+    "GONE_STATUS",
     "MUX_PATH",
     "MUX_PROTOCOL",
     "PROVIDERS",

@@ -40,6 +40,7 @@ from gatewayops.protocol._v2_human import (
 )
 
 __all__ = [
+    "GONE_STATUS",
     "MUX_PROTOCOL",
     "HubError",
     "MuxAgentEvent",
@@ -60,6 +61,9 @@ __all__ = [
 
 MUX_PROTOCOL = 2
 """The `protocol` a v2 hub announces in `ready`."""
+
+GONE_STATUS = "gone"
+"""What `op_lifecycle.status` says of an operation the hub forgot (`OpLifecycle.gone`)."""
 
 
 def sequence_number(event_id: str | None) -> int | None:
