@@ -252,3 +252,45 @@ async def test_a_cursor_before_a_hibernation_has_a_gap(
             behind, behind_done = await client.subscribe(handle.operation_id, "1")
             _, current_done = await client.subscribe(handle.operation_id, "3")
     assert (behind, behind_done.gap, current_done.gap) == ([], True, False)
+
+
+async def test_resubscribing_from_each_cursor_after_a_drop_loses_nothing(
+    gateway: Gateway, autojump_clock: MockClock
+) -> None:
+    """Three runs over one socket; the link drops mid-stream; a new socket resubscribes
+    each from its own cursor. Every run's events arrive once each, in order, up to its
+    terminal event (what the client's per-operation dedup relies on)."""
+    runs = [gateway.start_run(clean_run("a b c d e f", chunks=6, delay=1.0)) for _ in range(3)]
+    seen: dict[str, list[int]] = {run.operation_id: [] for run in runs}
+    ended: set[str] = set()
+
+    def keep(message: MuxAgentEvent) -> None:
+        number = sequence_number(message.id)
+        assert number is not None
+        seen[message.operation_id].append(number)
+        if message.event.type == EventType.AGENT_RUNTIME_END:
+            ended.add(message.operation_id)
+
+    def cursor(operation_id: str) -> str:
+        return str(seen[operation_id][-1]) if seen[operation_id] else ""
+
+    with trio.fail_after(60):
+        async with ready_mux(gateway) as (client, _):
+            for run in runs:
+                replayed, _ = await client.subscribe(run.operation_id)
+                for message in replayed:
+                    keep(message)
+            for _ in range(4):
+                keep(await client.expect(MuxAgentEvent))
+            assert gateway.v2.faults.drop_links() == (1, 3)
+        async with ready_mux(gateway) as (client, _):
+            for run in runs:
+                replayed, _ = await client.subscribe(run.operation_id, cursor(run.operation_id))
+                for message in replayed:
+                    keep(message)
+            while len(ended) < len(runs):
+                message = await client.receive()
+                if isinstance(message, MuxAgentEvent):
+                    keep(message)
+    for run in runs:
+        assert seen[run.operation_id] == [int(m.id or 0) for m in gateway.events(run.operation_id)]
