@@ -289,8 +289,8 @@ async def test_resubscribing_from_each_cursor_after_a_drop_loses_nothing(
                 for message in replayed:
                     keep(message)
             while len(ended) < len(runs):
-                message = await client.receive()
-                if isinstance(message, MuxAgentEvent):
-                    keep(message)
+                live = await client.receive()
+                if isinstance(live, MuxAgentEvent):
+                    keep(live)
     for run in runs:
         assert seen[run.operation_id] == [int(m.id or 0) for m in gateway.events(run.operation_id)]
