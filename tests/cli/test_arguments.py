@@ -50,6 +50,9 @@ def _assert_one_line(err: str, *needles: str) -> None:
         ),
         (["serve", "--token-port", "70000"], 2, "--token-port"),
         (["watch", "http://:80", "--operation", "a", "--token", "t"], 2, "no host"),
+        (["gui", "--url", "ws://", "--operation", "a", "--token", "t"], 2, "'ws://': no host"),
+        (["gui", "--url", "ws://h:70000", "--operation", "a", "--token", "t"], 2, "port from 1"),
+        (["gui", "--url", "ftp://h:1", "--operation", "a", "--token", "t"], 2, "ftp://h:1"),
         (["watch", "ws://h:0", "--operation", "a", "--token", "t"], 2, "port from 1 to 65535"),
         (["watch", "ws://h:65536", "--operation", "a", "--token", "t"], 2, "port from 1"),
         (

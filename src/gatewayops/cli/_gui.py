@@ -23,7 +23,7 @@ import sys
 import traceback
 from typing import TYPE_CHECKING
 
-from gatewayops.cli._commands import TOKEN_ENV, finite_float, token_from
+from gatewayops.cli._commands import TOKEN_ENV, finite_float, gateway_url, token_from
 from gatewayops.cli._endings import (
     EXIT_FAILED,
     EXIT_OK,
@@ -49,7 +49,9 @@ def register(parser: argparse.ArgumentParser) -> None:
         "the token, make the gateway forget the run, or drop the network."
     )
     parser.add_argument(
-        "--url", help="follow a run on this gateway (ws://HOST:PORT) instead of the embedded one"
+        "--url",
+        type=gateway_url,
+        help="follow a run on this gateway (ws://HOST:PORT) instead of the embedded one",
     )
     parser.add_argument(
         "--token",
