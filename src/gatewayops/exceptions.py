@@ -32,6 +32,7 @@ __all__ = [
     "TransportError",
     "UnknownIntervention",
     "UnknownOperation",
+    "UserTokenUnavailable",
     "is_retryable_status",
 ]
 
@@ -93,6 +94,11 @@ class OperationNotFinished(LocalUsageError):
 
 class TopicBusy(LocalUsageError):
     """The topic already has a live operation; a new run cannot start on it."""
+
+
+class UserTokenUnavailable(GatewayOpsError):
+    """A user-level token (protocol v2) could not be had: the token service refused or
+    failed (the reference gateway's `fail_user_tokens` fault raises it)."""
 
 
 class UnknownIntervention(LocalUsageError, KeyError):

@@ -284,12 +284,19 @@ async def test_heartbeat_gets_heartbeat_ack(gateway: Gateway, autojump_clock: Mo
 
 
 @pytest.mark.parametrize(
-    ("path", "status"), [("/v2/ws?operationId=op-1", 404), ("/ws", 400), ("/ws?operationId=", 400)]
+    ("path", "status"),
+    [
+        ("/v3/ws?operationId=op-1", 404),
+        ("/ws", 400),
+        ("/ws?operationId=", 400),
+        ("/v2/ws?token=x", 400),
+    ],
 )
 async def test_handshake_rejections(
     gateway: Gateway, autojump_clock: MockClock, path: str, status: int
 ) -> None:
-    """Another path is rejected with HTTP 404 and a missing `operationId` with 400."""
+    """Another path is rejected with HTTP 404, a missing `operationId` (v1) or `clientId`
+    (v2) with 400."""
     with trio.fail_after(10):
         response = await upgrade_request(gateway, path)
     assert response.startswith(f"HTTP/1.1 {status} ".encode())

@@ -1,9 +1,11 @@
-"""The reference gateway: a real protocol-v1 server on loopback, with fault injection.
+"""The reference gateway: a real protocol v1 and v2 server on loopback, with fault injection.
 
-It speaks v1 over trio-websocket using the same `gatewayops.protocol` codec as the
-client, issues and verifies HS256 JWTs, plays scripted agent runs, buffers their events
-for `resume`, and can be made to misbehave the way real gateways did (`Faults`). The
-demo and the client's end-to-end tests run against it. See docs/gateway.md.
+It speaks v1 (``/ws``) and v2 (``/v2/ws``, one socket per user: `Gateway.v2`) over
+trio-websocket using the same `gatewayops.protocol` codecs as the client, issues and
+verifies HS256 JWTs, plays scripted agent runs, buffers their events for `resume` and
+`subscribe`, and can be made to misbehave the way real gateways did (`Faults`,
+`MuxFaults`). The demo and the client's end-to-end tests run against it. See
+docs/gateway.md.
 
 Example:
     async with open_gateway() as gw:
@@ -14,12 +16,8 @@ Example:
 from gatewayops.gateway._answers import Answer
 from gatewayops.gateway._asking import AskHuman, InterventionOutcome
 from gatewayops.gateway._faults import Faults
-from gatewayops.gateway._gateway import (
-    Gateway,
-    GatewayStatistics,
-    RunHandle,
-    open_gateway,
-)
+from gatewayops.gateway._gateway import Gateway, GatewayStatistics, RunHandle, open_gateway
+from gatewayops.gateway._hub import HubStatistics
 from gatewayops.gateway._human_scripts import ASK_KINDS, asking_run
 from gatewayops.gateway._operation_state import ToolOutcome
 from gatewayops.gateway._scripts import (
@@ -39,14 +37,23 @@ from gatewayops.gateway._scripts import (
 from gatewayops.gateway._standalone import SHUTDOWN_GRACE, StandaloneGateway, run_gateway
 from gatewayops.gateway._token_endpoint import TOKEN_PATH, serve_token_endpoint
 from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL
+from gatewayops.gateway._user_tokens import DEFAULT_USER
+from gatewayops.gateway._v2_control import MuxGateway
+from gatewayops.gateway._v2_faults import AuthCloseReason, MuxFaults
+from gatewayops.gateway._v2_socket import AUTH_CLOSE_CODE, IDLE_CHECK_INTERVAL, IDLE_TIMEOUT
 
 __all__ = [
     "ASK_KINDS",
+    "AUTH_CLOSE_CODE",
     "DEFAULT_TOKEN_TTL",
+    "DEFAULT_USER",
+    "IDLE_CHECK_INTERVAL",
+    "IDLE_TIMEOUT",
     "SHUTDOWN_GRACE",
     "TOKEN_PATH",
     "Answer",
     "AskHuman",
+    "AuthCloseReason",
     "ClientTool",
     "Emit",
     "Fail",
@@ -54,7 +61,10 @@ __all__ = [
     "Finish",
     "Gateway",
     "GatewayStatistics",
+    "HubStatistics",
     "InterventionOutcome",
+    "MuxFaults",
+    "MuxGateway",
     "Pause",
     "RunHandle",
     "Script",

@@ -22,20 +22,19 @@ from gatewayops.gateway._tokens import TokenAuthority
 from gatewayops.protocol import (
     DEFAULT_MAX_FRAME_CHARS,
     EventType,
-    SessionComplete,
     SessionStatus,
-    encode,
 )
 
-__all__ = ["Faults"]
+__all__ = ["Faults", "Quota"]
 
 _log = get_logger("gatewayops.gateway")
 
 _MIRRORED_STATUS = {"error": SessionStatus.ERROR, "interrupted": SessionStatus.INTERRUPTED}
 
 
-class _Quota:
-    """ "The next N" (or "every", when N is ``None``) until cleared."""
+class Quota:
+    """ "The next N" (or "every", when N is ``None``) until cleared: the shape of every
+    counted fault switch, v2's (`_v2_faults`) included."""
 
     def __init__(self) -> None:
         self._remaining: int | None = 0
@@ -68,12 +67,12 @@ class Faults:
     def __init__(self, registry: OperationRegistry, tokens: TokenAuthority) -> None:
         self._registry = registry
         self._tokens = tokens
-        self._blackhole = _Quota()
-        self._ignore_auth = _Quota()
+        self._blackhole = Quota()
+        self._ignore_auth = Quota()
         self._heartbeat_acks_off: set[str] = set()
         self._heartbeat_acks_off_everywhere = False
-        self._lose_answers = _Quota()
-        self._duplicate_answers = _Quota()
+        self._lose_answers = Quota()
+        self._duplicate_answers = Quota()
         self.answer_delay = 0.0
         """Seconds each answer takes to reach the agent (see `delay_answers`)."""
 
@@ -243,9 +242,10 @@ class Faults:
         )
         if message is None:
             return None
-        self._registry.broadcast(operation.subscribers, encode(SessionComplete()))
+        self._registry.complete_session(operation)
         if leave_status:
-            operation.status = _MIRRORED_STATUS.get(reason or "", SessionStatus.COMPLETED)
+            status = _MIRRORED_STATUS.get(reason or "", SessionStatus.COMPLETED)
+            self._registry.set_status(operation, status)
         _log.info("fault: mirrored terminal of %s onto %s", member, operation_id)
         return message.id
 

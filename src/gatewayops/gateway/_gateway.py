@@ -2,9 +2,10 @@
 
 Owns: `open_gateway` (bind on loopback, serve, run scripted operations, clean up),
 `Gateway` (start runs, issue, refresh and renew tokens, interrupt, answer the agent,
-inspect status, events, interventions and statistics, reach the fault switches, close
-every socket with 1001), `RunHandle` and `GatewayStatistics`. The standalone runner behind
-``gatewayops serve`` is `_standalone.run_gateway`.
+inspect status, events, interventions and statistics, reach the fault switches and
+protocol v2's endpoint, `Gateway.v2`, close every socket with 1001), `RunHandle` and
+`GatewayStatistics`. The standalone runner behind ``gatewayops serve`` is
+`_standalone.run_gateway`.
 
 `refresh_token` and `interrupt` stand in for upstream's tRPC ``refreshGatewayToken``
 and ``aiAgent.interruptTask``, and `submit_intervention` for the producer's answer
@@ -51,6 +52,9 @@ from gatewayops.gateway._tokens import (
     InvalidToken,
     TokenAuthority,
 )
+from gatewayops.gateway._user_tokens import DEFAULT_USER
+from gatewayops.gateway._v2_control import MuxGateway
+from gatewayops.gateway._v2_socket import MuxEndpoint
 from gatewayops.protocol import (
     DEFAULT_MAX_FRAME_CHARS,
     AgentEventMessage,
@@ -73,11 +77,13 @@ class RunHandle:
         operation_id: the operation id (the socket URL's `operationId`).
         topic_id: the topic the run is on (what `Gateway.refresh_token` takes).
         token: a fresh `auth` token for the operation (never shown in a repr).
+        user_id: the user who owns it (whose v2 sockets may follow it).
     """
 
     operation_id: str
     topic_id: str
     token: str = attrs.field(repr=redacted)
+    user_id: str = DEFAULT_USER
 
 
 @attrs.frozen(kw_only=True)
@@ -102,7 +108,7 @@ class GatewayStatistics:
         expired_auth_timeouts_total: sockets closed (1008) for not authenticating again
             in time after `auth_expired`.
         outbox_overflows_total: sockets closed (1008) because the client stopped
-            reading and their outbox reached its bound.
+            reading and their outbox reached its bound (v1's and v2's).
     """
 
     open_sockets: int
@@ -128,6 +134,7 @@ class Gateway:
     Attributes:
         url: the base URL, ``ws://HOST:PORT`` (pass it to `protocol.operation_url`).
         faults: the fault switches (see `Faults`).
+        v2: the protocol v2 endpoint (``/v2/ws``): URLs, user tokens, its faults.
     """
 
     def __init__(
@@ -135,6 +142,7 @@ class Gateway:
     ) -> None:
         self.url = url
         self.faults = server.faults
+        self.v2 = MuxGateway(base_url=url, endpoint=server.mux, registry=server.registry)
         self._nursery = nursery
         self._clock = clock
         self._server = server
@@ -150,8 +158,9 @@ class Gateway:
         topic_id: str | None = None,
         operation_id: str | None = None,
         token_ttl: float = DEFAULT_TOKEN_TTL,
+        user_id: str = DEFAULT_USER,
     ) -> RunHandle:
-        """Register an operation and start playing `script` on it now.
+        """Register an operation of `user_id` and start playing `script` on it now.
 
         Events published before any client connects are buffered for `resume`.
 
@@ -160,6 +169,7 @@ class Gateway:
             topic_id: its topic; ``"topic-N"`` if ``None``.
             operation_id: its id; ``"op-N"`` if ``None``.
             token_ttl: lifetime in seconds of the token in the handle.
+            user_id: who owns the run (only their v2 sockets may subscribe to it).
 
         Raises:
             OperationAlreadyExists: `operation_id` is taken.
@@ -168,11 +178,11 @@ class Gateway:
         topic_id = topic_id or f"topic-{next(self._topic_ids)}"
         operation_id = operation_id or f"op-{next(self._operation_ids)}"
         token = self.issue_token(topic_id, operation_id, token_ttl)
-        operation = self._registry.create(operation_id, topic_id)
+        operation = self._registry.create(operation_id, topic_id, user_id)
         operation.run_scope = trio.CancelScope()
         self._nursery.start_soon(self._play, operation, script, name=f"gateway run {operation_id}")
         _log.info("started %s (%s) on %s", operation_id, script.name, topic_id)
-        return RunHandle(operation_id=operation_id, topic_id=topic_id, token=token)
+        return RunHandle(operation_id=operation_id, topic_id=topic_id, token=token, user_id=user_id)
 
     async def _play(self, operation: Operation, script: Script) -> None:
         assert operation.run_scope is not None
@@ -335,7 +345,8 @@ class Gateway:
             rejected_total=server.rejected,
             auth_timeouts_total=server.closed_by[CloseCause.AUTH_TIMEOUT],
             expired_auth_timeouts_total=server.closed_by[CloseCause.EXPIRED_AUTH_TIMEOUT],
-            outbox_overflows_total=server.closed_by[CloseCause.OUTBOX_OVERFLOW],
+            outbox_overflows_total=server.closed_by[CloseCause.OUTBOX_OVERFLOW]
+            + server.mux.closed_by[CloseCause.OUTBOX_OVERFLOW],
         )
 
     async def wait_statistics(
@@ -402,8 +413,9 @@ async def open_gateway(
     clock = GatewayClock(epoch)
     registry = OperationRegistry(clock)
     tokens = TokenAuthority(clock)
+    mux = MuxEndpoint(registry=registry, clock=clock, limits=limits)
     server = GatewayServer(
-        registry=registry, tokens=tokens, faults=Faults(registry, tokens), limits=limits
+        registry=registry, tokens=tokens, faults=Faults(registry, tokens), limits=limits, mux=mux
     )
     listeners = await trio.open_tcp_listeners(port, host=host)
     async with trio.open_nursery() as nursery:

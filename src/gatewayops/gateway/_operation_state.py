@@ -1,8 +1,9 @@
 """One operation of the reference gateway, as its durable object would keep it.
 
-Owns: `Operation` (the persisted status, event buffer and id counter, the topic, the
-live subscribers, the waiting tool calls and questions), `ToolOutcome`, `ToolWaiter`
-and the `Peer` interface an open socket offers the registry.
+Owns: `Operation` (the persisted status, event buffer and id counter, the topic and the
+owning user, the live subscribers, the waiting tool calls and questions), `ToolOutcome`,
+`ToolWaiter`, the `Peer` interface an open v1 socket offers the registry, and the
+`OperationWatcher` interface through which protocol v2's hub hears of every change.
 
 Must not know: WebSockets, JWTs, scripts or faults, or how operations are found (that is
 the registry's).
@@ -20,7 +21,7 @@ from gatewayops.protocol import AgentEventMessage, SessionStatus, ToolResult
 if TYPE_CHECKING:
     from gatewayops.gateway._asking import HumanWaiter, InterventionOutcome
 
-__all__ = ["Operation", "Peer", "ToolOutcome", "ToolWaiter"]
+__all__ = ["Operation", "OperationWatcher", "Peer", "ToolOutcome", "ToolWaiter"]
 
 
 class Peer(Protocol):
@@ -54,6 +55,26 @@ class Peer(Protocol):
     def abort(self) -> None: ...
 
     def go_away(self) -> None: ...
+
+
+class OperationWatcher(Protocol):
+    """What the registry tells a watcher (the v2 hub), synchronously, as it happens.
+
+    `created` and `forgotten` bracket an operation's life in the registry; `published`
+    is every buffered event; `status_changed` and `session_completed` are the persisted
+    status changing and a `session_complete` being sent (the mirror fault's echo
+    included), each numbered in the operation's event sequence (`number`).
+    """
+
+    def created(self, operation: Operation) -> None: ...
+
+    def published(self, operation: Operation, message: AgentEventMessage) -> None: ...
+
+    def status_changed(self, operation: Operation, number: int) -> None: ...
+
+    def session_completed(self, operation: Operation, number: int) -> None: ...
+
+    def forgotten(self, operation: Operation) -> None: ...
 
 
 @attrs.frozen(kw_only=True)
@@ -95,8 +116,12 @@ class Operation:
     Attributes:
         operation_id: the operation id.
         topic_id: the topic the operation runs on.
+        user_id: the user who owns it (who may follow it over protocol v2).
         status: the persisted status `resume_complete` reports (survives hibernation).
-        last_event_number: the id counter; survives hibernation.
+        last_event_number: the id counter (events, and v2's status changes and
+            `session_complete`s); survives hibernation.
+        lost_through: the highest event number lost to hibernation (0: none lost); a
+            v2 cursor below it has a gap.
         ended: whether the operation's own terminal event was published.
         tokens_expired_through: tokens of this generation or older count as expired.
         subscribers: authenticated sockets that sent `resume` and receive live events.
@@ -109,11 +134,13 @@ class Operation:
         intervention_outcomes: how each request ended, in order.
     """
 
-    def __init__(self, *, operation_id: str, topic_id: str) -> None:
+    def __init__(self, *, operation_id: str, topic_id: str, user_id: str) -> None:
         self.operation_id = operation_id
         self.topic_id = topic_id
+        self.user_id = user_id
         self.status = SessionStatus.RUNNING
         self.last_event_number = 0
+        self.lost_through = 0
         self.ended = False
         self.tokens_expired_through = 0
         self.subscribers: set[Peer] = set()
@@ -130,6 +157,10 @@ class Operation:
         """The buffered events, oldest first (what a `resume` from ``""`` replays)."""
         return tuple(item.message for item in self._buffer)
 
+    def messages_after(self, number: int) -> list[AgentEventMessage]:
+        """The buffered events whose id is greater than `number`, oldest first."""
+        return [item.message for item in self._buffer if item.number > number]
+
     def frames_after(self, number: int) -> list[str]:
         """The encoded frames of the buffered events whose id is greater than `number`."""
         return [item.frame for item in self._buffer if item.number > number]
@@ -141,6 +172,8 @@ class Operation:
     def drop_buffer(self) -> int:
         """Forget the buffered events, keeping status and id counter; returns how many."""
         dropped = len(self._buffer)
+        if self._buffer:
+            self.lost_through = self._buffer[-1].number
         self._buffer.clear()
         return dropped
 

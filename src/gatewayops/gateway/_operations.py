@@ -2,7 +2,9 @@
 
 Owns: `OperationRegistry` (operations by id and by topic, every open socket by operation
 id, publishing events, replaying them on `resume`, ending operations, delivering
-`tool_result`s). One operation's state is an `Operation` (`_operation_state`).
+`tool_result`s, persisting status changes) and the one reading of a cursor
+(`cursor_number`). One operation's state is an `Operation` (`_operation_state`). Every
+change is also told to the `watchers` (protocol v2's hub), as it happens.
 
 Ordering rule: publishing, replaying and subscribing are synchronous and push whole
 frames into each peer's outbox, so a `resume` replay can never interleave with a live
@@ -20,8 +22,15 @@ import trio
 
 from gatewayops._secrets import get_logger
 from gatewayops.exceptions import OperationAlreadyExists, OperationNotFound
-from gatewayops.gateway._operation_state import Operation, Peer, ToolOutcome, ToolWaiter
+from gatewayops.gateway._operation_state import (
+    Operation,
+    OperationWatcher,
+    Peer,
+    ToolOutcome,
+    ToolWaiter,
+)
 from gatewayops.gateway._tokens import GatewayClock
+from gatewayops.gateway._user_tokens import DEFAULT_USER
 from gatewayops.protocol import (
     AgentEvent,
     AgentEventMessage,
@@ -32,12 +41,13 @@ from gatewayops.protocol import (
     encode,
 )
 
-__all__ = ["OperationRegistry"]
+__all__ = ["OperationRegistry", "cursor_number"]
 
 _log = get_logger("gatewayops.gateway")
 
 
-def _cursor(last_event_id: str) -> int:
+def cursor_number(last_event_id: str) -> int:
+    """The event number a client's cursor stands for (``""`` and non-numeric: 0, all)."""
     if not last_event_id:
         return 0
     try:
@@ -60,20 +70,23 @@ class OperationRegistry:
         self._by_topic: dict[str, str] = {}
         self._peers: dict[str, set[Peer]] = {}
         self._changed = trio.Event()
+        self.watchers: list[OperationWatcher] = []
 
     # ------------------------------------------------------------------ operations
 
-    def create(self, operation_id: str, topic_id: str) -> Operation:
-        """Register a new running operation; it becomes its topic's current one.
+    def create(self, operation_id: str, topic_id: str, user_id: str = DEFAULT_USER) -> Operation:
+        """Register a new running operation of `user_id`; it becomes its topic's current one.
 
         Raises:
             OperationAlreadyExists: the id is taken (forgotten ids may be reused).
         """
         if operation_id in self._operations:
             raise OperationAlreadyExists(f"operation {operation_id!r} already exists")
-        operation = Operation(operation_id=operation_id, topic_id=topic_id)
+        operation = Operation(operation_id=operation_id, topic_id=topic_id, user_id=user_id)
         self._operations[operation_id] = operation
         self._by_topic[topic_id] = operation_id
+        for watcher in self.watchers:
+            watcher.created(operation)
         self.notify()
         return operation
 
@@ -105,6 +118,8 @@ class OperationRegistry:
         if operation is None:
             raise OperationNotFound(f"operation {operation_id!r} not found")
         operation.subscribers.clear()
+        for watcher in self.watchers:
+            watcher.forgotten(operation)
         self.notify()
         return operation
 
@@ -150,7 +165,7 @@ class OperationRegistry:
             OperationNotFound: the operation was forgotten.
         """
         operation = self.require(peer.operation_id)
-        replay = operation.frames_after(_cursor(last_event_id))
+        replay = operation.frames_after(cursor_number(last_event_id))
         for frame in replay:
             peer.send_frame(frame)
         if want_status:
@@ -215,6 +230,8 @@ class OperationRegistry:
         frame = encode(message)
         operation.append(message, frame)
         self.broadcast(operation.subscribers, frame)
+        for watcher in self.watchers:
+            watcher.published(operation, message)
         return message
 
     def finish(
@@ -234,11 +251,25 @@ class OperationRegistry:
         if self.publish(operation, event_type, data, step_index) is None:
             return False
         operation.ended = True
-        operation.status = status
         _log.info("%s ended: %s (%s)", operation.operation_id, status, event_type)
-        self.broadcast(operation.subscribers, encode(SessionComplete()))
+        self.set_status(operation, status)
+        self.complete_session(operation)
         self.notify()
         return True
+
+    def set_status(self, operation: Operation, status: SessionStatus) -> None:
+        """Persist `status` (what `resume_complete` reports) and tell the watchers."""
+        operation.status = status
+        operation.last_event_number += 1
+        for watcher in self.watchers:
+            watcher.status_changed(operation, operation.last_event_number)
+
+    def complete_session(self, operation: Operation) -> None:
+        """Send `session_complete` to the operation's subscribers, v1's and the watchers'."""
+        self.broadcast(operation.subscribers, encode(SessionComplete()))
+        operation.last_event_number += 1
+        for watcher in self.watchers:
+            watcher.session_completed(operation, operation.last_event_number)
 
     @staticmethod
     def broadcast(peers: Iterable[Peer], frame: str) -> int:

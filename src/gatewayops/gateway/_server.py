@@ -1,12 +1,13 @@
 """The accepting side of the reference gateway: one handler per TCP connection.
 
 Owns: `GatewayServer.handle_stream` (the `trio.serve_listeners` handler), the handshake
-(only ``/ws?operationId=<id>`` is accepted: another path is rejected with HTTP 404, a
-missing `operationId` with 400; the upgrade must arrive within `handshake_timeout`, and a
-client that hangs up before finishing it is let go at once rather than at the timeout),
-black-holed connections, and the connection and task counters behind
-`GatewayStatistics` (`tasks_under`). Each
-accepted socket's conversation is a `GatewaySocket`.
+(only ``/ws?operationId=<id>`` and v2's ``/v2/ws?token=<jwt>&clientId=<id>`` are
+accepted: another path is rejected with HTTP 404, a missing `operationId` or `clientId`
+with 400, while v2's token is judged after the upgrade; the upgrade must arrive within
+`handshake_timeout`, and a client that hangs up before finishing it is let go at once
+rather than at the timeout), black-holed connections, and the connection and task
+counters behind `GatewayStatistics` (`tasks_under`). Each accepted v1 socket's
+conversation is a `GatewaySocket`, each v2 one's is served by the `MuxEndpoint`.
 
 `go_away` closes every open socket with 1001 and waits until they are gone (a server
 shutting down). For that to work while the gateway is being cancelled, each connection
@@ -38,6 +39,8 @@ from gatewayops.gateway._limits import GatewayLimits
 from gatewayops.gateway._operations import OperationRegistry
 from gatewayops.gateway._socket import GatewaySocket, SocketContext
 from gatewayops.gateway._tokens import TokenAuthority
+from gatewayops.gateway._v2_socket import MuxEndpoint, MuxTarget
+from gatewayops.protocol import MUX_PATH
 
 __all__ = ["GatewayServer", "tasks_under"]
 
@@ -50,8 +53,14 @@ class _Rejection:
     body: bytes
 
 
-def _operation_from_target(target: str) -> str | _Rejection:
+def _operation_from_target(target: str) -> str | MuxTarget | _Rejection:
     parts = urlsplit(target)
+    if parts.path == MUX_PATH:
+        query = parse_qs(parts.query)
+        client_id = query.get("clientId", [""])[0]
+        if not client_id:
+            return _Rejection(status=400, body=b"bad request: clientId is required")
+        return MuxTarget(token=query.get("token", [""])[0], client_id=client_id)
     if parts.path != "/ws":
         return _Rejection(status=404, body=b"not found: the v1 endpoint is /ws")
     values = parse_qs(parts.query).get("operationId", [])
@@ -107,6 +116,7 @@ class GatewayServer:
         tokens: verifies `auth` tokens.
         faults: connection-level fault switches.
         limits: the bounds every connection is held to.
+        mux: serves the accepted v2 sockets.
 
     Attributes:
         registry: the `registry` argument.
@@ -126,8 +136,10 @@ class GatewayServer:
         tokens: TokenAuthority,
         faults: Faults,
         limits: GatewayLimits,
+        mux: MuxEndpoint,
     ) -> None:
         self.registry = registry
+        self.mux = mux
         self.tokens = tokens
         self.faults = faults
         self._limits = limits
@@ -185,13 +197,17 @@ class GatewayServer:
             try:
                 accepted = await self._handshake(nursery, stream)
                 if accepted is not None:
-                    await self._converse(*accepted)
+                    ws, target = accepted
+                    if isinstance(target, MuxTarget):
+                        await self.mux.converse(ws, target)
+                    else:
+                        await self._converse(ws, target)
             finally:
                 nursery.cancel_scope.cancel()
 
     async def _handshake(
         self, nursery: trio.Nursery, stream: trio.SocketStream
-    ) -> tuple[WebSocketConnection, str] | None:
+    ) -> tuple[WebSocketConnection, str | MuxTarget] | None:
         self.handshaking += 1
         self.registry.notify()
         try:
@@ -236,10 +252,13 @@ class GatewayServer:
             _log.info("%s: disconnected (code %s)", socket.name, code)
 
     async def go_away(self) -> None:
-        """Close every open socket with 1001 (going away) and wait until all are gone."""
+        """Close every open socket (v1's and v2's) with 1001 (going away) and wait until
+        all are gone."""
         for peer in self.registry.peers():
             peer.go_away()
-        while self.registry.peers():
+        for mux_peer in self.mux.hub.peers():
+            mux_peer.go_away()
+        while self.registry.peers() or self.mux.hub.peers():
             await self.registry.wait_changed()
 
 

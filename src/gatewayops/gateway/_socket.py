@@ -2,9 +2,9 @@
 
 Owns: `GatewaySocket` (the registry's `Peer`): `auth` first, then `resume`, `heartbeat`,
 `tool_result` and the no-op `interrupt`; the auth verdicts; the auth deadline; and the
-bounded outbox, drained by one writer task so replies keep the order in which they were
-decided. A frame that does not decode is logged and ignored. `SocketContext` is what
-every socket of one gateway shares.
+bounded outbox, drained by one writer task (`write_outbox`, which v2's sockets share) so
+replies keep the order in which they were decided. A frame that does not decode is
+logged and ignored. `SocketContext` is what every socket of one gateway shares.
 
 Auth verdicts (PROTOCOL.md 1.3): a bad token, a token for another operation or topic,
 or an unknown/forgotten operation gets `auth_failed{reason}` and a 1008 close; a token
@@ -61,7 +61,7 @@ from gatewayops.protocol import (
     encode,
 )
 
-__all__ = ["CLOSE_TIMEOUT", "GatewaySocket", "SocketContext"]
+__all__ = ["CLOSE_TIMEOUT", "GatewaySocket", "SocketContext", "write_outbox"]
 
 _log = get_logger("gatewayops.gateway")
 
@@ -89,6 +89,21 @@ class SocketContext:
     faults: Faults
     limits: GatewayLimits
     closed_by: collections.Counter[CloseCause] = attrs.field(factory=collections.Counter)
+
+
+async def write_outbox(ws: WebSocketConnection, outbox: Outbox, scope: trio.CancelScope) -> None:
+    """A socket's one writer: send the outbox's frames in order until its close, then
+    close the WebSocket and cancel `scope` (the socket's); stop if the peer is gone."""
+    while True:
+        item = await outbox.get()
+        if isinstance(item, CloseFrame):
+            await ws.aclose(item.code, item.reason)
+            scope.cancel()
+            return
+        try:
+            await ws.send_message(item)
+        except ConnectionClosed:
+            return
 
 
 class _State(enum.Enum):
@@ -189,16 +204,7 @@ class GatewaySocket:
             self._on_frame(raw)
 
     async def _write_loop(self) -> None:
-        while True:
-            item = await self._outbox.get()
-            if isinstance(item, CloseFrame):
-                await self._ws.aclose(item.code, item.reason)
-                self._scope.cancel()
-                return
-            try:
-                await self._ws.send_message(item)
-            except ConnectionClosed:
-                return
+        await write_outbox(self._ws, self._outbox, self._scope)
 
     async def _enforce_auth_deadline(self) -> None:
         with self._auth_deadline:

@@ -14,7 +14,9 @@ test expire a token by sleeping in virtual time. Each token carries a generation
 (`gen`), unique per gateway, so "every token issued so far for this operation counts as
 expired" is one integer compare.
 
-Must not know: sockets, operations or what the server does with a verdict. Never logs or
+`verified_payload` is the one place a signature and the time claims are checked; the
+user-level tokens of protocol v2 (`_user_tokens`) use it too. Must not know: sockets,
+operations or what the server does with a verdict. Never logs or
 reprs a token or the signing secret.
 """
 
@@ -40,6 +42,9 @@ __all__ = [
     "TokenCheck",
     "TokenClaims",
     "ValidToken",
+    "time_claim_problem",
+    "time_claims_problem",
+    "verified_payload",
 ]
 
 DEFAULT_TOKEN_TTL = 300.0
@@ -124,7 +129,7 @@ class InvalidToken:
 TokenCheck: TypeAlias = ValidToken | ExpiredToken | InvalidToken
 
 
-def _time_claim_problem(name: str, value: object) -> str | None:
+def time_claim_problem(name: str, value: object) -> str | None:
     """Why the time claim `name` is unusable, or ``None`` when it is a sane epoch second."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"{name} claim must be a number"
@@ -136,16 +141,54 @@ def _time_claim_problem(name: str, value: object) -> str | None:
     return None
 
 
+def verified_payload(
+    token: str, secret: bytes, required: tuple[str, ...]
+) -> dict[str, Any] | InvalidToken:
+    """The claims of `token` if its HS256 signature verifies with `secret` and it holds
+    every `required` claim; the caller checks their types, then `time_claims_problem`,
+    then `exp`. Never raises."""
+    try:
+        payload: dict[str, Any] = jwt.decode(
+            token,
+            secret,
+            algorithms=[_ALGORITHM],
+            options={
+                "require": list(required),
+                "verify_signature": True,
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
+        )
+    except jwt.MissingRequiredClaimError as error:
+        return InvalidToken(reason=f"invalid token: missing claim {error.claim!r}")
+    except jwt.InvalidAlgorithmError:
+        return InvalidToken(reason="invalid token: algorithm not allowed")
+    except jwt.InvalidSignatureError:
+        return InvalidToken(reason="invalid token: bad signature")
+    except jwt.InvalidTokenError:
+        return InvalidToken(reason="invalid token: malformed")
+    return payload
+
+
+def time_claims_problem(payload: dict[str, Any]) -> InvalidToken | None:
+    """Why the `exp` or `iat` claim of a verified payload is unusable, or None."""
+    for name in _TIME_CLAIMS:
+        problem = time_claim_problem(name, payload[name])
+        if problem is not None:
+            return InvalidToken(reason=f"invalid token: {problem}")
+    return None
+
+
 def _claims(payload: dict[str, Any]) -> TokenClaims | InvalidToken:
     topic, op, exp, gen = payload["topic"], payload["op"], payload["exp"], payload["gen"]
     if type(topic) is not str or type(op) is not str:
         return InvalidToken(reason="invalid token: topic and op claims must be strings")
     if type(gen) is not int:
         return InvalidToken(reason="invalid token: gen claim must be an integer")
-    for name in _TIME_CLAIMS:
-        problem = _time_claim_problem(name, payload[name])
-        if problem is not None:
-            return InvalidToken(reason=f"invalid token: {problem}")
+    problem = time_claims_problem(payload)
+    if problem is not None:
+        return problem
     return TokenClaims(topic_id=topic, operation_id=op, expires_at=float(exp), generation=gen)
 
 
@@ -191,7 +234,7 @@ class TokenAuthority:
                 `LATEST_TIME_CLAIM` (such a token would be refused by `check`).
         """
         now = self._clock.now()
-        problem = _time_claim_problem("exp", now + ttl_seconds)
+        problem = time_claim_problem("exp", now + ttl_seconds)
         if problem is not None:
             raise ValueError(f"ttl_seconds={ttl_seconds!r}: the token would be refused ({problem})")
         self._last_generation = next(self._generations)
@@ -212,27 +255,9 @@ class TokenAuthority:
             bad (a time claim that is not a finite epoch second in range included);
             `ExpiredToken` when only `exp` has passed; `ValidToken` otherwise. Never raises.
         """
-        try:
-            payload = jwt.decode(
-                token,
-                self._secret,
-                algorithms=[_ALGORITHM],
-                options={
-                    "require": list(_REQUIRED_CLAIMS),
-                    "verify_signature": True,
-                    "verify_exp": False,
-                    "verify_iat": False,
-                    "verify_nbf": False,
-                },
-            )
-        except jwt.MissingRequiredClaimError as error:
-            return InvalidToken(reason=f"invalid token: missing claim {error.claim!r}")
-        except jwt.InvalidAlgorithmError:
-            return InvalidToken(reason="invalid token: algorithm not allowed")
-        except jwt.InvalidSignatureError:
-            return InvalidToken(reason="invalid token: bad signature")
-        except jwt.InvalidTokenError:
-            return InvalidToken(reason="invalid token: malformed")
+        payload = verified_payload(token, self._secret, _REQUIRED_CLAIMS)
+        if isinstance(payload, InvalidToken):
+            return payload
         claims = _claims(payload)
         if isinstance(claims, InvalidToken):
             return claims

@@ -1,6 +1,7 @@
-"""Protocol v1 of the agent gateway: wire messages and their JSON codec.
+"""Protocols v1 and v2 of the agent gateway: wire messages and their JSON codecs.
 
-Pure: no I/O, no Trio. See PROTOCOL.md sections 1.2-1.4 for the messages.
+Pure: no I/O, no Trio. See PROTOCOL.md sections 1.2-1.4 for the v1 messages and 7.1-7.3
+for v2 ("mux": one socket per user; `encode_mux`, `decode_mux`, `decode_mux_client`).
 """
 
 from gatewayops._secrets import REDACTED, redact_secrets, redacted
@@ -84,6 +85,9 @@ from gatewayops.protocol._messages import (
 )
 from gatewayops.protocol._snapshot_data import Upsert
 from gatewayops.protocol._url import check_gateway_url, operation_url
+from gatewayops.protocol._v2_client_codec import decode_mux_client, mux_client_from_wire
+from gatewayops.protocol._v2_codec import decode_mux, mux_from_wire
+from gatewayops.protocol._v2_encoding import encode_mux, mux_to_wire
 from gatewayops.protocol._v2_human import (
     InputRequest,
     ToolConfirmation,
@@ -93,12 +97,35 @@ from gatewayops.protocol._v2_human import (
     v2_human_from_wire,
     v2_human_to_wire,
 )
+from gatewayops.protocol._v2_messages import (
+    GONE_STATUS,
+    MUX_PROTOCOL,
+    HubError,
+    MuxAgentEvent,
+    MuxClientMessage,
+    MuxResumeComplete,
+    MuxServerMessage,
+    MuxSessionComplete,
+    MuxToolResult,
+    OpLifecycle,
+    Ready,
+    StatusChange,
+    Subscribe,
+    SubscribeFailed,
+    SubscribeFailure,
+    Unsubscribe,
+    sequence_number,
+)
+from gatewayops.protocol._v2_url import MUX_PATH, mux_url
 
 __all__ = [
     "ASK_USER_QUESTION",
     "DEFAULT_MAX_FRAME_CHARS",
     "DEFAULT_TOOL_TIMEOUT_MS",
     "FOREIGN_OPERATION_ID",
+    "GONE_STATUS",
+    "MUX_PATH",
+    "MUX_PROTOCOL",
     "PROVIDERS",
     "REDACTED",
     "STRICT_JSON_DECODER",
@@ -118,6 +145,7 @@ __all__ = [
     "EventType",
     "Heartbeat",
     "HeartbeatAck",
+    "HubError",
     "HumanApprovalStep",
     "HumanEventData",
     "InputRequest",
@@ -127,10 +155,18 @@ __all__ = [
     "InterventionResponseData",
     "Message",
     "MessagePatchData",
+    "MuxAgentEvent",
+    "MuxClientMessage",
+    "MuxResumeComplete",
+    "MuxServerMessage",
+    "MuxSessionComplete",
+    "MuxToolResult",
     "NumberText",
+    "OpLifecycle",
     "Option",
     "Problems",
     "Question",
+    "Ready",
     "Refusal",
     "Resume",
     "ResumeComplete",
@@ -140,10 +176,14 @@ __all__ = [
     "ServerMessage",
     "SessionComplete",
     "SessionStatus",
+    "StatusChange",
     "StepStartData",
     "StreamChunkData",
     "StreamEndData",
     "StreamStartData",
+    "Subscribe",
+    "SubscribeFailed",
+    "SubscribeFailure",
     "ToolCalling",
     "ToolConfirmation",
     "ToolConfirmationRequest",
@@ -155,6 +195,7 @@ __all__ = [
     "UiMessage",
     "UnknownMessage",
     "UnreadableData",
+    "Unsubscribe",
     "Upsert",
     "UserInput",
     "V2HumanMessage",
@@ -163,15 +204,23 @@ __all__ = [
     "decode",
     "decode_client",
     "decode_json",
+    "decode_mux",
+    "decode_mux_client",
     "encode",
     "encode_json",
+    "encode_mux",
     "from_wire",
+    "mux_client_from_wire",
+    "mux_from_wire",
+    "mux_to_wire",
+    "mux_url",
     "operation_url",
     "parse_event_data",
     "parse_human_event",
     "redact_secrets",
     "redacted",
     "review",
+    "sequence_number",
     "to_wire",
     "v2_human_from_wire",
     "v2_human_to_wire",

@@ -9,7 +9,9 @@ side is lenient on what decides an operation's life and strict on detail (see
 "decoding" below); the client side (the reference gateway's) is strict and names the
 offending field in a `ProtocolError`. Unknown extra fields are ignored and an unknown
 `type` decodes to `UnknownMessage` (server side), so a newer gateway never breaks an
-older client. Must not know: sockets or the store.
+older client. Its frame reading, event decoder and `tool_result` fields are shared with
+the v2 codec (`_v2_codec`, `_v2_client_codec`), so both versions read a field the same
+way. Must not know: sockets or the store.
 """
 
 from __future__ import annotations

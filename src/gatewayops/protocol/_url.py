@@ -12,13 +12,17 @@ from urllib.parse import quote, urlsplit
 
 from gatewayops.exceptions import InvalidGatewayUrl
 
-__all__ = ["check_gateway_url", "operation_url"]
+__all__ = ["check_authority", "check_gateway_url", "operation_url"]
 
 _MAX_PORT = 65_535
 
 
-def _check_authority(gateway_url: str) -> None:
-    """A host, and a port (if any) in 1-65535."""
+def check_authority(gateway_url: str) -> None:
+    """A host, and a port (if any) in 1-65535 (v2's `mux_url` checks it too).
+
+    Raises:
+        InvalidGatewayUrl: no host, or a port outside 1-65535.
+    """
     parts = urlsplit(gateway_url)
     if not parts.hostname:
         raise InvalidGatewayUrl(f"gateway URL {gateway_url!r}: no host (expected ws://HOST:PORT)")
@@ -63,11 +67,11 @@ def operation_url(gateway_url: str, operation_id: str) -> str:
         )
     query = f"/ws?operationId={quote(operation_id, safe='')}"
     if gateway_url.startswith(("ws://", "wss://")):
-        _check_authority(gateway_url)
+        check_authority(gateway_url)
         return gateway_url.rstrip("/") + query
     for prefix, scheme in (("https://", "wss://"), ("http://", "ws://")):
         if gateway_url.startswith(prefix):
-            _check_authority(gateway_url)
+            check_authority(gateway_url)
             return scheme + gateway_url[len(prefix) :] + query
     raise InvalidGatewayUrl(
         f"gateway URL {gateway_url!r}: expected a ws://, wss://, http:// or https:// URL"

@@ -3,8 +3,11 @@
 Owns: `ToolConfirmationRequest` -> `ToolConfirmation` and `InputRequest` -> `UserInput`
 (PROTOCOL.md 6.2, 7.2 and 7.3) as frozen classes, and their strict JSON halves
 (`v2_human_to_wire`, `v2_human_from_wire`), which raise a `ProtocolError` naming the
-field. v1 never receives these frames: the v1 codec decodes them as `UnknownMessage`.
-Must not know: v1 frames, sockets, or the store.
+field. The v2 codec (`_v2_codec`, `_v2_client_codec`) reads and writes them through these
+halves; the two hub -> client frames carry `problems` like every hub message (always
+``()`` here: the v2 decoder keeps a frame these halves refuse as an `UnknownMessage`).
+v1 never receives these frames: the v1 codec decodes them as `UnknownMessage`. Must not
+know: v1 frames, sockets, or the store.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import attrs
 
 from gatewayops.exceptions import ProtocolError
 from gatewayops.protocol._fields import as_object, req_bool, req_str
+from gatewayops.protocol._messages import Problems
 
 __all__ = [
     "InputRequest",
@@ -34,6 +38,7 @@ class ToolConfirmationRequest:
     operation_id: str
     tool_call_id: str
     tool: Any = None
+    problems: Problems = ()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -52,6 +57,7 @@ class InputRequest:
     operation_id: str
     request_id: str
     prompt: str
+    problems: Problems = ()
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
