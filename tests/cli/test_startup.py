@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from gatewayops import __version__
+from gatewayops._words import plural
 from gatewayops.cli._commands import COMMANDS, Command, command_of
-from gatewayops.cli._endings import plural
 from gatewayops.replay import Header, write_log
 
 from .helpers import default_sigint

@@ -310,6 +310,6 @@ def test_an_id_going_back_replays_clean_and_the_report_names_it() -> None:
     recorder.flush()
     report = _replay_text(log.getvalue())
     assert report.ok, report.to_text()
-    assert "1 problems (last: event id '1' does not follow '5')" in report.to_text()
+    assert "1 problem (last: event id '1' does not follow '5')" in report.to_text()
     (timeline,) = report.to_json()["operations"]
     assert (timeline["problems"], timeline["cursor"]) == (1, "1")

@@ -26,8 +26,9 @@ from typing import TextIO
 import attrs
 import trio
 
+from gatewayops._words import plural
 from gatewayops.cli._console import PLAIN_COLUMNS, Board, run_command, table
-from gatewayops.cli._endings import EXIT_FAILED, EXIT_OK, plural, say
+from gatewayops.cli._endings import EXIT_FAILED, EXIT_OK, say
 from gatewayops.cli._lab import Lab, Witness, refresh_dependency
 from gatewayops.cli._scenarios import LOCAL_TOOLS, SCENARIOS, Scenario, misconfigured, start
 from gatewayops.effects import ClientStatistics, open_client

@@ -4,8 +4,7 @@ Owns: the exit codes the commands share; `CommandError` and `report_failure` (an
 expected failure -- a `CommandError`, a `LocalUsageError`, an `OSError` -- is one line
 on stderr, never a traceback); the one rule for signals; and `say`, through which
 every line a command prints goes, so that anything shaped like a token (a JWT, a
-``Bearer`` credential, a ``token=`` URL value) is redacted first; and `plural`, so a
-count reads "1 socket", not "1 sockets".
+``Bearer`` credential, a ``token=`` URL value) is redacted first.
 
 The signal rule: SIGINT and SIGTERM end any command the same way. The command is
 cancelled or unwound, so its sockets close and its recordings are finished; then it
@@ -43,7 +42,6 @@ __all__ = [
     "ending_signal",
     "leaves",
     "on_ending_signals",
-    "plural",
     "raise_signalled",
     "report_failure",
     "say",
@@ -91,17 +89,6 @@ def say(text: str, *, file: TextIO | None = None) -> None:
     out = sys.stdout if file is None else file
     out.write(redact_secrets(text) + "\n")
     out.flush()
-
-
-def plural(count: int, noun: str, nouns: str | None = None) -> str:
-    """``"1 socket"``, ``"2 sockets"``: `count` and the noun in the number it needs.
-
-    Args:
-        count: how many.
-        noun: the singular.
-        nouns: the plural, if it is not `noun` + ``s``.
-    """
-    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
 
 
 def leaves(error: BaseException) -> Iterator[BaseException]:

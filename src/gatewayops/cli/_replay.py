@@ -34,8 +34,9 @@ from collections.abc import Iterable, Iterator
 
 import attrs
 
+from gatewayops._words import plural
 from gatewayops.cli._commands import record_number
-from gatewayops.cli._endings import EXIT_USAGE, plural, say
+from gatewayops.cli._endings import EXIT_USAGE, say
 from gatewayops.replay import (
     FORMAT,
     LogItem,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 import attrs
 
 from gatewayops._secrets import redact_secrets
+from gatewayops._words import plural
 from gatewayops.replay._codec import PLACES, encode_item
 from gatewayops.replay._format import Header, Record
 from gatewayops.replay._human_report import (
@@ -231,8 +232,8 @@ class OperationTimeline:
         if op is not None:
             lines.append(
                 f"  now: {_status_text(op)}; connection {state.link_of(op).status.value}; "
-                f"cursor {op.last_event_id or '-'}; {op.transcript.events} events shown; "
-                f"{op.bad_frames} bad frames; {op.problems} problems"
+                f"cursor {op.last_event_id or '-'}; {plural(op.transcript.events, 'event')} shown; "
+                f"{plural(op.bad_frames, 'bad frame')}; {plural(op.problems, 'problem')}"
                 + ("" if op.last_problem is None else f" (last: {op.last_problem})")
             )
             lines.extend(intervention_lines(op))
