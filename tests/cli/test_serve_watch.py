@@ -18,6 +18,7 @@ import trio
 
 from gatewayops.cli._watch import NO_TOKEN_URL
 from gatewayops.gateway import (
+    TOKEN_PATH,
     Emit,
     Gateway,
     Pause,
@@ -25,7 +26,7 @@ from gatewayops.gateway import (
     Script,
     clean_run,
     open_gateway,
-    serve_token_endpoint,
+    serve_http_endpoint,
 )
 from gatewayops.protocol import EventType
 
@@ -179,7 +180,7 @@ async def test_watch_with_a_token_url_renews_an_expired_token() -> None:
     )
     with trio.fail_after(30):
         async with open_gateway() as gateway, trio.open_nursery() as nursery:
-            token_url = await nursery.start(serve_token_endpoint, gateway)
+            token_url = await nursery.start(serve_http_endpoint, gateway) + TOKEN_PATH
             run = gateway.start_run(endless)
             async with spawn(*_watch_args(gateway, run, "--token-url", token_url)) as watch:
                 await _subscribed(gateway)

@@ -20,6 +20,12 @@ from gatewayops.gateway._gateway import (
     RunHandle,
     open_gateway,
 )
+from gatewayops.gateway._http_endpoint import (
+    ANSWER_PATH,
+    INTERRUPT_PATH,
+    TOKEN_PATH,
+    serve_http_endpoint,
+)
 from gatewayops.gateway._human_scripts import ASK_KINDS, asking_run
 from gatewayops.gateway._operation_state import ToolOutcome
 from gatewayops.gateway._scripts import (
@@ -37,12 +43,13 @@ from gatewayops.gateway._scripts import (
     tool_run,
 )
 from gatewayops.gateway._standalone import SHUTDOWN_GRACE, StandaloneGateway, run_gateway
-from gatewayops.gateway._token_endpoint import TOKEN_PATH, serve_token_endpoint
 from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL
 
 __all__ = [
+    "ANSWER_PATH",
     "ASK_KINDS",
     "DEFAULT_TOKEN_TTL",
+    "INTERRUPT_PATH",
     "SHUTDOWN_GRACE",
     "TOKEN_PATH",
     "Answer",
@@ -68,6 +75,6 @@ __all__ = [
     "long_run",
     "open_gateway",
     "run_gateway",
-    "serve_token_endpoint",
+    "serve_http_endpoint",
     "tool_run",
 ]
