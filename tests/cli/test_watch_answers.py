@@ -28,7 +28,7 @@ from gatewayops.gateway import (
 )
 from gatewayops.protocol import CancelReason, EventType
 
-from .helpers import run_main, spawn
+from .helpers import printed_watch_command, run_main, spawn
 
 
 @asynccontextmanager
@@ -57,7 +57,7 @@ def pty() -> Iterator[tuple[int, int]]:
 
 async def test_answer_json_answers_the_request_and_the_agent_quotes_it() -> None:
     """``--answer JSON`` with ``--answer-url``: the request is shown with its options
-    numbered, the answer sent, the agent's reply quotes it, and watch exits 0."""
+    numbered, the agent takes the answer, and watch exits 0."""
     answer = {"answers": [{"question": "q", "selected": ["us"]}]}
     with trio.fail_after(30):
         async with answering_gateway() as (gateway, url):
@@ -69,7 +69,7 @@ async def test_answer_json_answers_the_request_and_the_agent_quotes_it() -> None
     assert outcome.result == answer
     assert "question   the agent asks (question), and waits 30 s:" in watch.out
     assert "question       2. United States" in watch.out
-    assert '"selected": ["us"]' in watch.out  # in the streamed reply
+    assert "outcome    completed (agent_event)" in watch.out
     assert "answer     ask-" in watch.out
     assert run.token not in watch.out + watch.err
 
@@ -164,16 +164,33 @@ async def test_a_request_that_failed_review_is_shown_as_such_and_declined() -> N
 
 
 async def test_without_an_answer_url_the_request_says_how_to_answer() -> None:
-    """No ``--answer-url``: the request is shown with how to get an endpoint, nothing is
-    answered, and the run goes on to its timeout."""
+    """No ``--answer-url``: the request is shown with how to get an endpoint, and
+    nothing is answered (the run is stopped from here once the hint is printed)."""
     with trio.fail_after(30):
         async with answering_gateway() as (gateway, _):
-            run = gateway.start_run(asking_run("permission", wait_ms=500))
+            run = gateway.start_run(asking_run("permission", wait_ms=60_000))
             async with spawn(*_argv(gateway, run)) as watch:
+                await watch.wait_for(f"question   {NO_ANSWER_URL}")
+                await gateway.interrupt(run.operation_id)
                 assert await watch.wait() == 0, watch.err
-            (outcome,) = gateway.intervention_outcomes(run.operation_id)
-    assert f"question   {NO_ANSWER_URL}" in watch.out
-    assert outcome.cancel_reason is CancelReason.TIMEOUT
+            assert gateway.intervention_outcomes(run.operation_id) == ()
+    assert " sent: " not in watch.out
+    assert " declined" not in watch.out
+
+
+async def test_serve_ask_prints_a_watch_command_that_can_answer() -> None:
+    """``serve --ask KIND``: its printed watch command carries --answer-url, and with
+    --decline it declines the run's request and follows it to its end."""
+    with trio.fail_after(30):
+        async with spawn("serve", "--port", "0", "--runs", "1", "--ask", "plan") as serve:
+            await serve.wait_for("\n  gatewayops watch ")
+            argv = printed_watch_command(serve.out)
+            assert "--answer-url" in argv
+            async with spawn(*argv[1:], "--decline") as watch:
+                assert await watch.wait() == 0, watch.err
+            serve.process.terminate()
+    assert "cancelled (user_cancelled)" in watch.out
+    assert "outcome    completed (agent_event)" in watch.out
 
 
 @pytest.mark.parametrize(
