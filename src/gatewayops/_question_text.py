@@ -13,6 +13,7 @@ Must not know: terminals, widgets, the store's rules, or how an answer travels.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import Any, TypeAlias
@@ -58,7 +59,8 @@ def request_lines(review: Review, wait_ms: int) -> list[str]:
     header, its text, what may be chosen) with its options numbered from 1."""
     if isinstance(review, Refusal):
         return [f"{review.text} (it can only be declined)"]
-    lines = [f"the agent asks ({review.kind}), and waits {wait_ms / 1000:g} s:"]
+    wait = math.ceil(wait_ms / 1000)  # whole seconds: the clocks differ by a few ms
+    lines = [f"the agent asks ({review.kind}), and waits {wait} s:"]
     for question in review.questions:
         header = f"{question.header}: " if question.header else ""
         lines.append(f"  {header}{question.question}  [{choice_hint(review, question)}]")

@@ -27,6 +27,7 @@ from gatewayops.gateway import (
     serve_http_endpoint,
 )
 from gatewayops.protocol import CancelReason, EventType
+from gatewayops.store import SubmitIntervention
 
 from .helpers import printed_watch_command, run_main, spawn
 
@@ -135,6 +136,45 @@ async def test_at_a_terminal_an_empty_line_declines() -> None:
                 assert await watch.wait() == 0, watch.err
             (outcome,) = gateway.intervention_outcomes(run.operation_id)
     assert outcome.cancel_reason is CancelReason.USER_CANCELLED
+
+
+def _asks_twice() -> Script:
+    """A run that asks twice, one request after the other."""
+    go = ({"question": "Go?", "options": [{"id": "yes", "label": "Yes"}]},)
+    return Script(
+        name="asks-twice",
+        steps=(
+            Emit(type=EventType.AGENT_RUNTIME_INIT, data={}, step=0),
+            AskHuman(tool_call_id="ask-a", questions=go, wait_ms=30_000),
+            AskHuman(tool_call_id="ask-b", questions=go, wait_ms=30_000),
+            Finish(step=1),
+        ),
+    )
+
+
+async def test_at_a_terminal_a_prompt_whose_request_ended_leaves_the_next_line_alone() -> None:
+    """The first request is answered elsewhere while its prompt waits; the line typed at
+    the next prompt answers the second request (no reader of the dead prompt takes it)."""
+    with trio.fail_after(30), pty() as (controller, terminal):
+        async with answering_gateway() as (gateway, url):
+            run = gateway.start_run(_asks_twice())
+            async with spawn(*_argv(gateway, run, "--answer-url", url), stdin=terminal) as watch:
+                await _prompted(watch, 1)
+                elsewhere = SubmitIntervention(
+                    operation_id=run.operation_id,
+                    topic_id=run.topic_id,
+                    tool_call_id="ask-a",
+                    resolution_request_id="r-elsewhere",
+                    cancelled=True,
+                )
+                await gateway.submit_intervention(elsewhere)
+                await _prompted(watch, 2)
+                os.write(controller, b"1\n")
+                assert await watch.wait() == 0, watch.err
+            first, second = gateway.intervention_outcomes(run.operation_id)
+    assert first.cancel_reason is CancelReason.USER_CANCELLED
+    assert "ask-a cancelled (user_cancelled)" in watch.out
+    assert second.result == {"answers": [{"question": "Go?", "selected": ["yes"]}]}
 
 
 def _unreviewable() -> Script:

@@ -111,3 +111,8 @@ def test_the_answer_needs_one_reply_per_question_and_options_for_a_plan() -> Non
         answer_result(_request(), [(0,)])
     with pytest.raises(ValueError, match="takes one of its options only"):
         answer_result(_request(InteractionKind.PLAN, REGION), ["sure"])
+
+
+def test_the_wait_is_shown_in_whole_seconds_rounded_up() -> None:
+    """A deadline a few ms short of 30 s (two clock readings) still reads "waits 30 s"."""
+    assert request_lines(_request(), 29_998)[0] == "the agent asks (question), and waits 30 s:"

@@ -53,7 +53,7 @@ from gatewayops.cli._commands import TOKEN_ENV, finite_float, gateway_url, token
 from gatewayops.cli._console import run_command
 from gatewayops.cli._endings import EXIT_FAILED, EXIT_OK, CommandError, say
 from gatewayops.cli._token_client import check_token_url, fetch_token
-from gatewayops.cli._watch_answers import Answering, Asker, ReadLine, human_lines
+from gatewayops.cli._watch_answers import Answering, Asker, human_lines
 from gatewayops.effects import Client, open_client
 from gatewayops.exceptions import TokenUnavailable
 from gatewayops.protocol import operation_url
@@ -265,14 +265,13 @@ async def _follow(
     operation_id: str,
     timeout: float | None,
     answering: Answering,
-    read_line: ReadLine,
 ) -> Outcome | None:
     """Print every change of the operation until it finishes, answering the agent's
     requests meanwhile; None if `timeout` passed."""
     previous: Operation | None = None
     previous_link: Link | None = None
     config = client.state.config
-    asker = Asker(client, operation_id, answering, read_line)
+    asker = Asker(client, operation_id, answering)
     outcome: Outcome | None = None
     async with trio.open_nursery() as nursery:
         with trio.move_on_after(math.inf if timeout is None else timeout):
@@ -319,8 +318,7 @@ async def _watch(args: argparse.Namespace) -> int:
         ) as client:
             follow = client.start if args.new else client.attach
             follow(operation_id=op_id, topic_id=topic, gateway_url=args.url, token=token)
-            read_line = _watch_answers.read_stdin_line
-            outcome = await _follow(client, op_id, args.timeout, answering, read_line)
+            outcome = await _follow(client, op_id, args.timeout, answering)
             if outcome is None:
                 raise _unfinished(client, op_id, args.timeout)
     unreachable = outcome.result is Result.UNREACHABLE  # one line on stderr instead

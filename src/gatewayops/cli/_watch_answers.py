@@ -9,7 +9,8 @@ request: declines it (``--decline``, or a request that failed review, which cann
 answered), gives it the fixed answer, or, when stdin is a terminal, reads one reply per
 question (option numbers, or text where allowed; an empty line declines; a reply that
 fits no rule is named and asked again) and answers with `answer_result`; and `Asker`,
-which runs one `ask` per pending request of the followed run.
+which runs one `ask` per pending request of the followed run, its replies read from
+`TerminalLines`.
 
 Without ``--answer-url`` nothing can be answered: a request prints how to get one (serve
 prints it). Must not know: how answers travel (`_answer_client`), the reference gateway.
@@ -40,10 +41,10 @@ __all__ = [
     "NO_ANSWER_URL",
     "Answering",
     "Asker",
+    "TerminalLines",
     "answering_from",
     "ask",
     "human_lines",
-    "read_stdin_line",
     "register",
 ]
 
@@ -207,9 +208,32 @@ async def ask(
         say(f"{'answer':<10} {item.tool_call_id} not taken: {error}")
 
 
-async def read_stdin_line() -> str:
-    """One line from stdin, read in a thread abandoned if the prompt is cancelled."""
-    return await trio.to_thread.run_sync(sys.stdin.readline, abandon_on_cancel=True)
+class TerminalLines:
+    """The lines typed on stdin, read by one thread for the whole run: a prompt that is
+    cancelled (its request ended) leaves no reader behind to swallow the next line,
+    which goes to the next prompt instead. At the end of the input every read is ""."""
+
+    def __init__(self) -> None:
+        self._send, self._receive = trio.open_memory_channel[str](0)
+        self._started = False
+
+    def start(self, nursery: trio.Nursery) -> None:
+        """Start reading stdin in `nursery` (once)."""
+        if not self._started:
+            self._started = True
+            nursery.start_soon(self._pump)
+
+    async def _pump(self) -> None:
+        async with self._send:
+            while line := await trio.to_thread.run_sync(sys.stdin.readline, abandon_on_cancel=True):
+                await self._send.send(line)
+
+    async def read_line(self) -> str:
+        """The next line typed ("" once stdin has ended)."""
+        try:
+            return await self._receive.receive()
+        except trio.EndOfChannel:
+            return ""
 
 
 class Asker:
@@ -218,11 +242,10 @@ class Asker:
     policy answers each request once; at the terminal, a request pending again (its
     submission failed) is asked again."""
 
-    def __init__(
-        self, client: Client, operation_id: str, answering: Answering, read_line: ReadLine
-    ) -> None:
+    def __init__(self, client: Client, operation_id: str, answering: Answering) -> None:
         self._client, self._operation_id = client, operation_id
-        self._answering, self._read_line = answering, read_line
+        self._answering = answering
+        self._terminal = TerminalLines()
         self._asking: dict[str, trio.CancelScope] = {}
         self._asked: set[str] = set()
         self._prompt = trio.Lock()
@@ -238,6 +261,8 @@ class Asker:
             again = self._answering.interactive or item.tool_call_id not in self._asked
             pending = item.status is InterventionStatus.PENDING
             if pending and again and item.tool_call_id not in self._asking:
+                if self._answering.interactive:
+                    self._terminal.start(nursery)
                 self._asked.add(item.tool_call_id)
                 self._asking[item.tool_call_id] = trio.CancelScope()
                 nursery.start_soon(self._ask, item)
@@ -247,7 +272,11 @@ class Asker:
             with self._asking[item.tool_call_id]:
                 async with self._prompt:
                     await ask(
-                        self._client, self._operation_id, item, self._answering, self._read_line
+                        self._client,
+                        self._operation_id,
+                        item,
+                        self._answering,
+                        self._terminal.read_line,
                     )
         finally:
             del self._asking[item.tool_call_id]
