@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 import trio
 
-from gatewayops.cli._watch_answers import NO_ANSWER_URL
+from gatewayops.cli._watch_answers import NO_ANSWER_URL, NO_ANSWERER
 from gatewayops.gateway import (
     ANSWER_PATH,
     AskHuman,
@@ -216,6 +217,20 @@ async def test_without_an_answer_url_the_request_says_how_to_answer() -> None:
             assert gateway.intervention_outcomes(run.operation_id) == ()
     assert " sent: " not in watch.out
     assert " declined" not in watch.out
+
+
+async def test_with_an_answer_url_but_no_terminal_the_request_names_the_flags() -> None:
+    """``--answer-url`` with stdin not a terminal and no ``--answer``/``--decline``: the
+    request says which flag to pass, and nothing is answered."""
+    with trio.fail_after(30):
+        async with answering_gateway() as (gateway, url):
+            run = gateway.start_run(asking_run("permission", wait_ms=60_000))
+            argv = _argv(gateway, run, "--answer-url", url)
+            async with spawn(*argv, stdin=subprocess.DEVNULL) as watch:
+                await watch.wait_for(f"question   {NO_ANSWERER}")
+                await gateway.interrupt(run.operation_id)
+                assert await watch.wait() == 0, watch.err
+    assert " sent: " not in watch.out
 
 
 async def test_serve_ask_prints_a_watch_command_that_can_answer() -> None:

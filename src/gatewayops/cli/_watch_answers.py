@@ -13,7 +13,8 @@ which runs one `ask` per pending request of the followed run, its replies read f
 `TerminalLines`.
 
 Without ``--answer-url`` nothing can be answered: a request prints how to get one (serve
-prints it). Must not know: how answers travel (`_answer_client`), the reference gateway.
+prints it); with one, but stdin not a terminal and no fixed policy, it prints which flag
+to pass. Must not know: how answers travel (`_answer_client`), the reference gateway.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from gatewayops.protocol import ReviewedRequest
 from gatewayops.store import Intervention, InterventionStatus, Operation
 
 __all__ = [
+    "NO_ANSWERER",
     "NO_ANSWER_URL",
     "Answering",
     "Asker",
@@ -53,6 +55,9 @@ NO_ANSWER_URL = (
     "prompt, or pass --answer JSON or --decline"
 )
 """What a request prints when `watch` has nowhere to send an answer."""
+
+NO_ANSWERER = "stdin is not a terminal, so nobody answers here: pass --answer JSON or --decline"
+"""What a request prints when `watch` has an answer URL but no way to decide."""
 
 _LABEL = f"{'question':<10}"
 
@@ -157,7 +162,8 @@ def human_lines(old: Operation | None, new: Operation, answering: Answering) -> 
         if before is None or item.tool_call_id not in before:
             lines += [f"{_LABEL} {line}" for line in request_lines(item.review, item.deadline_ms)]
             if not answering.answers:
-                lines.append(f"{_LABEL} {NO_ANSWER_URL}")
+                hint = NO_ANSWER_URL if answering.url is None else NO_ANSWERER
+                lines.append(f"{_LABEL} {hint}")
     for tool_call_id, item in new.human.settled.items():
         if old is None or tool_call_id not in old.human.settled:
             lines.append(_ended_line(item))

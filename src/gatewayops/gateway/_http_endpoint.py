@@ -94,11 +94,9 @@ class _Request:
     bearer: str | None
     token_ttl: float
 
-    def text(self, name: str, *, required: bool = True) -> str | None:
-        """The body's string field `name` (non-empty), or None when absent and optional."""
+    def text(self, name: str) -> str:
+        """The body's string field `name` (non-empty)."""
         value = self.body.get(name)
-        if value is None and not required:
-            return None
         if not isinstance(value, str) or not value:
             _refuse(400, f"expected a non-empty string {name!r} in the JSON body")
         return value
@@ -106,7 +104,6 @@ class _Request:
     def authorize(self) -> tuple[str, str]:
         """The topic and the operation the body names, once the bearer token is of that run."""
         operation_id = self.text("operationId")
-        assert operation_id is not None
         if self.bearer is None:
             _refuse(401, "expected an Authorization: Bearer header with the run's token")
         try:
@@ -132,7 +129,6 @@ class _PostedAnswer:
 async def _renew(request: _Request) -> _Answer:
     await trio.lowlevel.checkpoint()
     token = request.text("token")
-    assert token is not None
     try:
         return 200, {"token": request.gateway.renew_token(token, request.token_ttl)}
     except ValueError as error:
@@ -148,8 +144,8 @@ async def _answer(request: _Request) -> _Answer:
         _refuse(400, "expected a 'result' (any JSON value), or 'cancelled': true")
     answer = _PostedAnswer(
         operation_id=operation_id,
-        tool_call_id=str(request.text("toolCallId")),
-        resolution_request_id=str(request.text("resolutionRequestId")),
+        tool_call_id=request.text("toolCallId"),
+        resolution_request_id=request.text("resolutionRequestId"),
         result=None if cancelled else request.body["result"],
         cancelled=cancelled,
     )
