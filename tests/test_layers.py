@@ -6,7 +6,9 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("module", ["gatewayops.protocol", "gatewayops.store"])
+@pytest.mark.parametrize(
+    "module", ["gatewayops.protocol", "gatewayops.store", "gatewayops._question_text"]
+)
 def test_pure_layer_does_not_import_trio(module: str) -> None:
     """Importing a pure layer in a fresh interpreter leaves `trio` out of sys.modules."""
     code = f"import sys, {module}; print('trio' in sys.modules)"

@@ -3,6 +3,7 @@ gateway that notes how a client's socket ended; the two ending signals."""
 
 from __future__ import annotations
 
+import shlex
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ __all__ = [
     "Running",
     "default_sigint",
     "observing_gateway",
+    "printed_watch_command",
     "run_main",
     "spawn",
 ]
@@ -77,6 +79,12 @@ class Running:
         return await self.process.wait()
 
 
+def printed_watch_command(out: str) -> list[str]:
+    """The argv of the first ``gatewayops watch`` command `serve` printed in `out`."""
+    line = next(line for line in out.splitlines() if line.startswith("  gatewayops watch "))
+    return shlex.split(line)
+
+
 def default_sigint() -> None:
     """In the child, before exec: SIGINT back to its default disposition.
 
@@ -89,10 +97,12 @@ def default_sigint() -> None:
 
 
 @asynccontextmanager
-async def spawn(*argv: str) -> AsyncIterator[Running]:
-    """Run ``gatewayops ARGV`` as a subprocess for the block; killed if still running."""
+async def spawn(*argv: str, stdin: int | None = None) -> AsyncIterator[Running]:
+    """Run ``gatewayops ARGV`` as a subprocess for the block (its stdin the file
+    descriptor `stdin`, if given, e.g. a pty's); killed if still running."""
     process = await trio.lowlevel.open_process(
         [*COMMAND, *argv],
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         preexec_fn=default_sigint,

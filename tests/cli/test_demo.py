@@ -98,3 +98,17 @@ def test_record_writes_one_redacted_log_per_operation(
     assert "eyJ" not in log.read_text()  # no JWT (they all start with eyJ)
     assert "<redacted>" in log.read_text()
     assert str(tmp_path) in out
+
+
+def test_a_run_waiting_for_the_user_shows_answer_not_stop(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """While the agent's question waits for the user the board's button is "Answer";
+    once answered it is "Stop" again, and "Send" at the end."""
+    code, out, _ = run_main(["demo", "--only", "ask", "--plain"], capsys)
+    assert code == 0
+    buttons = [line.split()[3] for line in out.splitlines() if line.split()[1:2] == ["ask"]]
+    waiting = buttons.index("Answer")
+    assert "Stop" in buttons[:waiting]
+    assert buttons[waiting + 1 :] == ["Stop", "Send"]
+    _assert_fits(out)

@@ -18,6 +18,7 @@ import trio
 
 from gatewayops.cli._watch import NO_TOKEN_URL
 from gatewayops.gateway import (
+    TOKEN_PATH,
     Emit,
     Gateway,
     Pause,
@@ -25,31 +26,34 @@ from gatewayops.gateway import (
     Script,
     clean_run,
     open_gateway,
-    serve_token_endpoint,
+    serve_http_endpoint,
 )
 from gatewayops.protocol import EventType
 
-from .helpers import spawn
+from .helpers import printed_watch_command, spawn
 
 TEXT = "watched one chunk at a time"
 
 
 async def test_serve_prints_url_then_watch_commands_and_stops_on_ctrl_c() -> None:
-    """The first line is the URL, then the token endpoint; a printed watch command (with
-    --topic and --token-url) follows a run to its end; Ctrl-C exits 130 with one line and
-    no traceback."""
+    """The first line is the URL, then the token and answer endpoints; a printed watch
+    command (with --topic, --token-url and --answer-url) follows a run to its end; Ctrl-C
+    exits 130 with one line and no traceback."""
     with trio.fail_after(20):
         async with spawn("serve", "--port", "0", "--runs", "1", "--delay", "0.01") as serve:
             await serve.wait_for("\n  gatewayops watch ")
-            first, endpoint, announce, command = serve.out.splitlines()[:4]
+            first, endpoint, answers, announce, command = serve.out.splitlines()[:5]
             url = re.fullmatch(r"listening on (ws://127\.0\.0\.1:\d+)  \(Ctrl-C to stop\)", first)
             assert url is not None, first
             token_url = re.match(r"token endpoint (http://127\.0\.0\.1:\d+/token) ", endpoint)
             assert token_url is not None, endpoint
+            answer_url = re.match(r"answer endpoint (http://127\.0\.0\.1:\d+/answer) ", answers)
+            assert answer_url is not None, answers
             assert announce.startswith("demo run op-1 on topic-1")
             argv = shlex.split(command)
             assert argv[:5] == ["gatewayops", "watch", url.group(1), "--operation", "op-1"]
             assert argv[5:9] == ["--topic", "topic-1", "--token-url", token_url.group(1)]
+            assert argv[9:11] == ["--answer-url", answer_url.group(1)]
             token = argv[argv.index("--token") + 1]
             async with spawn(*argv[1:]) as watch:
                 assert await watch.wait() == 0, watch.err
@@ -59,7 +63,7 @@ async def test_serve_prints_url_then_watch_commands_and_stops_on_ctrl_c() -> Non
             serve.process.send_signal(signal.SIGINT)
             assert await serve.wait() == 130
             assert serve.err == "gatewayops serve: interrupted\n"
-    logged = "\n".join(line[9:] for line in serve.out.splitlines()[4:])  # after HH:MM:SS
+    logged = "\n".join(line[9:] for line in serve.out.splitlines()[5:])  # after HH:MM:SS
     assert "socket-1: connected for op-1" in logged
     assert "socket-1: authenticated for op-1" in logged
     assert "op-1 ended: completed (agent_runtime_end)" in logged
@@ -179,7 +183,7 @@ async def test_watch_with_a_token_url_renews_an_expired_token() -> None:
     )
     with trio.fail_after(30):
         async with open_gateway() as gateway, trio.open_nursery() as nursery:
-            token_url = await nursery.start(serve_token_endpoint, gateway)
+            token_url = await nursery.start(serve_http_endpoint, gateway) + TOKEN_PATH
             run = gateway.start_run(endless)
             async with spawn(*_watch_args(gateway, run, "--token-url", token_url)) as watch:
                 await _subscribed(gateway)
@@ -201,7 +205,7 @@ async def test_ctrl_c_on_serve_closes_a_followed_socket_with_1001() -> None:
     with trio.fail_after(30):
         async with spawn("serve", "--port", "0", "--runs", "1", "--delay", "5") as serve:
             await serve.wait_for("\n  gatewayops watch ")
-            argv = shlex.split(serve.out.splitlines()[3])
+            argv = printed_watch_command(serve.out)
             async with spawn(*argv[1:]) as watch:
                 await watch.wait_for("socket     connected")
                 serve.process.send_signal(signal.SIGINT)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-import shlex
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -24,7 +23,7 @@ from gatewayops.protocol import Auth, AuthSuccess, decode, encode
 from gatewayops.replay import Header, parse_log, read_log, replay, write_log
 from gatewayops.transport import ConnectionEnded, WebSocketTransport
 
-from .helpers import ENDING_SIGNALS, observing_gateway, spawn
+from .helpers import ENDING_SIGNALS, observing_gateway, printed_watch_command, spawn
 
 _SMALLEST_PIPE = 4096  # bytes: one page, the least Linux gives a pipe
 
@@ -72,7 +71,7 @@ async def test_serve_disconnects_its_clients_and_exits(signum: int, code: int, w
             await serve.wait_for("\n  gatewayops watch ")
             url = re.search(r"ws://127\.0\.0\.1:\d+", serve.out)
             assert url is not None
-            watch = shlex.split(serve.out.splitlines()[3])
+            watch = printed_watch_command(serve.out)
             token = watch[watch.index("--token") + 1]
             socket_url = f"{url.group()}/ws?operationId=op-1"
             with pytest.raises(ConnectionEnded) as ended:

@@ -12,15 +12,15 @@ import trio
 
 from gatewayops.cli._token_client import check_token_url, fetch_token
 from gatewayops.exceptions import OperationNotFound, TokenUnavailable
-from gatewayops.gateway import Gateway, clean_run, open_gateway, serve_token_endpoint
+from gatewayops.gateway import TOKEN_PATH, Gateway, clean_run, open_gateway, serve_http_endpoint
 
 
 @asynccontextmanager
 async def endpoint() -> AsyncIterator[tuple[Gateway, str]]:
     """A gateway and its token endpoint, both on free loopback ports."""
     async with open_gateway() as gateway, trio.open_nursery() as nursery:
-        url: str = await nursery.start(serve_token_endpoint, gateway)
-        yield gateway, url
+        base: str = await nursery.start(serve_http_endpoint, gateway)
+        yield gateway, base + TOKEN_PATH
         nursery.cancel_scope.cancel()
 
 

@@ -4,8 +4,9 @@ Owns: `run_command`, which runs a command's Trio main under the signal rule of
 `_endings` (SIGINT or SIGTERM cancels the main, so its sockets close and its
 recordings are finished, then `CommandSignalled` ends the command: exit 130 or 143,
 one line) and reports an expected failure as one line; the one-line description of an
-operation's state (`describe`: socket status, "Stop" or "Send", tail of the streamed
-text, outcome); the demo's `Board` (redrawn in place with ANSI escapes on a terminal,
+operation's state (`describe`: socket status, the composer's button -- "Answer" while
+the run waits for the user, else "Stop" or "Send" -- tail of the streamed text,
+outcome); the demo's `Board` (redrawn in place with ANSI escapes on a terminal,
 fitted to its width; otherwise a header line, then one line per change, fitted to 80
 columns); and plain tables.
 
@@ -38,6 +39,7 @@ from gatewayops.store import (
     concerned,
     is_input_loading,
     is_quiet,
+    is_waiting_for_human,
 )
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
 ]
 
 _TAIL_CHARS = 36
+_BUTTON_CHARS = len("Answer")
 _REDRAW_SECONDS = 0.1
 PLAIN_COLUMNS = 80
 """Off a terminal, the board's lines fit this many columns."""
@@ -115,18 +118,27 @@ def text_tail(text: str, chars: int = _TAIL_CHARS) -> str:
     return repr(flat) if len(flat) <= chars else repr("..." + flat[-(chars - 3) :])
 
 
+def _button(op: Operation, state: GatewayState) -> str:
+    """The topic's composer button: the question's Answer while the run waits for the
+    user, Stop while it loads otherwise, else Send."""
+    if is_waiting_for_human(state, op.topic_id):
+        return "Answer"
+    return "Stop" if is_input_loading(state, op.topic_id) else "Send"
+
+
 def _status(op: Operation, state: GatewayState) -> tuple[str, str, str]:
     """What a change line is printed for: socket status, button, outcome."""
     socket = "finished" if op.is_finished else str(state.link_of(op).status)
     if is_quiet(state, op.id):
         socket = "quiet"  # connected, but no news from the server for quiet_after_ms
-    button = "Stop" if is_input_loading(state, op.topic_id) else "Send"
+    button = _button(op, state)
     ending = "" if op.outcome is None else f"{op.outcome.result}/{op.outcome.source}"
     return socket, button, ending
 
 
 def describe(op: Operation, state: GatewayState, *, tail: int = _TAIL_CHARS) -> str:
-    """One line: socket status, the topic's button ("Stop" while loading), text, outcome.
+    """One line: socket status, the topic's button ("Answer" while the run waits for the
+    user, "Stop" while it loads otherwise), text, outcome.
 
     Args:
         op: the operation.
@@ -137,7 +149,8 @@ def describe(op: Operation, state: GatewayState, *, tail: int = _TAIL_CHARS) -> 
     socket, button, ending = _status(op, state)
     if tail < _TAIL_CHARS:
         ending = ending.split("/")[0]
-    line = f"{socket:<14} {button}  {text_tail(op.transcript.text, tail):<{tail + 2}}  {ending}"
+    streamed = text_tail(op.transcript.text, tail)
+    line = f"{socket:<14} {button:<{_BUTTON_CHARS}}  {streamed:<{tail + 2}}  {ending}"
     return line.rstrip()
 
 
@@ -164,13 +177,14 @@ class _Row:
 def _tail_chars(columns: int, lead: int) -> int:
     """How much streamed text fits a row of `columns` whose label ends at `lead`."""
     # socket and button columns, two quotes, a short outcome, the gaps, one spare column
-    fixed = lead + 15 + 4 + 2 + 2 + 2 + len("interrupted") + 1
+    fixed = lead + 15 + _BUTTON_CHARS + 2 + 2 + 2 + len("interrupted") + 1
     return max(12, min(_TAIL_CHARS, columns - fixed))
 
 
 def _columns(label_width: int, tail: int) -> str:
     """The header of the columns from the label on."""
-    return f"{'scenario':<{label_width}}  {'socket':<14} input {'streamed':<{tail + 2}}  outcome"
+    socket, button = f"{'socket':<14}", f"{'input':<{_BUTTON_CHARS}}"
+    return f"{'scenario':<{label_width}}  {socket} {button}  {'streamed':<{tail + 2}}  outcome"
 
 
 class Board:

@@ -73,6 +73,12 @@ def register(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="seconds between a scripted run's events (embedded gateway; default: 0.25)",
     )
+    parser.add_argument(
+        "--ask",
+        metavar="KIND",
+        help="embedded gateway: Send starts a run whose agent asks the user (question, "
+        "permission, plan, tool_confirmation or text_input) and waits for the answer",
+    )
     parser.set_defaults(func=handler)
 
 
@@ -95,6 +101,8 @@ def handler(args: argparse.Namespace) -> int:
         return _usage_error("--token and --operation go with --url")
     if args.delay < 0:
         return _usage_error("--delay must not be negative")
+    if args.ask is not None and args.url:
+        return _usage_error("--ask goes with the embedded gateway, not --url")
     try:
         import tkinter
 
@@ -106,13 +114,17 @@ def handler(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-    options = AppOptions(
-        url=args.url,
-        token=token,
-        operation=args.operation,
-        chunk_delay=args.delay,
-        topics=tuple(args.topics) if args.topics else DEFAULT_TOPICS,
-    )
+    try:
+        options = AppOptions(
+            url=args.url,
+            token=token,
+            operation=args.operation,
+            chunk_delay=args.delay,
+            ask=args.ask,
+            topics=tuple(args.topics) if args.topics else DEFAULT_TOPICS,
+        )
+    except ValueError as error:  # --ask names no kind of request
+        return _usage_error(f"--{error}")
     noted: list[int] = []
     app: ChatApp | None = None
 

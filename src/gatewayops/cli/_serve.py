@@ -2,9 +2,10 @@
 
 Owns: the ``serve`` subcommand -- checking that the host is a loopback address,
 running `gatewayops.gateway.run_gateway` until Ctrl-C or SIGTERM (which close every
-socket with 1001), and printing where it listens, its token endpoint, for every demo
-run it starts a copy-pasteable ``gatewayops watch`` command (with ``--topic`` and
-``--token-url``), and then one line per gateway log record: each connection,
+socket with 1001), and printing where it listens, its HTTP endpoint's token and answer
+URLs, for every demo run it starts a copy-pasteable ``gatewayops watch`` command (with
+``--topic``, ``--token-url`` and ``--answer-url``), and then one line per gateway log
+record: each connection,
 authentication verdict, rejected handshake, close, and run end. The first line printed
 is always ``listening on ws://HOST:PORT`` so scripts can read it.
 
@@ -24,7 +25,7 @@ import ipaddress
 import logging
 import shlex
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 
@@ -34,9 +35,12 @@ from gatewayops.cli._commands import finite_float
 from gatewayops.cli._console import run_command
 from gatewayops.cli._endings import EXIT_FAILED, CommandError, leaves, say
 from gatewayops.gateway import (
+    ASK_KINDS,
     DEFAULT_TOKEN_TTL,
     RunHandle,
+    Script,
     StandaloneGateway,
+    asking_run,
     demo_run,
     run_gateway,
 )
@@ -50,6 +54,9 @@ DEFAULT_DELAY = 0.4
 """Seconds between two events of a demo run: slow enough to watch it stream."""
 
 _MAX_PORT = 65_535
+
+_ASK_WAIT_MS = 300_000
+"""How long a ``--ask`` run waits for the user: time to read the question and type."""
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -71,7 +78,13 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--token-port",
         type=int,
         default=0,
-        help="port of the token endpoint on the same host (default: any free one)",
+        help="port of the HTTP endpoint (tokens, answers) on the same host (default: any free one)",
+    )
+    parser.add_argument(
+        "--ask",
+        choices=ASK_KINDS,
+        metavar="KIND",
+        help=f"demo runs whose agent asks the user: one of {', '.join(ASK_KINDS)}",
     )
     parser.add_argument(
         "--runs", type=int, default=2, help="demo runs to start at once (default: 2)"
@@ -136,6 +149,7 @@ def watch_command(started: StandaloneGateway, run: RunHandle) -> str:
     topic, and the token endpoint that renews the token once it expires)."""
     command = ["gatewayops", "watch", started.url, "--operation", run.operation_id]
     command += ["--topic", run.topic_id, "--token-url", started.token_url]
+    command += ["--answer-url", started.answer_url]
     return shlex.join([*command, "--token", run.token])
 
 
@@ -175,6 +189,13 @@ def _gateway_log(handler: _SayHandler) -> Iterator[None]:
         log.propagate = propagate
 
 
+def _script(args: argparse.Namespace) -> Callable[[], Script]:
+    """What each demo run plays: the demo run, or with ``--ask`` a run that asks."""
+    if args.ask is None:
+        return partial(demo_run, delay=args.delay)
+    return partial(asking_run, args.ask, wait_ms=_ASK_WAIT_MS, delay=args.delay)
+
+
 async def _serve(args: argparse.Namespace) -> int:
     _check(args)
     started: list[StandaloneGateway] = []
@@ -189,7 +210,7 @@ async def _serve(args: argparse.Namespace) -> int:
         token_port=args.token_port,
         demo_runs=args.runs,
         demo_every=args.every,
-        script=partial(demo_run, delay=args.delay),
+        script=_script(args),
         token_ttl=args.token_ttl,
         on_run=on_run,
     )
@@ -201,6 +222,7 @@ async def _serve(args: argparse.Namespace) -> int:
                 started.append(gateway)
                 say(f"listening on {gateway.url}  (Ctrl-C to stop)")
                 say(f"token endpoint {gateway.token_url} (renews a run's expired token)")
+                say(f"answer endpoint {gateway.answer_url} (takes the user's answers)")
                 for run in gateway.demo_runs:
                     _announce(gateway, args.token_ttl, run)
                 handler.shown = True

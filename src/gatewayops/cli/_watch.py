@@ -27,6 +27,11 @@ is spent. The token is never printed: states and actions redact it, and every li
 through `say`, which redacts anything shaped like a token (say, an `auth_failed` reason
 that echoes it).
 
+The agent's requests for the user (PROTOCOL.md 6.2) are shown as they are asked and
+answered as `_watch_answers` says: at the terminal when stdin is one, with ``--answer``
+or ``--decline`` for scripts, posted to ``--answer-url`` (`_answer_client`, with the
+run's latest token).
+
 Must not know: the reference gateway (this works against any v1 gateway).
 """
 
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -41,10 +47,13 @@ from pathlib import Path
 import trio
 
 from gatewayops._chat_text import call_line, error_lines
+from gatewayops.cli import _watch_answers
+from gatewayops.cli._answer_client import answer_poster
 from gatewayops.cli._commands import TOKEN_ENV, finite_float, gateway_url, token_from
 from gatewayops.cli._console import run_command
 from gatewayops.cli._endings import EXIT_FAILED, EXIT_OK, CommandError, say
 from gatewayops.cli._token_client import check_token_url, fetch_token
+from gatewayops.cli._watch_answers import Answering, Asker, human_lines
 from gatewayops.effects import Client, open_client
 from gatewayops.exceptions import TokenUnavailable
 from gatewayops.protocol import operation_url
@@ -133,6 +142,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     mode.add_argument(
         "--new", dest="new", action="store_true", help="follow a new run from its first event"
     )
+    _watch_answers.register(parser)
     parser.set_defaults(func=_handle, new=False)
 
 
@@ -159,8 +169,11 @@ def _handle(args: argparse.Namespace) -> int:
     return run_command("watch", _watch, args)
 
 
-def _refresher(token_url: str | None, token: str) -> Callable[[str], Awaitable[str]]:
-    """The `refresh_token` dependency: trade the latest token at `token_url`, if any."""
+def _refresher(
+    token_url: str | None, token: str
+) -> tuple[Callable[[str], Awaitable[str]], Callable[[], str]]:
+    """The `refresh_token` dependency (trade the latest token at `token_url`, if any),
+    and what gives the latest token."""
     latest = [token]
 
     async def refresh(topic_id: str) -> str:
@@ -170,7 +183,7 @@ def _refresher(token_url: str | None, token: str) -> Callable[[str], Awaitable[s
         latest[0] = await fetch_token(token_url, latest[0])
         return latest[0]
 
-    return refresh
+    return refresh, lambda: latest[0]
 
 
 def _text_delta(label: str, old: str, new: str) -> list[str]:
@@ -247,19 +260,31 @@ def changes(
     return lines
 
 
-async def _follow(client: Client, operation_id: str, timeout: float | None) -> Outcome | None:
-    """Print every change of the operation until it finishes; None if `timeout` passed."""
+async def _follow(
+    client: Client,
+    operation_id: str,
+    timeout: float | None,
+    answering: Answering,
+) -> Outcome | None:
+    """Print every change of the operation until it finishes, answering the agent's
+    requests meanwhile; None if `timeout` passed."""
     previous: Operation | None = None
     previous_link: Link | None = None
     config = client.state.config
-    with trio.move_on_after(math.inf if timeout is None else timeout):
-        async for op in client.changes(operation_id):
-            link = client.state.link_of(op)
-            for line in changes(previous, op, previous_link, link, config):
-                say(line)
-            previous, previous_link = op, link
-        return await client.wait_finished(operation_id)
-    return None
+    asker = Asker(client, operation_id, answering)
+    outcome: Outcome | None = None
+    async with trio.open_nursery() as nursery:
+        with trio.move_on_after(math.inf if timeout is None else timeout):
+            async for op in client.changes(operation_id):
+                link = client.state.link_of(op)
+                lines = changes(previous, op, previous_link, link, config)
+                for line in lines + human_lines(previous, op, answering):
+                    say(line)
+                asker.update(nursery, op)
+                previous, previous_link = op, link
+            outcome = await client.wait_finished(operation_id)
+        nursery.cancel_scope.cancel()  # a prompt still open has nothing left to answer
+    return outcome
 
 
 def _unfinished(client: Client, operation_id: str, timeout: float) -> CommandError:
@@ -274,6 +299,7 @@ def _unfinished(client: Client, operation_id: str, timeout: float) -> CommandErr
 
 async def _watch(args: argparse.Namespace) -> int:
     token = _token(args)
+    answering = _watch_answers.answering_from(args, stdin_is_tty=sys.stdin.isatty())
     op_id, topic = args.operation, args.topic or args.operation
     mode = "new run" if args.new else "attach"
     config = StoreConfig(dial_budget=args.dial_attempts or None)
@@ -285,13 +311,14 @@ async def _watch(args: argparse.Namespace) -> int:
             )
             middleware.append(stack.enter_context(recorder))
         say(f"watching {op_id} at {operation_url(args.url, op_id)} ({mode})")
-        refresh = _refresher(args.token_url, token)
+        refresh, latest = _refresher(args.token_url, token)
+        submit = None if answering.url is None else answer_poster(answering.url, latest)
         async with open_client(
-            refresh_token=refresh, config=config, middleware=middleware
+            refresh_token=refresh, submit_intervention=submit, config=config, middleware=middleware
         ) as client:
             follow = client.start if args.new else client.attach
             follow(operation_id=op_id, topic_id=topic, gateway_url=args.url, token=token)
-            outcome = await _follow(client, op_id, args.timeout)
+            outcome = await _follow(client, op_id, args.timeout, answering)
             if outcome is None:
                 raise _unfinished(client, op_id, args.timeout)
     unreachable = outcome.result is Result.UNREACHABLE  # one line on stderr instead

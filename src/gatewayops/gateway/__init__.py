@@ -17,6 +17,12 @@ from gatewayops.gateway._answers import Answer
 from gatewayops.gateway._asking import AskHuman, InterventionOutcome
 from gatewayops.gateway._faults import Faults
 from gatewayops.gateway._gateway import Gateway, GatewayStatistics, RunHandle, open_gateway
+from gatewayops.gateway._http_endpoint import (
+    ANSWER_PATH,
+    INTERRUPT_PATH,
+    TOKEN_PATH,
+    serve_http_endpoint,
+)
 from gatewayops.gateway._hub import HubStatistics
 from gatewayops.gateway._human_scripts import ASK_KINDS, asking_run
 from gatewayops.gateway._operation_state import ToolOutcome
@@ -35,7 +41,6 @@ from gatewayops.gateway._scripts import (
     tool_run,
 )
 from gatewayops.gateway._standalone import SHUTDOWN_GRACE, StandaloneGateway, run_gateway
-from gatewayops.gateway._token_endpoint import TOKEN_PATH, serve_token_endpoint
 from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL
 from gatewayops.gateway._user_tokens import DEFAULT_USER
 from gatewayops.gateway._v2_control import MuxGateway
@@ -43,12 +48,14 @@ from gatewayops.gateway._v2_faults import AuthCloseReason, MuxFaults
 from gatewayops.gateway._v2_socket import AUTH_CLOSE_CODE, IDLE_CHECK_INTERVAL, IDLE_TIMEOUT
 
 __all__ = [
+    "ANSWER_PATH",
     "ASK_KINDS",
     "AUTH_CLOSE_CODE",
     "DEFAULT_TOKEN_TTL",
     "DEFAULT_USER",
     "IDLE_CHECK_INTERVAL",
     "IDLE_TIMEOUT",
+    "INTERRUPT_PATH",
     "SHUTDOWN_GRACE",
     "TOKEN_PATH",
     "Answer",
@@ -78,6 +85,6 @@ __all__ = [
     "long_run",
     "open_gateway",
     "run_gateway",
-    "serve_token_endpoint",
+    "serve_http_endpoint",
     "tool_run",
 ]

@@ -223,6 +223,17 @@ class Gateway:
             ValueError: `token` was not issued by this gateway (the reason says why).
             OperationNotFound: its run is unknown or was forgotten.
         """
+        topic, op = self.token_run(token)
+        return self._tokens.issue(topic, op, ttl_seconds)
+
+    def token_run(self, token: str) -> tuple[str, str]:
+        """The topic and the operation of the known run `token` was issued for, expired
+        or not (what the HTTP endpoint authenticates with).
+
+        Raises:
+            ValueError: `token` was not issued by this gateway (the reason says why).
+            OperationNotFound: its run is unknown or was forgotten.
+        """
         check = self._tokens.check(token)
         if isinstance(check, InvalidToken):
             raise ValueError(check.reason)
@@ -230,7 +241,7 @@ class Gateway:
         operation = self._registry.get(op)
         if operation is None or operation.topic_id != topic:
             raise OperationNotFound(f"operation {op!r} not found")
-        return self._tokens.issue(topic, op, ttl_seconds)
+        return topic, op
 
     async def go_away(self) -> None:
         """Close every open socket with 1001 (going away); wait until all are closed."""

@@ -1,6 +1,6 @@
 """The standalone reference gateway: the coroutine behind ``gatewayops serve``.
 
-Owns: `run_gateway` (serve one `open_gateway` and its token endpoint until cancelled,
+Owns: `run_gateway` (serve one `open_gateway` and its HTTP endpoint until cancelled,
 start demo runs at once and, if asked, periodically; once cancelled, close every socket
 with 1001 within `SHUTDOWN_GRACE` before the gateway goes; prints nothing, it logs) and
 `StandaloneGateway`, what it reports once it listens.
@@ -18,8 +18,8 @@ import attrs
 import trio
 
 from gatewayops.gateway._gateway import Gateway, RunHandle, open_gateway
+from gatewayops.gateway._http_endpoint import ANSWER_PATH, TOKEN_PATH, serve_http_endpoint
 from gatewayops.gateway._scripts import Script, demo_run
-from gatewayops.gateway._token_endpoint import serve_token_endpoint
 from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL
 
 __all__ = ["SHUTDOWN_GRACE", "StandaloneGateway", "run_gateway"]
@@ -36,13 +36,15 @@ class StandaloneGateway:
         gateway: the running gateway (start more runs with it).
         url: its base URL.
         token_url: its token endpoint, ``http://HOST:PORT/token`` (see
-            `serve_token_endpoint`).
+            `serve_http_endpoint`).
+        answer_url: where the user's answers go, ``http://HOST:PORT/answer``.
         demo_runs: the handles of the demo runs started at once.
     """
 
     gateway: Gateway
     url: str
     token_url: str
+    answer_url: str
     demo_runs: tuple[RunHandle, ...]
 
 
@@ -66,7 +68,7 @@ async def run_gateway(
     Args:
         host: a loopback address to bind.
         port: the port (``0`` picks a free one).
-        token_port: the token endpoint's port on the same host (``0``: a free one).
+        token_port: the HTTP endpoint's port on the same host (``0``: a free one).
         demo_runs: how many runs of `script` to start at once.
         demo_every: if set, start one more run of `script` every this many seconds.
         script: makes the script of each demo run.
@@ -75,11 +77,15 @@ async def run_gateway(
         task_status: Trio's start protocol; receives a `StandaloneGateway`.
     """
     async with open_gateway(host, port) as gateway, trio.open_nursery() as nursery:
-        endpoint = partial(serve_token_endpoint, gateway, host, token_port, token_ttl=token_ttl)
-        token_url: str = await nursery.start(endpoint)
+        endpoint = partial(serve_http_endpoint, gateway, host, token_port, token_ttl=token_ttl)
+        base: str = await nursery.start(endpoint)
         handles = tuple(gateway.start_run(script(), token_ttl=token_ttl) for _ in range(demo_runs))
         started = StandaloneGateway(
-            gateway=gateway, url=gateway.url, token_url=token_url, demo_runs=handles
+            gateway=gateway,
+            url=gateway.url,
+            token_url=base + TOKEN_PATH,
+            answer_url=base + ANSWER_PATH,
+            demo_runs=handles,
         )
         task_status.started(started)
         try:

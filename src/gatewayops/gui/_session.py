@@ -4,7 +4,9 @@ Owns: `AppOptions` (embedded reference gateway, or a remote one), `ChatSession` 
 topics exist, what was sent or followed on each, and the synchronous actions a GUI
 callback calls: `send` (embedded: start a run from a prompt), `follow` (``--url``: follow
 the given operation, with no prompt, since the app did not start it), `stop`,
-`expire_token`, `forget`, `drop_network`), and `serve_session`, the
+`answer` and `decline` (the agent's request for the user; embedded: delivered in
+process by `Gateway.submit_intervention`), `expire_token`, `forget`, `drop_network`),
+and `serve_session`, the
 Trio function behind the window: it opens the embedded gateway (unless `--url`) and
 the client, hands the session to the GUI, and waits until cancelled.
 
@@ -18,12 +20,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AsyncExitStack
+from typing import Any
 
 import attrs
 import trio
 
 from gatewayops.effects import Client, ClientStatistics, open_client
-from gatewayops.gateway import Gateway, GatewayStatistics, Script, open_gateway, tool_run
+from gatewayops.exceptions import UnknownOperation
+from gatewayops.gateway import (
+    ASK_KINDS,
+    Gateway,
+    GatewayStatistics,
+    Script,
+    asking_run,
+    open_gateway,
+    tool_run,
+)
 from gatewayops.gui._view import Turn
 from gatewayops.store import Operation, OperationStatus, StoreConfig, running_operation
 
@@ -38,6 +50,8 @@ __all__ = [
 ]
 
 DEFAULT_TOPICS = ("topic-1", "topic-2", "topic-3")
+_ASK_WAIT_MS = 120_000
+"""How long an asking run's agent waits for the user."""
 _SETTLE_SECONDS = 2.0
 
 
@@ -54,6 +68,8 @@ class AppOptions:
         chunks: text chunks of each scripted answer (embedded gateway).
         chunk_delay: seconds between the scripted run's events (embedded gateway).
         config: the client's protocol timings and budgets.
+        ask: with the embedded gateway: Send starts a run whose agent asks the user
+            this kind of request (one of `ASK_KINDS`) instead of the scripted answer.
     """
 
     url: str | None = None
@@ -63,8 +79,11 @@ class AppOptions:
     chunks: int = 24
     chunk_delay: float = 0.25
     config: StoreConfig = StoreConfig()
+    ask: str | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.ask is not None and self.ask not in ASK_KINDS:
+            raise ValueError(f"ask: expected one of {', '.join(ASK_KINDS)}, got {self.ask!r}")
         if self.url is not None and (not self.token or not self.operation):
             raise ValueError("a gateway URL needs a token and an operation id")
         if not self.topics:
@@ -172,7 +191,11 @@ class ChatSession:
         """
         if self.gateway is None:
             raise RuntimeError("a remote gateway's run is followed, not sent: use follow()")
-        script = answer_script(prompt, chunks=self.options.chunks, delay=self.options.chunk_delay)
+        delay = self.options.chunk_delay
+        if self.options.ask is None:
+            script = answer_script(prompt, chunks=self.options.chunks, delay=delay)
+        else:
+            script = asking_run(self.options.ask, wait_ms=_ASK_WAIT_MS, delay=delay)
         run = self.gateway.start_run(script, topic_id=topic_id)
         self.client.start(
             operation_id=run.operation_id,
@@ -213,6 +236,30 @@ class ChatSession:
             self.client.stop(op.id)
         else:
             self.client.detach(op.id)
+
+    def answer(self, topic_id: str, tool_call_id: str, result: Any) -> None:
+        """Answer the agent's request `tool_call_id` of the topic's run with `result`.
+
+        Raises:
+            LocalUsageError: nothing runs on the topic, or the request cannot take it.
+        """
+        self.client.answer(
+            operation_id=self._asking(topic_id), tool_call_id=tool_call_id, result=result
+        )
+
+    def decline(self, topic_id: str, tool_call_id: str) -> None:
+        """Decline the agent's request `tool_call_id` of the topic's run.
+
+        Raises:
+            LocalUsageError: nothing runs on the topic, or the request has ended.
+        """
+        self.client.decline(operation_id=self._asking(topic_id), tool_call_id=tool_call_id)
+
+    def _asking(self, topic_id: str) -> str:
+        op = self.running(topic_id)
+        if op is None:
+            raise UnknownOperation(f"no run on {topic_id} asks anything")
+        return op.id
 
     def _fault_target(self, topic_id: str) -> tuple[Gateway, str] | None:
         op = self.running(topic_id)
@@ -261,6 +308,7 @@ async def serve_session(
             async with open_client(
                 refresh_token=_no_refresh if gateway is None else gateway.refresh_token,
                 interrupt=None if gateway is None else gateway.interrupt,
+                submit_intervention=None if gateway is None else gateway.submit_intervention,
                 config=options.config,
             ) as client:
                 on_ready(ChatSession(client, gateway, options))

@@ -8,7 +8,9 @@ the session's synchronous actions directly (`send`, `stop`, the faults) -- never
 through `trio.from_thread`, which would deadlock. A store listener (also on this
 thread) marks the view dirty; one ``after_idle`` render per burst of actions then
 applies the view model from `_view`; the transcript pane is edited, not redrawn: what
-a chunk streamed is inserted at the end of its line.
+a chunk streamed is inserted at the end of its line. While the run waits for the user,
+the question panel (`_question_panel`) stands above the composer, its time left
+counted down once a second.
 
 Lifetime: the close button cancels the run and says so; the window is destroyed once the
 run has finished (client closed, sockets closed, tasks exited); a Trio error is not
@@ -26,6 +28,8 @@ from tkinter import ttk
 
 from gatewayops.embed import GuestRun, start_tk_guest, tk_mainloop
 from gatewayops.exceptions import LocalUsageError
+from gatewayops.gui._question_panel import QuestionPanel
+from gatewayops.gui._question_view import question_view
 from gatewayops.gui._session import AppOptions, ChatSession, Shutdown, serve_session
 from gatewayops.gui._view import (
     TranscriptLine,
@@ -55,6 +59,8 @@ _INITIAL_SIZE = "780x520"
 _TRANSCRIPT_MIN_LINES = 3
 """The transcript's height when the window is at its minimum size."""
 _ENTRY_MIN_CHARS = 16
+_TICK_MS = 1000
+"""How often the question panel's time left is redrawn."""
 
 
 class ChatWindow:
@@ -71,6 +77,8 @@ class ChatWindow:
         expire_button: expire the running operation's token (embedded gateway).
         forget_button: make the gateway forget the running operation.
         drop_button: drop the running operation's sockets.
+        question: the question panel, shown above the composer while the run waits for
+            the user.
         message: one line of feedback (errors, how a stop went, what a fault did).
     """
 
@@ -113,6 +121,7 @@ class ChatWindow:
             composer, text="Send", width=8, command=self.on_send_or_stop, state="disabled"
         )
         self.send_button.pack(side="left", padx=(6, 0))
+        self.question = QuestionPanel(main, composer, self.on_answer, self.on_decline)
 
         pane = ttk.Frame(main)
         pane.pack(side="top", fill="both", expand=True, pady=4)
@@ -205,6 +214,32 @@ class ChatWindow:
             self.say(f"Refused: {error}")
         self.render()
 
+    def on_answer(self) -> None:
+        """The question panel's Answer: send what the user chose or typed."""
+        view = self.question.shown
+        if view is not None:
+            answer = self.question.answer
+            self._reply(lambda s, t: s.answer(t, view.tool_call_id, answer()), "Answer sent.")
+
+    def on_decline(self) -> None:
+        """The question panel's Decline: the agent hears user_cancelled."""
+        view = self.question.shown
+        if view is not None:
+            self._reply(lambda s, t: s.decline(t, view.tool_call_id), "Declined.")
+
+    def _reply(self, act: Callable[[ChatSession, str], None], done: str) -> None:
+        session, topic = self._session, self.selected_topic
+        if session is None or topic is None:
+            return
+        try:
+            act(session, topic)
+            self.say(done)
+        except LocalUsageError as error:
+            self.say(f"Refused: {error}")
+        except ValueError as error:  # nothing chosen for a question, or a refused request
+            self.say(f"Cannot answer yet: {error}")
+        self.render()
+
     def on_expire_token(self) -> None:
         """Fault: the gateway expires the running operation's tokens."""
         self._fault(lambda s, t: f"Expired the token (sockets told: {s.expire_token(t)}).")
@@ -257,6 +292,14 @@ class ChatWindow:
                 if name == topic:
                     self.topic_list.selection_set(index)
         self.show_transcript(transcript_lines(state, session.turns(topic)))
+        if self.question.update(question_view(state, topic)):
+            self.root.after(_TICK_MS, self._tick)
+
+    def _tick(self) -> None:
+        """Redraw the time left once a second while a question is shown."""
+        if self._session is not None and self.question.shown is not None:
+            self.render()
+            self.root.after(_TICK_MS, self._tick)
 
     def show_transcript(self, lines: tuple[TranscriptLine, ...]) -> None:
         """Show `lines` in the transcript pane, changing only what differs from what it
