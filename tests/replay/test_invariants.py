@@ -27,7 +27,7 @@ from gatewayops.store import (
     _resources,
     reduce,
 )
-from gatewayops.store._invariants import (
+from gatewayops.store._invariant_checks import (
     absorbing,
     authentication_decides,
     backoff_capped,

@@ -32,7 +32,7 @@ from gatewayops.store import (
     pending_interventions,
     reduce,
 )
-from gatewayops.store._invariants import nothing_pending_when_finished
+from gatewayops.store._invariant_checks import nothing_pending_when_finished
 
 from .helpers import (
     OP,

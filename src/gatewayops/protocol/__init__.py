@@ -6,8 +6,6 @@ for v2 ("mux": one socket per user; `encode_mux`, `decode_mux`, `decode_mux_clie
 
 from gatewayops._secrets import REDACTED, redact_secrets, redacted
 from gatewayops.protocol._codec import (
-    DEFAULT_MAX_FRAME_CHARS,
-    FOREIGN_OPERATION_ID,
     client_from_wire,
     decode,
     decode_client,
@@ -34,6 +32,7 @@ from gatewayops.protocol._event_data import (
     parse_event_data,
 )
 from gatewayops.protocol._fields import value_text
+from gatewayops.protocol._frame_codec import DEFAULT_MAX_FRAME_CHARS, FOREIGN_OPERATION_ID
 from gatewayops.protocol._interventions import (
     ASK_USER_QUESTION,
     PROVIDERS,

@@ -14,13 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 from gatewayops.exceptions import ProtocolError
-from gatewayops.protocol._codec import (
-    DEFAULT_MAX_FRAME_CHARS,
-    _decode_tool_result,
-    _load_json,
-    _message_type,
-)
 from gatewayops.protocol._fields import json_type_name, opt_bool, opt_str, req_str
+from gatewayops.protocol._frame_codec import (
+    DEFAULT_MAX_FRAME_CHARS,
+    decode_tool_result,
+    frame_type,
+    load_frame,
+)
 from gatewayops.protocol._messages import Heartbeat
 from gatewayops.protocol._v2_human import ToolConfirmation, UserInput, v2_human_from_wire
 from gatewayops.protocol._v2_messages import (
@@ -51,7 +51,7 @@ def _decode_subscribe(obj: dict[str, Any]) -> Subscribe:
 
 def _decode_tool_result_frame(obj: dict[str, Any]) -> MuxToolResult:
     return MuxToolResult(
-        operation_id=_operation(obj, "tool_result"), result=_decode_tool_result(obj)
+        operation_id=_operation(obj, "tool_result"), result=decode_tool_result(obj)
     )
 
 
@@ -82,7 +82,7 @@ def decode_mux_client(
             a number Python cannot hold exactly (a server must not guess).
     """
     problems: list[str] = []
-    obj = _load_json(text, max_frame_chars, problems)
+    obj = load_frame(text, max_frame_chars, problems)
     if problems:
         raise ProtocolError(problems[0].replace(" read as text", " cannot be read exactly"))
     return mux_client_from_wire(obj)
@@ -97,7 +97,7 @@ def mux_client_from_wire(obj: Any) -> MuxClientMessage:
     """
     if type(obj) is not dict:
         raise ProtocolError(f"frame: expected object, got {json_type_name(obj)}")
-    message_type = _message_type(obj)
+    message_type = frame_type(obj)
     decoder = _CLIENT_DECODERS.get(message_type)
     if decoder is None:
         known = ", ".join(_CLIENT_DECODERS)

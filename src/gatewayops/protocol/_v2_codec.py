@@ -4,7 +4,8 @@ Owns: `decode_mux` (hub frame to a `MuxServerMessage`, used by the client) and i
 on parsed JSON, `mux_from_wire`. Writing any v2 frame (`encode_mux`, `mux_to_wire`) is
 `_v2_encoding`; reading the client's frames (`decode_mux_client`) is `_v2_client_codec`. It
 shares v1's frame reading (size limit, strict JSON, numbers kept as text), its event
-decoder and its `tool_result` fields, so both versions read a field the same way.
+decoder and its `tool_result` fields (`_frame_codec`), so both versions read a field the
+same way.
 
 The rules are v1's (see `_codec`): the hub side is lenient on what decides an
 operation's life -- the `type`, the envelope's `operationId` and terminal-ness -- and
@@ -33,16 +34,6 @@ import attrs
 from gatewayops._frozen import builder
 from gatewayops._secrets import redact_secrets
 from gatewayops.exceptions import ProtocolError
-from gatewayops.protocol._codec import (
-    _STATUS_VALUES,
-    DEFAULT_MAX_FRAME_CHARS,
-    FOREIGN_OPERATION_ID,
-    _decode_event,
-    _event_id,
-    _load_json,
-    _message_type,
-    _problems,
-)
 from gatewayops.protocol._fields import (
     MISSING,
     Lenient,
@@ -50,6 +41,16 @@ from gatewayops.protocol._fields import (
     missing,
     mistyped,
     value_text,
+)
+from gatewayops.protocol._frame_codec import (
+    DEFAULT_MAX_FRAME_CHARS,
+    FOREIGN_OPERATION_ID,
+    STATUS_VALUES,
+    capped_problems,
+    decode_event,
+    frame_type,
+    load_frame,
+    read_id,
 )
 from gatewayops.protocol._messages import (
     HeartbeatAck,
@@ -104,14 +105,14 @@ def _mux_id(obj: dict[str, Any], kind: str, problems: list[str]) -> str | None:
         return value
     if type(value) is int and abs(value) < 10**18:
         return str(value)
-    return _event_id(value, f"{kind}.id", problems)
+    return read_id(value, f"{kind}.id", problems)
 
 
 def _status(obj: dict[str, Any], kind: str, problems: list[str]) -> SessionStatus | None:
     raw = obj.get("status", MISSING)
-    status = _STATUS_VALUES.get(raw) if type(raw) is str else None
+    status = STATUS_VALUES.get(raw) if type(raw) is str else None
     if status is None and raw is not MISSING:
-        allowed = ", ".join(_STATUS_VALUES)
+        allowed = ", ".join(STATUS_VALUES)
         problems.append(f"{kind}.status: expected one of {allowed}, got {value_text(raw)}")
     return status
 
@@ -134,7 +135,7 @@ def _decode_ready(obj: dict[str, Any], problems: list[str]) -> Ready:
         user_id=read.required_text("userId") or "",
         connection_id=read.required_text("connectionId") or "",
         protocol=read.required_integer("protocol", MUX_PROTOCOL),
-        problems=_problems(problems),
+        problems=capped_problems(problems),
     )
 
 
@@ -145,13 +146,15 @@ def _decode_agent_event(obj: dict[str, Any], problems: list[str]) -> MuxAgentEve
     raw = obj.get("event", MISSING)
     if type(raw) is dict and raw.get("operationId") is None:  # omitted: the envelope's
         raw = {**raw, "operationId": operation_id}
-    event = _decode_event(raw, problems)
+    event = decode_event(raw, problems)
     if not event.operation_id:  # "" or a falsy non-string: the envelope's too
         event = attrs.evolve(event, operation_id=operation_id)
     event_id = obj.get("id")
     if event_id is not None and type(event_id) is not str:
         event_id = _mux_id(obj, "agent_event", problems)
-    return _new_envelope(operation_id, event, event_id, _problems(problems) if problems else ())
+    return _new_envelope(
+        operation_id, event, event_id, capped_problems(problems) if problems else ()
+    )
 
 
 def _decode_session_complete(obj: dict[str, Any], problems: list[str]) -> MuxSessionComplete:
@@ -160,7 +163,7 @@ def _decode_session_complete(obj: dict[str, Any], problems: list[str]) -> MuxSes
         operation_id=operation_id,
         id=_mux_id(obj, "session_complete", problems),
         summary=obj.get("summary"),
-        problems=_problems(problems),
+        problems=capped_problems(problems),
     )
 
 
@@ -172,7 +175,7 @@ def _decode_status_change(obj: dict[str, Any], problems: list[str]) -> StatusCha
     if status is None and "status" not in obj:
         problems.append(f"{missing(f'{kind}.status', 'str')}")
     return StatusChange(
-        operation_id=operation_id, status=status, id=event_id, problems=_problems(problems)
+        operation_id=operation_id, status=status, id=event_id, problems=capped_problems(problems)
     )
 
 
@@ -187,7 +190,7 @@ def _decode_resume_complete(obj: dict[str, Any], problems: list[str]) -> MuxResu
         status=status,
         gap=_truthy(obj, "gap", kind, problems),
         pending=_truthy(obj, "pending", kind, problems),
-        problems=_problems(problems),
+        problems=capped_problems(problems),
     )
 
 
@@ -202,7 +205,7 @@ def _decode_subscribe_failed(obj: dict[str, Any], problems: list[str]) -> Subscr
         problems.append(str(problem))
         reason = "" if reason is MISSING else value_text(reason)
     return SubscribeFailed(
-        operation_id=operation_id, reason=redact_secrets(reason), problems=_problems(problems)
+        operation_id=operation_id, reason=redact_secrets(reason), problems=capped_problems(problems)
     )
 
 
@@ -220,7 +223,7 @@ def _decode_lifecycle(obj: dict[str, Any], problems: list[str]) -> OpLifecycle:
         at=Lenient(obj, kind, problems).required_number("at", 0),
         meta=obj.get("meta"),
         summary=obj.get("summary"),
-        problems=_problems(problems),
+        problems=capped_problems(problems),
     )
 
 
@@ -233,12 +236,12 @@ def _decode_error(obj: dict[str, Any], problems: list[str]) -> HubError:
         code=read.required_text("code") or "",
         message=redact_secrets(read.text_or("message", "")),
         operation_id=operation_id,
-        problems=_problems(problems),
+        problems=capped_problems(problems),
     )
 
 
 def _decode_heartbeat_ack(obj: dict[str, Any], problems: list[str]) -> HeartbeatAck:
-    return HeartbeatAck(problems=_problems(problems))
+    return HeartbeatAck(problems=capped_problems(problems))
 
 
 def _decode_human(obj: dict[str, Any], problems: list[str]) -> MuxServerMessage:
@@ -248,9 +251,9 @@ def _decode_human(obj: dict[str, Any], problems: list[str]) -> MuxServerMessage:
         message = v2_human_from_wire(obj)
     except ProtocolError as error:
         problems.append(f"{error} (kept as an unknown message)")
-        return UnknownMessage(type=obj["type"], payload=obj, problems=_problems(problems))
+        return UnknownMessage(type=obj["type"], payload=obj, problems=capped_problems(problems))
     assert isinstance(message, ToolConfirmationRequest | InputRequest)
-    return attrs.evolve(message, problems=_problems(problems)) if problems else message
+    return attrs.evolve(message, problems=capped_problems(problems)) if problems else message
 
 
 _SERVER_DECODERS: dict[str, Callable[[dict[str, Any], list[str]], MuxServerMessage]] = {
@@ -279,7 +282,7 @@ def decode_mux(
             object, no string `type`); the message names the problem.
     """
     problems: list[str] = []
-    return _from_wire(_load_json(text, max_frame_chars, problems), problems)
+    return _from_wire(load_frame(text, max_frame_chars, problems), problems)
 
 
 def mux_from_wire(obj: dict[str, Any]) -> MuxServerMessage:
@@ -294,8 +297,8 @@ def mux_from_wire(obj: dict[str, Any]) -> MuxServerMessage:
 def _from_wire(obj: Any, problems: list[str]) -> MuxServerMessage:
     if type(obj) is not dict:
         raise ProtocolError(f"frame: expected object, got {json_type_name(obj)}")
-    message_type = _message_type(obj)
+    message_type = frame_type(obj)
     decoder = _SERVER_DECODERS.get(message_type)
     if decoder is None:
-        return UnknownMessage(type=message_type, payload=obj, problems=_problems(problems))
+        return UnknownMessage(type=message_type, payload=obj, problems=capped_problems(problems))
     return decoder(obj, problems)

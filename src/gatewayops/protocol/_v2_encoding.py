@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatewayops.protocol._codec import _event_to_wire, _tool_result_to_wire, to_wire
+from gatewayops.protocol._codec import to_wire
+from gatewayops.protocol._frame_codec import event_to_wire, tool_result_to_wire
 from gatewayops.protocol._json import encode_json
 from gatewayops.protocol._messages import Heartbeat, HeartbeatAck, UnknownMessage
 from gatewayops.protocol._v2_human import (
@@ -56,7 +57,7 @@ def _with_opaque(wire: dict[str, Any], **values: Any) -> dict[str, Any]:
 
 
 def _agent_event_to_wire(message: MuxAgentEvent) -> dict[str, Any]:
-    event = _event_to_wire(message.event)
+    event = event_to_wire(message.event)
     if event["operationId"] in ("", message.operation_id):
         del event["operationId"]  # the hub omits it; the decoder restores it
     wire = {"type": "agent_event", "operationId": message.operation_id, "event": event}
@@ -86,7 +87,7 @@ def mux_to_wire(message: _Message) -> dict[str, Any]:
         case Unsubscribe(operation_id=operation_id):
             return {"type": "unsubscribe", "operationId": operation_id}
         case MuxToolResult(operation_id=operation_id, result=result):
-            fields = _tool_result_to_wire(result)
+            fields = tool_result_to_wire(result)
             return {"type": fields.pop("type"), "operationId": operation_id, **fields}
         case Heartbeat() | HeartbeatAck() | UnknownMessage():
             return to_wire(message)

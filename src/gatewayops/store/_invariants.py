@@ -1,43 +1,15 @@
-"""Invariants of PROTOCOL.md section 11, checked one step at a time: the one checker.
+"""Checking steps against the invariants of PROTOCOL.md section 11: the one checker.
 
-Owns: pure checks of one step (the action, the state before and after, and the effects
-the step produced), each returning what is wrong or None, and `InvariantChecker`, which
-runs them and keeps the little state some need. The replayer checks every record with
-it, the state machine of `gatewayops.testing` every step, and `InvariantWatch` (the
-middleware of `open_client(..., check_invariants=True)`) every dispatch of a live
-client. Each check looks only at the link and the operation the action is about (and
-derives their resources only when they changed), so checking costs O(1) in the number
-of operations and records. Must not know: files, records' text, Hypothesis, or how
-the effects were obtained.
-
-The invariants (numbers are PROTOCOL.md section 11's):
-
-* ``notify-once`` (1): an operation gets exactly one `NotifyFinished`, in the step in
-  which it finishes, and none before or after.
-* ``absorbing`` (2, 15, 16): a finished operation never changes again (being forgotten
-  is no change) and no effect is produced for it.
-* ``forgets-only-finished`` (1): only finished operations leave the state, and at most
-  `retain_finished` finished ones are kept (see `_retention`).
-* ``no-resources-when-finished`` (2, 3): a finished operation has no timer, and its link
-  no socket or timer.
-* ``nothing-pending-when-finished`` (2; PROTOCOL.md 6.2): a finished operation has no
-  open intervention and does not wait for the user (each was cancelled with
-  `session_ended`).
-* ``closed-unless-followed`` (2): the link of an operation not followed (finished or
-  detached) has no socket or timer.
-* ``silence-never-completes`` (5): no timer firing finishes an operation (except a
-  token refresh that never answered, once the refresh budget is spent).
-* ``cursor-follows-server`` (10): after an agent event the operation accepted, the resume
-  cursor is that event's envelope id when it has one (even one that goes back: that is
-  reported as a problem of the operation, not dropped), and unchanged when it has none.
-* ``authentication-decides`` (4): an `auth_expired` alone never ends an operation (only
-  a refresh budget spent on it does); an `auth_failed` on a followed link's live socket
-  always does.
-* ``one-socket`` (12): a link has at most one socket.
-* ``backoff-capped`` (13): no reconnect delay is longer than `max_backoff_ms`.
-* ``one-tool-result`` (14): at most one `tool_result` frame per tool call (a frame whose
-  write failed, reported by `SendFailed`, may be sent again).
-* ``refresh-single-flight`` (section 12): no `RefreshToken` while one is in flight.
+Owns: `InvariantChecker`, which runs the checks of `_invariant_checks` on one step (the
+action, the state before and after, and the effects the step produced) and keeps the
+little state some need (per-link tool_result counts), reporting each problem as a
+`Violation` at a `Position`; and `InvariantWatch`, the store middleware of
+`open_client(..., check_invariants=True)`, which runs it on every dispatch of a live
+client. The replayer checks every record with it and the state machine of
+`gatewayops.testing` every step. It looks only at the link and the operation the action
+is about (and derives their resources only when they changed), so checking costs O(1)
+in the number of operations and records. Must not know: what each invariant says (see
+`_invariant_checks`), files, records' text, Hypothesis, or how the effects were obtained.
 """
 
 from __future__ import annotations
@@ -49,29 +21,28 @@ from typing import TypeAlias
 import attrs
 
 from gatewayops._secrets import get_logger
-from gatewayops.protocol import AgentEventMessage, AuthExpired, AuthFailed, ToolResult
-from gatewayops.store._actions import Action, MessageReceived, SendFailed, TimerFired
+from gatewayops.protocol import AgentEventMessage, ToolResult
+from gatewayops.store._actions import Action, MessageReceived, SendFailed
 from gatewayops.store._config import StoreConfig
 from gatewayops.store._effects import Effect, NotifyFinished, RefreshToken, SendMessage
-from gatewayops.store._link import carries
-from gatewayops.store._reducer import Step
-from gatewayops.store._resources import (
-    Socket,
-    Timer,
-    TimerKind,
-    link_resources,
-    operation_resources,
+from gatewayops.store._invariant_checks import (
+    absorbing,
+    authentication_decides,
+    backoff_capped,
+    closed_unless_followed,
+    cursor_follows_server,
+    finishes,
+    no_resources_when_finished,
+    nothing_pending_when_finished,
+    notify_once,
+    one_socket,
+    refresh_single_flight,
+    silence_never_completes,
 )
+from gatewayops.store._reducer import Step
 from gatewayops.store._retention import forgets_only_finished
 from gatewayops.store._selectors import concerned
-from gatewayops.store._state import (
-    FinishSource,
-    GatewayState,
-    Link,
-    Operation,
-    OperationStatus,
-    RefreshStatus,
-)
+from gatewayops.store._state import GatewayState, OperationStatus
 
 __all__ = [
     "KEPT_VIOLATIONS",
@@ -79,17 +50,6 @@ __all__ = [
     "InvariantWatch",
     "Position",
     "Violation",
-    "absorbing",
-    "authentication_decides",
-    "backoff_capped",
-    "closed_unless_followed",
-    "cursor_follows_server",
-    "no_resources_when_finished",
-    "nothing_pending_when_finished",
-    "notify_once",
-    "one_socket",
-    "refresh_single_flight",
-    "silence_never_completes",
 ]
 
 
@@ -98,7 +58,7 @@ class Violation:
     """An invariant broken at one step (one record of a log).
 
     Attributes:
-        invariant: the invariant's short name (see the module docstring).
+        invariant: the invariant's short name (see `_invariant_checks`).
         seq: the step's (record's) number.
         line: that record's line in the log, if known.
         operation_id: the operation concerned (or the link, if it carries none).
@@ -114,152 +74,6 @@ class Violation:
     def __str__(self) -> str:
         where = f"record {self.seq}" + ("" if self.line is None else f" (line {self.line})")
         return f"{where}: {self.operation_id}: {self.invariant}: {self.message}"
-
-
-def _finishes(old: Operation | None, new: Operation | None) -> bool:
-    return new is not None and new.is_finished and (old is None or not old.is_finished)
-
-
-def notify_once(old: Operation | None, new: Operation | None, notifications: int) -> str | None:
-    """Invariant 1: one `NotifyFinished` exactly in the step that finishes the operation."""
-    if _finishes(old, new):
-        if notifications != 1:
-            return f"finished with {notifications} NotifyFinished effects (expected exactly 1)"
-    elif notifications:
-        state = "already finished" if old is not None and old.is_finished else "not finished"
-        return f"{notifications} NotifyFinished for an operation {state}"
-    return None
-
-
-def absorbing(
-    old: Operation | None, new: Operation | None, changed_link: bool, effects: int
-) -> str | None:
-    """A finished operation neither changes (nor its link) nor produces effects."""
-    if old is None or not old.is_finished or new is None:  # None: forgotten, not changed
-        return None
-    if new != old or changed_link:
-        return "a finished operation changed"
-    if effects:
-        return f"{effects} effects for a finished operation"
-    return None
-
-
-def no_resources_when_finished(
-    new: Operation, link: Link | None, config: StoreConfig
-) -> str | None:
-    """Invariant 2: nothing survives a finished operation (checked when it finishes)."""
-    left = set(operation_resources(new, config))
-    if link is not None:
-        left |= link_resources(link, config)
-    if left:
-        return f"finished with resources still wanted: {sorted(map(repr, left))}"
-    return None
-
-
-def nothing_pending_when_finished(new: Operation) -> str | None:
-    """Nothing waits for the user after a terminal (checked when the operation finishes)."""
-    human = new.human
-    if human.open:
-        return f"finished with interventions still open: {sorted(human.open)}"
-    if human.approval_step:
-        return "finished while still waiting for the user's approval"
-    return None
-
-
-def closed_unless_followed(op: Operation, link: Link, config: StoreConfig) -> str | None:
-    """Invariant 2: an operation that is not followed keeps no socket or timer open."""
-    if op.status is OperationStatus.RUNNING:
-        return None
-    left = link_resources(link, config)
-    if left:
-        return f"{op.status.value}, but its link still wants {sorted(map(repr, left))}"
-    return None
-
-
-def silence_never_completes(
-    action: Action, old: Operation | None, new: Operation | None
-) -> str | None:
-    """Invariant 5: a timer firing never finishes an operation.
-
-    The one exception is a token refresh that never answered (its timeout counts as a
-    failed refresh): once the refresh budget is spent it ends the run as an auth failure.
-    """
-    if not isinstance(action, TimerFired) or not _finishes(old, new):
-        return None
-    assert new is not None  # it finished
-    if (
-        action.timer.kind is TimerKind.REFRESH_TIMEOUT
-        and new.outcome is not None
-        and new.outcome.source is FinishSource.REFRESH_FAILED
-    ):
-        return None
-    return f"the {action.timer.kind.value} timer finished the operation"
-
-
-def cursor_follows_server(
-    action: Action, old: Operation | None, new: Operation | None
-) -> str | None:
-    """Invariant 10: the cursor follows the envelope ids of the events accepted."""
-    if type(action) is not MessageReceived or old is None or new is None or new is old:
-        return None  # not an event, or dropped (stale, or for a finished operation)
-    message = action.message
-    if type(message) is not AgentEventMessage:
-        return None
-    if message.id:
-        if new.last_event_id != message.id:
-            return f"resume cursor is {new.last_event_id!r}, not the event's id {message.id!r}"
-    elif new.last_event_id != old.last_event_id:
-        return f"resume cursor moved from {old.last_event_id!r} on an event without an id"
-    return None
-
-
-def authentication_decides(
-    action: Action, old: Operation | None, new: Operation | None, old_link: Link | None
-) -> str | None:
-    """Invariant 4: `auth_expired` alone never ends a run; `auth_failed` always does (on a
-    followed link's live socket)."""
-    if type(action) is not MessageReceived or old is None or new is None or old_link is None:
-        return None
-    message = action.message
-    if type(message) is AuthExpired and _finishes(old, new):
-        assert new.outcome is not None
-        if new.outcome.source is not FinishSource.REFRESH_BUDGET:
-            return f"auth_expired alone ended the operation ({new.outcome.source.value})"
-    if (
-        type(message) is AuthFailed
-        and old.status is OperationStatus.RUNNING
-        and carries(old_link, action.generation)
-        and not new.is_finished
-    ):
-        return "auth_failed on the live socket did not end the operation"
-    return None
-
-
-def one_socket(link: Link, config: StoreConfig) -> str | None:
-    """Invariant 12: at most one socket per link."""
-    sockets = sum(isinstance(resource, Socket) for resource in link_resources(link, config))
-    return None if sockets <= 1 else f"{sockets} sockets at once"
-
-
-def backoff_capped(link: Link, config: StoreConfig) -> str | None:
-    """Invariant 13: no reconnect delay is longer than the cap."""
-    for resource in link_resources(link, config):
-        if (
-            isinstance(resource, Timer)
-            and resource.kind is TimerKind.BACKOFF
-            and resource.delay_ms > config.max_backoff_ms
-        ):
-            return f"backoff of {resource.delay_ms} ms is over the cap"
-    return None
-
-
-def refresh_single_flight(old: Operation | None, effects: Sequence[Effect]) -> str | None:
-    """No `RefreshToken` while one is already in flight (and at most one per step)."""
-    refreshes = sum(isinstance(effect, RefreshToken) for effect in effects)
-    in_flight = old is not None and old.refresh.status is RefreshStatus.IN_FLIGHT
-    if refreshes and (in_flight or refreshes > 1):
-        return "RefreshToken while a refresh was already in flight"
-    return None
 
 
 _FINISHED = OperationStatus.FINISHED
@@ -361,7 +175,7 @@ class InvariantChecker:
             and (new_link is not old_link or new is not old)
         ):
             note("closed-unless-followed", closed_unless_followed(new, new_link, self._config))
-        if new is not None and _finishes(old, new):
+        if new is not None and finishes(old, new):
             note(
                 "no-resources-when-finished",
                 no_resources_when_finished(new, new_link, self._config),
