@@ -82,7 +82,7 @@ from gatewayops.protocol._messages import (
     ToolResult,
     UnknownMessage,
 )
-from gatewayops.protocol._snapshot_data import Upsert
+from gatewayops.protocol._snapshot_data import Upsert, ui_messages
 from gatewayops.protocol._url import check_gateway_url, operation_url
 from gatewayops.protocol._v2_human import (
     InputRequest,
@@ -173,6 +173,7 @@ __all__ = [
     "redacted",
     "review",
     "to_wire",
+    "ui_messages",
     "v2_human_from_wire",
     "v2_human_to_wire",
     "value_text",

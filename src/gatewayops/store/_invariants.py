@@ -15,7 +15,8 @@ The invariants (numbers are PROTOCOL.md section 11's):
 * ``notify-once`` (1): an operation gets exactly one `NotifyFinished`, in the step in
   which it finishes, and none before or after.
 * ``absorbing`` (2, 15, 16): a finished operation never changes again and no effect is
-  produced for it.
+  produced for it -- but for its transcript, which the answer to its fetch of the
+  server's message list may still change (and ask again, PROTOCOL.md 7.8).
 * ``no-resources-when-finished`` (2, 3): a finished operation has no timer, and its link
   no socket or timer.
 * ``nothing-pending-when-finished`` (2; PROTOCOL.md 6.2): a finished operation has no
@@ -48,9 +49,22 @@ import attrs
 
 from gatewayops._secrets import get_logger
 from gatewayops.protocol import AgentEventMessage, AuthExpired, AuthFailed, ToolResult
-from gatewayops.store._actions import Action, MessageReceived, SendFailed, TimerFired
+from gatewayops.store._actions import (
+    Action,
+    MessageReceived,
+    MessagesFetched,
+    MessagesFetchFailed,
+    SendFailed,
+    TimerFired,
+)
 from gatewayops.store._config import StoreConfig
-from gatewayops.store._effects import Effect, NotifyFinished, RefreshToken, SendMessage
+from gatewayops.store._effects import (
+    Effect,
+    FetchMessages,
+    NotifyFinished,
+    RefreshToken,
+    SendMessage,
+)
 from gatewayops.store._link import carries
 from gatewayops.store._reducer import Step
 from gatewayops.store._resources import (
@@ -128,16 +142,29 @@ def notify_once(old: Operation | None, new: Operation | None, notifications: int
     return None
 
 
+_FETCH_ANSWERS = frozenset({MessagesFetched, MessagesFetchFailed})
+
+
 def absorbing(
-    old: Operation | None, new: Operation | None, changed_link: bool, effects: int
+    action: Action,
+    old: Operation | None,
+    new: Operation | None,
+    changed_link: bool,
+    effects: Sequence[Effect],
 ) -> str | None:
-    """A finished operation neither changes (nor its link) nor produces effects."""
+    """A finished operation neither changes (nor its link) nor produces effects; the one
+    exception is the answer to its transcript's fetch (`_refetch`), which may change the
+    transcript alone and ask again (`FetchMessages`)."""
     if old is None or not old.is_finished:
         return None
-    if new != old or changed_link:
+    fetched = type(action) in _FETCH_ANSWERS and new is not None
+    allowed = attrs.evolve(old, transcript=new.transcript) if fetched and new else old
+    if changed_link or new != allowed:
         return "a finished operation changed"
+    if fetched:
+        effects = [effect for effect in effects if type(effect) is not FetchMessages]
     if effects:
-        return f"{effects} effects for a finished operation"
+        return f"{len(effects)} effects for a finished operation"
     return None
 
 
@@ -337,7 +364,8 @@ class InvariantChecker:
             if refreshes:
                 problem = refresh_single_flight(old, effects)
                 note("refresh-single-flight", problem, position(refreshes[-1]))
-        note("absorbing", absorbing(old, new, new_link is not old_link, len(effects)), position(0))
+        changed_link = new_link is not old_link
+        note("absorbing", absorbing(action, old, new, changed_link, effects), position(0))
         note("silence-never-completes", silence_never_completes(action, old, new))
         note("cursor-follows-server", cursor_follows_server(action, old, new))
         note("authentication-decides", authentication_decides(action, old, new, old_link))
