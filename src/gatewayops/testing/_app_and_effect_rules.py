@@ -4,14 +4,15 @@ Owns: the application's actions (start, attach, stop, detach, re-attach, a token
 replaced, a reconnect asked for) within the limits the composer keeps (one running
 operation per topic, few alive at once), and the results the runtime reports for the
 effects the model saw asked for (refreshes, interrupts, tools, timers, a tool result's
-failed write, answers submitted), the user's answers to the agent's questions, plus now
-and then a `HandlingFailed`. Actions with anything to draw come
+failed write, answers submitted, the server's message list fetched), the user's answers
+to the agent's questions, plus now and then a `HandlingFailed`. Actions with anything to draw come
 from `gatewayops.testing.strategies`. Must not know: sockets or server frames (the
 socket and server rules), how a step is checked (`_machine_base`), Trio or I/O.
 """
 
 from __future__ import annotations
 
+import attrs
 import hypothesis.strategies as st
 from hypothesis.stateful import precondition, rule
 
@@ -155,6 +156,18 @@ class AppAndEffectRules(MachineBase):
             assert self.state.operations[op.id].is_finished, f"{op.id} left open"
 
     # ------------------------------------------------------------------ effect results
+
+    @precondition(lambda self: self.model.pending_fetches)
+    @rule(data=st.data())
+    def fetch_answer(self, data: st.DataObject) -> None:
+        """The fetch of an operation's message list returns (its run may have ended):
+        only the transcript may change."""
+        op_id = data.draw(st.sampled_from(sorted(self.model.pending_fetches)), label="fetched")
+        self.model.pending_fetches.discard(op_id)
+        before = self.state.operations[op_id]
+        self._step(data.draw(gs.fetch_answers(operation_id=op_id), label="fetch answer"))
+        after = self.state.operations[op_id]
+        assert after == attrs.evolve(before, transcript=after.transcript), f"{op_id} changed"
 
     @precondition(lambda self: self.model.pending_interrupt)
     @rule(data=st.data())
