@@ -22,6 +22,8 @@ from gatewayops.gateway._gateway import (
 )
 from gatewayops.gateway._human_scripts import ASK_KINDS, asking_run
 from gatewayops.gateway._operation_state import ToolOutcome
+from gatewayops.gateway._patch_scripts import patched_run
+from gatewayops.gateway._patches import PatchMessage
 from gatewayops.gateway._scripts import (
     ClientTool,
     Emit,
@@ -55,6 +57,7 @@ __all__ = [
     "Gateway",
     "GatewayStatistics",
     "InterventionOutcome",
+    "PatchMessage",
     "Pause",
     "RunHandle",
     "Script",
@@ -67,6 +70,7 @@ __all__ = [
     "error_run",
     "long_run",
     "open_gateway",
+    "patched_run",
     "run_gateway",
     "serve_token_endpoint",
     "tool_run",

@@ -1,8 +1,8 @@
 """One operation of the reference gateway, as its durable object would keep it.
 
 Owns: `Operation` (the persisted status, event buffer and id counter, the topic, the
-live subscribers, the waiting tool calls and questions), `ToolOutcome`, `ToolWaiter`
-and the `Peer` interface an open socket offers the registry.
+live subscribers, the waiting tool calls and questions, the message list),
+`ToolOutcome`, `ToolWaiter` and the `Peer` interface an open socket offers the registry.
 
 Must not know: WebSockets, JWTs, scripts or faults, or how operations are found (that is
 the registry's).
@@ -10,7 +10,7 @@ the registry's).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import trio
@@ -107,6 +107,9 @@ class Operation:
         questions: the agent's requests for the user, by `toolCallId` (kept after
             they end, so a repeated answer is acknowledged again).
         intervention_outcomes: how each request ended, in order.
+        messages: the run's message list as the server keeps it (`_patches`).
+        message_revision: the `message_patch` revision the list stands at.
+        patches_to_skip: how many of the next patches are not sent (a fault).
     """
 
     def __init__(self, *, operation_id: str, topic_id: str) -> None:
@@ -124,6 +127,9 @@ class Operation:
         self.pending_tools: dict[str, ToolWaiter] = {}
         self.questions: dict[str, HumanWaiter] = {}
         self.intervention_outcomes: list[InterventionOutcome] = []
+        self.messages: list[dict[str, Any]] = []
+        self.message_revision = 0
+        self.patches_to_skip = 0
 
     @property
     def events(self) -> tuple[AgentEventMessage, ...]:
