@@ -261,6 +261,7 @@ async def serve_session(
             async with open_client(
                 refresh_token=_no_refresh if gateway is None else gateway.refresh_token,
                 interrupt=None if gateway is None else gateway.interrupt,
+                fetch_messages=None if gateway is None else gateway.fetch_messages,
                 config=options.config,
             ) as client:
                 on_ready(ChatSession(client, gateway, options))
