@@ -15,9 +15,10 @@ list comes another way, or a resume gap asks again with a fresh budget.
 
 | refetch | event | next |
 |---|---|---|
-| idle | needed (a `FetchMessages` goes out) | asked |
-| asked | needed | asked (already out: not asked twice) |
-| gave_up | needed (a resume gap) | asked, with a fresh budget |
+| idle | needed, or a resume gap (a `FetchMessages` goes out) | asked |
+| asked | needed, or a resume gap | ignored (already out: not asked twice) |
+| gave_up | needed (a later patch) | ignored (given up: patches do not ask again) |
+| gave_up | a resume gap | asked, with a fresh budget |
 | asked | adopted (the list came whole, not behind the run's end) | idle |
 | asked | failed, attempts left (asked again) | asked |
 | asked | failed, budget spent | gave_up |
@@ -65,6 +66,9 @@ class RefetchEvent(enum.StrEnum):
     """What moves the fetch of the server's list between its statuses."""
 
     NEEDED = "needed"
+    """The transcript came to need the list (a patch it cannot apply, an end it lacks)."""
+    GAP = "gap"
+    """A resume replay reported a gap (`resume_complete{gap: true}`)."""
     ADOPTED = "adopted"
     FAILED = "failed"
     FAILED_FOR_GOOD = "failed_for_good"
@@ -75,7 +79,10 @@ _S, _E = RefetchStatus, RefetchEvent
 REFETCH_TABLE: Mapping[tuple[RefetchStatus, RefetchEvent], Any] = {
     (_S.IDLE, _E.NEEDED): _S.ASKED,
     (_S.ASKED, _E.NEEDED): IGNORED,  # already out: asked once
-    (_S.GAVE_UP, _E.NEEDED): _S.ASKED,  # only a resume gap asks again (see `gap_reported`)
+    (_S.GAVE_UP, _E.NEEDED): IGNORED,  # given up: a later patch does not ask again
+    (_S.IDLE, _E.GAP): _S.ASKED,
+    (_S.ASKED, _E.GAP): IGNORED,
+    (_S.GAVE_UP, _E.GAP): _S.ASKED,  # a fresh budget
     (_S.ASKED, _E.ADOPTED): _S.IDLE,
     (_S.ASKED, _E.FAILED): _S.ASKED,
     (_S.ASKED, _E.FAILED_FOR_GOOD): _S.GAVE_UP,
@@ -97,26 +104,25 @@ def _asked(op: Operation, transcript: Transcript, attempts: int) -> OpStep:
     return attrs.evolve(op, transcript=transcript), (effect,)
 
 
+def _ask(op: Operation, event: RefetchEvent) -> OpStep:
+    if transition(REFETCH_TABLE, op.transcript.refetch, event) is None:
+        return op, NO_EFFECTS
+    return _asked(op, op.transcript, 1)
+
+
 def ask_if_needed(op: Operation, effects: tuple[Effect, ...]) -> OpStep:
-    """`op` and `effects`, with the server's list asked for if the transcript has just
-    come to need it (called once per step whose transcript changed)."""
-    transcript = op.transcript
-    if not transcript.needs_refetch or transcript.refetch is not RefetchStatus.IDLE:
+    """`op` and `effects`, with the server's list asked for if the transcript needs it
+    and nothing is out or given up (called once per step whose transcript changed)."""
+    if not op.transcript.needs_refetch:
         return op, effects
-    op, asked = _asked(op, transcript, 1)
+    op, asked = _ask(op, RefetchEvent.NEEDED)
     return op, (*effects, *asked)
 
 
-def gap_reported(op: Operation) -> Operation:
+def gap_reported(op: Operation) -> OpStep:
     """A resume replay had a gap: the transcript needs the server's list (asked again
     with a fresh budget if earlier attempts gave up; not twice if one is out)."""
-    transcript = op.transcript
-    if transcript.refetch is RefetchStatus.ASKED:
-        return op
-    transcript = attrs.evolve(
-        transcript, needs_refetch=True, refetch=RefetchStatus.IDLE, fetch_attempts=0
-    )
-    return attrs.evolve(op, transcript=transcript)
+    return _ask(op, RefetchEvent.GAP)
 
 
 def _failed(op: Operation, problem: str) -> OpStep:
@@ -136,8 +142,6 @@ def _failed(op: Operation, problem: str) -> OpStep:
 def on_fetch_answer(op: Operation, action: MessagesFetched | MessagesFetchFailed) -> OpStep:
     """The answer to a `FetchMessages`, for a running, detached or finished operation."""
     transcript = op.transcript
-    if transcript.refetch is not RefetchStatus.ASKED:
-        return op, NO_EFFECTS  # a late answer (see the table)
     if isinstance(action, MessagesFetchFailed):
         return _failed(op, f"fetching the message list failed: {action.error}")
     problems: list[str] = []
@@ -150,6 +154,8 @@ def on_fetch_answer(op: Operation, action: MessagesFetched | MessagesFetchFailed
             op, f"the server's list is at revision {revision}, the run ended at {pending}"
         )
     status = transition(REFETCH_TABLE, transcript.refetch, RefetchEvent.ADOPTED)
+    if status is None:
+        return op, NO_EFFECTS  # a late answer (see the table)
     adopted = attrs.evolve(
         adopt_messages(transcript, messages),
         revision=revision,

@@ -111,7 +111,8 @@ def on_status(op: Operation, status: SessionStatus | None, *, gap: bool = False)
     gap in the replay means the transcript needs the server's list (PROTOCOL.md 7.8)."""
     op, effects = flush(op)
     if gap:
-        op = gap_reported(op)
+        op, asked = gap_reported(op)
+        effects = (*effects, *asked)
     if status is None or not status.is_terminal or is_stale_status(op.echo, status, gap=gap):
         return op, effects
     op, finished = finish(op, status_outcome(status), FinishSource.RESUME_STATUS, status.value)

@@ -72,7 +72,6 @@ _EVENT_KINDS = [
     "reply",
     "approval",
     "patch",
-    "patch",
     "patch_end",
 ]
 _STEP_PHASES = ("human_approval", "execution")
