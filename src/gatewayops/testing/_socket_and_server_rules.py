@@ -70,9 +70,8 @@ _EVENT_KINDS = [
     "error",
     "ask",
     "reply",
-    "approval",
     "patch",
-    "patch_end",
+    "approval",
 ]
 _STEP_PHASES = ("human_approval", "execution")
 
@@ -226,10 +225,10 @@ class SocketAndServerRules(MachineBase):
             reason = data.draw(st.sampled_from(_REASONS), label="reason")
             event_type = "agent_runtime_end" if kind == "foreign_end" else "error"
             return event_type, "member-op", {"reason": reason}
-        if kind in ("patch", "patch_end"):  # the next revision, now and then one skipped
+        if kind == "patch":  # the next revision, now and then one skipped; or the end
             held = self.state.operations[op_id].transcript.revision or 0
             revision = held + data.draw(st.sampled_from((1, 1, 1, 2, 0)), label="revision")
-            if kind == "patch_end":
+            if data.draw(st.sampled_from((False, False, True)), label="patch-mode end"):
                 return (
                     "agent_runtime_end",
                     op_id,
