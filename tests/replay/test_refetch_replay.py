@@ -23,11 +23,8 @@ USER = {"id": "u1", "role": "user", "content": "q"}
 ANSWER = {"id": "a1", "role": "assistant", "content": "done", "tools": [], "parentId": "u1"}
 
 
-def test_a_refetch_after_the_end_replays_exactly(tmp_path: Path) -> None:
-    """Patch 1, an end at revision 2, a failed fetch and the list that follows it: the
-    log replays with no divergence or violation to the live state, and records the
-    list as the JSON it was."""
-    path = tmp_path / "refetch.jsonl"
+def _record(path: Path) -> Store:
+    """Record patch 1, an end at revision 2, a failed fetch and the list after it."""
     patch = {"revision": 1, "upserts": [{"afterId": None, "message": USER}]}
     end = {"messagePatchMode": True, "messageRevision": 2}
     with open_recorder(path) as recorder:
@@ -45,6 +42,15 @@ def test_a_refetch_after_the_end_replays_exactly(tmp_path: Path) -> None:
         ):
             store.dispatch(action)
     assert recorder.error is None
+    return store
+
+
+def test_a_refetch_after_the_end_replays_exactly(tmp_path: Path) -> None:
+    """Patch 1, an end at revision 2, a failed fetch and the list that follows it: the
+    log replays with no divergence or violation to the live state, and records the
+    list as the JSON it was."""
+    path = tmp_path / "refetch.jsonl"
+    store = _record(path)
     assert store.state.operations["op-1"].transcript.text == "done"
     report = replay(read_log(path))
     assert report.ok, report.to_text()
@@ -53,3 +59,14 @@ def test_a_refetch_after_the_end_replays_exactly(tmp_path: Path) -> None:
     assert [p["type"] for p in payloads].count("FetchMessages") == 2
     (fetched,) = (p for p in payloads if p["type"] == "MessagesFetched")
     assert fetched["messages"] == [USER, ANSWER]
+
+
+def test_the_timeline_says_how_the_fetch_went(tmp_path: Path) -> None:
+    """The report's timeline shows the list asked for (with the failure that asked
+    again) and adopted, each at its record."""
+    path = tmp_path / "refetch.jsonl"
+    _record(path)
+    text = replay(read_log(path)).to_text()
+    assert "message list asked for (attempt 1)" in text
+    assert "message list asked for (attempt 2) after fetching the message list failed" in text
+    assert "message list adopted (revision 2)" in text
