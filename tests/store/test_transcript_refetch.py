@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
+import pytest
 
+import gatewayops.store._reducer as reducer_module
 from gatewayops.protocol import ResumeComplete, SessionStatus
 from gatewayops.store import (
     REFETCH_ATTEMPTS,
@@ -169,3 +171,23 @@ def test_a_resume_gap_asks_for_the_list_with_a_fresh_budget() -> None:
     state, effects = _steps(state, gap)
     assert effects == [ASK]
     assert op_of(state).transcript.fetch_attempts == 1
+
+
+def test_a_failure_adopting_a_list_after_the_end_is_said_in_the_transcript(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If handling the answer for a finished operation raises, `reduce` still returns:
+    the transcript gives up, naming the internal error; nothing else changes."""
+    ended, _ = _steps(fold(connected_store().state, _patch(1, None, USER)), _end(2))
+
+    def broken(op: Any, action: Any) -> Any:
+        raise RuntimeError("adopting failed")
+
+    monkeypatch.setattr(reducer_module, "on_fetch_answer", broken)
+    state, effects = reduce(ended, MessagesFetched(operation_id=OP, messages=[USER]))
+    assert effects == ()
+    before, after = op_of(ended), op_of(state)
+    assert after == attrs.evolve(before, transcript=after.transcript)
+    assert after.transcript.refetch is RefetchStatus.GAVE_UP
+    problem = after.transcript.refetch_problem or ""
+    assert problem.startswith("internal error handling MessagesFetched: RuntimeError")
