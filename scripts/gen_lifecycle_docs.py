@@ -1,7 +1,7 @@
 """Generate docs/lifecycle.md: the operation lifecycle, with diagrams from the tables.
 
 The state diagrams and rows are rendered from `OPERATION_TABLE`, `CONNECTION_TABLE`,
-`REFRESH_TABLE`, `RESUME_TABLE`, `TOOL_TABLE` and `INTERVENTION_TABLE` (via
+`REFRESH_TABLE`, `RESUME_TABLE`, `TOOL_TABLE`, `INTERVENTION_TABLE` and `REFETCH_TABLE` (via
 `gatewayops.store.mermaid`), and the
 numbers in the prose come from `StoreConfig`, so the page cannot drift from the code: `tests/store/test_lifecycle.py` fails when the
 committed page differs from what this script writes.
@@ -27,6 +27,8 @@ from gatewayops.store import (
     INTERVENTION_TABLE,
     MAX_INTERVENTION_WAIT_MS,
     OPERATION_TABLE,
+    REFETCH_ATTEMPTS,
+    REFETCH_TABLE,
     REFRESH_TABLE,
     RESUME_TABLE,
     TOOL_TABLE,
@@ -34,6 +36,7 @@ from gatewayops.store import (
     FinishSource,
     InterventionStatus,
     OperationStatus,
+    RefetchStatus,
     RefreshStatus,
     ResumeStatus,
     StoreConfig,
@@ -148,6 +151,7 @@ def render() -> str:
     connection_diagram = mermaid(CONNECTION_TABLE, ConnectionStatus.DISCONNECTED)
     tool_diagram = mermaid(TOOL_TABLE, ToolStatus.RUNNING)
     intervention_diagram = mermaid(INTERVENTION_TABLE, InterventionStatus.PENDING)
+    refetch_diagram = mermaid(REFETCH_TABLE, RefetchStatus.IDLE)
     longest_wait = f"{MAX_INTERVENTION_WAIT_MS // 3_600_000} hours"
     refresh_diagram = mermaid(REFRESH_TABLE, RefreshStatus.IDLE)
     resume_diagram = mermaid(RESUME_TABLE, ResumeStatus.IDLE)
@@ -161,8 +165,8 @@ This page explains how `gatewayops` follows one gateway operation from the momen
 application starts (or reattaches to) it until it ends, and why. Every decision on it is
 made by the pure reducer `gatewayops.store.reduce`; the diagrams below are generated
 from the lifecycle tables the reducer itself looks transitions up in
-(`OPERATION_TABLE`, `CONNECTION_TABLE`, `REFRESH_TABLE`, `RESUME_TABLE`, `TOOL_TABLE`
-and `INTERVENTION_TABLE`,
+(`OPERATION_TABLE`, `CONNECTION_TABLE`, `REFRESH_TABLE`, `RESUME_TABLE`, `TOOL_TABLE`,
+`INTERVENTION_TABLE` and `REFETCH_TABLE`,
 in the manner of h11's `_state.py`), so they cannot disagree with the code. The protocol itself is described
 in [protocol.md](protocol.md).
 
@@ -355,6 +359,30 @@ review refused it, the reason it "cannot be reviewed here". While any is open (o
   missing) passed: cancelled with `timeout`.
 - **session_ended**: the operation finished; every open intervention is cancelled with
   `session_ended`, so nothing is pending after a terminal.
+
+## Fetching the server's message list
+
+When `message_patch` revisions cannot keep the transcript (a gap, an unknown anchor, a
+run that ended at a revision not held, `resume_complete{{gap: true}}`), the transcript
+asks for the server's list once (`FetchMessages`; PROTOCOL.md 7.8). The fetch is not
+part of the operation's life: the run ends when its events say so, and a fetch still
+out then goes on; its answer changes only the transcript.
+
+```mermaid
+{refetch_diagram}```
+
+{_table_rows(REFETCH_TABLE)}
+
+- **needed**: the transcript has come to need the list; asked once, not again while
+  one is out or after giving up.
+- **gap**: a resume replay reported a gap; after giving up it asks again, with a fresh
+  budget.
+- **adopted**: `MessagesFetched` brought a list (not behind the run's end): adopted as a
+  `uiMessages` snapshot is.
+- **failed** / **failed_for_good**: `MessagesFetchFailed`, or an answer that is not a
+  list or is behind the run's end: asked again at once, until {REFETCH_ATTEMPTS}
+  attempts were made; then the transcript stays flagged (`needs_refetch`,
+  `refetch_problem`).
 
 ## The resume cursor and buffering
 

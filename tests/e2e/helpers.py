@@ -91,9 +91,9 @@ async def e2e(
 ) -> AsyncIterator[Env]:
     """A fresh gateway on 127.0.0.1 and a real client wired to it.
 
-    The client's `refresh_token`, `interrupt` and `submit_intervention` are the gateway's (unless
-    `refresh_token` builds another from the gateway); a `Witness` counts its
-    notifications. Leaving the block closes both.
+    The client's `refresh_token`, `interrupt`, `submit_intervention` and
+    `fetch_messages` are the gateway's (unless `refresh_token` builds another from the
+    gateway); a `Witness` counts its notifications. Leaving the block closes both.
     """
     async with open_gateway() as gateway:
         witness = Witness()
@@ -102,6 +102,7 @@ async def e2e(
             refresh_token=refresh,
             interrupt=gateway.interrupt,
             submit_intervention=gateway.submit_intervention,
+            fetch_messages=gateway.fetch_messages,
             tools=tools,
             config=config,
             transport=WebSocketTransport() if transport is None else transport,

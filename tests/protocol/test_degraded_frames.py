@@ -90,6 +90,19 @@ def test_resume_complete_unknown_status_round_trips() -> None:
     )
 
 
+def test_resume_complete_gap_is_read_and_round_trips() -> None:
+    """`gap: true` (a replay that lost events, PROTOCOL.md 7.8) is kept and written back;
+    a gap that is not a boolean reads as no gap, named as a problem."""
+    gapped = decode(frame(type="resume_complete", status="running", gap=True))
+    assert gapped == ResumeComplete(status=SessionStatus.RUNNING, gap=True)
+    assert from_wire(to_wire(gapped)) == gapped
+    odd = decode(frame(type="resume_complete", status="running", gap="yes"))
+    assert odd == ResumeComplete(
+        status=SessionStatus.RUNNING,
+        problems=('resume_complete.gap: expected a boolean, got "yes"',),
+    )
+
+
 # --------------------------------------------------------------------------- auth_failed
 
 

@@ -9,8 +9,11 @@ from gatewayops.protocol import AuthExpired, AuthFailed, AuthSuccess
 from gatewayops.replay import InvariantChecker
 from gatewayops.store import (
     ConnectionStatus,
+    FetchMessages,
     FinishSource,
     GatewayState,
+    MessagesFetched,
+    NotifyFinished,
     Operation,
     OperationStarted,
     OperationStatus,
@@ -64,6 +67,15 @@ def _finished(op: Operation, source: FinishSource = FinishSource.AGENT_EVENT) ->
     )
 
 
+_TICK = TimerFired(timer=Timer(owner="op", kind=TimerKind.HEARTBEAT, delay_ms=1))
+_NOTIFY = NotifyFinished(
+    operation_id="op",
+    topic_id="t",
+    outcome=Outcome(result=Result.ENDED, source=FinishSource.SESSION_COMPLETE),
+)
+_FETCHED = MessagesFetched(operation_id="op", messages=[])
+
+
 def test_notify_once_wants_one_notification_exactly_when_finishing() -> None:
     """One NotifyFinished in the finishing step passes; none, two, or an early one fail."""
     op = _connected()
@@ -80,10 +92,22 @@ def test_absorbing_flags_a_finished_operation_that_changes_or_acts() -> None:
     """A finished operation that changes (or whose link changes), or gets effects,
     breaks the absorbing rule."""
     done = _finished(_connected())
-    assert absorbing(done, done, False, 0) is None
-    assert absorbing(done, attrs.evolve(done, last_event_id="9"), False, 0) is not None
-    assert absorbing(done, done, True, 0) is not None
-    assert absorbing(done, done, False, 1) is not None
+    assert absorbing(_TICK, done, done, False, ()) is None
+    assert absorbing(_TICK, done, attrs.evolve(done, last_event_id="9"), False, ()) is not None
+    assert absorbing(_TICK, done, done, True, ()) is not None
+    assert absorbing(_TICK, done, done, False, (_NOTIFY,)) is not None
+
+
+def test_absorbing_lets_a_fetch_answer_change_only_the_transcript() -> None:
+    """The answer to a transcript's fetch may change a finished operation's transcript
+    and ask again; it may not change anything else, nor produce other effects."""
+    done = _finished(_connected())
+    shown = attrs.evolve(done, transcript=attrs.evolve(done.transcript, revision=4))
+    again = FetchMessages(operation_id="op", topic_id="t")
+    assert absorbing(_FETCHED, done, shown, False, (again,)) is None
+    assert absorbing(_TICK, done, shown, False, ()) is not None
+    assert absorbing(_FETCHED, done, attrs.evolve(shown, last_event_id="9"), False, ()) is not None
+    assert absorbing(_FETCHED, done, shown, False, (_NOTIFY,)) is not None
 
 
 def test_only_a_refresh_timeout_may_finish_an_operation_from_a_timer() -> None:

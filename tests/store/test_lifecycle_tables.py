@@ -29,6 +29,7 @@ from gatewayops.store import (
     IGNORED,
     INTERVENTION_TABLE,
     OPERATION_TABLE,
+    REFETCH_TABLE,
     REFRESH_TABLE,
     RESUME_TABLE,
     TOOL_TABLE,
@@ -42,6 +43,8 @@ from gatewayops.store import (
     OperationDetached,
     OperationEvent,
     OperationStatus,
+    RefetchEvent,
+    RefetchStatus,
     RefreshEvent,
     RefreshState,
     RefreshStatus,
@@ -136,6 +139,7 @@ UNREACHABLE: dict[str, dict[tuple[Any, Any], str]] = {
             for status in (_T.RUNNING, _T.QUEUED)
         },
     },
+    "REFETCH_TABLE": {},
     "INTERVENTION_TABLE": {
         **{
             (status, _IE.ANSWERED): "answering an ended intervention raises before reduce"
@@ -156,6 +160,7 @@ TABLES: dict[str, tuple[Table, type[enum.Enum], type[enum.Enum]]] = {
     "RESUME_TABLE": (RESUME_TABLE, ResumeStatus, ResumeEvent),
     "TOOL_TABLE": (TOOL_TABLE, ToolStatus, ToolEvent),
     "INTERVENTION_TABLE": (INTERVENTION_TABLE, InterventionStatus, InterventionEvent),
+    "REFETCH_TABLE": (REFETCH_TABLE, RefetchStatus, RefetchEvent),
 }
 
 

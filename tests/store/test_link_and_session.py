@@ -34,6 +34,8 @@ from gatewayops.store import (
     InvariantChecker,
     Link,
     MessageReceived,
+    MessagesFetched,
+    MessagesFetchFailed,
     Operation,
     OperationAttached,
     OperationDetached,
@@ -146,6 +148,8 @@ def _of_operation(op_id: str) -> list[Action]:
         InterventionSubmitFailed(
             operation_id=op_id, tool_call_id="c", resolution_request_id="r", error="offline"
         ),
+        MessagesFetched(operation_id=op_id, messages=[], revision=1),
+        MessagesFetchFailed(operation_id=op_id, error="503"),
         HandlingFailed(operation_id=op_id, error="boom"),
     ]
 

@@ -276,6 +276,7 @@ async def run_demo(
                 refresh_token=refresh_dependency(gateway, refusing),
                 interrupt=gateway.interrupt,
                 submit_intervention=gateway.submit_intervention,
+                fetch_messages=gateway.fetch_messages,
                 tools=LOCAL_TOOLS,
                 config=DEMO_CONFIG,
                 middleware=[witness, *recorders],

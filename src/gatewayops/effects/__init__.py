@@ -2,14 +2,15 @@
 
 `open_client(...)` yields a `Client` that owns a nursery, a `Store`, a transport and
 the application's dependencies (`refresh_token`, `interrupt`, `submit_intervention`,
-tool handlers). Every dispatch is synchronous; the sockets and timers the state calls
-for are opened and cancelled as it changes, and one-shot effects run as tasks whose
-results come back as actions.
+`fetch_messages`, tool handlers). Every dispatch is synchronous; the sockets and timers
+the state calls for are opened and cancelled as it changes, and one-shot effects run as
+tasks whose results come back as actions.
 """
 
 from gatewayops.effects._changes import OperationChanges
 from gatewayops.effects._client import Client, ClientStatistics, open_client
 from gatewayops.effects._handlers import (
+    FetchMessagesFn,
     InterruptFn,
     RefreshTokenFn,
     SubmitInterventionFn,
@@ -21,6 +22,7 @@ __all__ = [
     "Client",
     "ClientClosed",
     "ClientStatistics",
+    "FetchMessagesFn",
     "InterruptFn",
     "OperationChanges",
     "RefreshTokenFn",

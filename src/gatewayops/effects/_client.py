@@ -28,6 +28,7 @@ import trio
 
 from gatewayops.effects._changes import OperationChanges
 from gatewayops.effects._handlers import (
+    FetchMessagesFn,
     InterruptFn,
     RefreshTokenFn,
     SubmitInterventionFn,
@@ -99,7 +100,8 @@ class ClientStatistics:
         closing_sockets: sockets removed from the state whose close is still running.
         armed_timers: timers waiting to fire.
         running_effect_tasks: token refreshes, interrupts and tools in progress (an
-            operation's are cancelled when it finishes).
+            operation's are cancelled when it finishes), and fetches of the server's
+            message list (which may outlive their operation).
         live_operations: operations that have not finished (running or detached).
         background_tasks: child tasks of the client's nursery.
     """
@@ -375,6 +377,7 @@ async def open_client(
     refresh_token: RefreshTokenFn,
     interrupt: InterruptFn | None = None,
     submit_intervention: SubmitInterventionFn | None = None,
+    fetch_messages: FetchMessagesFn | None = None,
     tools: Mapping[str, ToolHandler] | None = None,
     config: StoreConfig | None = None,
     transport: Transport | None = None,
@@ -399,6 +402,12 @@ async def open_client(
             the tool call, the resolution request id, the result or a decline); raise
             if it did not arrive. Without it, every answer fails (and stays
             answerable).
+        fetch_messages: ``await fetch_messages(operation_id, topic_id)`` returns the
+            server's message list (JSON data, as `uiMessages`; or ``{"messages": [...],
+            "revision": n}``) when `message_patch` revisions could not be applied or the
+            run ended at a revision the transcript does not hold (PROTOCOL.md 7.8). It
+            may run after the operation finished: its answer changes only the
+            transcript. Without it, the transcript stays flagged `needs_refetch`.
         tools: client tool handlers keyed ``"identifier/apiName"`` or ``"identifier"``;
             each gets the parsed arguments and returns a str or any JSON value.
         config: protocol timings and budgets (default `StoreConfig()`).
@@ -436,6 +445,7 @@ async def open_client(
             refresh_token=refresh_token,
             interrupt=interrupt,
             submit_intervention=submit_intervention,
+            fetch_messages=fetch_messages,
             tools={} if tools is None else tools,
             jitter=jitter,
             random_seed=random_seed,

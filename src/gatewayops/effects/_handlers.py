@@ -1,9 +1,9 @@
 """The one-shot effects that call the application's dependencies, turned into actions.
 
 Owns: the contracts of the injected dependencies (`RefreshTokenFn`, `InterruptFn`,
-`SubmitInterventionFn`, `ToolHandler`) and four coroutines that carry out
-`RefreshToken`, `RequestInterrupt`, `SubmitIntervention` and `ExecuteTool` and always
-*return* the action that reports the result -- a failure
+`SubmitInterventionFn`, `FetchMessagesFn`, `ToolHandler`) and five coroutines that carry
+out `RefreshToken`, `RequestInterrupt`, `SubmitIntervention`, `FetchMessages` and
+`ExecuteTool` and always *return* the action that reports the result -- a failure
 of the dependency becomes a failure action, never an exception (DESIGN.md section 3).
 Tool execution follows PROTOCOL.md 6.1: exactly one `ToolResult` per `ExecuteTool`,
 with a structured error type for every way it can fail. Must not know: sockets, timers,
@@ -23,10 +23,13 @@ from gatewayops.exceptions import OperationNotFound, TokenUnavailable
 from gatewayops.protocol import ToolError, ToolResult
 from gatewayops.store import (
     ExecuteTool,
+    FetchMessages,
     InterruptConfirmed,
     InterruptFailed,
     InterventionSubmitFailed,
     InterventionSubmitted,
+    MessagesFetched,
+    MessagesFetchFailed,
     RefreshToken,
     RequestInterrupt,
     SubmitIntervention,
@@ -36,11 +39,13 @@ from gatewayops.store import (
 )
 
 __all__ = [
+    "FetchMessagesFn",
     "InterruptFn",
     "RefreshTokenFn",
     "SubmitInterventionFn",
     "ToolHandler",
     "execute_tool",
+    "fetch_messages",
     "refresh_token",
     "request_interrupt",
     "submit_intervention",
@@ -57,6 +62,12 @@ InterruptFn: TypeAlias = Callable[[str, str], Awaitable[bool | None]]
 SubmitInterventionFn: TypeAlias = Callable[[SubmitIntervention], Awaitable[None]]
 """``submit_intervention(submission)`` gives the producer the user's answer (v1: out of
 band, as `interrupt`); raise if it did not arrive (the user may answer again)."""
+
+FetchMessagesFn: TypeAlias = Callable[[str, str], Awaitable[Any]]
+"""``fetch_messages(operation_id, topic_id)`` returns the server's message list as JSON
+data (what a `uiMessages` snapshot holds), or ``{"messages": [...], "revision": n}``
+when the server says which `message_patch` revision the list stands at; raise if it
+could not be fetched."""
 
 ToolHandler: TypeAlias = Callable[[dict[str, Any]], Awaitable[Any]]
 """A client tool: gets the parsed arguments, returns content (a str, or any JSON value)."""
@@ -126,6 +137,25 @@ async def submit_intervention(
     except Exception as error:
         return InterventionSubmitFailed(**keys, error=_describe(error))
     return InterventionSubmitted(**keys)
+
+
+async def fetch_messages(
+    fetch: FetchMessagesFn, effect: FetchMessages
+) -> MessagesFetched | MessagesFetchFailed:
+    """Fetch the server's message list for the operation; report how it went (the
+    reducer reads the list, and says if it is not one)."""
+    try:
+        value = await fetch(effect.operation_id, effect.topic_id)
+    except Exception as error:
+        return MessagesFetchFailed(operation_id=effect.operation_id, error=_describe(error))
+    revision = None
+    if type(value) is dict and "messages" in value:
+        revision = value.get("revision")
+        if revision is not None and type(revision) is not int:
+            detail = f"fetch_messages returned a revision of type {type(revision).__name__}"
+            return MessagesFetchFailed(operation_id=effect.operation_id, error=detail)
+        value = value["messages"]
+    return MessagesFetched(operation_id=effect.operation_id, messages=value, revision=revision)
 
 
 def _failure(effect: ExecuteTool, error_type: str, message: str) -> ToolResult:

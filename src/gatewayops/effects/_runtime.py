@@ -42,11 +42,13 @@ import trio
 
 from gatewayops._secrets import get_logger
 from gatewayops.effects._handlers import (
+    FetchMessagesFn,
     InterruptFn,
     RefreshTokenFn,
     SubmitInterventionFn,
     ToolHandler,
     execute_tool,
+    fetch_messages,
     refresh_token,
     request_interrupt,
     submit_intervention,
@@ -57,6 +59,7 @@ from gatewayops.store import (
     Action,
     Effect,
     ExecuteTool,
+    FetchMessages,
     GatewayState,
     HandlingFailed,
     Middleware,
@@ -124,7 +127,8 @@ class RuntimeStatistics:
         open_sockets: socket resources that exist (connecting, open, or in use).
         closing_sockets: sockets removed from the state whose close is still running.
         armed_timers: timers waiting to fire.
-        running_effect_tasks: token refreshes, interrupts, answers and tools in progress.
+        running_effect_tasks: token refreshes, interrupts, answers, tools and fetches of
+            the server's message list in progress.
         background_tasks: tasks of the runtime's nursery.
     """
 
@@ -147,6 +151,7 @@ class Runtime:
         refresh_token: RefreshTokenFn,
         interrupt: InterruptFn | None,
         submit_intervention: SubmitInterventionFn | None,
+        fetch_messages: FetchMessagesFn | None,
         tools: Mapping[str, ToolHandler],
         jitter: bool,
         random_seed: int | None,
@@ -159,6 +164,7 @@ class Runtime:
         self._refresh_token = refresh_token
         self._interrupt = interrupt
         self._submit_intervention = submit_intervention
+        self._fetch_messages = fetch_messages
         self._tools = dict(tools)
         self._jitter = jitter
         self._random = random.Random(random_seed)
@@ -175,6 +181,7 @@ class Runtime:
         """`wait_finished` callers, by operation id."""
         self._waiting_links: dict[str, str] = {}
         """The link of each operation waited on (v1: one operation per link)."""
+        self._lasting_scopes: set[trio.CancelScope] = set()  # fetches outlive their run
         self._tasks = 0
         self._idle: trio.Event | None = None
 
@@ -267,6 +274,10 @@ class Runtime:
                 case SubmitIntervention():
                     submit = partial(submit_intervention, self._submit_intervention, effect)
                     self._spawn_effect(effect.operation_id, submit)
+                case FetchMessages():
+                    if self._fetch_messages is not None:  # without it: the flag stays
+                        fetch = partial(fetch_messages, self._fetch_messages, effect)
+                        self._spawn_effect(effect.operation_id, fetch, lasting=True)
                 case _:
                     assert_never(effect)
 
@@ -378,9 +389,16 @@ class Runtime:
             return
         entry.enqueue(effect.message)
 
-    def _spawn_effect(self, operation_id: str, run: Callable[[], Awaitable[Action]]) -> None:
+    def _spawn_effect(
+        self, operation_id: str, run: Callable[[], Awaitable[Action]], *, lasting: bool = False
+    ) -> None:
+        """Run an effect; cancelled when its operation finishes, unless `lasting` (the
+        fetch of a transcript, whose answer still counts after the end)."""
         scope = trio.CancelScope()
-        self._effect_scopes.setdefault(operation_id, set()).add(scope)
+        if lasting:
+            self._lasting_scopes.add(scope)
+        else:
+            self._effect_scopes.setdefault(operation_id, set()).add(scope)
         self._spawn(self._effect_task, operation_id, scope, run)
 
     async def _effect_task(
@@ -394,6 +412,7 @@ class Runtime:
             if not self.closed:
                 self._fail(operation_id, "an effect task", group)
         finally:
+            self._lasting_scopes.discard(scope)
             scopes = self._effect_scopes.get(operation_id)
             if scopes is not None:
                 scopes.discard(scope)
@@ -450,7 +469,8 @@ class Runtime:
             open_sockets=open_sockets,
             closing_sockets=sum(self._socket_tasks.values()) - open_sockets,
             armed_timers=len(self._timers),
-            running_effect_tasks=sum(map(len, self._effect_scopes.values())),
+            running_effect_tasks=sum(map(len, self._effect_scopes.values()))
+            + len(self._lasting_scopes),
             background_tasks=len(self.nursery.child_tasks),
         )
 
@@ -464,7 +484,7 @@ class Runtime:
         for timer_entry in self._timers.values():
             timer_entry.removed = True
             timer_entry.scope.cancel()
-        for scopes in self._effect_scopes.values():
+        for scopes in (*self._effect_scopes.values(), self._lasting_scopes):
             for scope in scopes:
                 scope.cancel()
         self._sockets.clear()

@@ -26,6 +26,8 @@ from gatewayops.gateway._http_endpoint import (
 from gatewayops.gateway._hub import HubStatistics
 from gatewayops.gateway._human_scripts import ASK_KINDS, asking_run
 from gatewayops.gateway._operation_state import ToolOutcome
+from gatewayops.gateway._patch_scripts import patched_run
+from gatewayops.gateway._patches import PatchMessage
 from gatewayops.gateway._scripts import (
     ClientTool,
     Emit,
@@ -72,6 +74,7 @@ __all__ = [
     "InterventionOutcome",
     "MuxFaults",
     "MuxGateway",
+    "PatchMessage",
     "Pause",
     "RunHandle",
     "Script",
@@ -84,6 +87,7 @@ __all__ = [
     "error_run",
     "long_run",
     "open_gateway",
+    "patched_run",
     "run_gateway",
     "serve_http_endpoint",
     "tool_run",

@@ -4,8 +4,9 @@ Owns: `Faults`, the switchboard a test flips to make the gateway misbehave the w
 deployments did (PROTOCOL.md section 10): tokens expiring mid-run, operations being
 garbage-collected, sockets dropping, handshakes black-holed, `auth` never answered,
 heartbeats never acked, durable objects hibernating, malformed or oversized frames, a
-group member's terminal mirrored onto its supervisor with an echo `session_complete`, and
-the user's answers to the agent lost, late or duplicated on their way.
+group member's terminal mirrored onto its supervisor with an echo `session_complete`,
+the user's answers to the agent lost, late or duplicated on their way, and
+`message_patch` revisions that never arrive (a gap the client must fetch past).
 
 The connection-level switches (`take_blackhole`, `take_ignore_auth`, `acks_heartbeat`)
 are read by the server for each new socket or frame; the rest act at once through the
@@ -108,6 +109,19 @@ class Faults:
         if operation.run_scope is not None:
             operation.run_scope.cancel()
         _log.info("fault: %s forgotten", operation_id)
+
+    def skip_patches(self, operation_id: str, count: int = 1) -> None:
+        """Do not send the operation's next `count` `message_patch` revisions: each is
+        counted and applied to the server's list, so the next one sent (or the
+        patch-mode end) shows the client a gap (PROTOCOL.md 7.8).
+
+        Raises:
+            ValueError: `count` is negative.
+        """
+        if count < 0:
+            raise ValueError(f"count: expected a non-negative number, got {count}")
+        self._registry.require(operation_id).patches_to_skip += count
+        _log.info("fault: %s skips its next %d message patches", operation_id, count)
 
     def hibernate(self, operation_id: str) -> int:
         """Lose the operation's event buffer, keeping its status and its id counter.

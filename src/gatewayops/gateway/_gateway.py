@@ -2,14 +2,15 @@
 
 Owns: `open_gateway` (bind on loopback, serve, run scripted operations, clean up),
 `Gateway` (start runs, issue, refresh and renew tokens, interrupt, answer the agent,
-inspect status, events, interventions and statistics, reach the fault switches and
-protocol v2's endpoint, `Gateway.v2`, close every socket with 1001), `RunHandle` and
-`GatewayStatistics`. The standalone runner behind ``gatewayops serve`` is
-`_standalone.run_gateway`.
+hand out a run's message list, inspect status, events, interventions and statistics,
+reach the fault switches and protocol v2's endpoint, `Gateway.v2`, close every socket
+with 1001), `RunHandle` and `GatewayStatistics`. The standalone runner behind
+``gatewayops serve`` is `_standalone.run_gateway`.
 
 `refresh_token` and `interrupt` stand in for upstream's tRPC ``refreshGatewayToken``
-and ``aiAgent.interruptTask``, and `submit_intervention` for the producer's answer
-endpoint: they are what a client's token-refresh, cancel and answer dependencies call.
+and ``aiAgent.interruptTask``, `submit_intervention` for the producer's answer endpoint
+and `fetch_messages` for the authorised message-list fetch: they are what a client's
+token-refresh, cancel, answer and refetch dependencies call.
 
 Must not know: the client (`gatewayops.store`, `effects`, `transport`).
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import attrs
 import trio
@@ -44,6 +46,7 @@ from gatewayops.gateway._limits import (
 )
 from gatewayops.gateway._operation_state import Operation, ToolOutcome
 from gatewayops.gateway._operations import OperationRegistry
+from gatewayops.gateway._patches import message_list
 from gatewayops.gateway._scripts import Script, play
 from gatewayops.gateway._server import GatewayServer, tasks_under
 from gatewayops.gateway._tokens import (
@@ -292,6 +295,24 @@ class Gateway:
             OperationNotFound: the operation is unknown or forgotten.
         """
         return intervention_outcomes(self._registry.require(operation_id))
+
+    def messages(self, operation_id: str) -> dict[str, Any]:
+        """The run's message list and the `message_patch` revision it stands at:
+        ``{"messages": [...], "revision": n}`` (a copy).
+
+        Raises:
+            OperationNotFound: the operation is unknown or forgotten.
+        """
+        return message_list(self._registry.require(operation_id))
+
+    async def fetch_messages(self, operation_id: str, topic_id: str | None = None) -> Any:
+        """`messages`, as a client's ``fetch_messages`` dependency calls it.
+
+        Raises:
+            OperationNotFound: the operation is unknown or forgotten.
+        """
+        await trio.lowlevel.checkpoint()
+        return self.messages(operation_id)
 
     def operation_status(self, operation_id: str) -> SessionStatus:
         """The persisted status `resume_complete` would report.

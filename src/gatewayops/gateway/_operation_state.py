@@ -1,9 +1,10 @@
 """One operation of the reference gateway, as its durable object would keep it.
 
 Owns: `Operation` (the persisted status, event buffer and id counter, the topic and the
-owning user, the live subscribers, the waiting tool calls and questions), `ToolOutcome`,
-`ToolWaiter`, the `Peer` interface an open v1 socket offers the registry, and the
-`OperationWatcher` interface through which protocol v2's hub hears of every change.
+owning user, the live subscribers, the waiting tool calls and questions, the message
+list), `ToolOutcome`, `ToolWaiter`, the `Peer` interface an open v1 socket offers the
+registry, and the `OperationWatcher` interface through which protocol v2's hub hears of
+every change.
 
 Must not know: WebSockets, JWTs, scripts or faults, or how operations are found (that is
 the registry's).
@@ -11,7 +12,7 @@ the registry's).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import trio
@@ -132,6 +133,9 @@ class Operation:
         questions: the agent's requests for the user, by `toolCallId` (kept after
             they end, so a repeated answer is acknowledged again).
         intervention_outcomes: how each request ended, in order.
+        messages: the run's message list as the server keeps it (`_patches`).
+        message_revision: the `message_patch` revision the list stands at.
+        patches_to_skip: how many of the next patches are not sent (a fault).
     """
 
     def __init__(self, *, operation_id: str, topic_id: str, user_id: str) -> None:
@@ -151,6 +155,9 @@ class Operation:
         self.pending_tools: dict[str, ToolWaiter] = {}
         self.questions: dict[str, HumanWaiter] = {}
         self.intervention_outcomes: list[InterventionOutcome] = []
+        self.messages: list[dict[str, Any]] = []
+        self.message_revision = 0
+        self.patches_to_skip = 0
 
     @property
     def events(self) -> tuple[AgentEventMessage, ...]:

@@ -1,7 +1,7 @@
 """Scripted agent runs: what a run emits, and the task that plays it.
 
-Owns: the step vocabulary (`Emit`, `Pause`, `ClientTool`, `Finish`, `Fail`, and
-`AskHuman` from `_asking`), `Script`,
+Owns: the step vocabulary (`Emit`, `Pause`, `ClientTool`, `Finish`, `Fail`,
+`AskHuman` from `_asking` and `PatchMessage` from `_patches`), `Script`,
 the ready-made scripts (`clean_run`, `tool_run`, `error_run`, `long_run`, `demo_run`) and
 `play`, which turns a script into published events on an operation. Event data follows
 PROTOCOL.md 1.4 and 6.1 (camelCase wire keys) so a client sees realistic traffic.
@@ -25,6 +25,7 @@ import trio
 from gatewayops.gateway._asking import AskHuman, InterventionOutcome, answer_text, ask
 from gatewayops.gateway._operation_state import Operation
 from gatewayops.gateway._operations import OperationRegistry
+from gatewayops.gateway._patches import PatchMessage, patch_mode_end, publish_patch
 from gatewayops.protocol import ChunkType, EventType, SessionStatus
 
 __all__ = [
@@ -85,10 +86,12 @@ class ClientTool:
 
 @attrs.frozen(kw_only=True)
 class Finish:
-    """End the run with `agent_runtime_end`; `reason` ``None`` is a clean completion."""
+    """End the run with `agent_runtime_end`; `reason` ``None`` is a clean completion;
+    `patch_mode` ends it at the revision of its message list (PROTOCOL.md 7.8)."""
 
     reason: str | None = None
     step: int = 0
+    patch_mode: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -99,7 +102,7 @@ class Fail:
     step: int = 0
 
 
-ScriptStep: TypeAlias = Emit | Pause | ClientTool | AskHuman | Finish | Fail
+ScriptStep: TypeAlias = Emit | Pause | ClientTool | AskHuman | PatchMessage | Finish | Fail
 
 
 @attrs.frozen(kw_only=True)
@@ -363,17 +366,21 @@ async def play(registry: OperationRegistry, operation: Operation, script: Script
             case AskHuman():
                 await _ask_and_reply(registry, operation, step)
                 last_step = step.step + 1
+            case PatchMessage():
+                publish_patch(registry, operation, step)
             case Finish(reason=reason, step=index):
                 status = (
                     SessionStatus.INTERRUPTED
                     if reason == "interrupted"
                     else SessionStatus.COMPLETED
                 )
-                data = {} if reason is None else {"reason": reason}
+                ending: dict[str, Any] = {} if reason is None else {"reason": reason}
+                if step.patch_mode:
+                    ending |= patch_mode_end(operation)
                 registry.finish(
                     operation,
                     event_type=EventType.AGENT_RUNTIME_END,
-                    data=data,
+                    data=ending,
                     step_index=index,
                     status=status,
                 )

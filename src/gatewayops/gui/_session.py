@@ -309,6 +309,7 @@ async def serve_session(
                 refresh_token=_no_refresh if gateway is None else gateway.refresh_token,
                 interrupt=None if gateway is None else gateway.interrupt,
                 submit_intervention=None if gateway is None else gateway.submit_intervention,
+                fetch_messages=None if gateway is None else gateway.fetch_messages,
                 config=options.config,
             ) as client:
                 on_ready(ChatSession(client, gateway, options))

@@ -82,7 +82,7 @@ from gatewayops.protocol._messages import (
     ToolResult,
     UnknownMessage,
 )
-from gatewayops.protocol._snapshot_data import Upsert
+from gatewayops.protocol._snapshot_data import Upsert, ui_messages
 from gatewayops.protocol._url import check_gateway_url, operation_url
 from gatewayops.protocol._v2_client_codec import decode_mux_client, mux_client_from_wire
 from gatewayops.protocol._v2_codec import decode_mux, mux_from_wire
@@ -221,6 +221,7 @@ __all__ = [
     "review",
     "sequence_number",
     "to_wire",
+    "ui_messages",
     "v2_human_from_wire",
     "v2_human_to_wire",
     "value_text",

@@ -100,10 +100,13 @@ def to_wire(message: Message) -> dict[str, Any]:
             return wire
         case SessionComplete():
             return {"type": "session_complete"}
-        case ResumeComplete(status=status):
-            if status is None:  # its status could not be read
-                return {"type": "resume_complete"}
-            return {"type": "resume_complete", "status": status.value}
+        case ResumeComplete(status=status, gap=gap):
+            resumed: dict[str, Any] = {"type": "resume_complete"}
+            if status is not None:  # None: its status could not be read
+                resumed["status"] = status.value
+            if gap:
+                resumed["gap"] = True
+            return resumed
         case UnknownMessage(type=message_type, payload=payload):
             return {**payload, "type": message_type}
     raise TypeError(f"not a protocol message: {message!r}")  # pragma: no cover
@@ -154,7 +157,11 @@ def _decode_resume_complete(obj: dict[str, Any], problems: list[str]) -> ResumeC
         allowed = ", ".join(STATUS_VALUES)
         got = "nothing" if raw is MISSING else value_text(raw)
         problems.append(f"resume_complete.status: expected one of {allowed}, got {got}")
-    return ResumeComplete(status=status, problems=capped_problems(problems))
+    gap = obj.get("gap", False)
+    if type(gap) is not bool:
+        problems.append(f"resume_complete.gap: expected a boolean, got {value_text(gap)}")
+        gap = False
+    return ResumeComplete(status=status, gap=gap, problems=capped_problems(problems))
 
 
 def _fieldless(cls: type[_Fieldless]) -> Callable[[dict[str, Any], list[str]], _Fieldless]:

@@ -247,10 +247,13 @@ class ResumeComplete:
     """Sent after a `resume` replay: the operation's persisted status.
 
     `status` is None when the frame's status could not be read (a problem says why): it
-    then counts as not terminal, as upstream treats a status it does not know.
+    then counts as not terminal, as upstream treats a status it does not know. `gap`:
+    the replay is not whole (events were lost), so the status is never stale and the
+    transcript needs the server's message list (PROTOCOL.md 7.8).
     """
 
     status: SessionStatus | None
+    gap: bool = False
     problems: Problems = ()
 
 

@@ -3,17 +3,18 @@
 Owns: the registry of the store's action and effect classes (keyed by class name), where
 each one is filed in a log (its direction and kind), and a generic, type-directed codec
 between those attrs classes and JSON: fields become keys, enums their values, nested
-attrs classes (`Timer`, `Outcome`) objects, fields typed `Any` (an answer) their JSON,
-and protocol messages their wire JSON (`to_wire`, read back with the protocol codec's
-`from_wire` / `client_from_wire`, so both sides agree by construction; payloads must
-come from a strict JSON parser, as `_format`'s, which refuses NaN and infinities as the
-codec's own `decode` does). Every token is replaced by `REDACTED` as it is encoded: the
-`token` field of the app actions and of `TokenRefreshed`, and the token of every `auth`
-frame. A received frame is recorded as the message it decoded to (`to_wire`), with the
-problems its decoding found under ``"problems"`` (when there are any), so a replay
-reduces exactly the message the live client did. The operation id is not part of a
-payload (a record carries it once). Must not know: files, lines, or record numbers
-(errors are `ValueError`s naming the field; `_format` adds the line).
+attrs classes (`Timer`, `Outcome`) objects, fields typed `Any` (an answer, a fetched
+message list) their JSON, and protocol messages their wire JSON (`to_wire`, read back
+with the protocol codec's `from_wire` / `client_from_wire`, so both sides agree by
+construction; payloads must come from a strict JSON parser, as `_format`'s, which
+refuses NaN and infinities as the codec's own `decode` does). Every token is replaced by
+`REDACTED` as it is encoded: the `token` field of the app actions and of
+`TokenRefreshed`, and the token of every `auth` frame. A received frame is recorded as
+the message it decoded to (`to_wire`), with the problems its decoding found under
+``"problems"`` (when there are any), so a replay reduces exactly the message the live
+client did. The operation id is not part of a payload (a record carries it once). Must
+not know: files, lines, or record numbers (errors are `ValueError`s naming the field;
+`_format` adds the line).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from gatewayops.store import (
     BadMessageReceived,
     Effect,
     ExecuteTool,
+    FetchMessages,
     HandlingFailed,
     InterruptConfirmed,
     InterruptFailed,
@@ -49,6 +51,8 @@ from gatewayops.store import (
     InterventionSubmitFailed,
     InterventionSubmitted,
     MessageReceived,
+    MessagesFetched,
+    MessagesFetchFailed,
     NotifyFinished,
     OperationAttached,
     OperationDetached,
@@ -138,12 +142,15 @@ PLACES: dict[type[Any], tuple[Direction, Kind]] = {
     InterruptFailed: (_LOCAL, Kind.EFFECT_RESULT),
     InterventionSubmitted: (_LOCAL, Kind.EFFECT_RESULT),
     InterventionSubmitFailed: (_LOCAL, Kind.EFFECT_RESULT),
+    MessagesFetched: (_LOCAL, Kind.EFFECT_RESULT),
+    MessagesFetchFailed: (_LOCAL, Kind.EFFECT_RESULT),
     HandlingFailed: (_LOCAL, Kind.EFFECT_RESULT),
     SendMessage: (_OUT, Kind.FRAME),
     RefreshToken: (_OUT, Kind.EFFECT),
     RequestInterrupt: (_OUT, Kind.EFFECT),
     ExecuteTool: (_OUT, Kind.EFFECT),
     SubmitIntervention: (_OUT, Kind.EFFECT),
+    FetchMessages: (_OUT, Kind.EFFECT),
     NotifyFinished: (_OUT, Kind.EFFECT),
 }
 """Every action and effect class, with the direction and kind of its records."""

@@ -1,8 +1,9 @@
 """What a replay found, for people (text) and for machines (JSON).
 
 Owns: `Divergence` (where the log and today's reducer part ways, with a field-level
-diff), `OperationTimeline` (per operation: status, connection and intervention changes,
-kept to a bounded number of entries, and counts of records by kind) and `ReplayReport`, with
+diff), `OperationTimeline` (per operation: status, connection and intervention changes
+and the fetch of the server's message list, kept to a bounded number of entries, and
+counts of records by kind) and `ReplayReport`, with
 `to_text` and `to_json`. Every rendering, text or JSON, has anything shaped like a
 token redacted (`gatewayops._secrets`): a log from an older recorder, or edited by
 hand, may hold one, and a report is made to be pasted into an issue. Must not know:
@@ -35,6 +36,7 @@ from gatewayops.store import (
     Effect,
     GatewayState,
     Operation,
+    RefetchStatus,
     Violation,
     format_changes,
 )
@@ -159,6 +161,24 @@ def _status_text(op: Operation) -> str:
     return op.status.value
 
 
+def _refetch_change(old: Operation | None, new: Operation) -> str | None:
+    """The transcript's fetch of the server's message list moving, in words."""
+    after = new.transcript
+    before = None if old is None else old.transcript
+    if before is None or (
+        after.refetch is before.refetch and after.fetch_attempts == before.fetch_attempts
+    ):
+        return None
+    match after.refetch:
+        case RefetchStatus.ASKED:
+            why = "" if after.refetch_problem is None else f" after {after.refetch_problem}"
+            return f"message list asked for (attempt {after.fetch_attempts}){why}"
+        case RefetchStatus.GAVE_UP:
+            return f"message list given up: {after.refetch_problem}"
+        case RefetchStatus.IDLE:
+            return f"message list adopted (revision {after.revision})"
+
+
 @attrs.define
 class OperationTimeline:
     """An operation's changes over the log, and counts of its records by kind."""
@@ -185,8 +205,10 @@ class OperationTimeline:
         if new is None or link is None:
             return
         human = intervention_changes(old, new)
+        refetch = _refetch_change(old, new)
         if (
             not human
+            and refetch is None
             and old is not None
             and link is old_link
             and new.status is old.status
@@ -208,6 +230,8 @@ class OperationTimeline:
         if new.stop_requested and (old is None or not old.stop_requested):
             changes.append("stop requested")
         changes.extend(human)
+        if refetch is not None:
+            changes.append(refetch)
         if not changes:
             return
         if len(self.entries) < MAX_TIMELINE_ENTRIES:

@@ -6,7 +6,8 @@ Owns: every input of `reduce`. They come from three places: the application
 `InterventionDeclined`), the transport (socket lifecycle and frames, each naming its
 `link_id` and carrying the socket's `generation`, so a stale socket's late news is
 dropped), and the runtime (the results of effects -- token refresh, timers, tools,
-interrupts, interventions -- and `HandlingFailed` when carrying something out failed).
+interrupts, interventions, the server's message list -- and `HandlingFailed` when
+carrying something out failed).
 Application and effect actions name their `operation_id`; `TimerFired` its timer, whose
 `owner` is a link or an operation. `subject(action)` is that id, whichever it is. Must
 not know: how any of them is produced.
@@ -35,6 +36,8 @@ __all__ = [
     "InterventionSubmitFailed",
     "InterventionSubmitted",
     "MessageReceived",
+    "MessagesFetchFailed",
+    "MessagesFetched",
     "OperationAttached",
     "OperationDetached",
     "OperationForgotten",
@@ -311,6 +314,27 @@ class InterventionSubmitFailed:
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
+class MessagesFetched:
+    """A `FetchMessages` effect brought the server's message list.
+
+    `messages` is the list as JSON data (what a `uiMessages` snapshot holds);
+    `revision` the `message_patch` revision it stands at, when the server says.
+    """
+
+    operation_id: str
+    messages: Any
+    revision: int | None = None
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class MessagesFetchFailed:
+    """A `FetchMessages` effect failed: the transcript still needs the server's list."""
+
+    operation_id: str
+    error: str
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class HandlingFailed:
     """Carrying out an action or effect of the operation failed unexpectedly.
 
@@ -331,6 +355,8 @@ EffectResult: TypeAlias = (
     | InterruptFailed
     | InterventionSubmitted
     | InterventionSubmitFailed
+    | MessagesFetched
+    | MessagesFetchFailed
     | HandlingFailed
 )
 

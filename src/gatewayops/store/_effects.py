@@ -16,6 +16,7 @@ from gatewayops.store._state import Outcome
 __all__ = [
     "Effect",
     "ExecuteTool",
+    "FetchMessages",
     "NotifyFinished",
     "RefreshToken",
     "RequestInterrupt",
@@ -83,6 +84,17 @@ class SubmitIntervention:
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
+class FetchMessages:
+    """Fetch the server's message list for the operation's transcript (PROTOCOL.md 7.8:
+    a patch could not be applied, or the run ended at a revision not held); answer
+    `MessagesFetched`/`MessagesFetchFailed`. It may be carried out after the run ended:
+    its answer changes only the transcript."""
+
+    operation_id: str
+    topic_id: str
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class NotifyFinished:
     """The operation reached its one terminal state (emitted exactly once)."""
 
@@ -97,5 +109,6 @@ Effect: TypeAlias = (
     | RequestInterrupt
     | ExecuteTool
     | SubmitIntervention
+    | FetchMessages
     | NotifyFinished
 )

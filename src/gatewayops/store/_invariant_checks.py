@@ -15,7 +15,9 @@ The invariants (numbers are PROTOCOL.md section 11's):
 * ``notify-once`` (1): an operation gets exactly one `NotifyFinished`, in the step in
   which it finishes, and none before or after.
 * ``absorbing`` (2, 15, 16): a finished operation never changes again (being forgotten
-  is no change) and no effect is produced for it.
+  is no change) and no effect is produced for it -- but for its transcript, which the
+  answer to its fetch of the server's message list may still change (and ask again,
+  PROTOCOL.md 7.8).
 * ``forgets-only-finished`` (1): only finished operations leave the state, and at most
   `retain_finished` finished ones are kept (see `_retention`).
 * ``no-resources-when-finished`` (2, 3): a finished operation has no timer, and its link
@@ -44,10 +46,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import attrs
+
 from gatewayops.protocol import AgentEventMessage, AuthExpired, AuthFailed
-from gatewayops.store._actions import Action, MessageReceived, TimerFired
+from gatewayops.store._actions import (
+    Action,
+    MessageReceived,
+    MessagesFetched,
+    MessagesFetchFailed,
+    TimerFired,
+)
 from gatewayops.store._config import StoreConfig
-from gatewayops.store._effects import Effect, RefreshToken
+from gatewayops.store._effects import Effect, FetchMessages, RefreshToken
 from gatewayops.store._link import carries
 from gatewayops.store._resources import (
     Socket,
@@ -96,16 +106,29 @@ def notify_once(old: Operation | None, new: Operation | None, notifications: int
     return None
 
 
+_FETCH_ANSWERS = frozenset({MessagesFetched, MessagesFetchFailed})
+
+
 def absorbing(
-    old: Operation | None, new: Operation | None, changed_link: bool, effects: int
+    action: Action,
+    old: Operation | None,
+    new: Operation | None,
+    changed_link: bool,
+    effects: Sequence[Effect],
 ) -> str | None:
-    """A finished operation neither changes (nor its link) nor produces effects."""
+    """A finished operation neither changes (nor its link) nor produces effects; the one
+    exception is the answer to its transcript's fetch (`_refetch`), which may change the
+    transcript alone and ask again (`FetchMessages`)."""
     if old is None or not old.is_finished or new is None:  # None: forgotten, not changed
         return None
-    if new != old or changed_link:
+    fetched = type(action) in _FETCH_ANSWERS
+    allowed = attrs.evolve(old, transcript=new.transcript) if fetched else old
+    if changed_link or new != allowed:
         return "a finished operation changed"
+    if fetched:
+        effects = [effect for effect in effects if type(effect) is not FetchMessages]
     if effects:
-        return f"{effects} effects for a finished operation"
+        return f"{len(effects)} effects for a finished operation"
     return None
 
 

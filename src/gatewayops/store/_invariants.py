@@ -154,7 +154,8 @@ class InvariantChecker:
             if refreshes:
                 problem = refresh_single_flight(old, effects)
                 note("refresh-single-flight", problem, position(refreshes[-1]))
-        note("absorbing", absorbing(old, new, new_link is not old_link, len(effects)), position(0))
+        changed_link = new_link is not old_link
+        note("absorbing", absorbing(action, old, new, changed_link, effects), position(0))
         if new_state.retained is not old_state.retained or (old is not None and new is None):
             note("forgets-only-finished", forgets_only_finished(old_state, new_state, op_id))
         note("silence-never-completes", silence_never_completes(action, old, new))

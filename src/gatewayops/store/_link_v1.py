@@ -112,8 +112,8 @@ def on_message(link: Link, op: Operation, config: StoreConfig, message: ServerMe
             op, effects = on_token_expired(op, config)
         case SessionComplete():
             op, effects = on_session_end(op)
-        case ResumeComplete(status=status):
-            op, effects = on_status(op, status)
+        case ResumeComplete(status=status, gap=gap):
+            op, effects = on_status(op, status, gap=gap)
         case UnknownMessage():
             effects = NO_EFFECTS
         case AgentEventMessage():  # pragma: no cover - handled above

@@ -3,14 +3,17 @@
 Owns: routing each action to the link and the operation (session) it concerns --
 transport news and link timers by link, everything else by operation -- and dropping
 stale news (a transport action of an old generation, a timer no longer in the resources,
-anything for a finished operation); the socket's life common to every protocol (opened,
-closed, failed, quiet, a bad frame, the watchdog, heartbeats, backoff, and the dial budget
-of a gateway never reached) with the protocol's frames handed to its link module
-(`_link_v1`); the results of effects (interventions' answers to `_interventions`); the
-commit, where an operation that is no longer followed has its link closed and a finished
-one clears its topic's marker if the marker still names it and is retired (kept among the
-last `retain_finished` finished, see `_retention`); and the safety net of PROTOCOL.md
-11.24: if handling an action raises anyway, its operation ends once as failed
+anything for a finished operation but the answer to its transcript's fetch); the
+socket's life common to every protocol (opened, closed, failed, quiet, a bad frame, the
+watchdog, heartbeats, backoff, and the dial budget of a gateway never reached) with the
+protocol's frames handed to its link module (`_link_v1`); the results of effects
+(interventions' answers to `_interventions`, the server's message list to `_refetch`,
+even for a finished operation, whose transcript alone it may change); the commit, where
+a transcript that has come to need the server's list asks for it, an operation that is
+no longer followed has its link closed and a finished one clears its topic's marker if
+the marker still names it and is retired (kept among the last `retain_finished`
+finished, see `_retention`); and the safety net of PROTOCOL.md 11.24: if handling an
+action raises anyway, its operation ends once as failed
 (`FinishSource.INTERNAL_ERROR`) and `reduce` returns normally. Only the application's
 misuse raises (`LocalUsageError`), before anything changes. Must not know: clocks,
 randomness, I/O.
@@ -38,6 +41,8 @@ from gatewayops.store._actions import (
     InterventionSubmitFailed,
     InterventionSubmitted,
     MessageReceived,
+    MessagesFetched,
+    MessagesFetchFailed,
     OperationAttached,
     OperationDetached,
     OperationForgotten,
@@ -64,6 +69,7 @@ from gatewayops.store._endings import finish, stop_following
 from gatewayops.store._lifecycle import ConnectionEvent
 from gatewayops.store._link import carries, closed, dialled, heard, lost, quieted, ticked
 from gatewayops.store._link_v1 import PairStep, heartbeat, sends
+from gatewayops.store._refetch import ask_if_needed, on_fetch_answer
 from gatewayops.store._refresh import on_refresh_failed, on_refresh_retry, on_token_refreshed
 from gatewayops.store._resources import (
     TimerKind,
@@ -82,6 +88,7 @@ from gatewayops.store._state import (
     ResumeState,
 )
 from gatewayops.store._tools import tool_deadline_passed, tool_finished, tool_write_failed
+from gatewayops.store._transcript import RefetchStatus
 
 __all__ = ["Step", "internal_error_detail", "reduce"]
 
@@ -256,6 +263,8 @@ def _on_news(link: Link, op: Operation, config: StoreConfig, action: Action) -> 
             op, effects = _interventions.submitted(op, action), NO_EFFECTS
         case InterventionSubmitFailed():
             op, effects = _interventions.submission_failed(op, action), NO_EFFECTS
+        case MessagesFetched() | MessagesFetchFailed():
+            op, effects = on_fetch_answer(op, action)
         case HandlingFailed(error=error):
             op, effects = finish(op, Result.FAILED, FinishSource.INTERNAL_ERROR, error)
         case StopRequested():
@@ -316,6 +325,8 @@ def _commit(
 ) -> Step:
     if op.status is not _RUNNING and link.status is not _DISCONNECTED:
         link = closed(link)  # a v1 link lives exactly as long as its operation is followed
+    if op.transcript is not old_op.transcript:
+        op, effects = ask_if_needed(op, effects)  # once, when the server's list is needed
     if link is old_link:
         if op is old_op:
             return _new_step(Step, (state, effects))
@@ -333,6 +344,28 @@ def _commit(
             state = attrs.evolve(state, topics=state.topics.set(topic.id, topic))
         state = _retention.retire(state, op.id)
     return _new_step(Step, (state, effects))
+
+
+_FETCH_ANSWERS = frozenset({MessagesFetched, MessagesFetchFailed})
+"""The one news a finished operation still hears: the answer to its transcript's fetch."""
+
+
+def _fetched_after_the_end(
+    state: GatewayState, op: Operation, action: MessagesFetched | MessagesFetchFailed
+) -> tuple[GatewayState, tuple[Effect, ...]]:
+    """The server's list for a finished operation: only its transcript changes (and a
+    failure inside says so there: the run has ended already)."""
+    try:
+        new_op, effects = on_fetch_answer(op, action)
+    except Exception as error:
+        problem = internal_error_detail(f"handling {type(action).__name__}", error)
+        transcript = attrs.evolve(
+            op.transcript, refetch=RefetchStatus.GAVE_UP, refetch_problem=problem
+        )
+        new_op, effects = attrs.evolve(op, transcript=transcript), NO_EFFECTS
+    if new_op is op:
+        return state, effects
+    return _with_operations(state, operations=state.operations.set(op.id, new_op)), effects
 
 
 _ABOUT_A_KNOWN_OPERATION = frozenset(
@@ -387,6 +420,8 @@ def reduce(state: GatewayState, action: Action) -> Step:
         link = None if op is None else state.links.get(op.link_id)
         if isinstance(action, InterventionAnswered | InterventionDeclined):
             _interventions.check_answerable(op, action)  # type: ignore[arg-type]
+    if op is not None and op.status is _FINISHED and kind in _FETCH_ANSWERS:
+        return _new_step(Step, _fetched_after_the_end(state, op, action))  # type: ignore[arg-type]
     if op is None or link is None or op.status is _FINISHED:
         return _new_step(Step, (state, NO_EFFECTS))
     try:

@@ -3,13 +3,13 @@
 Owns: an agent event (the cursor, the echo guard, buffering during a resume replay,
 delivery, and an own terminal ending the run), a session end reported by the gateway
 (ended unless it is an owed echo), a status reported after a resume (terminal ends the
-run unless it is stale), an authentication refused, the link (re)subscribing the
-session, and the link being lost. The cursor follows the envelope ids the server sends
-(an empty id leaves it, as upstream's ``if (msg.id)``); only a resume replay is
-deduplicated (PROTOCOL.md 11.10): a live event is delivered whatever its id, and an id
-that does not come after the cursor is reported as a problem of the operation, never a
-reason to drop the rest of the run. Must not know: frames of any protocol version,
-sockets, or timers.
+run unless it is stale; a gap asks for the server's message list), an authentication
+refused, the link (re)subscribing the session, and the link being lost. The cursor
+follows the envelope ids the server sends (an empty id leaves it, as upstream's
+``if (msg.id)``); only a resume replay is deduplicated (PROTOCOL.md 11.10): a live
+event is delivered whatever its id, and an id that does not come after the cursor is
+reported as a problem of the operation, never a reason to drop the rest of the run.
+Must not know: frames of any protocol version, sockets, or timers.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from gatewayops.store._endings import (
     observe,
     status_outcome,
 )
+from gatewayops.store._refetch import gap_reported
 from gatewayops.store._state import EchoGuard, FinishSource, Operation, Result, ResumeStatus
 from gatewayops.store._tools import queued_results
 
@@ -106,8 +107,12 @@ def on_session_end(op: Operation) -> OpStep:
 
 def on_status(op: Operation, status: SessionStatus | None, *, gap: bool = False) -> OpStep:
     """The status reported after a resume: the replay is shown first, then a terminal,
-    not stale status ends the run (an unreadable or live one changes nothing more)."""
+    not stale status ends the run (an unreadable or live one changes nothing more). A
+    gap in the replay means the transcript needs the server's list (PROTOCOL.md 7.8)."""
     op, effects = flush(op)
+    if gap:
+        op, asked = gap_reported(op)
+        effects = (*effects, *asked)
     if status is None or not status.is_terminal or is_stale_status(op.echo, status, gap=gap):
         return op, effects
     op, finished = finish(op, status_outcome(status), FinishSource.RESUME_STATUS, status.value)

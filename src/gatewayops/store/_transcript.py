@@ -31,6 +31,7 @@ __all__ = [
     "Entry",
     "ErrorEntry",
     "Reasoning",
+    "RefetchStatus",
     "Streaming",
     "ToolCallEntry",
     "ToolCallStatus",
@@ -53,6 +54,17 @@ class ToolCallStatus(enum.StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+
+
+class RefetchStatus(enum.StrEnum):
+    """Where the fetch of the server's message list stands (`_refetch` moves it)."""
+
+    IDLE = "idle"
+    """None is asked (or the last one brought the list)."""
+    ASKED = "asked"
+    """A `FetchMessages` is out; its answer is awaited."""
+    GAVE_UP = "gave_up"
+    """Every attempt failed: `needs_refetch` stays set until the server's list comes."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -157,8 +169,15 @@ class Transcript:
         tool_messages: the server's `tool` messages, by id: the call each answers (an
             anchor a patch may name).
         revision: the last `message_patch` revision the entries hold (v2), if any.
-        needs_refetch: a patch could not be applied (a gap, an unknown anchor): the
-            entries wait for the server's list.
+        needs_refetch: a patch could not be applied (a gap, an unknown anchor), the
+            run ended (or a step began) at a revision not held, or a resume replay had a
+            gap: the entries wait for the server's list.
+        pending_revision: the revision the run ended at when the entries do not hold
+            it (its final list is pending); None once the list came.
+        refetch: where the fetch of the server's list stands.
+        fetch_attempts: the attempts of the current fetch so far.
+        refetch_problem: what went wrong with the last fetch (a failure, a list that
+            did not read whole, a list behind the run's end), if anything.
         ended: the terminal latch; once set, later events change nothing.
         events: own events delivered (a repeated tool call counts, but is shown once).
         member_events: forwarded events of other operations (delivered, not rendered).
@@ -172,6 +191,10 @@ class Transcript:
     )
     revision: int | None = None
     needs_refetch: bool = False
+    pending_revision: int | None = None
+    refetch: RefetchStatus = RefetchStatus.IDLE
+    fetch_attempts: int = 0
+    refetch_problem: str | None = None
     ended: bool = False
     events: int = 0
     member_events: int = 0

@@ -14,7 +14,8 @@ Owns: what each event shows (PROTOCOL.md 1.4, 8.6) and the terminal latch of 4.4
 | `stream_end` | the message ends (`finalContent` replaces its text) |
 | `step_start` with `uiMessages` | the server's list, adopted (`_transcript_sync`) |
 | `message_patch` | the next revision applied, or `needs_refetch` (`_transcript_sync`) |
-| `step_start` / `agent_runtime_end` with a `messageRevision` above the one held | `needs_refetch` |
+| `step_start` with a `messageRevision` above the one held | `needs_refetch` |
+| `agent_runtime_end` with a `messageRevision` above the one held | `needs_refetch`; it is pending |
 | `error` | an inline error entry (message, type, body); latches |
 | `agent_runtime_end` | its `uiMessages`, if any, adopted; latches |
 
@@ -332,7 +333,9 @@ def apply_event(transcript: Transcript, event: AgentEvent, data: EventData | Non
             StepStartData(message_revision=revision) | RuntimeEndData(message_revision=revision)
         ) if revision is not None and revision > (transcript.revision or 0):
             behind = attrs.evolve(transcript, needs_refetch=True)  # patches were missed
-            return _end(behind, None) if isinstance(data, RuntimeEndData) else _count(behind)
+            if isinstance(data, StepStartData):
+                return _count(behind)
+            return _end(attrs.evolve(behind, pending_revision=revision), None)
         case MessagePatchData():
             return _count(apply_patch(transcript, data))
         case RuntimeEndData(ui_messages=messages) if messages is not None:

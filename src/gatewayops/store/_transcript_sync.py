@@ -25,7 +25,8 @@ it is dropped; the next one is applied (its deletes, then each upsert placed aft
 message `afterId` names, `null` = at the head); a gap, a patch that did not read whole,
 or an anchor no message has sets `needs_refetch` instead, and the patch is not applied
 (never a guess). While a refetch is needed, patches wait for the server's list; a
-`uiMessages` snapshot (`adopt_messages`) is that list, and clears it. Must not know:
+`uiMessages` snapshot or a fetched list (`adopt_messages`) is that list, and clears it
+(and whatever a fetch of it was at: `_refetch`'s). Must not know:
 events, sockets, timers, the lifecycle.
 """
 
@@ -41,6 +42,7 @@ from gatewayops.store._transcript import (
     Entry,
     ErrorEntry,
     Reasoning,
+    RefetchStatus,
     ToolCallEntry,
     ToolCallStatus,
     Transcript,
@@ -134,8 +136,15 @@ def adopt_messages(transcript: Transcript, messages: tuple[UiMessage, ...]) -> T
         if call.client_executed and call.status is ToolCallStatus.RUNNING and call.id not in named
     )
     tool_messages = immutables.Map({m.id: call for call, m in answers.items()})
-    return _rebuilt(
+    adopted = _rebuilt(
         transcript, entries, tool_messages=tool_messages, revision=None, needs_refetch=False
+    )
+    return attrs.evolve(
+        adopted,
+        pending_revision=None,
+        refetch=RefetchStatus.IDLE,
+        fetch_attempts=0,
+        refetch_problem=None,
     )
 
 

@@ -4,7 +4,8 @@ runtime's effect handlers report.
 Owns: actions about one operation or link whose ids the caller names (and, for a
 socket, its generation; for a timer, the timers that are live), because which of those
 are current is a matter of state; everything else in an action is drawn here: tokens,
-cursors, gateway urls, close codes, errors, tool results, the user's answers. Must not
+cursors, gateway urls, close codes, errors, tool results, the user's answers, the
+server's message list a refetch brings. Must not
 know: the reducer, the state, or which action makes sense when (the state machine
 decides that).
 """
@@ -24,6 +25,8 @@ from gatewayops.store import (
     InterventionDeclined,
     InterventionSubmitFailed,
     InterventionSubmitted,
+    MessagesFetched,
+    MessagesFetchFailed,
     OperationAttached,
     OperationStarted,
     SocketClosed,
@@ -38,10 +41,12 @@ from gatewayops.store import (
     TokenReplaced,
     ToolFinished,
 )
+from gatewayops.testing._event_data_strategies import ui_message_lists
 from gatewayops.testing._message_strategies import tool_result_messages
-from gatewayops.testing._value_strategies import as_strategy, event_ids, tokens
+from gatewayops.testing._value_strategies import as_strategy, event_ids, json_values, tokens
 
 __all__ = [
+    "fetch_answers",
     "interrupt_results",
     "intervention_answers",
     "operations_attached",
@@ -67,6 +72,7 @@ _UNREADABLE_FRAME_ERRORS = st.sampled_from(("not JSON", "no type", "frame too la
 _QUIET_MS = st.integers(1, 120_000)
 _REFRESH_ERRORS = st.sampled_from(("refresh failed", "HTTP 503", "timed out"))
 _INTERRUPT_ERRORS = st.sampled_from(("unconfirmed", "HTTP 500", "timed out"))
+_FETCH_ERRORS = st.sampled_from(("HTTP 503", "OSError: message API unreachable"))
 
 
 # --------------------------------------------------------------------------- application
@@ -222,3 +228,16 @@ def tool_finishes(*, operation_id: str, tool_call_id: str) -> st.SearchStrategy[
         operation_id=st.just(operation_id),
         result=tool_result_messages(tool_call_id),
     )
+
+
+def fetch_answers(*, operation_id: str) -> st.SearchStrategy[MessagesFetched | MessagesFetchFailed]:
+    """The fetch of `operation_id`'s message list returns: a list (with or without the
+    revision it stands at), now and then JSON that is no list, or a failure."""
+    fetched = st.builds(
+        MessagesFetched,
+        operation_id=st.just(operation_id),
+        messages=ui_message_lists() | ui_message_lists() | json_values(max_leaves=2),
+        revision=st.none() | st.integers(0, 22),
+    )
+    failed = st.builds(MessagesFetchFailed, operation_id=st.just(operation_id), error=_FETCH_ERRORS)
+    return fetched | fetched | failed

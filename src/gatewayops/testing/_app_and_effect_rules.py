@@ -5,14 +5,15 @@ replaced, a reconnect asked for, a finished operation forgotten, and a refused f
 a live one) within the limits the composer keeps (one running
 operation per topic, few alive at once), and the results the runtime reports for the
 effects the model saw asked for (refreshes, interrupts, tools, timers, a tool result's
-failed write, answers submitted), the user's answers to the agent's questions, plus now
-and then a `HandlingFailed`. Actions with anything to draw come
+failed write, answers submitted, the server's message list fetched), the user's answers
+to the agent's questions, plus now and then a `HandlingFailed`. Actions with anything to draw come
 from `gatewayops.testing.strategies`. Must not know: sockets or server frames (the
 socket and server rules), how a step is checked (`_machine_base`), Trio or I/O.
 """
 
 from __future__ import annotations
 
+import attrs
 import hypothesis.strategies as st
 from hypothesis.stateful import precondition, rule
 
@@ -177,6 +178,21 @@ class AppAndEffectRules(MachineBase):
 
     # ------------------------------------------------------------------ effect results
 
+    @precondition(lambda self: self.model.pending_fetches)
+    @rule(data=st.data())
+    def fetch_answer(self, data: st.DataObject) -> None:
+        """The fetch of an operation's message list returns (its run may have ended, or
+        been forgotten): only the transcript may change, and a forgotten run stays gone."""
+        op_id = data.draw(st.sampled_from(sorted(self.model.pending_fetches)), label="fetched")
+        self.model.pending_fetches.discard(op_id)
+        before = self.state.operations.get(op_id)
+        self._step(data.draw(gs.fetch_answers(operation_id=op_id), label="fetch answer"))
+        after = self.state.operations.get(op_id)
+        if before is None or after is None:
+            assert before is after, f"the fetch answer revived forgotten {op_id}"
+            return
+        assert after == attrs.evolve(before, transcript=after.transcript), f"{op_id} changed"
+
     @precondition(lambda self: self.model.pending_interrupt)
     @rule(data=st.data())
     def interrupt_result(self, data: st.DataObject) -> None:
@@ -208,6 +224,7 @@ class AppAndEffectRules(MachineBase):
     @rule(data=st.data(), unasked=NOW_AND_THEN)
     def refresh_result(self, data: st.DataObject, unasked: bool) -> None:
         """A token refresh returns (for a pending refresh, or now and then for another op)."""
+        unasked = unasked and bool(self.state.operations)  # all may have been forgotten
         choices = sorted(self.state.operations) if unasked else sorted(self.model.pending_refresh)
         op_id = data.draw(st.sampled_from(choices), label="refresh of")
         self.model.pending_refresh.discard(op_id)

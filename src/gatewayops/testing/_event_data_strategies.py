@@ -27,7 +27,7 @@ from gatewayops.testing._value_strategies import (
     tool_call_ids,
 )
 
-__all__ = ["RUNTIME_END_REASONS", "event_data"]
+__all__ = ["RUNTIME_END_REASONS", "event_data", "ui_message_lists"]
 
 RUNTIME_END_REASONS = ("completed", "interrupted", "waiting_for_async_tool", "error")
 """`agent_runtime_end` reasons drawn besides an absent one (which is a clean completion)."""
@@ -210,6 +210,11 @@ _UI_MESSAGES = st.lists(
     ),
     max_size=3,
 )
+
+
+def ui_message_lists() -> st.SearchStrategy[list[_Data]]:
+    """The server's message list as JSON (`uiMessages`, or what a refetch brings)."""
+    return _UI_MESSAGES
 
 
 @st.composite

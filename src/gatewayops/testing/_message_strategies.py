@@ -186,8 +186,13 @@ def session_complete_messages() -> st.SearchStrategy[SessionComplete]:
 
 
 def resume_complete_messages(*, terminal: bool | None = None) -> st.SearchStrategy[ResumeComplete]:
-    """`resume_complete` with any status, or only terminal / only live ones."""
-    return st.builds(ResumeComplete, status=session_statuses(terminal=terminal))
+    """`resume_complete` with any status, or only terminal / only live ones; now and then
+    flagging a gap in the replay (`gap: true`)."""
+    return st.builds(
+        ResumeComplete,
+        status=session_statuses(terminal=terminal),
+        gap=st.sampled_from((False, False, False, True)),
+    )
 
 
 _UNKNOWN_TYPES = st.sampled_from(_UNHANDLED_SERVER_TYPES) | st.text(

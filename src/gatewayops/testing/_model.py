@@ -3,7 +3,8 @@
 Owns: what the machine expects, kept from the actions it takes and the effects it sees,
 never from reading the reducer's decisions back: which operations were notified and
 how, each operation's followed status and each topic's marker as the application's
-actions set them, the effect results still owed (refreshes, interrupts, tools, answers), the
+actions set them, the effect results still owed (refreshes, interrupts, tools, answers,
+fetches of the server's message list: never two at once for an operation), the
 tool results put on the wire, the echoes a mirrored member terminal owes, and how many
 own events each operation accepted, and which finished operations the store keeps (the
 newest `retain_finished`, in the order the model saw them notified, less those the
@@ -30,6 +31,7 @@ from gatewayops.protocol import (
 from gatewayops.store import (
     ConnectionStatus,
     ExecuteTool,
+    FetchMessages,
     GatewayState,
     Link,
     NotifyFinished,
@@ -76,6 +78,7 @@ class Model:
     pending_tools: dict[str, list[str]] = attrs.Factory(dict)
     sent_tool_results: list[SendMessage] = attrs.Factory(list)
     pending_submissions: list[SubmitIntervention] = attrs.Factory(list)
+    pending_fetches: set[str] = attrs.Factory(set)
     owed_echoes: Counter[str] = attrs.Factory(Counter)
     accepted_own_events: Counter[str] = attrs.Factory(Counter)
     retain_finished: int = 1_000
@@ -132,6 +135,9 @@ class Model:
                 self.sent_tool_results.append(effect)
             case SubmitIntervention():
                 self.pending_submissions.append(effect)
+            case FetchMessages(operation_id=op_id):
+                assert op_id not in self.pending_fetches, f"{op_id}: the list asked twice"
+                self.pending_fetches.add(op_id)
 
     def received(self, old: Operation, link: Link, message: ServerMessage, finished: bool) -> None:
         """Invariant 8, against the model: each foreign end owes one ignored echo; and the

@@ -58,18 +58,20 @@ _CONTROL_FRAMES: list[ServerMessage] = [
     SessionComplete(),
     UnknownMessage(type="status_change"),
     *(ResumeComplete(status=status) for status in SessionStatus),
+    ResumeComplete(status=SessionStatus.RUNNING, gap=True),
+    ResumeComplete(status=SessionStatus.COMPLETED, gap=True),
 ]
 _EVENT_KINDS = [
     *["chunk"] * 4,
     "start",
-    "tool",
-    "tool",
+    *["tool"] * 3,
     "foreign_end",
     "foreign_error",
     "end",
     "error",
     "ask",
     "reply",
+    "patch",
     "approval",
 ]
 _STEP_PHASES = ("human_approval", "execution")
@@ -224,6 +226,18 @@ class SocketAndServerRules(MachineBase):
             reason = data.draw(st.sampled_from(_REASONS), label="reason")
             event_type = "agent_runtime_end" if kind == "foreign_end" else "error"
             return event_type, "member-op", {"reason": reason}
+        if kind == "patch":  # the next revision, now and then one skipped; or the end
+            held = self.state.operations[op_id].transcript.revision or 0
+            revision = held + data.draw(st.sampled_from((1, 1, 1, 2, 0)), label="revision")
+            if data.draw(st.sampled_from((False, False, True)), label="patch-mode end"):
+                return (
+                    "agent_runtime_end",
+                    op_id,
+                    {"messagePatchMode": True, "messageRevision": revision},
+                )
+            message = {"id": f"{op_id}-m{revision}", "role": "user", "content": "x"}
+            patch = {"revision": revision, "upserts": [{"afterId": None, "message": message}]}
+            return "message_patch", op_id, patch
         if kind == "end":
             return "agent_runtime_end", op_id, {"reason": data.draw(st.sampled_from(_REASONS))}
         return "error", op_id, {"message": "boom"}

@@ -20,6 +20,7 @@ Needs Hypothesis (the ``test`` extra). Import this module directly::
 """
 
 from gatewayops.testing._action_strategies import (
+    fetch_answers,
     interrupt_results,
     intervention_answers,
     operations_attached,
@@ -31,7 +32,11 @@ from gatewayops.testing._action_strategies import (
     tokens_replaced,
     tool_finishes,
 )
-from gatewayops.testing._event_data_strategies import RUNTIME_END_REASONS, event_data
+from gatewayops.testing._event_data_strategies import (
+    RUNTIME_END_REASONS,
+    event_data,
+    ui_message_lists,
+)
 from gatewayops.testing._message_strategies import (
     agent_event_messages,
     agent_events,
@@ -96,6 +101,7 @@ __all__ = [
     "client_messages",
     "event_data",
     "event_ids",
+    "fetch_answers",
     "foreign_operation_ids",
     "heartbeat_ack_messages",
     "heartbeat_messages",
@@ -139,6 +145,7 @@ __all__ = [
     "tool_errors",
     "tool_finishes",
     "tool_result_messages",
+    "ui_message_lists",
     "unknown_messages",
     "unsubscribe_messages",
     "user_input_messages",
