@@ -342,14 +342,14 @@ class WebSocketTransport:
                 finally:
                     reader.scope.cancel()
         except BaseExceptionGroup as group:
-            error = _unwrap(group, body_error, opened)
-            context = error.__context__
+            raised = _unwrap(group, body_error, opened)
+            context = raised.__context__
             try:
-                raise error from None
+                raise raised from None
             finally:
                 # No reference cycle left behind (each would keep every frame of the
                 # cancelled stack alive until a full collection): the error must not get
                 # the group it replaces as its context, and this frame, which its traceback
                 # holds, must not hold it.
-                error.__context__ = context
-                del error, context, body_error
+                raised.__context__ = context
+                del raised, context, body_error
