@@ -19,10 +19,10 @@ The client API is re-exported here lazily (PEP 562), so importing a pure layer s
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from gatewayops._gc import freeze_startup_objects
+from gatewayops._lazy import LazyExports
 from gatewayops._version import __version__
 
 if TYPE_CHECKING:
@@ -46,10 +46,20 @@ __all__ = [
     "open_client",
 ]
 
-_LAZY = frozenset(__all__) - {"__version__", "freeze_startup_objects"}
+_LAZY = LazyExports(
+    __name__,
+    {
+        "gatewayops.effects": (
+            "Client",
+            "ClientClosed",
+            "ClientStatistics",
+            "OperationChanges",
+            "ToolHandler",
+            "open_client",
+        )
+    },
+)
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module("gatewayops.effects"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _LAZY.load(name)

@@ -4,6 +4,9 @@ Pure: no I/O, no Trio. See PROTOCOL.md sections 1.2-1.4 for the v1 messages and 
 for v2 ("mux": one socket per user; `encode_mux`, `decode_mux`, `decode_mux_client`).
 """
 
+from typing import TYPE_CHECKING, Any
+
+from gatewayops._lazy import LazyExports
 from gatewayops._secrets import REDACTED, redact_secrets, redacted
 from gatewayops.protocol._codec import (
     client_from_wire,
@@ -84,38 +87,40 @@ from gatewayops.protocol._messages import (
 )
 from gatewayops.protocol._snapshot_data import Upsert, ui_messages
 from gatewayops.protocol._url import check_gateway_url, operation_url
-from gatewayops.protocol._v2_client_codec import decode_mux_client, mux_client_from_wire
-from gatewayops.protocol._v2_codec import decode_mux, mux_from_wire
-from gatewayops.protocol._v2_encoding import encode_mux, mux_to_wire
-from gatewayops.protocol._v2_human import (
-    InputRequest,
-    ToolConfirmation,
-    ToolConfirmationRequest,
-    UserInput,
-    V2HumanMessage,
-    v2_human_from_wire,
-    v2_human_to_wire,
-)
-from gatewayops.protocol._v2_messages import (
-    GONE_STATUS,
-    MUX_PROTOCOL,
-    HubError,
-    MuxAgentEvent,
-    MuxClientMessage,
-    MuxResumeComplete,
-    MuxServerMessage,
-    MuxSessionComplete,
-    MuxToolResult,
-    OpLifecycle,
-    Ready,
-    StatusChange,
-    Subscribe,
-    SubscribeFailed,
-    SubscribeFailure,
-    Unsubscribe,
-    sequence_number,
-)
-from gatewayops.protocol._v2_url import MUX_PATH, mux_url
+
+if TYPE_CHECKING:
+    from gatewayops.protocol._v2_client_codec import decode_mux_client, mux_client_from_wire
+    from gatewayops.protocol._v2_codec import decode_mux, mux_from_wire
+    from gatewayops.protocol._v2_encoding import encode_mux, mux_to_wire
+    from gatewayops.protocol._v2_human import (
+        InputRequest,
+        ToolConfirmation,
+        ToolConfirmationRequest,
+        UserInput,
+        V2HumanMessage,
+        v2_human_from_wire,
+        v2_human_to_wire,
+    )
+    from gatewayops.protocol._v2_messages import (
+        GONE_STATUS,
+        MUX_PROTOCOL,
+        HubError,
+        MuxAgentEvent,
+        MuxClientMessage,
+        MuxResumeComplete,
+        MuxServerMessage,
+        MuxSessionComplete,
+        MuxToolResult,
+        OpLifecycle,
+        Ready,
+        StatusChange,
+        Subscribe,
+        SubscribeFailed,
+        SubscribeFailure,
+        Unsubscribe,
+        sequence_number,
+    )
+    from gatewayops.protocol._v2_url import MUX_PATH, mux_url
 
 __all__ = [
     "ASK_USER_QUESTION",
@@ -226,3 +231,59 @@ __all__ = [
     "v2_human_to_wire",
     "value_text",
 ]
+
+_LAZY = LazyExports(
+    __name__,
+    {
+        "gatewayops.protocol._v2_client_codec": (
+            "decode_mux_client",
+            "mux_client_from_wire",
+        ),
+        "gatewayops.protocol._v2_codec": (
+            "decode_mux",
+            "mux_from_wire",
+        ),
+        "gatewayops.protocol._v2_encoding": (
+            "encode_mux",
+            "mux_to_wire",
+        ),
+        "gatewayops.protocol._v2_human": (
+            "InputRequest",
+            "ToolConfirmation",
+            "ToolConfirmationRequest",
+            "UserInput",
+            "V2HumanMessage",
+            "v2_human_from_wire",
+            "v2_human_to_wire",
+        ),
+        "gatewayops.protocol._v2_messages": (
+            "GONE_STATUS",
+            "MUX_PROTOCOL",
+            "HubError",
+            "MuxAgentEvent",
+            "MuxClientMessage",
+            "MuxResumeComplete",
+            "MuxServerMessage",
+            "MuxSessionComplete",
+            "MuxToolResult",
+            "OpLifecycle",
+            "Ready",
+            "StatusChange",
+            "Subscribe",
+            "SubscribeFailed",
+            "SubscribeFailure",
+            "Unsubscribe",
+            "sequence_number",
+        ),
+        "gatewayops.protocol._v2_url": (
+            "MUX_PATH",
+            "mux_url",
+        ),
+    },
+)
+"""Protocol v2 (the "mux" socket): imported on first use, as the v1 client and the store
+do not need it."""
+
+
+def __getattr__(name: str) -> Any:
+    return _LAZY.load(name)

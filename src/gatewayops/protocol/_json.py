@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
-import secrets
 import threading
 from typing import Any, NoReturn
 
@@ -106,7 +106,8 @@ def encode_json(value: Any) -> str:
     if not _MARKING.met:
         return text
     # Again with a fresh random nonce, so that no string of the value can look marked.
-    nonce = _MARKING.nonce = secrets.token_hex(8)
+    # os.urandom is what `secrets.token_hex` reads, without importing hmac and hashlib.
+    nonce = _MARKING.nonce = os.urandom(8).hex()
     text = STRICT_JSON_ENCODER.encode(value)
     marked = re.compile(rf'"\\u0000{nonce}:([-+.0-9eE]+)\\u0000"')
     return marked.sub(lambda match: match.group(1), text)

@@ -7,6 +7,9 @@ a GUI needs; `Store` holds the state and tells subscribers. An operation is a *s
 (one run followed to exactly one end); the socket that carries it is its *link*.
 """
 
+from typing import TYPE_CHECKING, Any
+
+from gatewayops._lazy import LazyExports
 from gatewayops.store._actions import (
     TRANSPORT_ACTIONS,
     Action,
@@ -51,12 +54,6 @@ from gatewayops.store._config import (
 from gatewayops.store._delivery import (
     dedupe_key,
 )
-from gatewayops.store._diff import (
-    ABSENT,
-    Change,
-    diff,
-    format_changes,
-)
 from gatewayops.store._effects import (
     Effect,
     ExecuteTool,
@@ -75,12 +72,6 @@ from gatewayops.store._interventions import (
     INTERVENTION_TABLE,
     MAX_INTERVENTION_WAIT_MS,
     InterventionEvent,
-)
-from gatewayops.store._invariants import (
-    InvariantChecker,
-    InvariantWatch,
-    Position,
-    Violation,
 )
 from gatewayops.store._lifecycle import (
     CONNECTION_TABLE,
@@ -175,6 +166,20 @@ from gatewayops.store._transcript import (
     Transcript,
     UserMessage,
 )
+
+if TYPE_CHECKING:
+    from gatewayops.store._diff import (
+        ABSENT,
+        Change,
+        diff,
+        format_changes,
+    )
+    from gatewayops.store._invariants import (
+        InvariantChecker,
+        InvariantWatch,
+        Position,
+        Violation,
+    )
 
 __all__ = [
     "ABSENT",
@@ -314,3 +319,22 @@ __all__ = [
     "transcript",
     "transition",
 ]
+
+_LAZY = LazyExports(
+    __name__,
+    {
+        "gatewayops.store._diff": ("ABSENT", "Change", "diff", "format_changes"),
+        "gatewayops.store._invariants": (
+            "InvariantChecker",
+            "InvariantWatch",
+            "Position",
+            "Violation",
+        ),
+    },
+)
+"""What a reducer step never needs (diffing states, checking invariants): imported on
+first use."""
+
+
+def __getattr__(name: str) -> Any:
+    return _LAZY.load(name)

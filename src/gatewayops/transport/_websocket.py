@@ -224,7 +224,10 @@ def _unwrap(
         return body_error
     failures = [error for error in leaves if not isinstance(error, trio.Cancelled)]
     if not failures:
-        return group  # only cancellation: the scopes that asked for it will catch it
+        # Only cancellation: the scopes that asked for it will catch it. The block's own
+        # exception when there is one, so the caller's `async with` sees what it threw in
+        # and no new group (whose traceback would hold the caller's frame) goes up.
+        return group if body_error is None else body_error
     first = failures[0]
     if isinstance(first, TransportError):
         return first
@@ -339,4 +342,14 @@ class WebSocketTransport:
                 finally:
                     reader.scope.cancel()
         except BaseExceptionGroup as group:
-            raise _unwrap(group, body_error, opened) from None
+            raised = _unwrap(group, body_error, opened)
+            context = raised.__context__
+            try:
+                raise raised from None
+            finally:
+                # No reference cycle left behind (each would keep every frame of the
+                # cancelled stack alive until a full collection): the error must not get
+                # the group it replaces as its context, and this frame, which its traceback
+                # holds, must not hold it.
+                raised.__context__ = context
+                del raised, context, body_error
