@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from gatewayops._question_text import Reply, answer_result
 from gatewayops.cli._lab import Check, Expectation, Lab, streamed
 from gatewayops.gateway import RunHandle, Script, asking_run
 from gatewayops.gateway._asking import answer_text
@@ -27,16 +28,15 @@ _WAIT_MS = 20_000
 _FREE_TEXT = "Release 42"
 
 
-def demo_answer(request: ReviewedRequest) -> Any:
-    """What the demo answers: each question's first option (its id, else its label), or
-    free text for a question whose only option stands for typing."""
-    answers = []
-    for question in request.questions:
-        first = question.options[0]
-        if first.id == "free_text":
-            return _FREE_TEXT
-        answers.append({"question": question.question, "selected": [first.id or first.label]})
-    return {"answers": answers}
+def demo_answer(request: ReviewedRequest) -> dict[str, Any]:
+    """What the demo answers, in the shape `watch` and the GUI send (`answer_result`):
+    each question's first option, or free text for a question whose only option stands
+    for typing."""
+    replies: list[Reply] = [
+        _FREE_TEXT if question.options[0].id == "free_text" else (0,)
+        for question in request.questions
+    ]
+    return answer_result(request, replies)
 
 
 def _answering(decline: bool) -> Callable[[Lab, RunHandle], Awaitable[None]]:
