@@ -94,6 +94,25 @@ _MIDDLE = st.sampled_from(
         ),
         ("step_start", {"phase": "human_approval", "requiresApproval": True}),
         ("step_complete", {"phase": "execution_complete"}),
+        (
+            "stream_chunk",
+            {
+                "chunkType": "tools_calling",
+                "toolsCalling": [
+                    {"id": "t2", "identifier": "web", "apiName": "q", "arguments": "{"}
+                ],
+            },
+        ),
+        ("tool_end", {"isSuccess": True, "payload": {"id": "t2", "identifier": "web"}}),
+        ("step_start", {"uiMessages": [{"id": "m1", "role": "assistant", "content": "hi"}]}),
+        (
+            "message_patch",
+            {
+                "revision": 1,
+                "deletes": ["m0"],
+                "upserts": [{"afterId": None, "message": {"id": "m2", "role": "assistant"}}],
+            },
+        ),
     ]
 )
 _ENDS: st.SearchStrategy[dict[str, Any]] = st.sampled_from(
@@ -101,6 +120,18 @@ _ENDS: st.SearchStrategy[dict[str, Any]] = st.sampled_from(
         {"type": "agent_event", "event": _event("agent_runtime_end", {})},
         {"type": "agent_event", "event": _event("agent_runtime_end", {"reason": "interrupted"})},
         {"type": "agent_event", "event": _event("error", {"message": "boom"})},
+        {
+            "type": "agent_event",
+            "event": _event(
+                "error",
+                {"errorType": "AgentRuntimeError", "error": "no cli", "body": {"cmd": "npm i"}},
+            ),
+        },
+        {
+            "type": "agent_event",
+            "event": _event("agent_runtime_end", {"messagePatchMode": True, "messageRevision": 3}),
+        },
+        {"type": "resume_complete", "status": "completed", "gap": True},
         {"type": "session_complete"},
         {"type": "resume_complete", "status": "completed"},
         {"type": "auth_failed", "reason": "operation not found"},
