@@ -100,6 +100,17 @@ _ENDINGS: dict[FinishSource, tuple[str, str]] = {
         "for): rather than leave the run open, it ends here, once, with its socket closed; "
         "the detail names the exception and where it was raised.",
     ),
+    FinishSource.STATUS_CHANGE: (
+        "`completed`, `failed`, `interrupted`",
+        "Protocol v2: a terminal `status_change` from the hub (its watchdog, say) that is "
+        "not an owed echo of a member's terminal.",
+    ),
+    FinishSource.V2_UNAVAILABLE: (
+        "`unreachable`",
+        "Protocol v2 without the fallback to v1: the user's socket never reached `ready` "
+        "within `StoreConfig.v2_dial_budget` dials in a row (or the hub refused it for "
+        "good), so every run it carried ends here rather than wait for ever.",
+    ),
 }
 
 

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+import gatewayops.store._commit as commit_module
 import gatewayops.store._endings as endings
 import gatewayops.store._link_v1 as link_v1
 import gatewayops.store._reducer as reducer
@@ -40,7 +41,7 @@ def _auth_failed_not_terminal(mp: pytest.MonkeyPatch) -> None:
 
 
 def _finish_keeps_the_connection(mp: pytest.MonkeyPatch) -> None:
-    mp.setattr(reducer, "closed", lambda link: link)
+    mp.setattr(commit_module, "closed", lambda link: link)
 
 
 def _refresh_not_single_flight(mp: pytest.MonkeyPatch) -> None:
@@ -69,7 +70,7 @@ def _backoff_uncapped(mp: pytest.MonkeyPatch) -> None:
 
 
 def _topic_marker_never_cleared(mp: pytest.MonkeyPatch) -> None:
-    real = reducer._commit
+    real = commit_module.commit
 
     def commit(state: Any, *args: Any) -> Any:
         result = real(state, *args)

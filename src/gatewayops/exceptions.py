@@ -27,6 +27,7 @@ __all__ = [
     "ProtocolError",
     "RemoteProtocolError",
     "ReplayFormatError",
+    "TokenRequired",
     "TokenUnavailable",
     "TopicBusy",
     "TransportError",
@@ -68,6 +69,11 @@ class LocalUsageError(GatewayOpsError):
 
 class InvalidGatewayUrl(LocalUsageError, ValueError):
     """A gateway URL that is empty or has a scheme other than ws, wss, http or https."""
+
+
+class TokenRequired(LocalUsageError, ValueError):
+    """A v1 operation was started or attached without its token (v1 authenticates each
+    operation's socket with it; only v2 may do without, using the user token)."""
 
 
 class KeywordArgumentsRequired(LocalUsageError, TypeError):

@@ -49,6 +49,7 @@ from gatewayops.store import (
     MessageReceived,
     MessagesFetched,
     MessagesFetchFailed,
+    NetworkRestored,
     NotifyFinished,
     OperationAttached,
     OperationDetached,
@@ -191,6 +192,7 @@ def _one_of_each() -> list[Item]:
         TokenReplaced(operation_id="op", token="secret"),
         ReconnectRequested(operation_id="op"),
         OperationForgotten(operation_id="op"),
+        NetworkRestored(),
         SocketWentQuiet(link_id="op", generation=3, quiet_ms=180_000),
         HandlingFailed(operation_id="op", error="internal error carrying out X"),
         InterventionAnswered(
@@ -233,8 +235,9 @@ def test_every_action_and_effect_class_round_trips() -> None:
     items = _one_of_each()
     assert {type(item) for item in items} == set(PLACES)
     for item in items:
-        assert item_subject(item) == "op"
-        decoded = decode_item(json.loads(json.dumps(encode_item(item))), "op")
+        subject = "" if isinstance(item, NetworkRestored) else "op"  # about every link
+        assert item_subject(item) == subject
+        decoded = decode_item(json.loads(json.dumps(encode_item(item))), subject)
         if isinstance(item, TokenReplaced):
             assert decoded == TokenReplaced(operation_id="op", token=REDACTED)
         else:

@@ -23,19 +23,19 @@ _SHAPES = [
         "start",
         (OP, TOPIC, GATEWAY, TOKEN),
         "Client.start takes keyword arguments: "
-        "start(operation_id=..., topic_id=..., gateway_url=..., token=...)",
+        "start(operation_id=..., topic_id=..., gateway_url=...)",
     ),
     (
         "attach",
         (OP, TOPIC, GATEWAY, TOKEN),
         "Client.attach takes keyword arguments: "
-        "attach(operation_id=..., topic_id=..., gateway_url=..., token=...)",
+        "attach(operation_id=..., topic_id=..., gateway_url=...)",
     ),
     (
         "attach",
         (OP,),
         "Client.attach takes keyword arguments: "
-        "attach(operation_id=..., topic_id=..., gateway_url=..., token=...)",
+        "attach(operation_id=..., topic_id=..., gateway_url=...)",
     ),
 ]
 

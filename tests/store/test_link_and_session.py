@@ -36,6 +36,7 @@ from gatewayops.store import (
     MessageReceived,
     MessagesFetched,
     MessagesFetchFailed,
+    NetworkRestored,
     Operation,
     OperationAttached,
     OperationDetached,
@@ -98,7 +99,12 @@ from .helpers import (
     tool_result,
 )
 
-LINK_KINDS = (TimerKind.CONNECT_WATCHDOG, TimerKind.HEARTBEAT, TimerKind.BACKOFF)
+LINK_KINDS = (
+    TimerKind.CONNECT_WATCHDOG,
+    TimerKind.HEARTBEAT,
+    TimerKind.BACKOFF,
+    TimerKind.IDLE_CLOSE,
+)
 OPERATION_KINDS = (
     TimerKind.RESUME_FLUSH,
     TimerKind.REFRESH_RETRY,
@@ -166,11 +172,11 @@ def _about_operations(op_id: str) -> list[Action]:
 def test_the_samples_cover_every_action_class() -> None:
     """Every class of `Action` is sampled below (a new one must be classified here)."""
     sampled = {type(action) for action in [*_about_links("l"), *_about_operations("o")]}
-    assert sampled == set(get_args(Action))
+    assert sampled | {NetworkRestored} == set(get_args(Action))
     assert {type(action) for action in _transport("l")} == TRANSPORT_ACTIONS
 
 
-def test_link_timers_are_the_watchdog_heartbeat_and_backoff() -> None:
+def test_link_timers_are_the_watchdog_heartbeat_backoff_and_idle_close() -> None:
     """`Timer.of_link` holds exactly for the kinds in `LINK_TIMERS`."""
     assert frozenset(LINK_KINDS) == LINK_TIMERS
     assert set(LINK_KINDS) | set(OPERATION_KINDS) == set(TimerKind)
@@ -193,6 +199,15 @@ def test_subject_of_anything_else_is_the_operation(action: Action) -> None:
     """Application actions, effect results and an operation's timers name the operation."""
     assert subject(action) == "op-9"
     assert not is_about_a_link(action)
+
+
+def test_the_network_coming_back_is_about_no_one_link() -> None:
+    """`NetworkRestored` is about every link: its subject is "" and no single link or
+    operation is `concerned` (the runtime follows every link for it)."""
+    action = NetworkRestored()
+    assert subject(action) == ""
+    assert not is_about_a_link(action)
+    assert concerned(GatewayState(), action) == (None, None)
 
 
 # --------------------------------------------------------------------------- concerned

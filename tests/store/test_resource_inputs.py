@@ -26,12 +26,15 @@ from gatewayops.store import (
     Operation,
     OperationStatus,
     Outcome,
+    Protocol,
     RefreshState,
     RefreshStatus,
     Result,
     ResumeState,
     ResumeStatus,
     StoreConfig,
+    Timer,
+    TimerKind,
     Tool,
     ToolStatus,
     Transcript,
@@ -49,6 +52,7 @@ OTHER_VALUES: dict[str, Any] = {
     "echo": EchoGuard(owed_echoes=2),
     "transcript": Transcript(events=5, ended=True),
     "stop_requested": True,
+    "executor": False,
     "bad_frames": 3,
     "problems": 4,
     "last_problem": "something",
@@ -123,14 +127,19 @@ def test_a_missing_operation_is_reported() -> None:
     assert not resources_may_differ(op, op)
 
 
-LINK_INPUTS = ("id", "url", "status", "generation", "attempt", "heartbeat_ticks")
-"""The `Link` fields `link_resources` reads."""
+LINK_INPUTS = ("id", "url", "status", "generation", "attempt", "heartbeat_ticks", "protocol")
+"""The `Link` fields `link_resources` reads (and, for a v2 link, `sessions`: whether it
+carries any, see `test_a_lazy_v2_link_with_no_session_arms_its_idle_close`)."""
 
 LINK_OTHER_VALUES: dict[str, Any] = {
     "operation_id": "another-operation",
     "missed_heartbeats": 2,
     "quiet": True,
     "ever_opened": True,
+    "auth_failures": 2,
+    "failed_dials": 2,
+    "unavailable": True,
+    "last_problem": "something",
 }
 
 
@@ -152,7 +161,20 @@ def sample_links() -> list[Link]:
 
 def test_every_link_field_is_classified() -> None:
     """Each field of `Link` is either read by `link_resources` or known not to be."""
-    assert set(attrs.fields_dict(Link)) == set(LINK_INPUTS) | set(LINK_OTHER_VALUES)
+    assert set(attrs.fields_dict(Link)) == set(LINK_INPUTS) | set(LINK_OTHER_VALUES) | {"sessions"}
+
+
+def test_a_lazy_v2_link_with_no_session_arms_its_idle_close() -> None:
+    """A lazy v2 link (the default) that carries no session wants its idle close; one
+    that carries a session, or a keep-alive one, does not."""
+    link = attrs.evolve(sample_links()[0], status=ConnectionStatus.CONNECTED, protocol=Protocol.V2)
+    idle = {timer.kind for timer in link_resources(link, StoreConfig()) if isinstance(timer, Timer)}
+    assert TimerKind.IDLE_CLOSE in idle
+    carrying = attrs.evolve(link, sessions=immutables.Map({"op-1": True}))
+    kept = StoreConfig(v2_keep_alive=True)
+    for config, candidate in ((StoreConfig(), carrying), (kept, link)):
+        kinds = {t.kind for t in link_resources(candidate, config) if isinstance(t, Timer)}
+        assert TimerKind.IDLE_CLOSE not in kinds
 
 
 @pytest.mark.parametrize("field", list(LINK_OTHER_VALUES))
@@ -175,6 +197,7 @@ def test_each_link_input_changes_the_resources_somewhere(field: str) -> None:
         "generation": 3,
         "attempt": 4,
         "heartbeat_ticks": 5,
+        "protocol": Protocol.V2,
     }
     assert any(
         link_resources(attrs.evolve(link, **{field: other[field]}), config)

@@ -108,7 +108,8 @@ def test_silence_never_completes_an_attached_operation() -> None:
     assert op_of(state).status is OperationStatus.RUNNING
     assert op_of(state).outcome is None
     assert is_input_loading(state, TOPIC)
-    never_armed = {  # no refresh, no tool, no intervention was asked for
+    never_armed = {  # no refresh, no tool, no intervention was asked for; a v1 link
+        TimerKind.IDLE_CLOSE,
         TimerKind.REFRESH_RETRY,
         TimerKind.REFRESH_TIMEOUT,
         TimerKind.TOOL_DEADLINE,

@@ -34,7 +34,7 @@ from gatewayops.effects._handlers import (
     SubmitInterventionFn,
     ToolHandler,
 )
-from gatewayops.effects._runtime import Runtime
+from gatewayops.effects._runtime import Runtime, UserTokenFn
 from gatewayops.exceptions import ClientClosed, KeywordArgumentsRequired, UnknownOperation
 from gatewayops.store import (
     Action,
@@ -44,11 +44,13 @@ from gatewayops.store import (
     InvariantWatch,
     Listener,
     Middleware,
+    NetworkRestored,
     OperationAttached,
     OperationDetached,
     OperationForgotten,
     OperationStarted,
     Outcome,
+    Protocol,
     ReconnectRequested,
     StopRequested,
     StoreConfig,
@@ -148,18 +150,36 @@ class Client:
         self._runtime.dispatch(action)
 
     @_by_keyword
-    def start(self, *, operation_id: str, topic_id: str, gateway_url: str, token: str) -> None:
+    def start(
+        self,
+        *,
+        operation_id: str,
+        topic_id: str,
+        gateway_url: str,
+        token: str = "",
+        executor: bool = True,
+    ) -> None:
         """Follow a new run from its first event.
+
+        `token` is the run's JWT, required on v1; on v2 the user token authenticates and
+        this one serves a fallback to v1 ("" asks `refresh_token` for one then).
+        `executor`: this client runs the run's client-side tools (v2 subscribes as the
+        executor; the hub sends `tool_execute` only to an executor).
 
         Raises:
             KeywordArgumentsRequired: the arguments were passed by position.
             OperationAlreadyExists: the operation id is already known.
             TopicBusy: another running operation holds the topic.
             InvalidGatewayUrl: the gateway URL is empty or has a wrong scheme.
+            TokenRequired: protocol v1 and no token.
         """
         self.dispatch(
             OperationStarted(
-                operation_id=operation_id, topic_id=topic_id, gateway_url=gateway_url, token=token
+                operation_id=operation_id,
+                topic_id=topic_id,
+                gateway_url=gateway_url,
+                token=token,
+                executor=executor,
             )
         )
 
@@ -170,12 +190,15 @@ class Client:
         operation_id: str,
         topic_id: str,
         gateway_url: str,
-        token: str,
+        token: str = "",
         last_event_id: str = "",
+        executor: bool = True,
     ) -> None:
         """Follow an operation that is already running (reload, revisit, second device).
 
-        With no `last_event_id` the replay is buffered, deduplicated and shown in order.
+        With no `last_event_id` the replay is buffered, deduplicated and shown in order
+        (on v2 the hub replays in order and ids seen are dropped). `token` and
+        `executor` as for `start`.
 
         Raises:
             KeywordArgumentsRequired: the arguments were passed by position.
@@ -190,6 +213,7 @@ class Client:
                 gateway_url=gateway_url,
                 token=token,
                 last_event_id=last_event_id,
+                executor=executor,
             )
         )
 
@@ -233,6 +257,12 @@ class Client:
             OperationFinished: the operation already finished.
         """
         self.dispatch(ReconnectRequested(operation_id=operation_id))
+
+    def network_restored(self) -> None:
+        """The network came back (a browser's ``online``, a window shown again): every
+        link waiting out a backoff dials now, with its backoff started again. Call it
+        from the platform's own signal; it is cheap when nothing waits."""
+        self.dispatch(NetworkRestored())
 
     def forget(self, operation_id: str) -> None:
         """Drop a finished operation from the state now (its outcome, transcript, link).
@@ -371,6 +401,19 @@ class Client:
         await self._runtime.aclose()
 
 
+def _configured(
+    config: StoreConfig, protocol: Protocol | str | None, fallback: str | None
+) -> StoreConfig:
+    """`config` with the protocol and fallback `open_client` was given (when given)."""
+    if protocol is not None:
+        config = attrs.evolve(config, protocol=protocol)
+    if fallback is not None:
+        if fallback != "v1":
+            raise ValueError(f"fallback: expected 'v1' or None, got {fallback!r}")
+        config = attrs.evolve(config, v2_fallback=True)
+    return config
+
+
 @asynccontextmanager
 async def open_client(
     *,
@@ -387,6 +430,9 @@ async def open_client(
     recorder: Middleware | None = None,
     check_invariants: bool = False,
     max_concurrent_dials: int = 64,
+    protocol: Protocol | str | None = None,
+    user_token: UserTokenFn | None = None,
+    fallback: str | None = None,
 ) -> AsyncIterator[Client]:
     """Run a client for the duration of an ``async with`` block.
 
@@ -426,6 +472,19 @@ async def open_client(
         max_concurrent_dials: handshakes in flight at once (dial to open socket); more
             dials wait their turn, in order, and each one's connect watchdog counts
             from its own start, so thousands of starts connect without a storm.
+        protocol: ``"v1"`` (one socket per operation, the default) or ``"v2"`` (one
+            socket per user carrying every operation followed; PROTOCOL.md 7); sets
+            `StoreConfig.protocol`.
+        user_token: v2: ``await user_token()`` returns a fresh user-level JWT; awaited
+            before every dial of the user's socket (a failure counts as a failed
+            dial). Required with v2.
+        fallback: v2: ``"v1"`` moves every live operation to a v1 socket of its own
+            when v2 cannot be had (`StoreConfig.v2_dial_budget`); None (the default)
+            ends them as unreachable instead. Sets `StoreConfig.v2_fallback`.
+
+    Raises:
+        ValueError: an argument out of range: `max_concurrent_dials`, an unknown
+            `protocol` or `fallback`, or v2 without `user_token`.
 
     Yields:
         The client. Leaving the block closes it like `Client.aclose`.
@@ -434,7 +493,9 @@ async def open_client(
         raise ValueError(
             f"max_concurrent_dials: expected a positive int, got {max_concurrent_dials!r}"
         )
-    store_config = StoreConfig() if config is None else config
+    store_config = _configured(StoreConfig() if config is None else config, protocol, fallback)
+    if store_config.protocol is Protocol.V2 and user_token is None:
+        raise ValueError("protocol v2: user_token is required (the user's socket needs one)")
     watch = InvariantWatch(store_config) if check_invariants else None
     extra = tuple(m for m in (watch, recorder) if m is not None)
     async with trio.open_nursery() as nursery:
@@ -451,6 +512,8 @@ async def open_client(
             random_seed=random_seed,
             middleware=(*middleware, *extra),
             max_concurrent_dials=max_concurrent_dials,
+            user_token=user_token,
+            client_id=uuid.uuid4().hex,
         )
         client = Client(runtime, watch)
         try:

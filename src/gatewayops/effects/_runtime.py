@@ -55,6 +55,7 @@ from gatewayops.effects._handlers import (
 )
 from gatewayops.effects._sockets import SocketEntry, run_socket
 from gatewayops.exceptions import LocalUsageError
+from gatewayops.protocol import mux_url
 from gatewayops.store import (
     Action,
     Effect,
@@ -62,9 +63,11 @@ from gatewayops.store import (
     FetchMessages,
     GatewayState,
     HandlingFailed,
+    Link,
     Middleware,
     NotifyFinished,
     Outcome,
+    Protocol,
     RefreshToken,
     RequestInterrupt,
     Resource,
@@ -86,9 +89,12 @@ from gatewayops.store import (
 )
 from gatewayops.transport import Transport
 
-__all__ = ["Runtime", "RuntimeStatistics"]
+__all__ = ["Runtime", "RuntimeStatistics", "UserTokenFn"]
 
 logger = get_logger("gatewayops.effects")
+
+UserTokenFn = Callable[[], Awaitable[str]]
+"""``await user_token()``: a fresh user-level JWT for the v2 socket (before every dial)."""
 
 _NO_RESOURCES: frozenset[Resource] = frozenset()
 
@@ -111,12 +117,14 @@ class _Waiter:
     notified (kept here, as the store may forget the operation before its socket
     tasks have exited)."""
 
-    __slots__ = ("event", "link_id", "outcome")
+    __slots__ = ("event", "link_id", "outcome", "own_link")
 
-    def __init__(self, link_id: str, outcome: Outcome | None) -> None:
+    def __init__(self, link_id: str, outcome: Outcome | None, own_link: bool) -> None:
         self.event = trio.Event()
         self.link_id = link_id
         self.outcome = outcome
+        self.own_link = own_link
+        """False for a v2 session: its sockets are the user's, not waited for."""
 
 
 @attrs.frozen(kw_only=True)
@@ -157,6 +165,8 @@ class Runtime:
         random_seed: int | None,
         middleware: Sequence[Middleware],
         max_concurrent_dials: int,
+        user_token: UserTokenFn | None = None,
+        client_id: str = "",
     ) -> None:
         self.store = Store(GatewayState(config=config), middleware=middleware)
         self.nursery = nursery
@@ -169,6 +179,8 @@ class Runtime:
         self._jitter = jitter
         self._random = random.Random(random_seed)
         self._dials = trio.CapacityLimiter(max_concurrent_dials)
+        self._user_token = user_token
+        self._client_id = client_id
         self._pending: deque[Action] = deque()
         self._dispatching = False
         self.closed = False
@@ -284,19 +296,48 @@ class Runtime:
     # ------------------------------------------------------------------ resources
 
     def _reconcile(self, change: Transition) -> None:
-        """Follow the resources of the link and the operation the step is about."""
+        """Follow the resources of the link and the operation the step is about (news of
+        a v2 link as a whole, and the network coming back, may change many)."""
         state, old = change.step.state, change.old
         link_id, operation_id = concerned(state, change.action)
+        if link_id is None and operation_id is None:  # NetworkRestored: every link
+            for each in state.links.values():
+                if each is not old.links.get(each.id):
+                    self._follow(("link", each.id), link_resources(each, state.config))
+            return
         if link_id is not None:
             link, before = state.links.get(link_id), old.links.get(link_id)
             if link is not before:
-                wanted = _NO_RESOURCES if link is None else link_resources(link, state.config)
-                self._follow(("link", link_id), wanted)
+                self._follow_link(state, link_id)
+                if operation_id is None and before is not None:
+                    self._fan_out(change, before, link)
         if operation_id is not None:
-            op, earlier = state.operations.get(operation_id), old.operations.get(operation_id)
-            if op is not earlier and resources_may_differ(earlier, op):
-                wanted = _NO_RESOURCES if op is None else operation_resources(op, state.config)
-                self._follow(("operation", operation_id), wanted)
+            self._follow_operation(change, operation_id)
+
+    def _follow_link(self, state: GatewayState, link_id: str) -> None:
+        link = state.links.get(link_id)
+        wanted = _NO_RESOURCES if link is None else link_resources(link, state.config)
+        self._follow(("link", link_id), wanted)
+
+    def _follow_operation(self, change: Transition, operation_id: str) -> None:
+        state, old = change.step.state, change.old
+        op, earlier = state.operations.get(operation_id), old.operations.get(operation_id)
+        if op is not earlier and resources_may_differ(earlier, op):
+            wanted = _NO_RESOURCES if op is None else operation_resources(op, state.config)
+            self._follow(("operation", operation_id), wanted)
+        if op is not None and earlier is not None and op.link_id != earlier.link_id:
+            self._follow_link(state, op.link_id)  # moved to a link of its own (v1 fallback)
+
+    def _fan_out(self, change: Transition, before: Link, link: Link | None) -> None:
+        """News of a v2 link as a whole (`ready`, a loss, 4401, the fallback): follow every
+        session it carried or carries. O(sessions), on such news only."""
+        if before.protocol is not Protocol.V2:
+            return
+        carried = set(before.sessions)
+        if link is not None:
+            carried.update(link.sessions)
+        for operation_id in carried:
+            self._follow_operation(change, operation_id)
 
     def _follow(self, owner: tuple[str, str], new: frozenset[Resource]) -> None:
         """Close and cancel what `owner` no longer wants, then open and arm what it does."""
@@ -331,9 +372,19 @@ class Runtime:
                 SendFailed(link_id=socket.link_id, generation=socket.generation, message=message)
             )
 
+    async def _socket_url(self, socket: Socket) -> str:
+        """The URL to dial: v1's as it is; v2's with a user token fetched now."""
+        if socket.protocol is not Protocol.V2:
+            return socket.url
+        if self._user_token is None:
+            raise LocalUsageError("protocol v2 needs open_client(user_token=...)")
+        return mux_url(socket.url, await self._user_token(), self._client_id)
+
     async def _socket_task(self, entry: SocketEntry) -> None:
         try:
-            await run_socket(entry, self.transport, self.dispatch_from_task, self._dials)
+            await run_socket(
+                entry, self.transport, self.dispatch_from_task, self._dials, self._socket_url
+            )
         finally:
             link_id = entry.socket.link_id
             left = self._socket_tasks[link_id] - 1
@@ -437,10 +488,13 @@ class Runtime:
         """Wake `wait_finished` callers once the operation ended and its link's socket
         tasks have all exited."""
         waiter = self._waiters.get(operation_id)
-        if waiter is None or waiter.outcome is None or waiter.link_id in self._socket_tasks:
+        if waiter is None or waiter.outcome is None:
+            return
+        if waiter.own_link and waiter.link_id in self._socket_tasks:
             return
         del self._waiters[operation_id]
-        del self._waiting_links[waiter.link_id]
+        if waiter.own_link:
+            del self._waiting_links[waiter.link_id]
         waiter.event.set()
 
     async def wait_settled(self, operation_id: str) -> Outcome | None:
@@ -453,12 +507,16 @@ class Runtime:
         op = self.store.state.operations.get(operation_id)
         if op is None:
             return None
-        if self.closed or (op.outcome is not None and op.link_id not in self._socket_tasks):
+        own_link = op.link_id == op.id  # a v2 link is the user's: it outlives the run
+        if self.closed or (
+            op.outcome is not None and (not own_link or op.link_id not in self._socket_tasks)
+        ):
             return op.outcome
         waiter = self._waiters.get(operation_id)
         if waiter is None:
-            waiter = self._waiters[operation_id] = _Waiter(op.link_id, op.outcome)
-            self._waiting_links[op.link_id] = operation_id
+            waiter = self._waiters[operation_id] = _Waiter(op.link_id, op.outcome, own_link)
+            if own_link:
+                self._waiting_links[op.link_id] = operation_id
         await waiter.event.wait()
         return waiter.outcome
 

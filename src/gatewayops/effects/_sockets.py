@@ -12,27 +12,33 @@ a consumer; a writer task in the same scope writes the outbox in order, and a wa
 reports `SocketWentQuiet` when `quiet_after_ms` passes with no frame but heartbeat acks
 (once, until the next frame). Each socket reports exactly one ending (`SocketFailed` if
 it never opened, `SocketClosed` otherwise) unless it was removed first, in which case it
-reports nothing more. Must not know: what frames mean, the store's state, or which
+reports nothing more. A v2 socket's URL is the gateway's base URL: `resolve_url` turns
+it into the socket URL right before the dial (awaiting the user token; a failure to get
+one is the dial's failure, `SocketFailed`, retryable), and its frames are read and
+written with the v2 codec. Must not know: what frames mean, the store's state, or which
 transport it is given.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 
 import trio
 
-from gatewayops._secrets import get_logger
+from gatewayops._secrets import get_logger, redact_secrets
 from gatewayops.protocol import (
     ClientMessage,
     HeartbeatAck,
+    MuxClientMessage,
     encode,
+    encode_mux,
 )
 from gatewayops.store import (
     Action,
     MessageReceived,
+    Protocol,
     Socket,
     SocketClosed,
     SocketFailed,
@@ -42,11 +48,14 @@ from gatewayops.store import (
 )
 from gatewayops.transport import ConnectFailed, Connection, ConnectionEnded, Transport
 
-__all__ = ["SocketEntry", "run_socket"]
+__all__ = ["ResolveUrl", "SocketEntry", "run_socket"]
 
 logger = get_logger("gatewayops.effects")
 
 Dispatch = Callable[[Action], None]
+ResolveUrl = Callable[[Socket], Awaitable[str]]
+"""The URL to dial for a socket resource (v2: with a fresh user token in it)."""
+Frame = ClientMessage | MuxClientMessage
 
 
 class SocketEntry:
@@ -68,8 +77,8 @@ class SocketEntry:
     def __init__(self, socket: Socket) -> None:
         self.socket = socket
         self.scope = trio.CancelScope()
-        self._outbox_send, self._outbox = trio.open_memory_channel[ClientMessage](math.inf)
-        self.in_flight: ClientMessage | None = None
+        self._outbox_send, self._outbox = trio.open_memory_channel[Frame](math.inf)
+        self.in_flight: Frame | None = None
         self.removed = False
         self.ended = False
         self.dialling = trio.Event()
@@ -87,15 +96,15 @@ class SocketEntry:
             self.news = None
 
     @property
-    def outbox(self) -> trio.MemoryReceiveChannel[ClientMessage]:
+    def outbox(self) -> trio.MemoryReceiveChannel[Frame]:
         """The frames waiting to be written, in order."""
         return self._outbox
 
-    def enqueue(self, message: ClientMessage) -> None:
+    def enqueue(self, message: Frame) -> None:
         """Queue a frame for the writer (never blocks)."""
         self._outbox_send.send_nowait(message)
 
-    def remove(self) -> list[ClientMessage]:
+    def remove(self) -> list[Frame]:
         """Mark removed, cancel the task, and return the frames that were not written."""
         self.removed = True
         self.scope.cancel()
@@ -120,6 +129,7 @@ def _end(entry: SocketEntry, dispatch: Dispatch, action: SocketClosed | SocketFa
 async def _pump(entry: SocketEntry, connection: Connection, dispatch: Dispatch) -> None:
     link_id = entry.socket.link_id
     generation = entry.socket.generation
+    protocol = entry.socket.protocol
     while True:
         try:
             frame = await connection.receive()
@@ -129,7 +139,7 @@ async def _pump(entry: SocketEntry, connection: Connection, dispatch: Dispatch) 
             )
             _end(entry, dispatch, closed)
             return
-        action = frame_received(link_id, generation, frame)
+        action = frame_received(link_id, generation, frame, protocol=protocol)
         if type(action) is not MessageReceived or type(action.message) is not HeartbeatAck:
             entry.heard()
         if entry.removed:
@@ -138,10 +148,11 @@ async def _pump(entry: SocketEntry, connection: Connection, dispatch: Dispatch) 
 
 
 async def _write(entry: SocketEntry, connection: Connection, dispatch: Dispatch) -> None:
+    v2 = entry.socket.protocol is Protocol.V2
     async for message in entry.outbox:
         entry.in_flight = message
         try:
-            text = encode(message)
+            text = encode_mux(message) if v2 else encode(message)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             logger.exception("cannot encode a %s frame; it is dropped", type(message).__name__)
             entry.in_flight = None
@@ -182,15 +193,32 @@ async def _watch_quiet(entry: SocketEntry, dispatch: Dispatch) -> None:
         await news.wait()
 
 
+async def _url(socket: Socket, resolve_url: ResolveUrl) -> str:
+    try:
+        return await resolve_url(socket)
+    except ConnectFailed:
+        raise
+    except Exception as error:  # the user token could not be had: this dial failed
+        problem = redact_secrets(f"{type(error).__name__}: {error}")
+        raise ConnectFailed(f"no user token: {problem}") from None
+
+
 async def _connect_and_pump(
-    entry: SocketEntry, transport: Transport, dispatch: Dispatch, dials: trio.CapacityLimiter
+    entry: SocketEntry,
+    transport: Transport,
+    dispatch: Dispatch,
+    dials: trio.CapacityLimiter,
+    resolve_url: ResolveUrl,
 ) -> None:
     socket = entry.socket
     try:
         async with AsyncExitStack() as stack:
             async with dials:  # a bounded number of handshakes at once
                 entry.dialling.set()
-                connection = await stack.enter_async_context(transport.connect(socket.url))
+                url = await _url(socket, resolve_url)
+                if entry.removed:
+                    return
+                connection = await stack.enter_async_context(transport.connect(url))
             if entry.removed:
                 return
             dispatch(SocketOpened(link_id=socket.link_id, generation=socket.generation))
@@ -219,17 +247,21 @@ async def _connect_and_pump(
 
 
 async def run_socket(
-    entry: SocketEntry, transport: Transport, dispatch: Dispatch, dials: trio.CapacityLimiter
+    entry: SocketEntry,
+    transport: Transport,
+    dispatch: Dispatch,
+    dials: trio.CapacityLimiter,
+    resolve_url: ResolveUrl,
 ) -> None:
     """The task of one socket resource; returns when it ended or was removed.
 
     `dispatch` must be synchronous and must not raise. `dials` bounds the handshakes
-    in flight (the runtime's one limiter).
+    in flight (the runtime's one limiter); `resolve_url` gives the URL to dial.
     """
     socket = entry.socket
     try:
         with entry.scope:
-            await _connect_and_pump(entry, transport, dispatch, dials)
+            await _connect_and_pump(entry, transport, dispatch, dials, resolve_url)
     except* Exception:
         logger.exception(
             "socket %s/%d: the transport broke its contract", socket.link_id, socket.generation

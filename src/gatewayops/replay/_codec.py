@@ -12,9 +12,12 @@ refuses NaN and infinities as the codec's own `decode` does). Every token is rep
 `TokenRefreshed`, and the token of every `auth` frame. A received frame is recorded as
 the message it decoded to (`to_wire`), with the problems its decoding found under
 ``"problems"`` (when there are any), so a replay reduces exactly the message the live
-client did. The operation id is not part of a payload (a record carries it once). Must
-not know: files, lines, or record numbers (errors are `ValueError`s naming the field;
-`_format` adds the line).
+client did. A protocol v2 frame of a class v1 does not share is written as
+``{"v2": <its v2 wire JSON>}`` (`mux_to_wire`, read back with `mux_from_wire` /
+`mux_client_from_wire`), so a log of either protocol says which each frame is. The
+operation id is not part of a payload (a record carries it once). Must not know: files,
+lines, or record numbers (errors are `ValueError`s naming the field; `_format` adds the
+line).
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ from gatewayops.protocol import (
     from_wire,
     to_wire,
 )
+from gatewayops.protocol._v2_client_codec import mux_client_from_wire
+from gatewayops.protocol._v2_codec import mux_from_wire
+from gatewayops.protocol._v2_encoding import mux_to_wire
+from gatewayops.protocol._v2_messages import MuxClientMessage, MuxServerMessage
 from gatewayops.store import (
     Action,
     BadMessageReceived,
@@ -53,6 +60,7 @@ from gatewayops.store import (
     MessageReceived,
     MessagesFetched,
     MessagesFetchFailed,
+    NetworkRestored,
     NotifyFinished,
     OperationAttached,
     OperationDetached,
@@ -119,6 +127,7 @@ class Kind(enum.StrEnum):
 _IN, _OUT, _LOCAL = Direction.IN, Direction.OUT, Direction.LOCAL
 PLACES: dict[type[Any], tuple[Direction, Kind]] = {
     OperationStarted: (_LOCAL, Kind.APP),
+    NetworkRestored: (_LOCAL, Kind.APP),
     OperationAttached: (_LOCAL, Kind.APP),
     StopRequested: (_LOCAL, Kind.APP),
     OperationDetached: (_LOCAL, Kind.APP),
@@ -163,18 +172,29 @@ _SUBJECT_FIELDS: dict[type[Any], str | None] = {
     for cls in PLACES
 }
 """The field naming what an item is about (a record carries it once, as ``"op"``);
-None for `TimerFired`, whose timer names its owner."""
+None for `TimerFired`, whose timer names its owner, and for `NetworkRestored`, about
+every link (its records carry "")."""
 
 
 def item_subject(item: Item) -> str:
     """The link or operation id a record of `item` carries."""
     field = _SUBJECT_FIELDS[type(item)]
     if field is None:
-        return cast(TimerFired, item).timer.owner
+        return item.timer.owner if isinstance(item, TimerFired) else ""
     return cast(str, getattr(item, field))
 
 
 _REDACTED_AUTH = Auth(token=REDACTED)
+_V2_KEY = "v2"
+"""The key a v2-only frame is wrapped in (a v1 frame's wire JSON always has a "type")."""
+
+
+def _wire(message: Any) -> dict[str, Any]:
+    """A frame's JSON in a log: v1's wire JSON, or ``{"v2": ...}`` for a v2-only class."""
+    if isinstance(message, ClientMessage | ServerMessage):
+        return to_wire(_REDACTED_AUTH if isinstance(message, Auth) else message)
+    return {_V2_KEY: mux_to_wire(message)}
+
 
 # --------------------------------------------------------------------------- encoding
 
@@ -190,8 +210,8 @@ def _to_json(value: Any, redact: bool = False) -> Any:
         return [_to_json(element) for element in value]
     if type(value) is dict:
         return {str(key): _to_json(element) for key, element in value.items()}
-    if isinstance(value, ClientMessage | ServerMessage):
-        return to_wire(_REDACTED_AUTH if isinstance(value, Auth) else value)
+    if isinstance(value, ClientMessage | ServerMessage | MuxClientMessage | MuxServerMessage):
+        return _wire(value)
     if attrs.has(type(value)):
         return {
             field.name: _to_json(getattr(value, field.name), field.name == "token")
@@ -212,7 +232,7 @@ def encode_item(item: Item) -> dict[str, Any]:
     if cls is MessageReceived or cls is SendMessage:  # the hot path: one frame each
         framed = cast(MessageReceived | SendMessage, item)
         message = framed.message
-        wire = to_wire(_REDACTED_AUTH if isinstance(message, Auth) else message)
+        wire = _wire(message)
         record = {"type": cls.__name__, "generation": framed.generation, "frame": wire}
         problems = getattr(message, "problems", ())
         if problems:
@@ -263,14 +283,24 @@ def _enumeration(cls: type[enum.Enum]) -> _Convert:
     return convert
 
 
-def _frame(decoder: Callable[[dict[str, Any]], Any], expected: Any = None) -> _Convert:
-    """Read a frame's wire JSON with the protocol codec (and check its class if given)."""
+def _frame(
+    decoder: Callable[[dict[str, Any]], Any],
+    expected: Any = None,
+    v2_decoder: Callable[[dict[str, Any]], Any] | None = None,
+) -> _Convert:
+    """Read a frame's wire JSON with the protocol codec (and check its class if given);
+    with `v2_decoder`, a ``{"v2": ...}`` frame with it."""
 
     def convert(value: Any, path: str) -> Any:
         if type(value) is not dict:
             raise ValueError(f"{path}: expected a frame object, got {_json_name(value)}")
+        read = decoder
+        if v2_decoder is not None and "type" not in value and _V2_KEY in value:
+            value, path, read = value[_V2_KEY], f"{path}.{_V2_KEY}", v2_decoder
+            if type(value) is not dict:
+                raise ValueError(f"{path}: expected a frame object, got {_json_name(value)}")
         try:
-            message = decoder(value)
+            message = read(value)
         except RemoteProtocolError as error:
             raise ValueError(f"{path}: {error}") from None
         if expected is not None and not isinstance(message, expected):
@@ -281,12 +311,14 @@ def _frame(decoder: Callable[[dict[str, Any]], Any], expected: Any = None) -> _C
 
 
 _INT = _exact(int)
+_ANY_SERVER = ServerMessage | MuxServerMessage
+_ANY_CLIENT = ClientMessage | MuxClientMessage
 _FRAMES: dict[Any, _Convert] = {
-    ServerMessage: _frame(from_wire),
-    ClientMessage: _frame(client_from_wire),
+    _ANY_SERVER: _frame(from_wire, v2_decoder=mux_from_wire),
+    _ANY_CLIENT: _frame(client_from_wire, v2_decoder=mux_client_from_wire),
     ToolResult: _frame(client_from_wire, ToolResult),
 }
-_SERVER_FRAME, _CLIENT_FRAME = _FRAMES[ServerMessage], _FRAMES[ClientMessage]
+_SERVER_FRAME, _CLIENT_FRAME = _FRAMES[_ANY_SERVER], _FRAMES[_ANY_CLIENT]
 # The hot path (one frame per record) builds these from fields it has already checked.
 _new_message_received = builder(MessageReceived)
 _new_send_message = builder(SendMessage)

@@ -26,6 +26,7 @@ from gatewayops.store._actions import (
     MessageReceived,
     MessagesFetched,
     MessagesFetchFailed,
+    NetworkRestored,
     OperationAttached,
     OperationDetached,
     OperationForgotten,
@@ -47,7 +48,9 @@ from gatewayops.store._actions import (
     subject,
 )
 from gatewayops.store._config import (
+    MAX_AUTH_RETRIES,
     MAX_DELAY_MS,
+    Protocol,
     StoreConfig,
     backoff_delay_ms,
 )
@@ -187,6 +190,7 @@ __all__ = [
     "IGNORED",
     "INTERVENTION_TABLE",
     "LINK_TIMERS",
+    "MAX_AUTH_RETRIES",
     "MAX_DELAY_MS",
     "MAX_INTERVENTION_WAIT_MS",
     "OPERATION_TABLE",
@@ -232,6 +236,7 @@ __all__ = [
     "MessagesFetchFailed",
     "MessagesFetched",
     "Middleware",
+    "NetworkRestored",
     "NotifyFinished",
     "Operation",
     "OperationAttached",
@@ -242,6 +247,7 @@ __all__ = [
     "OperationStatus",
     "Outcome",
     "Position",
+    "Protocol",
     "Reasoning",
     "ReconnectRequested",
     "RefetchEvent",

@@ -3,13 +3,14 @@
 Owns: every input of `reduce`. They come from three places: the application
 (`OperationStarted`, `OperationAttached`, `StopRequested`, `OperationDetached`,
 `TokenReplaced`, `ReconnectRequested`, `OperationForgotten`, `InterventionAnswered`,
-`InterventionDeclined`), the transport (socket lifecycle and frames, each naming its
-`link_id` and carrying the socket's `generation`, so a stale socket's late news is
-dropped), and the runtime (the results of effects -- token refresh, timers, tools,
+`InterventionDeclined`, `NetworkRestored`), the transport (socket lifecycle and frames,
+each naming its `link_id` and carrying the socket's `generation`, so a stale socket's
+late news is dropped), and the runtime (the results of effects -- token refresh, timers, tools,
 interrupts, interventions, the server's message list -- and `HandlingFailed` when
 carrying something out failed).
-Application and effect actions name their `operation_id`; `TimerFired` its timer, whose
-`owner` is a link or an operation. `subject(action)` is that id, whichever it is. Must
+Application and effect actions name their `operation_id` (but `NetworkRestored`, which
+is about every link); `TimerFired` its timer, whose `owner` is a link or an operation.
+`subject(action)` is that id, whichever it is. Must
 not know: how any of them is produced.
 """
 
@@ -20,6 +21,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from gatewayops.protocol import ClientMessage, ServerMessage, ToolResult, redacted
+from gatewayops.protocol._v2_messages import MuxClientMessage, MuxServerMessage
 from gatewayops.store._resources import Timer
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "MessageReceived",
     "MessagesFetchFailed",
     "MessagesFetched",
+    "NetworkRestored",
     "OperationAttached",
     "OperationDetached",
     "OperationForgotten",
@@ -64,19 +67,27 @@ __all__ = [
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class OperationStarted:
-    """The app started a new run on `topic_id`; follow it from the first event."""
+    """The app started a new run on `topic_id`; follow it from the first event.
+
+    `token` is the run's v1 token (v2 authenticates with the user token instead, and
+    uses this one only if it falls back to v1; "" then asks `refresh_token` for one).
+    `executor`: this client runs the run's client-side tools.
+    """
 
     operation_id: str
     topic_id: str
     gateway_url: str
     token: str = attrs.field(repr=redacted)
+    executor: bool = True
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class OperationAttached:
     """The app reattaches to an operation already running (page revisit, second device).
 
-    With no `last_event_id` the replay is buffered, deduplicated and flushed in order.
+    With no `last_event_id` the replay is buffered, deduplicated and flushed in order
+    (v1; a v2 hub replays in order before `resume_complete`, and the client drops ids it
+    has seen). `token` and `executor` as for `OperationStarted`.
     """
 
     operation_id: str
@@ -84,6 +95,7 @@ class OperationAttached:
     gateway_url: str
     token: str = attrs.field(repr=redacted)
     last_event_id: str = ""
+    executor: bool = True
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -155,6 +167,12 @@ class InterventionDeclined:
     resolution_request_id: str
 
 
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class NetworkRestored:
+    """The network came back (a browser's ``online``, or a page made visible again):
+    every link waiting out a backoff dials at once, the backoff started again."""
+
+
 AppAction: TypeAlias = (
     OperationStarted
     | OperationAttached
@@ -165,6 +183,7 @@ AppAction: TypeAlias = (
     | OperationForgotten
     | InterventionAnswered
     | InterventionDeclined
+    | NetworkRestored
 )
 
 # --------------------------------------------------------------------------- transport
@@ -200,11 +219,12 @@ class SocketFailed:
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class MessageReceived:
-    """A decoded server frame arrived on this generation's socket."""
+    """A decoded server frame arrived on this generation's socket (a v2 hub frame on the
+    socket of a v2 link)."""
 
     link_id: str
     generation: int
-    message: ServerMessage
+    message: ServerMessage | MuxServerMessage
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -222,7 +242,7 @@ class SendFailed:
 
     link_id: str
     generation: int
-    message: ClientMessage
+    message: ClientMessage | MuxClientMessage
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -383,11 +403,13 @@ def is_about_a_link(action: Action) -> bool:
 
 
 def subject(action: Action) -> str:
-    """The id `action` is about: a link for transport actions, a timer's owner, else the
-    operation."""
+    """The id `action` is about: a link for transport actions, a timer's owner, "" for
+    `NetworkRestored` (every link), else the operation."""
     kind = type(action)
     if kind in TRANSPORT_ACTIONS:
         return action.link_id  # type: ignore[union-attr]
     if kind is TimerFired:
         return action.timer.owner  # type: ignore[union-attr]
+    if kind is NetworkRestored:
+        return ""  # about every link, none in particular
     return action.operation_id  # type: ignore[union-attr]

@@ -1,9 +1,11 @@
 """What the application asks for: start, attach, stop, detach, a new token, a reconnect.
 
-Owns: the application actions' effect on state (a new operation and its v1 link; a
-reattach, buffering the replay when there is no cursor; a stop asking the server to
-interrupt; a detach; a token replaced in place; an explicit reconnect with the backoff
-started again), the topic markers they claim (`TopicBusy` if a live operation holds the
+Owns: the application actions' effect on state (a new operation and its link -- a v1
+link of its own, or a session of the user's v2 link, `StoreConfig.protocol`; a
+reattach, buffering the replay when there is no cursor on v1; a stop asking the server
+to interrupt; a detach; a token replaced in place; an explicit reconnect with the backoff
+started again; the network back, redialling every link waiting out a backoff), the
+topic markers they claim (`TopicBusy` if a live operation holds the
 topic), and the misuse errors they raise, before anything changes. Must not know: frames,
 sockets, or timers.
 """
@@ -15,9 +17,11 @@ import attrs
 from gatewayops.exceptions import (
     OperationAlreadyExists,
     OperationFinished,
+    TokenRequired,
     TopicBusy,
     UnknownOperation,
 )
+from gatewayops.store import _mux
 from gatewayops.store._actions import (
     OperationAttached,
     OperationDetached,
@@ -26,15 +30,32 @@ from gatewayops.store._actions import (
     StopRequested,
     TokenReplaced,
 )
+from gatewayops.store._config import Protocol
 from gatewayops.store._delivery import NO_EFFECTS, OpStep, flush
 from gatewayops.store._effects import Effect, RequestInterrupt
 from gatewayops.store._endings import stop_following
 from gatewayops.store._lifecycle import OPERATION_TABLE, ConnectionEvent, OperationEvent, transition
 from gatewayops.store._link import dialled, redialled
 from gatewayops.store._link_v1 import v1_link
-from gatewayops.store._state import GatewayState, Operation, OperationStatus, ResumeState, Topic
+from gatewayops.store._state import (
+    ConnectionStatus,
+    GatewayState,
+    Operation,
+    OperationStatus,
+    ResumeState,
+    Topic,
+)
 
-__all__ = ["attach", "detach", "known", "reconnect", "replace_token", "start", "stop"]
+__all__ = [
+    "attach",
+    "detach",
+    "known",
+    "network_restored",
+    "reconnect",
+    "replace_token",
+    "start",
+    "stop",
+]
 
 _Placed = tuple[GatewayState, tuple[Effect, ...]]
 
@@ -61,24 +82,39 @@ def _claim_topic(state: GatewayState, topic_id: str, operation_id: str) -> Gatew
     return attrs.evolve(state, topics=state.topics.set(topic_id, topic))
 
 
-def _followed(state: GatewayState, op: Operation, url: str | None = None) -> GatewayState:
-    """`state` with `op` followed: its topic claimed and its link dialling."""
+def _followed(state: GatewayState, op: Operation, url: str | None = None) -> _Placed:
+    """`state` with `op` followed: its topic claimed and its link dialling (v2: the
+    session joins the user's link, and may subscribe at once)."""
     state = _claim_topic(state, op.topic_id, op.id)
     link = state.links.get(op.link_id)
+    if link is None and url is not None and state.config.protocol is Protocol.V2:
+        return _mux.join(state, op, url)
+    if link is not None and link.protocol is Protocol.V2:
+        return _mux.join(state, op, link.url)
     if link is None:
         assert url is not None  # a new operation comes with its gateway URL
         link = v1_link(op.id, url)
     dial = dialled(link, ConnectionEvent.DIAL)
     assert dial is not None  # an operation not followed has a disconnected link
-    return attrs.evolve(
+    state = attrs.evolve(
         state,
         operations=state.operations.set(op.id, op),
         links=state.links.set(dial.id, dial),
     )
+    return state, NO_EFFECTS
+
+
+def _check_token(state: GatewayState, action: OperationStarted | OperationAttached) -> None:
+    if not action.token and state.config.protocol is Protocol.V1:
+        raise TokenRequired(
+            f"operation {action.operation_id!r}: protocol v1 needs the run's token "
+            "(token=...; only protocol v2 authenticates with the user token)"
+        )
 
 
 def start(state: GatewayState, action: OperationStarted) -> _Placed:
     """A new run, followed from its first event."""
+    _check_token(state, action)
     if action.operation_id in state.operations:
         raise OperationAlreadyExists(f"operation {action.operation_id!r} is already known")
     op = Operation(
@@ -86,13 +122,15 @@ def start(state: GatewayState, action: OperationStarted) -> _Placed:
         topic_id=action.topic_id,
         link_id=action.operation_id,
         token=action.token,
+        executor=action.executor,
     )
-    return _followed(state, op, action.gateway_url), NO_EFFECTS
+    return _followed(state, op, action.gateway_url)
 
 
 def attach(state: GatewayState, action: OperationAttached) -> _Placed:
     """A run already going, followed again (a second attach of a followed one is skipped;
     one on another topic is refused: an operation runs on one topic)."""
+    _check_token(state, action)
     existing = state.operations.get(action.operation_id)
     if existing is not None and existing.is_finished:
         raise OperationFinished(f"operation {existing.id!r} already finished: {existing.outcome}")
@@ -103,7 +141,8 @@ def attach(state: GatewayState, action: OperationAttached) -> _Placed:
         )
     if existing is not None and existing.status is OperationStatus.RUNNING:
         return state, NO_EFFECTS
-    resume = ResumeState(on_connect=True)
+    # v1 buffers a replay with no cursor; a v2 hub replays in order, the client dedups
+    resume = ResumeState(on_connect=state.config.protocol is Protocol.V1)
     if existing is None:
         op = Operation(
             id=action.operation_id,
@@ -112,8 +151,9 @@ def attach(state: GatewayState, action: OperationAttached) -> _Placed:
             token=action.token,
             last_event_id=action.last_event_id,
             resume=resume,
+            executor=action.executor,
         )
-        return _followed(state, op, action.gateway_url), NO_EFFECTS
+        return _followed(state, op, action.gateway_url)
     status = transition(OPERATION_TABLE, existing.status, OperationEvent.ATTACH)
     op = attrs.evolve(
         existing,
@@ -121,8 +161,9 @@ def attach(state: GatewayState, action: OperationAttached) -> _Placed:
         token=action.token,
         last_event_id=existing.last_event_id or action.last_event_id,
         resume=resume,
+        executor=action.executor,
     )
-    return _followed(state, op), NO_EFFECTS
+    return _followed(state, op)
 
 
 def stop(op: Operation, action: StopRequested) -> OpStep:
@@ -157,6 +198,9 @@ def reconnect(state: GatewayState, action: ReconnectRequested) -> _Placed:
         state = _claim_topic(state, op.topic_id, op.id)
         op = attrs.evolve(op, status=transition(OPERATION_TABLE, op.status, OperationEvent.ATTACH))
     op, effects = flush(op)  # a replay being buffered belongs to the socket that goes
+    if state.links[op.link_id].protocol is Protocol.V2:
+        state, resubscribed = _mux.resubscribe(state, op)
+        return state, (*effects, *resubscribed)
     link = redialled(state.links[op.link_id])
     return (
         attrs.evolve(
@@ -164,3 +208,18 @@ def reconnect(state: GatewayState, action: ReconnectRequested) -> _Placed:
         ),
         effects,
     )
+
+
+def network_restored(state: GatewayState) -> _Placed:
+    """The network came back: every link waiting out a backoff that still has something
+    to carry dials now, its backoff started again (PROTOCOL.md 7.6). O(links)."""
+    links = state.links
+    for link in state.links.values():
+        if link.status is not ConnectionStatus.RECONNECTING:
+            continue
+        if link.protocol is Protocol.V2 and not (link.sessions or state.config.v2_keep_alive):
+            continue
+        links = links.set(link.id, redialled(link))
+    if links is state.links:
+        return state, NO_EFFECTS
+    return attrs.evolve(state, links=links), NO_EFFECTS

@@ -8,12 +8,46 @@ applies jitter).
 
 from __future__ import annotations
 
+import enum
+
 import attrs
 
-__all__ = ["MAX_DELAY_MS", "StoreConfig", "backoff_delay_ms", "out_of_dials"]
+__all__ = [
+    "MAX_AUTH_RETRIES",
+    "MAX_DELAY_MS",
+    "Protocol",
+    "StoreConfig",
+    "backoff_delay_ms",
+    "out_of_dials",
+]
 
 MAX_DELAY_MS = 10**12
 """Longest delay a setting may name (about 31 years): any clock can schedule it."""
+
+
+MAX_AUTH_RETRIES = 3
+"""Consecutive v2 closes with code 4401 (no `ready` between them) retried at once with a
+fresh user token; the next one is an authentication failure (PROTOCOL.md 7.6)."""
+
+
+class Protocol(enum.StrEnum):
+    """The wire protocol a store speaks to its gateway."""
+
+    V1 = "v1"
+    """One WebSocket per operation, authenticated in the socket (the default, as upstream)."""
+    V2 = "v2"
+    """One WebSocket per user, carrying every followed operation as a subscription."""
+
+
+def _as_protocol(value: Protocol | str) -> Protocol:
+    """A `Protocol` from itself or its value (a recording's header holds ``"v2"``)."""
+    try:
+        return Protocol(value)
+    except ValueError:
+        choices = ", ".join(repr(p.value) for p in Protocol)
+        raise ValueError(
+            f"StoreConfig.protocol: expected one of {choices}, got {value!r}"
+        ) from None
 
 
 def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -71,6 +105,18 @@ class StoreConfig:
             link), the most recently finished; when one more finishes, the oldest is
             forgotten, so memory is bounded by the live operations plus this many.
             At least 1: the operation that just finished is always kept.
+        protocol: `Protocol.V1` (one socket per operation) or `Protocol.V2` (one
+            socket per user; PROTOCOL.md 7).
+        v2_dial_budget: v2 only: consecutive dials of the user's socket that never
+            reached `ready` (refused, closed, timed out, or the user token could not
+            be had) after which protocol v2 counts as unavailable. Then, with
+            `v2_fallback`, every live operation moves to a v1 socket of its own from
+            its cursor; without it, every live operation ends as
+            `Result.UNREACHABLE`. A `ready` starts the count again.
+        v2_fallback: v2 only: whether an unavailable v2 falls back to v1 (above).
+        v2_keep_alive: v2 only: keep the user's socket open (and redial it) with no
+            subscription left; False (lazy, the default): it closes once the last
+            subscription ends, unless a new one arrives first.
     """
 
     heartbeat_interval_ms: int = attrs.field(default=30_000, validator=_delay)
@@ -85,6 +131,10 @@ class StoreConfig:
     auto_reconnect: bool = attrs.field(default=True, validator=_flag)
     dial_budget: int | None = attrs.field(default=None, validator=_budget)
     retain_finished: int = attrs.field(default=1_000, validator=_positive)
+    protocol: Protocol = attrs.field(default=Protocol.V1, converter=_as_protocol)
+    v2_dial_budget: int = attrs.field(default=3, validator=_positive)
+    v2_fallback: bool = attrs.field(default=False, validator=_flag)
+    v2_keep_alive: bool = attrs.field(default=False, validator=_flag)
 
 
 def backoff_delay_ms(config: StoreConfig, attempt: int) -> int:

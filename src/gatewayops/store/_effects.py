@@ -11,6 +11,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from gatewayops.protocol import ClientMessage
+from gatewayops.protocol._v2_messages import MuxClientMessage
 from gatewayops.store._state import Outcome
 
 __all__ = [
@@ -27,11 +28,12 @@ __all__ = [
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class SendMessage:
-    """Write `message` on the socket of this generation of a link (dropped if it is gone)."""
+    """Write `message` on the socket of this generation of a link (dropped if it is gone);
+    a v2 frame on a v2 link's socket."""
 
     link_id: str
     generation: int
-    message: ClientMessage
+    message: ClientMessage | MuxClientMessage
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)

@@ -9,8 +9,10 @@ live, imported and replayed. Must not know: sockets, files, or what the reducer 
 from __future__ import annotations
 
 from gatewayops.exceptions import RemoteProtocolError
-from gatewayops.protocol import DEFAULT_MAX_FRAME_CHARS, decode
+from gatewayops.protocol import DEFAULT_MAX_FRAME_CHARS, ServerMessage, decode
+from gatewayops.protocol._v2_messages import MuxServerMessage
 from gatewayops.store._actions import BadMessageReceived, MessageReceived
+from gatewayops.store._config import Protocol
 
 __all__ = ["frame_received"]
 
@@ -21,10 +23,18 @@ def frame_received(
     frame: str | bytes,
     *,
     max_frame_chars: int = DEFAULT_MAX_FRAME_CHARS,
+    protocol: Protocol = Protocol.V1,
 ) -> MessageReceived | BadMessageReceived:
-    """The action for `frame`, received on socket `generation` of link `link_id`."""
+    """The action for `frame`, received on socket `generation` of link `link_id` (a v2
+    hub's frame with `protocol` v2)."""
+    message: ServerMessage | MuxServerMessage
     try:
-        message = decode(frame, max_frame_chars=max_frame_chars)
+        if protocol is Protocol.V2:
+            from gatewayops.protocol import decode_mux  # v2's codec loads on first use
+
+            message = decode_mux(frame, max_frame_chars=max_frame_chars)
+        else:
+            message = decode(frame, max_frame_chars=max_frame_chars)
     except RemoteProtocolError as error:
         return BadMessageReceived(link_id=link_id, generation=generation, error=str(error))
     return MessageReceived(link_id=link_id, generation=generation, message=message)

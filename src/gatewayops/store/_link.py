@@ -47,14 +47,13 @@ def dialled(link: Link, event: ConnectionEvent) -> Link | None:
     status = transition(CONNECTION_TABLE, link.status, event)
     if status is None:
         return None
-    return Link(
-        id=link.id,
-        url=link.url,
-        operation_id=link.operation_id,
+    return attrs.evolve(
+        link,
         status=status,
         generation=link.generation + 1,
-        attempt=link.attempt,
-        ever_opened=link.ever_opened,
+        missed_heartbeats=0,
+        heartbeat_ticks=0,
+        quiet=False,
     )
 
 

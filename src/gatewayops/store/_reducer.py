@@ -21,15 +21,13 @@ randomness, I/O.
 
 from __future__ import annotations
 
-import os
-import traceback
-from typing import TYPE_CHECKING, NamedTuple, assert_never
+from typing import TYPE_CHECKING, assert_never
 
 import attrs
 
 from gatewayops._frozen import copier
-from gatewayops._secrets import redact_secrets
-from gatewayops.store import _app, _interventions, _link_v1, _retention
+from gatewayops.protocol import ClientMessage
+from gatewayops.store import _app, _interventions, _link_v1, _link_v2, _mux, _retention
 from gatewayops.store._actions import (
     Action,
     BadMessageReceived,
@@ -43,6 +41,7 @@ from gatewayops.store._actions import (
     MessageReceived,
     MessagesFetched,
     MessagesFetchFailed,
+    NetworkRestored,
     OperationAttached,
     OperationDetached,
     OperationForgotten,
@@ -62,14 +61,17 @@ from gatewayops.store._actions import (
     is_about_a_link,
     subject,
 )
-from gatewayops.store._config import StoreConfig, out_of_dials
+from gatewayops.store._commit import Step, fail_internally, internal_error_detail
+from gatewayops.store._commit import commit as _commit
+from gatewayops.store._commit import new_step as _new_step
+from gatewayops.store._config import Protocol, StoreConfig, out_of_dials
 from gatewayops.store._delivery import NO_EFFECTS, flush
 from gatewayops.store._effects import Effect
 from gatewayops.store._endings import finish, stop_following
 from gatewayops.store._lifecycle import ConnectionEvent
-from gatewayops.store._link import carries, closed, dialled, heard, lost, quieted, ticked
+from gatewayops.store._link import carries, dialled, heard, lost, quieted, ticked
 from gatewayops.store._link_v1 import PairStep, heartbeat, sends
-from gatewayops.store._refetch import ask_if_needed, on_fetch_answer
+from gatewayops.store._refetch import on_fetch_answer
 from gatewayops.store._refresh import on_refresh_failed, on_refresh_retry, on_token_refreshed
 from gatewayops.store._resources import (
     TimerKind,
@@ -85,7 +87,6 @@ from gatewayops.store._state import (
     Operation,
     OperationStatus,
     Result,
-    ResumeState,
 )
 from gatewayops.store._tools import tool_deadline_passed, tool_finished, tool_write_failed
 from gatewayops.store._transcript import RefetchStatus
@@ -96,21 +97,10 @@ if TYPE_CHECKING:  # mypy checks the copy like attrs.evolve (see gatewayops._fro
     from attrs import evolve as _with_operations
 else:
     _with_operations = copier(GatewayState, "operations")
-_new_step = tuple.__new__  # Step(...) without NamedTuple's Python-level __new__
 _FINISHED = OperationStatus.FINISHED
 _RUNNING = OperationStatus.RUNNING
 _DISCONNECTED = ConnectionStatus.DISCONNECTED
-
-
-class Step(NamedTuple):
-    """The result of one `reduce`: the next state and the effects to carry out, in order.
-
-    A named tuple rather than an attrs class: one is built per action, and a tuple
-    costs a fraction of a frozen attrs instance on the streaming hot path.
-    """
-
-    state: GatewayState
-    effects: tuple[Effect, ...] = ()
+_V2 = Protocol.V2
 
 
 # --------------------------------------------------------------------------- the socket
@@ -208,8 +198,19 @@ def _on_operation_timer(
 # --------------------------------------------------------------------------- the news
 
 
-def _online(link: Link) -> bool:
+def _online(link: Link, op: Operation) -> bool:
+    """Whether frames of `op` may go out on its link now (authenticated; on v2, once the
+    hub said `ready`, when every session it carries is subscribed)."""
+    if link.protocol is _V2:
+        return _link_v2.is_subscribed(link, op)
     return link.status is ConnectionStatus.CONNECTED
+
+
+def _put(link: Link, op: Operation, frames: tuple[ClientMessage, ...]) -> tuple[Effect, ...]:
+    """The effects that write a session's frames on its link, as its protocol has them."""
+    if link.protocol is _V2:
+        return _link_v2.sends(link, _link_v2.wrapped(op, frames))
+    return sends(link, frames)
 
 
 def _on_news(link: Link, op: Operation, config: StoreConfig, action: Action) -> PairStep:
@@ -219,7 +220,7 @@ def _on_news(link: Link, op: Operation, config: StoreConfig, action: Action) -> 
         case MessageReceived(generation=generation, message=message):  # the hot path first
             if not _is_current(link, op, generation):
                 return link, op, NO_EFFECTS
-            return _link_v1.on_message(link, op, config, message)
+            return _link_v1.on_message(link, op, config, message)  # type: ignore[arg-type]
         case (
             SocketOpened()
             | SocketClosed()
@@ -231,8 +232,8 @@ def _on_news(link: Link, op: Operation, config: StoreConfig, action: Action) -> 
                 return link, op, NO_EFFECTS
             return _on_socket(link, op, config, action)
         case SendFailed(generation=generation, message=message):
-            resend = generation != link.generation and _online(link)
-            op, frames = tool_write_failed(op, message, resend=resend)
+            resend = generation != link.generation and _online(link, op)
+            op, frames = tool_write_failed(op, message, resend=resend)  # type: ignore[arg-type]
             return link, op, sends(link, frames)
         case TimerFired(timer=timer) if timer.of_link:
             return _on_link_timer(link, op, config, action)
@@ -240,8 +241,11 @@ def _on_news(link: Link, op: Operation, config: StoreConfig, action: Action) -> 
             op, effects = _on_operation_timer(op, config, action)
         case TokenRefreshed(token=token):
             op, redial = on_token_refreshed(op, token)
-            if redial:
-                dial = dialled(link, ConnectionEvent.REDIAL)
+            if redial and link.protocol is not _V2:  # v2 dials with the user's token
+                event = ConnectionEvent.REDIAL
+                if link.status is _DISCONNECTED:  # moved to v1 without a token: the first dial
+                    event = ConnectionEvent.DIAL
+                dial = dialled(link, event)
                 if dial is not None:
                     op, effects = flush(op)
                     return dial, op, effects
@@ -249,8 +253,8 @@ def _on_news(link: Link, op: Operation, config: StoreConfig, action: Action) -> 
         case TokenRefreshFailed(error=error, not_found=not_found):
             op, effects = on_refresh_failed(op, config, error, not_found=not_found)
         case ToolFinished(result=result):
-            op, frames = tool_finished(op, result, online=_online(link))
-            effects = sends(link, frames)
+            op, frames = tool_finished(op, result, online=_online(link, op))
+            effects = _put(link, op, frames)
         case InterruptConfirmed():
             if not op.stop_requested:
                 return link, op, NO_EFFECTS
@@ -279,71 +283,14 @@ def _on_news(link: Link, op: Operation, config: StoreConfig, action: Action) -> 
             | OperationAttached()
             | ReconnectRequested()
             | OperationForgotten()
+            | NetworkRestored()
         ):  # pragma: no cover
-            raise AssertionError("frames, start, attach, reconnect and forget are handled above")
+            raise AssertionError(
+                "frames, start, attach, reconnect, forget and the network are handled above"
+            )
         case _:
             assert_never(action)
     return link, op, effects
-
-
-# --------------------------------------------------------------------------- safety net
-
-
-def internal_error_detail(what: str, error: BaseException) -> str:
-    """The outcome detail of an operation ended by an internal error: what failed, the
-    exception, and where it was raised (``file.py:line``), with secrets redacted."""
-    frames = traceback.extract_tb(error.__traceback__)
-    where = f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else "?"
-    return redact_secrets(f"internal error {what}: {type(error).__name__}: {error} (at {where})")
-
-
-def _fail_internally(link: Link, op: Operation, action: Action, error: Exception) -> PairStep:
-    """End `op` as failed because handling `action` raised (PROTOCOL.md 11.24)."""
-    detail = internal_error_detail(f"handling {type(action).__name__}", error)
-    try:
-        op, effects = finish(op, Result.FAILED, FinishSource.INTERNAL_ERROR, detail)
-    except Exception:  # even the replay buffer could not be shown: end without it
-        op, effects = finish(
-            attrs.evolve(op, resume=ResumeState()),
-            Result.FAILED,
-            FinishSource.INTERNAL_ERROR,
-            detail,
-        )
-    return link, op, effects
-
-
-# --------------------------------------------------------------------------- commit
-
-
-def _commit(
-    state: GatewayState,
-    old_link: Link,
-    old_op: Operation,
-    link: Link,
-    op: Operation,
-    effects: tuple[Effect, ...],
-) -> Step:
-    if op.status is not _RUNNING and link.status is not _DISCONNECTED:
-        link = closed(link)  # a v1 link lives exactly as long as its operation is followed
-    if op.transcript is not old_op.transcript:
-        op, effects = ask_if_needed(op, effects)  # once, when the server's list is needed
-    if link is old_link:
-        if op is old_op:
-            return _new_step(Step, (state, effects))
-        state = _with_operations(state, operations=state.operations.set(op.id, op))
-    else:
-        state = attrs.evolve(
-            state,
-            operations=state.operations if op is old_op else state.operations.set(op.id, op),
-            links=state.links.set(link.id, link),
-        )
-    if op.status is _FINISHED and old_op.status is not _FINISHED:
-        topic = state.topics.get(op.topic_id)
-        if topic is not None and topic.running_operation == op.id:
-            topic = attrs.evolve(topic, running_operation=None)
-            state = attrs.evolve(state, topics=state.topics.set(topic.id, topic))
-        state = _retention.retire(state, op.id)
-    return _new_step(Step, (state, effects))
 
 
 _FETCH_ANSWERS = frozenset({MessagesFetched, MessagesFetchFailed})
@@ -395,16 +342,23 @@ def reduce(state: GatewayState, action: Action) -> Step:
         InterventionClosed: an answer or decline for an intervention that ended, or
             one whose other answer is being resolved.
         InvalidGatewayUrl: start or attach with a gateway URL of the wrong scheme.
+        TokenRequired: start or attach on protocol v1 with an empty token.
     """
     kind = type(action)
     link: Link | None
     op: Operation | None
     if kind is MessageReceived:  # the hot path (one per frame) is tested first
         link = state.links.get(action.link_id)  # type: ignore[union-attr]
+        if link is not None and link.protocol is _V2:
+            return _new_step(Step, _mux.on_news(state, link, action))
         op = None if link is None else state.operations.get(link.operation_id)
     elif is_about_a_link(action):
         link = state.links.get(subject(action))
+        if link is not None and link.protocol is _V2:
+            return _new_step(Step, _mux.on_news(state, link, action))
         op = None if link is None else state.operations.get(link.operation_id)
+    elif kind is NetworkRestored:
+        return _new_step(Step, _app.network_restored(state))
     elif isinstance(action, OperationStarted):
         return _new_step(Step, _app.start(state, action))
     elif isinstance(action, OperationAttached):
@@ -427,5 +381,5 @@ def reduce(state: GatewayState, action: Action) -> Step:
     try:
         new_link, new_op, effects = _on_news(link, op, state.config, action)
     except Exception as error:
-        new_link, new_op, effects = _fail_internally(link, op, action, error)
+        new_link, new_op, effects = fail_internally(link, op, action, error)
     return _commit(state, link, op, new_link, new_op, effects)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import attrs
 
-from gatewayops.store._config import StoreConfig, backoff_delay_ms
+from gatewayops.store._config import Protocol, StoreConfig, backoff_delay_ms
 from gatewayops.store._state import (
     ConnectionStatus,
     GatewayState,
@@ -69,9 +69,15 @@ class TimerKind(enum.StrEnum):
     TOOL_DEADLINE = "tool_deadline"
     INTERVENTION_DEADLINE = "intervention_deadline"
     """The producer stops waiting for the user's answer (`tool_call_id` names it)."""
+    IDLE_CLOSE = "idle_close"
+    """v2, lazy: the user's socket carries no subscription; it closes when this fires
+    (after 0 ms, so a subscription that ends and one that starts in the same turn of
+    the event loop share the socket)."""
 
 
-LINK_TIMERS = frozenset({TimerKind.CONNECT_WATCHDOG, TimerKind.HEARTBEAT, TimerKind.BACKOFF})
+LINK_TIMERS = frozenset(
+    {TimerKind.CONNECT_WATCHDOG, TimerKind.HEARTBEAT, TimerKind.BACKOFF, TimerKind.IDLE_CLOSE}
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -80,12 +86,15 @@ class Socket:
 
     `quiet_after_ms`: the socket task reports `SocketWentQuiet` once this long passes
     without a frame other than a heartbeat ack (and again after the next such frame).
+    `protocol` says how its frames are read and written; a v2 socket's `url` is the
+    gateway's base URL, to which the runtime adds the user token it fetches first.
     """
 
     link_id: str
     generation: int
     url: str
     quiet_after_ms: int
+    protocol: Protocol = Protocol.V1
 
 
 @attrs.frozen(kw_only=True)
@@ -94,6 +103,8 @@ class Timer:
 
     `owner` is the link (for the kinds in `LINK_TIMERS`) or the operation it belongs
     to. `delay_ms` counts from the moment the timer first appears in the resources.
+    `full_jitter`: the runtime draws the delay from all of ``[0, delay_ms)`` (v2's
+    backoff, PROTOCOL.md 7.6) instead of its upper half.
     """
 
     owner: str
@@ -102,6 +113,7 @@ class Timer:
     seq: int = 0
     delay_ms: int
     tool_call_id: str = ""
+    full_jitter: bool = False
 
     @property
     def jittered(self) -> bool:
@@ -122,12 +134,18 @@ _NONE: frozenset[Resource] = frozenset()
 
 def _link_resources(link: Link, config: StoreConfig) -> Iterator[Resource]:
     status = link.status
+    v2 = link.protocol is Protocol.V2
     if status in SOCKET_STATUSES:
         yield Socket(
             link_id=link.id,
             generation=link.generation,
             url=link.url,
             quiet_after_ms=config.quiet_after_ms,
+            protocol=link.protocol,
+        )
+    if v2 and not link.sessions and not config.v2_keep_alive:
+        yield Timer(
+            owner=link.id, kind=TimerKind.IDLE_CLOSE, generation=link.generation, delay_ms=0
         )
     if status in _WATCHDOG_STATUSES:
         yield Timer(
@@ -151,6 +169,7 @@ def _link_resources(link: Link, config: StoreConfig) -> Iterator[Resource]:
             generation=link.generation,
             seq=link.attempt,
             delay_ms=backoff_delay_ms(config, link.attempt),
+            full_jitter=v2,
         )
 
 

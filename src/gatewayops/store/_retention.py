@@ -24,7 +24,7 @@ from gatewayops.exceptions import OperationNotFinished, UnknownOperation
 if TYPE_CHECKING:  # the state holds a Retention: these are imported for their types only
     from gatewayops.store._actions import OperationForgotten
     from gatewayops.store._effects import Effect
-    from gatewayops.store._state import GatewayState
+    from gatewayops.store._state import GatewayState, Link, Operation
 
 __all__ = ["Retention", "forget", "forgets_only_finished", "forgotten", "retire"]
 
@@ -81,6 +81,14 @@ class Retention:
         return Retention(neighbours=neighbours, oldest=oldest, newest=newest)
 
 
+def _without_own_link(state: GatewayState, op: Operation) -> immutables.Map[str, Link]:
+    """The links without `op`'s own (a v2 link is the user's: it stays)."""
+    link = state.links.get(op.link_id)
+    if link is None or link.operation_id != op.id:
+        return state.links
+    return state.links.delete(op.link_id)
+
+
 def forget(state: GatewayState, operation_id: str) -> GatewayState:
     """`state` without the operation, its link, and its topic if no marker is left on it."""
     op = state.operations[operation_id]
@@ -91,7 +99,7 @@ def forget(state: GatewayState, operation_id: str) -> GatewayState:
     return attrs.evolve(
         state,
         operations=state.operations.delete(operation_id),
-        links=state.links.delete(op.link_id),
+        links=_without_own_link(state, op),
         topics=topics,
         retained=state.retained.removed(operation_id),
     )

@@ -8,7 +8,8 @@ state came to be.
 
 from __future__ import annotations
 
-from gatewayops.store._actions import Action, is_about_a_link, subject
+from gatewayops.store._actions import Action, NetworkRestored, is_about_a_link, subject
+from gatewayops.store._config import Protocol
 from gatewayops.store._human_state import Intervention
 from gatewayops.store._state import (
     ConnectionStatus,
@@ -106,13 +107,22 @@ def is_quiet(state: GatewayState, operation_id: str) -> bool:
 
 
 def concerned(state: GatewayState, action: Action) -> tuple[str | None, str | None]:
-    """The ids of the link and of the operation `action` is about (None if unknown): a
-    transport action or link timer names its link, which carries one operation (v1);
-    anything else names its operation, which has one link."""
+    """The ids of the link and of the operation `action` is about (None if unknown or
+    none): a transport action or link timer names its link, which carries one operation
+    on v1; on v2 a frame or a failed write names its operation in its envelope (other
+    news of a v2 link is about every session it carries: the operation is None).
+    Anything else names its operation, which has one link."""
+    if type(action) is NetworkRestored:
+        return None, None
     key = subject(action)
     if is_about_a_link(action):
         found_link = state.links.get(key)
-        return key, None if found_link is None else found_link.operation_id
+        if found_link is None:
+            return key, None
+        if found_link.protocol is Protocol.V2:
+            message = getattr(action, "message", None)
+            return key, getattr(message, "operation_id", None) or None
+        return key, found_link.operation_id
     op = state.operations.get(key)
     return (None if op is None else op.link_id), key
 

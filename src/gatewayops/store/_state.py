@@ -20,7 +20,7 @@ import immutables
 
 from gatewayops._persistent import Vector
 from gatewayops.protocol import AgentEventMessage, SessionStatus, ToolResult, redacted
-from gatewayops.store._config import StoreConfig
+from gatewayops.store._config import Protocol, StoreConfig
 from gatewayops.store._human_state import HumanLoop
 from gatewayops.store._retention import Retention
 from gatewayops.store._transcript import Transcript
@@ -103,6 +103,11 @@ class FinishSource(enum.StrEnum):
     """The gateway was never reached within `StoreConfig.dial_budget` dials."""
     INTERNAL_ERROR = "internal_error"
     """Handling an action for the operation failed; it ends rather than stay open."""
+    STATUS_CHANGE = "status_change"
+    """v2: the hub reported a terminal status (e.g. its watchdog ended the run)."""
+    V2_UNAVAILABLE = "v2_unavailable"
+    """v2: the user's socket could not be had (`StoreConfig.v2_dial_budget`) and no
+    fallback to v1 was asked for."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -130,9 +135,20 @@ class Link:
     (the news of a stale one is dropped).
 
     Attributes:
-        id: the link's id (in v1, the id of the one operation it carries).
-        url: the URL its sockets dial.
-        operation_id: the operation (session) it carries (v1: exactly one).
+        id: the link's id (in v1, the id of the one operation it carries; in v2,
+            ``v2:`` and the gateway's base URL).
+        url: the URL its sockets dial (v2: the gateway's base URL; the runtime adds
+            the path, the user token it fetches before every dial, and its client id).
+        operation_id: the operation (session) it carries (v1: exactly one; v2: "").
+        protocol: the protocol its sockets speak.
+        sessions: v2: the operations it carries (subscriptions), each True once its
+            `subscribe` went out on the current socket.
+        auth_failures: v2: consecutive closes with code 4401 since the last `ready`.
+        failed_dials: v2: consecutive dials that never reached `ready`.
+        unavailable: v2: the dial budget was spent; the link dials no more (its
+            operations moved to v1, or ended), until a new operation needs it.
+        last_problem: v2: the last thing that went wrong on the link itself (a hub
+            `error` for no operation, a frame for none).
         attempt: consecutive attempts lost since a connection last proved healthy
             (drives the backoff). A connection proves healthy when, after
             `auth_success`, an agent event or a heartbeat ack arrives; only then does
@@ -156,6 +172,12 @@ class Link:
     heartbeat_ticks: int = 0
     quiet: bool = False
     ever_opened: bool = False
+    protocol: Protocol = Protocol.V1
+    sessions: immutables.Map[str, bool] = immutables.Map()
+    auth_failures: int = 0
+    failed_dials: int = 0
+    unavailable: bool = False
+    last_problem: str | None = None
 
 
 class RefreshStatus(enum.StrEnum):
@@ -268,6 +290,9 @@ class Operation:
     human: HumanLoop = HumanLoop()
     """The agent's requests for the user (PROTOCOL.md 6.2), open and settled."""
     stop_requested: bool = False
+    executor: bool = True
+    """Whether this client runs the operation's client-side tools (v2 subscribes as the
+    executor, and only an executor is sent `tool_execute`)."""
     bad_frames: int = 0
     """Frames refused whole (not even their type could be read)."""
     problems: int = 0

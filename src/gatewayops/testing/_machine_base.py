@@ -101,7 +101,8 @@ class MachineBase(RuleBasedStateMachine):
                 and carries(old_link, generation)
             ):
                 finished = any(isinstance(e, NotifyFinished) for e in step.effects)
-                self.model.received(old_op, old_link, action.message, finished)
+                message = action.message  # the v1 machine's links decode v1 frames
+                self.model.received(old_op, old_link, message, finished)  # type: ignore[arg-type]
 
     def _receive(self, op: Operation, generation: int, message: ServerMessage) -> None:
         self._step(MessageReceived(link_id=op.link_id, generation=generation, message=message))
