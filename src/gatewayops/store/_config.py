@@ -109,7 +109,9 @@ class StoreConfig:
             socket per user; PROTOCOL.md 7).
         v2_dial_budget: v2 only: consecutive dials of the user's socket that never
             reached `ready` (refused, closed, timed out, or the user token could not
-            be had) after which protocol v2 counts as unavailable. Then, with
+            be had) after which protocol v2 counts as unavailable; a refusal that can
+            never succeed (an HTTP 404 on the upgrade: no v2 there) counts as
+            unavailable at once. Then, with
             `v2_fallback`, every live operation moves to a v1 socket of its own from
             its cursor; without it, every live operation ends as
             `Result.UNREACHABLE`. A `ready` starts the count again.

@@ -141,8 +141,9 @@ class Link:
             the path, the user token it fetches before every dial, and its client id).
         operation_id: the operation (session) it carries (v1: exactly one; v2: "").
         protocol: the protocol its sockets speak.
-        sessions: v2: the operations it carries (subscriptions), each True once its
-            `subscribe` went out on the current socket.
+        sessions: v2: the operations it carries (subscriptions), a persistent set
+            (every value is True). Each is subscribed whenever the link is connected:
+            on `ready` all of them, and one that joins a connected link at once.
         auth_failures: v2: consecutive closes with code 4401 since the last `ready`.
         failed_dials: v2: consecutive dials that never reached `ready`.
         unavailable: v2: the dial budget was spent; the link dials no more (its
