@@ -51,7 +51,14 @@ import trio_websocket
 from gatewayops import freeze_startup_objects, open_client
 from gatewayops.gateway import clean_run, open_gateway
 from gatewayops.protocol import Auth, Resume, encode, operation_url
-from gatewayops.store import Action, GatewayState, MessageReceived, NotifyFinished, Step
+from gatewayops.store import (
+    Action,
+    GatewayState,
+    MessageReceived,
+    Middleware,
+    NotifyFinished,
+    Step,
+)
 
 TOKEN_TTL = 3_600.0
 """Seconds the runs' tokens live: no refresh is ever needed during a phase."""
@@ -79,9 +86,12 @@ def raise_fd_limit() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-async def _serve(conn: Connection) -> None:
-    async with open_gateway("127.0.0.1", 0, handshake_timeout=600.0, auth_timeout=600.0) as gateway:
-        await trio.to_thread.run_sync(conn.send, gateway.url)
+async def _serve(conn: Connection, limits: dict[str, Any]) -> None:
+    async with open_gateway(
+        "127.0.0.1", 0, handshake_timeout=600.0, auth_timeout=600.0, **limits
+    ) as gateway:
+        user_token = gateway.v2.issue_user_token(ttl_seconds=TOKEN_TTL)
+        await trio.to_thread.run_sync(conn.send, (gateway.url, user_token))
         while True:
             request = await trio.to_thread.run_sync(conn.recv)
             if request is None:
@@ -96,13 +106,24 @@ async def _serve(conn: Connection) -> None:
             await trio.to_thread.run_sync(conn.send, answer)
 
 
-def gateway_process(conn: Connection) -> None:
-    """The gateway's process: serve on 127.0.0.1 until told to stop."""
+def gateway_process(conn: Connection, **limits: Any) -> None:
+    """The gateway's process: serve on 127.0.0.1 until told to stop.
+
+    It first sends its base URL and a user token (for v2 sockets) that outlives the
+    benchmark, then answers each ``(count, chunks, delay)`` with the `Handle` of each
+    run it started (all owned by the default user). `limits` go to `open_gateway`
+    (``max_outbox_frames=...``).
+    """
     raise_fd_limit()
-    trio.run(_serve, conn)
+    trio.run(_serve, conn, limits)
 
 
 # --------------------------------------------------------------------------- measuring
+
+
+def deadline_for(size: int) -> float:
+    """Seconds a phase following `size` runs may take before it is cut short."""
+    return 120 + size * 0.2
 
 
 class GcWatch:
@@ -263,15 +284,30 @@ async def bare_side(base: str, handles: Sequence[Handle], notified: Counter[str]
     return frames
 
 
-async def client_side(base: str, handles: Sequence[Handle], notified: Counter[str]) -> int:
-    """Follow every run with one `open_client`; the frames it received."""
+def is_frame(action: Action) -> bool:
+    """Whether the action is a frame received (what `client_side` counts by default)."""
+    return type(action) is MessageReceived
+
+
+async def client_side(
+    base: str,
+    handles: Sequence[Handle],
+    notified: Counter[str],
+    *,
+    counts: Callable[[Action], bool] = is_frame,
+    middleware: Sequence[Middleware] = (),
+    **options: Any,
+) -> int:
+    """Follow every run with one `open_client` (given `options`, e.g. ``protocol``, and
+    `middleware` after its own); how many actions it received that `counts` picks (by
+    default the frames)."""
     frames = 0
     done = trio.Event()
     wanted = len(handles)
 
     def count(old: GatewayState, action: Action, step: Step) -> None:
         nonlocal frames
-        if type(action) is MessageReceived:
+        if counts(action):
             frames += 1
         for effect in step.effects:
             if type(effect) is NotifyFinished:
@@ -282,7 +318,9 @@ async def client_side(base: str, handles: Sequence[Handle], notified: Counter[st
     async def no_refresh(topic_id: str) -> str:
         raise AssertionError("the runs' tokens outlive the benchmark")
 
-    async with open_client(refresh_token=no_refresh, middleware=[count]) as client:
+    async with open_client(
+        refresh_token=no_refresh, middleware=[count, *middleware], **options
+    ) as client:
         for operation_id, topic_id, token in handles:
             client.start(
                 operation_id=operation_id, topic_id=topic_id, gateway_url=base, token=token
@@ -318,13 +356,13 @@ async def main(sizes: Sequence[int], chunks: int, delay: float, freeze: bool) ->
     gateway.start()
     clean = True
     try:
-        base = await trio.to_thread.run_sync(ours.recv)
+        base, _ = await trio.to_thread.run_sync(ours.recv)
         print(f"gateway {base} in process {gateway.pid}; fd limit {limit}; {chunks} chunks/run")
         if freeze:
             frozen = freeze_startup_objects()
             print(f"freeze_startup_objects(): {frozen:,} objects out of later collections")
         for size in sizes:
-            deadline = 120 + size * 0.2
+            deadline = deadline_for(size)
 
             async def runs(count: int = size) -> list[Handle]:
                 await trio.to_thread.run_sync(ours.send, (count, chunks, delay))
