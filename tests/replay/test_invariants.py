@@ -12,6 +12,7 @@ from gatewayops.store import (
     FetchMessages,
     FinishSource,
     GatewayState,
+    MessageReceived,
     MessagesFetched,
     NotifyFinished,
     Operation,
@@ -227,9 +228,10 @@ def test_a_v2_link_shared_with_running_operations_is_not_held_by_a_finished_one(
         start = OperationStarted(operation_id=op_id, topic_id=op_id, gateway_url=GATEWAY, token="")
         state = reduce(state, start).state
     link_id = state.operations["op-a"].link_id
+    ready = Ready(user_id="u", connection_id="c")
     for action in (
         SocketOpened(link_id=link_id, generation=1),
-        received(link_id, 1, Ready(user_id="u", connection_id="c")),
+        MessageReceived(link_id=link_id, generation=1, message=ready),
     ):
         state = reduce(state, action).state
     link, config = state.links[link_id], state.config

@@ -172,7 +172,8 @@ class ReplayReport:
         `_snapshot`), divergence, violations, verdict."""
         header = self.header
         lines = [
-            f"log: {header.source} recording by gatewayops {header.library}, started "
+            f"log: {header.source} recording of protocol {header.protocol.value} by "
+            f"gatewayops {header.library}, started "
             f"{header.started_at}; {_count(self.records, 'record')}"
             + ("" if self.until is None else f"; state after record {self.until}")
         ]
@@ -197,6 +198,7 @@ class ReplayReport:
                 "started_at": self.header.started_at,
                 "operation": self.header.operation,
                 "source": self.header.source,
+                "protocol": self.header.protocol.value,
                 "config": attrs.asdict(self.header.config),
             },
             "until": self.until,
