@@ -125,8 +125,10 @@ class ReplayReport:
             effects differ.
         violations: the first violations found (at most 100); `violation_count` counts all.
         warnings: what was odd but not fatal (a truncated last line, HAR import notes).
-        operations: one timeline per operation, in order of first appearance; for an
-            operation the state forgot (past `retain_finished`), its summary.
+        operations: one timeline per operation the state held, in order of first
+            appearance (a v2 frame for an operation the store never followed makes
+            none); for an operation the state forgot (past `retain_finished`), its
+            summary.
     """
 
     header: Header
