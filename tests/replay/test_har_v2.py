@@ -11,6 +11,7 @@ import pytest
 
 from gatewayops.cli import main
 from gatewayops.protocol import (
+    Heartbeat,
     HeartbeatAck,
     MuxAgentEvent,
     MuxToolResult,
@@ -195,3 +196,18 @@ def test_the_user_token_of_v2_socket_urls_is_in_no_log_or_report(
     printed = capsys.readouterr()
     assert USER_TOKEN not in printed.out + printed.err
     assert "har recording of protocol v2" in printed.out
+
+
+def test_a_v2_socket_that_carried_no_operation_is_noted_and_replays_clean(
+    tmp_path: Path,
+) -> None:
+    """A ``/v2/ws`` socket with only the link's own frames (``ready``, the feed, a
+    heartbeat) starts nothing: a note says so, and its frames replay without error."""
+    idle = (SOCKET_1[0], SOCKET_1[3], ("send", Heartbeat()), ("receive", HeartbeatAck()))
+    log = _imported(tmp_path, idle)
+    notes = [item.message for item in log if isinstance(item, LogWarning)]
+    assert notes == ["HAR entry 1: a v2 socket that carried no operation"]
+    report = replay(log)
+    assert report.ok, report.to_text()
+    assert not report.state.operations
+    assert report.records == 5
