@@ -229,3 +229,10 @@ def test_the_replay_command_reports_the_protocol_of_the_log(
     assert "recording of protocol v2" in capsys.readouterr().out
     assert main(["replay", "--json", str(v2_log)]) == 0
     assert json.loads(capsys.readouterr().out)["header"]["protocol"] == "v2"
+
+
+def test_a_v2_recording_holds_no_token(v2_log: Path) -> None:
+    """Neither the user token the socket URL carried nor any other JWT is in the log."""
+    text = v2_log.read_text()
+    assert "eyJ" not in text  # every JWT starts so (base64 of '{"')
+    assert "token=" not in text
