@@ -5,19 +5,21 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from gatewayops.protocol import AuthExpired, AuthFailed, AuthSuccess
+from gatewayops.protocol import AuthExpired, AuthFailed, AuthSuccess, Ready
 from gatewayops.replay import InvariantChecker
 from gatewayops.store import (
     ConnectionStatus,
     FetchMessages,
     FinishSource,
     GatewayState,
+    MessageReceived,
     MessagesFetched,
     NotifyFinished,
     Operation,
     OperationStarted,
     OperationStatus,
     Outcome,
+    Protocol,
     RefreshState,
     RefreshStatus,
     RefreshToken,
@@ -36,6 +38,7 @@ from gatewayops.store._invariant_checks import (
     backoff_capped,
     closed_unless_followed,
     cursor_follows_server,
+    no_resources_when_finished,
     notify_once,
     refresh_single_flight,
     silence_never_completes,
@@ -215,3 +218,28 @@ def test_closed_unless_followed_flags_a_socket_of_an_operation_not_followed() ->
     assert closed_unless_followed(_finished(op), closed, config) is None
     assert closed_unless_followed(detached, link, config) is not None
     assert closed_unless_followed(_finished(op), link, config) is not None
+
+
+def test_a_v2_link_shared_with_running_operations_is_not_held_by_a_finished_one() -> None:
+    """On a v2 link (one socket for the user), a finished operation is flagged only while
+    the link still carries its subscription, not for the socket the others still use."""
+    state = GatewayState(config=StoreConfig(protocol=Protocol.V2))
+    for op_id in ("op-a", "op-b"):
+        start = OperationStarted(operation_id=op_id, topic_id=op_id, gateway_url=GATEWAY, token="")
+        state = reduce(state, start).state
+    link_id = state.operations["op-a"].link_id
+    ready = Ready(user_id="u", connection_id="c")
+    for action in (
+        SocketOpened(link_id=link_id, generation=1),
+        MessageReceived(link_id=link_id, generation=1, message=ready),
+    ):
+        state = reduce(state, action).state
+    link, config = state.links[link_id], state.config
+    done = _finished(state.operations["op-a"])
+    left = attrs.evolve(link, sessions=link.sessions.delete("op-a"))
+    assert closed_unless_followed(done, left, config) is None
+    assert no_resources_when_finished(done, left, config) is None
+    assert closed_unless_followed(done, link, config) == (
+        f"finished, but its link still wants ['its subscription on {link_id}']"
+    )
+    assert no_resources_when_finished(done, link, config) is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from gatewayops.cli import main
-from gatewayops.replay import ReplayFormatError, read_log, replay
+from gatewayops.replay import Header, ReplayFormatError, read_log, replay
+from gatewayops.store import Protocol
 
 from .helpers import lines, record_session, redacted, rewrite
 
@@ -154,3 +156,23 @@ def test_replay_does_not_import_trio() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_a_log_recorded_before_protocol_v2_reads_as_v1_and_replays(
+    log: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A header whose config has no ``protocol`` (an older recorder's) holds protocol v1,
+    and says so in the report; one naming a protocol that does not exist is exit 2."""
+    edited = lines(log)
+    header = json.loads(edited[0])
+    del header["config"]["protocol"]
+    older = rewrite(log, [json.dumps(header) + "\n", *edited[1:]])
+    first = next(iter(read_log(older)))
+    assert isinstance(first, Header)
+    assert first.protocol is Protocol.V1
+    assert main(["replay", "--check", str(older)]) == 0
+    assert "recording of protocol v1" in capsys.readouterr().out
+    header["config"]["protocol"] = "v3"
+    unknown = rewrite(log, [json.dumps(header) + "\n", *edited[1:]])
+    assert main(["replay", str(unknown)]) == 2
+    assert "line 1: header.config: StoreConfig.protocol" in capsys.readouterr().err

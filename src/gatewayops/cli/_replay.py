@@ -7,7 +7,8 @@ verdict; ``--until N`` shows the state after record N (for each operation its in
 button, refresh, resume, owed tool results and transcript), ``--json`` prints the
 report as JSON, ``--check`` prints only problems and the verdict. ``--from-har FILE
 -o LOG`` converts a HAR capture to a log (without ``-o`` it replays the import
-directly).
+directly); the report names the log's protocol (v1, or v2 for a v2 recording or a
+HAR with a ``/v2/ws`` socket).
 
 It never says OK about nothing: a log without a record, a HAR without a WebSocket
 entry and an ``--until`` past the end of the log are errors, and so is a HAR given as
@@ -61,7 +62,7 @@ _HAR_START = re.compile(rb'\A\s*\{\s*"log"\s*:')
 _LOG_START = re.compile(rb'\A\s*\{\s*"format"\s*:\s*"' + re.escape(FORMAT.encode()) + rb'"')
 _NO_SOCKETS = (
     "no WebSocket entry to import, nothing to replay (an entry needs _webSocketMessages "
-    "and an operationId= query in its request URL)"
+    "and a request URL with an operationId= query, or one of protocol v2's /v2/ws)"
 )
 
 

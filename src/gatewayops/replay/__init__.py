@@ -30,8 +30,9 @@ from gatewayops.replay._format import (
 from gatewayops.replay._har import from_har
 from gatewayops.replay._recorder import Recorder, open_recorder
 from gatewayops.replay._replayer import replay
-from gatewayops.replay._report import Divergence, OperationTimeline, ReplayReport, TimelineEntry
+from gatewayops.replay._report import Divergence, ReplayReport
 from gatewayops.replay._summary import OperationSummary
+from gatewayops.replay._timeline import OperationTimeline, TimelineEntry
 from gatewayops.store import InvariantChecker, Violation
 
 __all__ = [

@@ -34,7 +34,7 @@ from gatewayops.replay._codec import (
     item_subject,
 )
 from gatewayops.replay._safety import MAX_LINE_LENGTH, line_problem, redact_json, shown
-from gatewayops.store import StoreConfig
+from gatewayops.store import Protocol, StoreConfig
 
 __all__ = [
     "FORMAT",
@@ -87,7 +87,8 @@ class Header:
     """The first line of a log: what recorded it, when, and the store's settings.
 
     Attributes:
-        config: the `StoreConfig` of the recorded store (replay starts from it).
+        config: the `StoreConfig` of the recorded store (replay starts from it, so a
+            v2 log is replayed over a v2 link: see `protocol`).
         started_at: ISO 8601 time of the first record (``t`` counts from it).
         library: the gatewayops version that wrote the log.
         operation: the one operation recorded, or None for all of them.
@@ -102,6 +103,12 @@ class Header:
     operation: str | None = None
     redactions: tuple[str, ...] = REDACTIONS
     source: str = "recorder"
+
+    @property
+    def protocol(self) -> Protocol:
+        """The protocol the log holds: its `config`'s (``"protocol"`` in the header's
+        ``config``); a log recorded before protocol v2 has none there and holds v1."""
+        return self.config.protocol
 
 
 class Record(NamedTuple):

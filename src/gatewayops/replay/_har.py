@@ -1,21 +1,23 @@
 """Import a browser HAR capture's WebSocket frames as a replayable log.
 
-Owns: `from_har`. Every HAR entry whose request URL has an ``operationId=`` query and
-that carries ``_webSocketMessages`` (Chrome's and Firefox's extension) is one socket of
-that operation. The browser's frames become records: ``receive`` messages inbound
-frames (`MessageReceived`, decoded by the protocol codec, or `BadMessageReceived`),
-``send`` messages outbound frames (`SendMessage`). What a HAR does not hold is
-synthesised, and only that: the operation's start (`OperationStarted`, or
-`OperationAttached` when its first ``resume`` names a cursor; gateway URL from the
-socket URL, topic ``har-topic:<operation id>``, token ``"<redacted>"``), each socket's
-`SocketOpened`, a `ToolFinished` before each ``tool_result`` the browser sends, and
-between two sockets of one operation what today's reducer needs to dial again (the
+Owns: `from_har`: reading the capture, and what a protocol v1 socket's frames become.
+An entry is a gateway socket when it carries ``_webSocketMessages`` (Chrome's and
+Firefox's extension) and its request URL is either a v1 socket of one operation (an
+``operationId=`` query) or a protocol v2 socket of the user (its path ends in
+``/v2/ws``); any other entry is left out. A capture with a v2 socket is imported as v2
+by `_har_v2`, its v1 sockets left out with a note. Otherwise each socket is one of its
+operation's (v1): ``receive`` messages become inbound frames (`MessageReceived`,
+decoded by the protocol codec, or `BadMessageReceived`), ``send`` messages outbound
+frames (`SendMessage`). What a HAR does not hold is synthesised (`_har_steps`), and only
+that: the operation's start (attached when its first ``resume`` names a cursor), each
+socket's `SocketOpened`, a `ToolFinished` before each ``tool_result`` the browser sends,
+and between two sockets of one operation what today's reducer needs to dial again (the
 old socket's `SocketClosed`, the backoff `TimerFired`, or a `TokenRefreshed` when a
 refresh is in flight). Secrets are redacted as the HAR is read: the token of every
-``auth`` frame, and anything shaped like a token in every frame's text (value by
-value, so the frame stays JSON) and in the socket URL; no header is kept. Records of
-all sockets are merged in time order. Must not know: how the log is replayed or
-written.
+``auth`` frame, and anything shaped like a token in every frame's text (value by value,
+so the frame stays JSON) and in the socket URL (v2's carries the user token); no query
+or header is kept. Records of all sockets are merged in time order. Must not know: how
+the log is replayed or written.
 """
 
 from __future__ import annotations
@@ -24,108 +26,103 @@ import datetime
 import json
 import os
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-import attrs
-
 from gatewayops._secrets import redact_secrets
-from gatewayops.exceptions import LocalUsageError, RemoteProtocolError
-from gatewayops.protocol import Auth, Resume, ToolResult, decode_client
-from gatewayops.replay._codec import PLACES, REDACTED, Direction, Item, item_subject
-from gatewayops.replay._format import Header, LogItem, LogWarning, Record, ReplayFormatError
+from gatewayops.exceptions import RemoteProtocolError
+from gatewayops.protocol import MUX_PATH, Auth, Resume, ToolResult, decode_client
+from gatewayops.replay._codec import REDACTED
+from gatewayops.replay._format import Header, LogItem, Record, ReplayFormatError
+from gatewayops.replay._har_steps import HarSocket, Importer, entry_error
+from gatewayops.replay._har_v2 import MuxImporter
 from gatewayops.replay._safety import MAX_NESTING, nested_too_deeply, redact_json_text, shown
 from gatewayops.store import (
-    Action,
-    GatewayState,
-    OperationAttached,
-    OperationStarted,
+    Protocol,
     RefreshStatus,
-    Resource,
     SendMessage,
-    Socket,
-    SocketClosed,
     SocketOpened,
     StoreConfig,
-    Timer,
-    TimerFired,
-    TimerKind,
     TokenRefreshed,
     ToolFinished,
     frame_received,
-    link_resources,
-    reduce,
 )
 
 __all__ = ["from_har"]
 
-
-@attrs.frozen(kw_only=True)
-class _Socket:
-    """One HAR entry that is a socket of an operation."""
-
-    entry: int
-    operation_id: str
-    gateway_url: str
-    opened: float
-    messages: tuple[tuple[float, str, str], ...]
-    """(time, "send" or "receive", data), in the entry's order."""
-
-
-def _fail(entry: int, message: str) -> ReplayFormatError:
-    return ReplayFormatError(f"HAR entry {entry}: {message}", entry=entry)
+# --------------------------------------------------------------------------- reading
 
 
 def _epoch(text: Any, entry: int) -> float:
     if type(text) is not str:
-        raise _fail(entry, f"startedDateTime: expected an ISO 8601 time, got {shown(text)}")
+        raise entry_error(entry, f"startedDateTime: expected an ISO 8601 time, got {shown(text)}")
     try:
         return datetime.datetime.fromisoformat(text).timestamp()
     except ValueError:
-        raise _fail(entry, f"startedDateTime: not an ISO 8601 time: {shown(text)}") from None
+        raise entry_error(entry, f"startedDateTime: not an ISO 8601 time: {shown(text)}") from None
 
 
-def _socket(entry: Any, index: int) -> _Socket | None:
-    if type(entry) is not dict:
-        raise _fail(index, "expected an object")
-    request = entry.get("request")
-    url = request.get("url") if type(request) is dict else None
-    if type(url) is not str:
-        raise _fail(index, "request.url: missing")
-    parts = urlsplit(redact_secrets(url))
-    operation_ids = parse_qs(parts.query).get("operationId")
-    messages = entry.get("_webSocketMessages")
-    if not operation_ids or messages is None:
-        return None
+def _messages(messages: Any, index: int) -> tuple[tuple[float, str, str], ...]:
     if type(messages) is not list:
-        raise _fail(index, "_webSocketMessages: expected an array")
-    opened = _epoch(entry.get("startedDateTime"), index)
+        raise entry_error(index, "_webSocketMessages: expected an array")
     parsed = []
     for number, message in enumerate(messages):
         where = f"_webSocketMessages[{number}]"
         if type(message) is not dict:
-            raise _fail(index, f"{where}: expected an object")
+            raise entry_error(index, f"{where}: expected an object")
         kind, time, data = message.get("type"), message.get("time", ""), message.get("data")
         if kind not in ("send", "receive"):
-            raise _fail(index, f"{where}.type: expected 'send' or 'receive', got {shown(kind)}")
+            raise entry_error(
+                index, f"{where}.type: expected 'send' or 'receive', got {shown(kind)}"
+            )
         if type(time) not in (int, float):
-            raise _fail(index, f"{where}.time: expected seconds since the epoch, got {shown(time)}")
+            raise entry_error(
+                index, f"{where}.time: expected seconds since the epoch, got {shown(time)}"
+            )
         if type(data) is not str:
-            raise _fail(index, f"{where}.data: expected a string, got {shown(data)}")
+            raise entry_error(index, f"{where}.data: expected a string, got {shown(data)}")
         if nested_too_deeply(data):  # a log could not hold it (nor replay show it)
-            raise _fail(index, f"{where}.data: nested more than {MAX_NESTING} levels deep")
+            raise entry_error(index, f"{where}.data: nested more than {MAX_NESTING} levels deep")
         parsed.append((float(time), kind, redact_json_text(data)))
-    path = parts.path.rstrip("/").removesuffix("/ws")
-    return _Socket(
+    return tuple(parsed)
+
+
+def _socket(entry: Any, index: int) -> HarSocket | None:
+    if type(entry) is not dict:
+        raise entry_error(index, "expected an object")
+    request = entry.get("request")
+    url = request.get("url") if type(request) is dict else None
+    if type(url) is not str:
+        raise entry_error(index, "request.url: missing")
+    parts = urlsplit(redact_secrets(url))
+    path = parts.path.rstrip("/")
+    operation_ids = parse_qs(parts.query).get("operationId")
+    messages = entry.get("_webSocketMessages")
+    if messages is None:
+        return None
+    if path.endswith(MUX_PATH):
+        protocol, operation_id, path = Protocol.V2, "", path.removesuffix(MUX_PATH)
+    elif operation_ids:
+        protocol, operation_id, path = Protocol.V1, operation_ids[0], path.removesuffix("/ws")
+    else:
+        return None
+    return HarSocket(
         entry=index,
-        operation_id=operation_ids[0],
+        protocol=protocol,
+        operation_id=operation_id,
         gateway_url=urlunsplit((parts.scheme, parts.netloc, path, "", "")),
-        opened=opened,
-        messages=tuple(parsed),
+        opened=_epoch(entry.get("startedDateTime"), index),
+        messages=_messages(messages, index),
     )
 
 
-def _load(har_path: str | os.PathLike[str]) -> list[_Socket]:
+def _load(har_path: str | os.PathLike[str]) -> list[HarSocket]:
+    """The gateway sockets of the HAR at `har_path`, in the order they opened.
+
+    Raises:
+        ReplayFormatError: the file is not JSON or not a HAR, or an entry is malformed.
+        OSError: the file cannot be read.
+    """
     try:
         with open(har_path, encoding="utf-8") as file:
             har = json.load(file)
@@ -142,7 +139,10 @@ def _load(har_path: str | os.PathLike[str]) -> list[_Socket]:
     return sorted(sockets, key=lambda socket: (socket.opened, socket.entry))
 
 
-def _first_cursor(socket: _Socket) -> str:
+# --------------------------------------------------------------------------- protocol v1
+
+
+def _first_cursor(socket: HarSocket) -> str:
     for _, kind, data in socket.messages:
         if kind == "send":
             try:
@@ -154,91 +154,38 @@ def _first_cursor(socket: _Socket) -> str:
     return ""
 
 
-class _Importer:
-    """Turns sockets into records, reducing the synthesised actions to know what comes next."""
+class _V1Importer(Importer):
+    """Protocol v1: every socket is one of its operation's, on the operation's own link."""
 
-    def __init__(self, t0: float) -> None:
-        self.t0 = t0
-        self.state = GatewayState(config=StoreConfig())
-        self.seq = 0
-        self.generations: dict[int, int] = {}
-        self.notes: list[LogWarning] = []
-
-    def record(self, t: float, item: Item) -> Record:
-        """The next record; an action is also reduced, to know what the reducer expects."""
-        self.seq += 1
-        if PLACES[type(item)][0] is not Direction.OUT:
-            self.state = reduce(self.state, cast(Action, item)).state
-        return Record(seq=self.seq, t=round(t - self.t0, 6), op=item_subject(item), item=item)
-
-    def open(self, socket: _Socket) -> Iterator[Record]:
+    def open(self, socket: HarSocket) -> Iterator[Record]:
         op_id, t = socket.operation_id, socket.opened
         op = self.state.operations.get(op_id)
         if op is None:
-            cursor = _first_cursor(socket)
-            url, topic = socket.gateway_url, f"har-topic:{op_id}"
-            start: Item = (
-                OperationAttached(
-                    operation_id=op_id,
-                    topic_id=topic,
-                    gateway_url=url,
-                    token=REDACTED,
-                    last_event_id=cursor,
-                )
-                if cursor
-                else OperationStarted(
-                    operation_id=op_id, topic_id=topic, gateway_url=url, token=REDACTED
-                )
-            )
-            try:
-                yield self.record(t, start)
-            except LocalUsageError as error:
-                raise _fail(socket.entry, f"cannot follow {op_id} from its URL: {error}") from None
+            yield from self.start(socket, t, op_id, _first_cursor(socket))
         elif not op.is_finished:
             if op.refresh.status is RefreshStatus.IN_FLIGHT:
                 yield self.record(t, TokenRefreshed(operation_id=op_id, token=REDACTED))
-            elif any(isinstance(r, Socket) for r in self._link_resources(op_id)):
-                closed = SocketClosed(
-                    link_id=op.link_id,
-                    generation=self.state.link_of(op).generation,
-                    reason="HAR: the browser opened another socket",
-                )
-                yield self.record(t, closed)
-            for timer in sorted(self._link_resources(op_id), key=repr):
-                if isinstance(timer, Timer) and timer.kind is TimerKind.BACKOFF:
-                    yield self.record(t, TimerFired(timer=timer))
+            else:
+                yield from self.closed(t, op.link_id)
+            yield from self.backoff_fired(t, op.link_id)
         else:
-            self.notes.append(
-                LogWarning(
-                    message=f"HAR entry {socket.entry}: a socket of {op_id} after it finished; "
-                    "its frames are recorded as they are (the reducer ignores them)",
-                    entry=socket.entry,
-                )
+            self.note(
+                socket,
+                f"a socket of {op_id} after it finished; its frames are recorded as they are "
+                "(the reducer ignores them)",
             )
         op = self.state.operations[op_id]
         generation = self.state.link_of(op).generation + (1 if op.is_finished else 0)
         self.generations[socket.entry] = generation
         yield self.record(t, SocketOpened(link_id=op.link_id, generation=generation))
 
-    def _link_resources(self, operation_id: str) -> frozenset[Resource]:
-        op = self.state.operations[operation_id]
-        return link_resources(self.state.link_of(op), self.state.config)
-
-    def message(self, socket: _Socket, t: float, kind: str, data: str) -> Iterator[Record]:
+    def message(self, socket: HarSocket, t: float, kind: str, data: str) -> Iterator[Record]:
         op_id, generation = socket.operation_id, self.generations[socket.entry]
         if kind == "receive":
             yield self.record(t, frame_received(op_id, generation, data))
             return
-        try:
-            sent = decode_client(data)
-        except RemoteProtocolError as error:
-            self.notes.append(
-                LogWarning(
-                    message=f"HAR entry {socket.entry}: a sent frame the codec cannot read is "
-                    f"left out ({error})",
-                    entry=socket.entry,
-                )
-            )
+        sent = self.sent(socket, data, decode_client)
+        if sent is None:
             return
         if isinstance(sent, ToolResult):
             yield self.record(t, ToolFinished(operation_id=op_id, result=sent))
@@ -249,10 +196,12 @@ class _Importer:
 
 
 def from_har(har_path: str | os.PathLike[str]) -> list[LogItem]:
-    """A replayable log from a HAR capture: its `Header` (source ``har``), then records.
+    """A replayable log from a HAR capture: its `Header` (source ``har``; protocol v2
+    if the capture has a ``/v2/ws`` socket), then records.
 
     Import notes (a sent frame that could not be read, a socket after the operation
-    finished) come as `LogWarning` items after the header.
+    finished, a socket of the other protocol) come as `LogWarning` items after the
+    header.
 
     Raises:
         ReplayFormatError: the file is not JSON or not a HAR, or an entry is malformed;
@@ -260,8 +209,14 @@ def from_har(har_path: str | os.PathLike[str]) -> list[LogItem]:
         OSError: the file cannot be read.
     """
     sockets = _load(har_path)
-    t0 = min((socket.opened for socket in sockets), default=0.0)
-    importer = _Importer(t0)
+    mux = [socket for socket in sockets if socket.protocol is Protocol.V2]
+    t0 = min((socket.opened for socket in mux or sockets), default=0.0)
+    importer: Importer = MuxImporter(t0, mux) if mux else _V1Importer(t0, StoreConfig())
+    if mux:
+        for socket in sockets:
+            if socket.protocol is Protocol.V1:
+                importer.note(socket, "a v1 socket in a capture of protocol v2 is left out")
+        sockets = mux
     events = [(socket.opened, socket.entry, -1, socket) for socket in sockets]
     events.extend(  # a frame is never before its socket opened, whatever the clocks say
         (max(time, socket.opened), socket.entry, number, socket)
@@ -276,5 +231,5 @@ def from_har(har_path: str | os.PathLike[str]) -> list[LogItem]:
             _, kind, data = socket.messages[number]
             records.extend(importer.message(socket, time, kind, data))
     started = datetime.datetime.fromtimestamp(t0, datetime.UTC).isoformat(timespec="milliseconds")
-    header = Header(config=StoreConfig(), started_at=started, source="har")
+    header = Header(config=importer.config, started_at=started, source="har")
     return [header, *importer.notes, *records]

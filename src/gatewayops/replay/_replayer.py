@@ -11,24 +11,28 @@ are kept, so memory does not grow with the log. The state forgets finished opera
 past the recorded `retain_finished`, as the live client did; the timeline of one the
 state forgot becomes an `OperationSummary` (outcome and counts), so memory is bounded
 by the operations the state holds, unless ``keep_transcripts`` keeps every finished
-one. For a HAR import (header source ``har``) only frames are compared, and
-heartbeats not at all: the browser's timers are not in a HAR. Must not know: files or Trio.
+one. For a HAR import (header source ``har``) only frames are compared, heartbeats not
+at all (the browser's timers are not in a HAR), and the v2 ``subscribe``s a step sends
+in any order (a browser subscribes again on ``ready`` in its own). Must not know:
+files or Trio.
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from typing import cast
+from typing import Any, TypeVar, cast
 
 import attrs
 
 from gatewayops.exceptions import LocalUsageError
-from gatewayops.protocol import Heartbeat
+from gatewayops.protocol import Heartbeat, Subscribe
 from gatewayops.replay._codec import PLACES, Direction
 from gatewayops.replay._format import Header, LogItem, LogWarning, Record, ReplayFormatError
-from gatewayops.replay._report import Divergence, OperationTimeline, ReplayReport
+from gatewayops.replay._report import Divergence, ReplayReport
 from gatewayops.replay._summary import Interner, OperationSummary
+from gatewayops.replay._timeline import OperationTimeline
 from gatewayops.store import (
     ABSENT,
     Action,
@@ -59,6 +63,28 @@ _OUTPUTS = frozenset(cls for cls, (direction, _) in PLACES.items() if direction 
 def _is_checked_frame(effect: Effect) -> bool:
     """In a HAR import: a frame the browser's inputs determine (not a heartbeat)."""
     return isinstance(effect, SendMessage) and not isinstance(effect.message, Heartbeat)
+
+
+_Frame = TypeVar("_Frame", Record, Effect)
+
+
+def _frame_of(item: Record | Effect) -> Any:
+    """The message of a checked frame (a HAR import's record, or the reducer's effect)."""
+    return cast(SendMessage, item.item if isinstance(item, Record) else item).message
+
+
+def _in_har_order(frames: Iterable[_Frame]) -> list[_Frame]:
+    """`frames` with each run of consecutive v2 `subscribe`s ordered by operation: on
+    `ready` a browser subscribes again in its own order, today's reducer in its."""
+    ordered: list[_Frame] = []
+    for subscribes, run in itertools.groupby(
+        frames, key=lambda frame: isinstance(_frame_of(frame), Subscribe)
+    ):
+        if subscribes:
+            ordered.extend(sorted(run, key=lambda frame: _frame_of(frame).operation_id))
+        else:
+            ordered.extend(run)
+    return ordered
 
 
 class _Replay:
@@ -160,7 +186,7 @@ class _Replay:
         self.timeline = None
         if op_id is not None:
             timeline = self.timelines.get(op_id)
-            if timeline is None:
+            if timeline is None and (op_id in new.operations or op_id in old.operations):
                 timeline = self.timelines[op_id] = OperationTimeline(op_id)
             if type(timeline) is OperationTimeline:  # not news of a forgotten operation
                 self.timeline = timeline
@@ -206,8 +232,8 @@ class _Replay:
                 self.timeline.outputs[out.kind.value] += 1
             self.outputs += len(recorded)
         if self.frames_only:
-            recorded = [out for out in recorded if _is_checked_frame(cast(Effect, out.item))]
-            actual = tuple(filter(_is_checked_frame, actual))
+            recorded = _in_har_order(o for o in recorded if _is_checked_frame(cast(Effect, o.item)))
+            actual = tuple(_in_har_order(filter(_is_checked_frame, actual)))
         # Effects are frozen attrs classes: equality compares them field by field (frames
         # included), so a field-level diff is built only on a mismatch (`diverge`).
         expected = tuple(cast(Effect, out.item) for out in recorded)

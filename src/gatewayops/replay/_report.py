@@ -1,42 +1,29 @@
 """What a replay found, for people (text) and for machines (JSON).
 
 Owns: `Divergence` (where the log and today's reducer part ways, with a field-level
-diff), `OperationTimeline` (per operation: status, connection and intervention changes
-and the fetch of the server's message list, kept to a bounded number of entries, and
-counts of records by kind) and `ReplayReport`, with
-`to_text` and `to_json`. Every rendering, text or JSON, has anything shaped like a
-token redacted (`gatewayops._secrets`): a log from an older recorder, or edited by
-hand, may hold one, and a report is made to be pasted into an issue. Must not know:
-how records are read or replayed.
+diff) and `ReplayReport` (the log's header and protocol, each operation's timeline or
+summary, the divergence, the violations, the verdict), with `to_text` and `to_json`.
+Every rendering, text or JSON, has anything shaped like a token redacted
+(`_safety.redacted_rendering`): a log from an older recorder, or edited by hand, may
+hold one, and a report is made to be pasted into an issue. Must not know: how records
+are read or replayed, or what a timeline holds (`_timeline`).
 """
 
 from __future__ import annotations
 
-import functools
-from collections import Counter
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from gatewayops._secrets import redact_secrets
-from gatewayops._words import plural
-from gatewayops.replay._codec import PLACES, encode_item
-from gatewayops.replay._format import Header, Record
-from gatewayops.replay._human_report import (
-    intervention_changes,
-    intervention_json,
-    intervention_lines,
-)
-from gatewayops.replay._safety import redact_json
-from gatewayops.replay._snapshot import snapshot_json, snapshot_lines
+from gatewayops.replay._codec import encode_item
+from gatewayops.replay._format import Header
+from gatewayops.replay._safety import redacted_rendering
+from gatewayops.replay._timeline import OperationTimeline
 from gatewayops.store import (
     Action,
     Change,
     Effect,
     GatewayState,
-    Operation,
-    RefetchStatus,
     Violation,
     format_changes,
 )
@@ -44,13 +31,9 @@ from gatewayops.store import (
 if TYPE_CHECKING:  # a summary renders itself; only its type is needed here
     from gatewayops.replay._summary import OperationSummary
 
-__all__ = ["Divergence", "OperationTimeline", "ReplayReport", "TimelineEntry"]
-
-MAX_TIMELINE_ENTRIES = 200
-"""Changes kept per operation; later ones are only counted (memory stays bounded)."""
+__all__ = ["Divergence", "ReplayReport"]
 
 _MAX_REPR = 400
-_KINDS = {cls: kind.value for cls, (_, kind) in PLACES.items()}
 
 
 def _short(value: object) -> str:
@@ -64,23 +47,6 @@ def _count(number: int, noun: str) -> str:
 
 def _where(seq: int | None, line: int | None) -> str:
     return f"record {seq}" + ("" if line is None else f" (line {line})")
-
-
-_P = ParamSpec("_P")
-_Rendered = TypeVar("_Rendered", str, dict[str, Any])
-
-
-def _redacted(render: Callable[_P, _Rendered]) -> Callable[_P, _Rendered]:
-    """`render` (a ``to_text`` or ``to_json``), with secrets redacted from what it returns."""
-
-    @functools.wraps(render)
-    def rendered(*args: _P.args, **kwargs: _P.kwargs) -> _Rendered:
-        result = render(*args, **kwargs)
-        if isinstance(result, str):
-            return redact_secrets(result)
-        return cast(dict[str, Any], redact_json(result))
-
-    return rendered
 
 
 @attrs.frozen(kw_only=True)
@@ -110,7 +76,7 @@ class Divergence:
     changes: tuple[Change, ...]
     refused: str | None = None
 
-    @_redacted
+    @redacted_rendering
     def to_text(self) -> str:
         """Several lines: where, the action, expected vs actual, and the diff."""
         lines = [f"DIVERGENCE at {_where(self.seq, self.line)}"]
@@ -129,7 +95,7 @@ class Divergence:
             lines.append("  " + format_changes(list(self.changes)).replace("\n", "\n  "))
         return "\n".join(lines)
 
-    @_redacted
+    @redacted_rendering
     def to_json(self) -> dict[str, Any]:
         """The divergence as JSON (effects as their record payloads, tokens redacted)."""
         return {
@@ -142,163 +108,6 @@ class Divergence:
             "actual": [encode_item(effect) for effect in self.actual],
             "changes": [str(change) for change in self.changes],
             "refused": self.refused,
-        }
-
-
-@attrs.frozen(kw_only=True)
-class TimelineEntry:
-    """One change of an operation: when (record and time) and what."""
-
-    seq: int
-    t: float
-    change: str
-
-
-def _status_text(op: Operation) -> str:
-    if op.outcome is not None:
-        detail = f" ({op.outcome.detail})" if op.outcome.detail else ""
-        return f"finished: {op.outcome.result.value} via {op.outcome.source.value}{detail}"
-    return op.status.value
-
-
-def _refetch_change(old: Operation | None, new: Operation) -> str | None:
-    """The transcript's fetch of the server's message list moving, in words."""
-    after = new.transcript
-    before = None if old is None else old.transcript
-    if before is None or (
-        after.refetch is before.refetch and after.fetch_attempts == before.fetch_attempts
-    ):
-        return None
-    match after.refetch:
-        case RefetchStatus.ASKED:
-            why = "" if after.refetch_problem is None else f" after {after.refetch_problem}"
-            return f"message list asked for (attempt {after.fetch_attempts}){why}"
-        case RefetchStatus.GAVE_UP:
-            return f"message list given up: {after.refetch_problem}"
-        case RefetchStatus.IDLE:
-            return f"message list adopted (revision {after.revision})"
-
-
-@attrs.define
-class OperationTimeline:
-    """An operation's changes over the log, and counts of its records by kind."""
-
-    operation_id: str
-    entries: list[TimelineEntry] = attrs.Factory(list)
-    more_entries: int = 0
-    inputs: Counter[str] = attrs.Factory(Counter)
-    outputs: Counter[str] = attrs.Factory(Counter)
-
-    def observe(
-        self,
-        record: Record,
-        old_state: GatewayState,
-        new_state: GatewayState,
-        operation_id: str,
-        link_id: str | None,
-    ) -> None:
-        """Note what the input `record` changed (status, connection, a stop)."""
-        self.inputs[_KINDS[type(record.item)]] += 1
-        old, new = old_state.operations.get(operation_id), new_state.operations.get(operation_id)
-        old_link = None if link_id is None else old_state.links.get(link_id)
-        link = None if link_id is None else new_state.links.get(link_id)
-        if new is None or link is None:
-            return
-        human = intervention_changes(old, new)
-        refetch = _refetch_change(old, new)
-        if (
-            not human
-            and refetch is None
-            and old is not None
-            and link is old_link
-            and new.status is old.status
-            and new.stop_requested is old.stop_requested
-        ):
-            return
-        changes = []
-        if old is None:
-            verb = type(record.item).__name__.removeprefix("Operation").lower()
-            changes.append(f"{verb} on topic {new.topic_id}: {_status_text(new)}")
-        elif new.status is not old.status:
-            changes.append(_status_text(new))
-        if old_link is None or link.status is not old_link.status:
-            changes.append(f"connection {link.status.value} (generation {link.generation})")
-            if new.last_problem is not None and (
-                old is None or new.last_problem != old.last_problem
-            ):
-                changes[-1] += f" after {new.last_problem}"
-        if new.stop_requested and (old is None or not old.stop_requested):
-            changes.append("stop requested")
-        changes.extend(human)
-        if refetch is not None:
-            changes.append(refetch)
-        if not changes:
-            return
-        if len(self.entries) < MAX_TIMELINE_ENTRIES:
-            entry = TimelineEntry(seq=record.seq, t=record.t, change="; ".join(changes))
-            self.entries.append(entry)
-        else:
-            self.more_entries += 1
-
-    @_redacted
-    def to_text(self, state: GatewayState, *, snapshot: bool = False) -> str:
-        """The timeline, then where the operation stands (in `state`), the record counts.
-
-        With `snapshot` (the report of a replay ``until`` a record), where it stands
-        includes its input button, refresh, resume, owed tool results and transcript.
-        """
-        op = state.operations.get(self.operation_id)
-        topic = "" if op is None else f" on topic {op.topic_id}"
-        lines = [f"operation {self.operation_id}{topic}"]
-        lines.extend(f"  #{e.seq:<6} {e.t:9.3f}s  {e.change}" for e in self.entries)
-        if self.more_entries:
-            lines.append(f"  ... {self.more_entries} more changes not shown")
-        if op is not None:
-            lines.append(
-                f"  now: {_status_text(op)}; connection {state.link_of(op).status.value}; "
-                f"cursor {op.last_event_id or '-'}; {plural(op.transcript.events, 'event')} shown; "
-                f"{plural(op.bad_frames, 'bad frame')}; {plural(op.problems, 'problem')}"
-                + ("" if op.last_problem is None else f" (last: {op.last_problem})")
-            )
-            lines.extend(intervention_lines(op))
-            if snapshot:
-                lines.extend(snapshot_lines(op, state))
-        inputs = ", ".join(f"{count} {kind}" for kind, count in sorted(self.inputs.items()))
-        outputs = ", ".join(f"{count} {kind}" for kind, count in sorted(self.outputs.items()))
-        lines.append(f"  records in: {inputs or 'none'}; out: {outputs or 'none'}")
-        return "\n".join(lines)
-
-    @_redacted
-    def to_json(self, state: GatewayState, *, snapshot: bool = False) -> dict[str, Any]:
-        """The timeline and the operation's standing (in `state`) as JSON; with
-        `snapshot`, the standing includes the keys of `snapshot_json` (transcript...)."""
-        standing: dict[str, Any] = {}
-        op = state.operations.get(self.operation_id)
-        if op is not None:
-            link = state.link_of(op)
-            outcome = None if op.outcome is None else attrs.asdict(op.outcome)
-            standing = {
-                "topic": op.topic_id,
-                "status": op.status.value,
-                "outcome": outcome,
-                "connection": link.status.value,
-                "generation": link.generation,
-                "cursor": op.last_event_id,
-                "events": op.transcript.events,
-                "bad_frames": op.bad_frames,
-                "problems": op.problems,
-                "last_problem": op.last_problem,
-                "interventions": intervention_json(op),
-            }
-            if snapshot:
-                standing.update(snapshot_json(op, state))
-        return {
-            "operation": self.operation_id,
-            **standing,
-            "inputs": dict(self.inputs),
-            "outputs": dict(self.outputs),
-            "timeline": [attrs.asdict(entry) for entry in self.entries],
-            "more_changes": self.more_entries,
         }
 
 
@@ -316,8 +125,10 @@ class ReplayReport:
             effects differ.
         violations: the first violations found (at most 100); `violation_count` counts all.
         warnings: what was odd but not fatal (a truncated last line, HAR import notes).
-        operations: one timeline per operation, in order of first appearance; for an
-            operation the state forgot (past `retain_finished`), its summary.
+        operations: one timeline per operation the state held, in order of first
+            appearance (a v2 frame for an operation the store never followed makes
+            none); for an operation the state forgot (past `retain_finished`), its
+            summary.
     """
 
     header: Header
@@ -339,7 +150,7 @@ class ReplayReport:
         """True when nothing diverged and no invariant was broken."""
         return self.divergence is None and self.violation_count == 0
 
-    @_redacted
+    @redacted_rendering
     def verdict(self) -> str:
         """One line: OK, or what failed and where first."""
         if self.ok:
@@ -356,14 +167,15 @@ class ReplayReport:
             )
         return f"FAILED: {'; '.join(parts)}"
 
-    @_redacted
+    @redacted_rendering
     def to_text(self, *, timelines: bool = True) -> str:
         """The report for people: timelines (optional; after a replay ``until`` a record,
         each operation's input, refresh, resume, owed tools and transcript there, see
         `_snapshot`), divergence, violations, verdict."""
         header = self.header
         lines = [
-            f"log: {header.source} recording by gatewayops {header.library}, started "
+            f"log: {header.source} recording of protocol {header.protocol.value} by "
+            f"gatewayops {header.library}, started "
             f"{header.started_at}; {_count(self.records, 'record')}"
             + ("" if self.until is None else f"; state after record {self.until}")
         ]
@@ -378,7 +190,7 @@ class ReplayReport:
         lines.append(self.verdict())
         return "\n".join(lines)
 
-    @_redacted
+    @redacted_rendering
     def to_json(self) -> dict[str, Any]:
         """The report for machines."""
         return {
@@ -388,6 +200,7 @@ class ReplayReport:
                 "started_at": self.header.started_at,
                 "operation": self.header.operation,
                 "source": self.header.source,
+                "protocol": self.header.protocol.value,
                 "config": attrs.asdict(self.header.config),
             },
             "until": self.until,

@@ -7,16 +7,19 @@ everything that reads a record later: the codec, reprs, diffs, the JSON report);
 `redact_json`, which applies `gatewayops._secrets.redact_secrets` to every string of a
 JSON value, keys included, and `redact_json_text`, the same for a JSON text (redacting
 the values, not the text, keeps the JSON valid: a rewritten escape could otherwise end
-a string early); and `shown`, a repr bounded in length and depth for error messages
-about values read from a file.
+a string early); `redacted_rendering`, which applies them to what a report's
+``to_text`` or ``to_json`` returns; and `shown`, a repr bounded in length and depth
+for error messages about values read from a file.
 
 Must not know: records, files, the reducer, or what a log means.
 """
 
 from __future__ import annotations
 
+import functools
 import reprlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar, cast
 
 from gatewayops._secrets import redact_secrets
 from gatewayops.protocol import decode_json, encode_json
@@ -28,6 +31,7 @@ __all__ = [
     "nested_too_deeply",
     "redact_json",
     "redact_json_text",
+    "redacted_rendering",
     "shown",
 ]
 
@@ -114,3 +118,20 @@ def redact_json_text(text: str) -> str:
     except ValueError:
         return clean
     return encode_json(redact_json(value))
+
+
+_P = ParamSpec("_P")
+_Rendered = TypeVar("_Rendered", str, dict[str, Any])
+
+
+def redacted_rendering(render: Callable[_P, _Rendered]) -> Callable[_P, _Rendered]:
+    """`render` (a ``to_text`` or ``to_json``), with secrets redacted from what it returns."""
+
+    @functools.wraps(render)
+    def rendered(*args: _P.args, **kwargs: _P.kwargs) -> _Rendered:
+        result = render(*args, **kwargs)
+        if isinstance(result, str):
+            return redact_secrets(result)
+        return cast(dict[str, Any], redact_json(result))
+
+    return rendered
