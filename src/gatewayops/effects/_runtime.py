@@ -403,10 +403,18 @@ class Runtime:
             logger.warning("timer %s is beyond any clock; it will never fire", timer)
             delay = math.inf
         if timer.jittered and self._jitter:
-            delay *= self._random.uniform(0.5, 1.0)
+            delay = self._jittered(timer, delay)
         entry = _TimerEntry(timer, delay)
         self._timers[timer] = entry
         self._spawn(self._timer_task, entry)
+
+    def _jittered(self, timer: Timer, delay: float) -> float:
+        """A backoff delay spread by jitter: v2's full jitter draws whole milliseconds
+        from ``[0, delay_ms)`` (``floor(random * cap)``, PROTOCOL.md 7.6); the others
+        are drawn from the upper half, ``[delay / 2, delay]``."""
+        if timer.full_jitter:
+            return math.floor(self._random.random() * timer.delay_ms) / 1000
+        return delay * self._random.uniform(0.5, 1.0)
 
     def _cancel_timer(self, timer: Timer) -> None:
         entry = self._timers.pop(timer, None)  # absent once it fired
