@@ -8,7 +8,7 @@ tasks whose results come back as actions.
 """
 
 from gatewayops.effects._changes import OperationChanges
-from gatewayops.effects._client import Client, ClientStatistics, open_client
+from gatewayops.effects._client import Client, ClientStatistics
 from gatewayops.effects._handlers import (
     FetchMessagesFn,
     InterruptFn,
@@ -16,6 +16,7 @@ from gatewayops.effects._handlers import (
     SubmitInterventionFn,
     ToolHandler,
 )
+from gatewayops.effects._open import open_client
 from gatewayops.exceptions import ClientClosed
 
 __all__ = [
