@@ -67,7 +67,8 @@ async def v2_client_on(
     random_seed: int = 7,
     refresh_token: Any = refresh_ok,
 ) -> AsyncIterator[Client]:
-    """A protocol v2 client on the memory transport (jitter off unless asked)."""
+    """A protocol v2 client on the memory transport (jitter off unless asked), checking
+    every step against the invariants; none may be violated by the end of the block."""
     async with open_client(
         refresh_token=refresh_token,
         config=config,
@@ -81,6 +82,7 @@ async def v2_client_on(
         fallback=fallback,
     ) as client:
         yield client
+    assert client.invariant_violations == ()
 
 
 def start(client: Client, operation_id: str = OP, *, topic: str | None = None) -> None:
@@ -110,11 +112,15 @@ async def expect(server: ServerConnection, kind: type[T]) -> T:
     return message
 
 
+def greet(server: ServerConnection) -> ServerConnection:
+    """Say `ready` on an accepted socket of the user."""
+    send(server, Ready(user_id="user-1", connection_id="conn-1"))
+    return server
+
+
 async def ready(transport: MemoryTransport) -> ServerConnection:
     """Accept the next dial of the user's socket and greet it with `ready`."""
-    server = await transport.accept()
-    send(server, Ready(user_id="user-1", connection_id=f"conn-{len(transport.connections)}"))
-    return server
+    return greet(await transport.accept())
 
 
 async def subscriptions(server: ServerConnection, count: int) -> dict[str, Subscribe]:
