@@ -15,6 +15,7 @@ from gatewayops.effects._handlers import (
     RefreshTokenFn,
     SubmitInterventionFn,
     ToolHandler,
+    UserTokenFn,
 )
 from gatewayops.effects._open import open_client
 from gatewayops.exceptions import ClientClosed
@@ -29,5 +30,6 @@ __all__ = [
     "RefreshTokenFn",
     "SubmitInterventionFn",
     "ToolHandler",
+    "UserTokenFn",
     "open_client",
 ]
