@@ -74,18 +74,21 @@ async def test_full_jitter_reaches_below_half_the_cap(
 async def test_heartbeat_every_30s_and_redial_after_three_missed_acks(
     transport: MemoryTransport, autojump_clock: trio.testing.MockClock
 ) -> None:
-    """Unanswered heartbeats go out on the user's socket at 30/60/90 s; at 120 s the
-    socket is given up and redialled, and the operation is subscribed again."""
+    """Unanswered heartbeats, exactly the bytes ``{"type":"heartbeat"}``, go out on the
+    user's socket at 30/60/90 s; at 120 s the socket is given up and redialled, and the
+    operation is subscribed again."""
     async with v2_client_on(transport) as client:
         start(client)
         server = await ready(transport)
         await expect(server, Subscribe)
         t0 = trio.current_time()
         beats = []
+        frames = []
         for _ in range(3):
-            await expect(server, Heartbeat)
+            frames.append(await server.receive())
             beats.append(trio.current_time() - t0)
         assert beats == [30, 60, 90]
+        assert frames == ['{"type":"heartbeat"}'] * 3  # exactly these bytes (7.1)
         info = await server.wait_closed()
         assert (trio.current_time() - t0, info.by_client) == (120, True)
         assert connection_status(client.state, OP) is ConnectionStatus.RECONNECTING

@@ -9,6 +9,8 @@ the fallback to v1 or the end of every run).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import trio
 
@@ -21,7 +23,7 @@ from gatewayops.store import (
     connection_status,
     link,
 )
-from gatewayops.transport import MemoryTransport
+from gatewayops.transport import ConnectFailed, Connection, MemoryTransport
 
 from . import helpers as v1
 from .helpers import OP, TOKEN, Recorder, settle
@@ -163,6 +165,24 @@ async def test_a_token_failure_within_the_budget_is_retried(
     assert tokens.times == [0, 1, 3]  # backoff of 1 s, then 2 s (jitter off)
 
 
+async def test_a_token_provider_that_never_answers_is_cut_off_by_the_watchdog(
+    transport: MemoryTransport, autojump_clock: trio.testing.MockClock
+) -> None:
+    """The connect watchdog counts the wait for the user token: a provider that hangs
+    costs 15 s per dial, each a failed dial, and the budget then ends the run."""
+
+    async def hangs() -> str:
+        await trio.sleep_forever()
+
+    async with v2_client_on(transport, user_token=hangs) as client:
+        start(client)
+        outcome = await client.wait_finished(OP)
+    assert outcome.source is FinishSource.V2_UNAVAILABLE
+    assert "no ready within 15000 ms" in outcome.detail
+    assert trio.current_time() == 15 + 1 + 15 + 2 + 15
+    assert transport.attempts == []
+
+
 async def test_unavailable_finishes_every_operation_once_as_v2_unavailable(
     transport: MemoryTransport, autojump_clock: trio.testing.MockClock
 ) -> None:
@@ -253,3 +273,32 @@ async def test_after_fallback_a_new_start_goes_straight_to_v1(
     assert [query(s.url)["operationId"][0] for s in (first, second)] == [OP, OP2]
     assert all("/v2/ws" in url for url in transport.attempts[:3])
     assert not any("/v2/ws" in url for url in transport.attempts[3:])
+
+
+class _RefusingWithTheUrl(MemoryTransport):
+    """A transport whose every dial fails for good, quoting the URL it was given (as
+    `WebSocketTransport` does for a URL it cannot dial)."""
+
+    @asynccontextmanager
+    async def connect(self, url: str) -> AsyncIterator[Connection]:
+        self.attempts.append(url)
+        await trio.lowlevel.checkpoint()
+        raise ConnectFailed(f"cannot dial {url!r}: no such thing", fatal=True)
+        yield  # pragma: no cover - an async generator that never yields
+
+
+async def test_a_dial_error_quoting_the_url_does_not_leak_the_user_token(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A transport error that quotes the dialled URL (which carries the user token)
+    ends the run with a detail in which the token is redacted."""
+    transport = _RefusingWithTheUrl()
+    async with v2_client_on(transport) as client:
+        start(client)
+        outcome = await client.wait_finished(OP)
+        mux = link(client.state, OP)
+        assert mux is not None
+    assert outcome.source is FinishSource.V2_UNAVAILABLE
+    assert "token=<redacted>" in outcome.detail
+    for text in (outcome.detail, mux.last_problem or "", repr(client.state)):
+        assert "user-jwt-1" not in text

@@ -15,8 +15,8 @@ it never opened, `SocketClosed` otherwise) unless it was removed first, in which
 reports nothing more. A v2 socket's URL is the gateway's base URL: `resolve_url` turns
 it into the socket URL right before the dial (awaiting the user token; a failure to get
 one is the dial's failure, `SocketFailed`, retryable), and its frames are read and
-written with the v2 codec. Must not know: what frames mean, the store's state, or which
-transport it is given.
+written with the v2 codec; a dial error that quotes the URL has the token redacted.
+Must not know: what frames mean, the store's state, or which transport it is given.
 """
 
 from __future__ import annotations
@@ -232,7 +232,7 @@ async def _connect_and_pump(
         failed = SocketFailed(
             link_id=socket.link_id,
             generation=socket.generation,
-            error=str(error),
+            error=redact_secrets(str(error)),  # it may quote the URL, a v2 one has the token
             retryable=error.retryable,
         )
         _end(entry, dispatch, failed)
