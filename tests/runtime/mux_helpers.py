@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import attrs
 import trio
 
-from gatewayops.effects import Client, open_client
+from gatewayops.effects import Client, ToolHandler, open_client
 from gatewayops.protocol import (
     AgentEvent,
     MuxAgentEvent,
@@ -66,11 +66,13 @@ async def v2_client_on(
     jitter: bool = False,
     random_seed: int = 7,
     refresh_token: Any = refresh_ok,
+    tools: dict[str, ToolHandler] | None = None,
 ) -> AsyncIterator[Client]:
     """A protocol v2 client on the memory transport (jitter off unless asked), checking
     every step against the invariants; none may be violated by the end of the block."""
     async with open_client(
         refresh_token=refresh_token,
+        tools=tools,
         config=config,
         transport=transport,
         jitter=jitter,
