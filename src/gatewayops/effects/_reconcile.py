@@ -8,12 +8,13 @@ disappeared before it opens or arms what appeared, and runs each socket and time
 task of its own. Owns too the URL each socket dials (v2: with a user token fetched right
 before the dial), the jitter drawn for backoff timers (v1: from the upper half of the
 delay; v2: full jitter, PROTOCOL.md 7.6), the connect watchdog counting from its dial's
-own start, how many socket tasks each link still runs (`wait_finished` waits for them),
-and stopping it all at once. A timer whose delay is beyond any clock never fires (and
-says so in the log). A task whose resource was removed dispatches nothing after the
-removal; frames queued for a removed socket, and the one being written, are reported
-as `SendFailed` by the removal itself. Must not know: what actions and effects mean,
-the runtime's dispatch queue, or `wait_finished`'s callers.
+own start, the idle close of a lazy v2 socket waiting until what was queued on it (the
+last `unsubscribe`) is written, how many socket tasks each link still runs
+(`wait_finished` waits for them), and stopping it all at once. A timer whose delay is
+beyond any clock never fires (and says so in the log). A task whose resource was removed
+dispatches nothing after the removal; frames queued for a removed socket, and the one
+being written, are reported as `SendFailed` by the removal itself. Must not know: what
+actions and effects mean, the runtime's dispatch queue, or `wait_finished`'s callers.
 """
 
 from __future__ import annotations
@@ -267,12 +268,14 @@ class Resources:
     async def _timer_task(self, entry: _TimerEntry) -> None:
         timer = entry.timer
         with entry.scope:
-            if timer.kind is TimerKind.CONNECT_WATCHDOG:
-                dial = self._sockets.get((timer.owner, timer.generation))
-                if dial is not None and not dial.dialling.is_set():
-                    await dial.dialling.wait()  # count from the dial's own start
-                    entry.deadline = trio.current_time() + entry.delay
+            socket = self._sockets.get((timer.owner, timer.generation))
+            dial = socket if timer.kind is TimerKind.CONNECT_WATCHDOG else None
+            if dial is not None and not dial.dialling.is_set():
+                await dial.dialling.wait()  # count from the dial's own start
+                entry.deadline = trio.current_time() + entry.delay
             await trio.sleep_until(entry.deadline)
+            if timer.kind is TimerKind.IDLE_CLOSE and socket is not None:
+                await socket.flushed()  # the hub hears the last `unsubscribe` first
         if entry.removed or self._closed:
             return
         del self._timers[entry.timer]
