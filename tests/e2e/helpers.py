@@ -15,9 +15,9 @@ from contextlib import asynccontextmanager
 import attrs
 
 from gatewayops.cli._lab import Witness, script_text, streamed
-from gatewayops.effects import Client, RefreshTokenFn, ToolHandler, open_client
+from gatewayops.effects import Client, RefreshTokenFn, ToolHandler, UserTokenFn, open_client
 from gatewayops.gateway import Gateway, RunHandle, Script, clean_run, open_gateway
-from gatewayops.store import Link, Middleware, Operation, Outcome, StoreConfig
+from gatewayops.store import Link, Middleware, Operation, Outcome, StoreConfig, resources
 from gatewayops.transport import Transport, WebSocketTransport
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "Env",
     "assert_nothing_leaked",
     "assert_text_once",
+    "assert_v2_nothing_leaked",
     "e2e",
     "long_script",
     "script_text",
@@ -88,16 +89,22 @@ async def e2e(
     transport: Transport | None = None,
     refresh_token: Callable[[Gateway], RefreshTokenFn] | None = None,
     middleware: Sequence[Middleware] = (),
+    protocol: str | None = None,
+    user_token: Callable[[Gateway], UserTokenFn] | None = None,
+    fallback: str | None = None,
 ) -> AsyncIterator[Env]:
     """A fresh gateway on 127.0.0.1 and a real client wired to it.
 
     The client's `refresh_token`, `interrupt`, `submit_intervention` and
     `fetch_messages` are the gateway's (unless `refresh_token` builds another from the
-    gateway); a `Witness` counts its notifications. Leaving the block closes both.
+    gateway); a `Witness` counts its notifications. With ``protocol="v2"`` the user
+    token comes from the gateway's token service (unless `user_token` builds another
+    from the gateway), and `fallback` is passed on. Leaving the block closes both.
     """
     async with open_gateway() as gateway:
         witness = Witness()
         refresh = gateway.refresh_token if refresh_token is None else refresh_token(gateway)
+        user = gateway.v2.user_token if user_token is None else user_token(gateway)
         async with open_client(
             refresh_token=refresh,
             interrupt=gateway.interrupt,
@@ -108,6 +115,9 @@ async def e2e(
             transport=WebSocketTransport() if transport is None else transport,
             random_seed=0,
             middleware=[witness, *middleware],
+            protocol=protocol,
+            user_token=user if protocol == "v2" else None,
+            fallback=fallback,
         ) as client:
             yield Env(gateway=gateway, client=client, witness=witness)
 
@@ -117,6 +127,25 @@ async def assert_nothing_leaked(env: Env) -> None:
     stats = env.client.statistics()
     assert attrs.asdict(stats) == dict.fromkeys(attrs.asdict(stats), 0), stats
     await env.gateway.wait_statistics(lambda s: s.open_sockets == 0 and s.held_connections == 0)
+    _assert_notified_once(env)
+
+
+async def assert_v2_nothing_leaked(env: Env) -> None:
+    """`assert_nothing_leaked` for a v2 client, whose `wait_finished` does not wait for
+    the user's shared socket: first wait until the gateway saw every socket close (the
+    lazy v2 socket closes after the last run ended); then the client's state wants no
+    socket or timer, none exists, and no run is live. (The closed socket's task may
+    still be finishing its close handshake; leaving `e2e` waits for it.)"""
+    await env.gateway.v2.wait_statistics(lambda s: s.sockets == 0)
+    await env.gateway.wait_statistics(lambda s: s.open_sockets == 0 and s.held_connections == 0)
+    assert resources(env.client.state) == frozenset()
+    stats = env.client.statistics()
+    held = (stats.open_sockets, stats.armed_timers, stats.running_effect_tasks)
+    assert (*held, stats.live_operations) == (0, 0, 0, 0), stats
+    _assert_notified_once(env)
+
+
+def _assert_notified_once(env: Env) -> None:
     notified = env.witness.finished
     assert set(notified.values()) <= {1}, notified
     assert len(notified) == len(env.client.state.operations)

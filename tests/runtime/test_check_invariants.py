@@ -4,16 +4,31 @@ checked with the store's `InvariantChecker`, and what breaks is logged and kept.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 import trio
 
+import gatewayops.store._endings as endings
 import gatewayops.store._link_v1 as link_v1
+import gatewayops.store._mux as mux
+from gatewayops.effects import open_client
 from gatewayops.protocol import AuthFailed
 from gatewayops.store import Violation
 from gatewayops.transport import MemoryTransport
 
-from .helpers import GATEWAY, OP, TOKEN, TOPIC, chunk, client_on, handshake, runtime_end
+from .helpers import (
+    GATEWAY,
+    OP,
+    TOKEN,
+    TOPIC,
+    chunk,
+    client_on,
+    handshake,
+    refresh_ok,
+    runtime_end,
+)
+from .mux_helpers import OP2, UserTokens, start
 
 
 def _auth_failed_not_terminal(mp: pytest.MonkeyPatch) -> None:
@@ -75,3 +90,36 @@ async def test_invariants_are_not_checked_unless_asked(
     caplog.set_level(logging.ERROR, logger="gatewayops.invariants")
     assert await _run_into_auth_failed(transport, check_invariants=False) == ()
     assert not [r for r in caplog.records if r.name == "gatewayops.invariants"]
+
+
+async def test_a_second_notify_in_a_link_wide_v2_step_is_caught(
+    transport: MemoryTransport,
+    autojump_clock: trio.testing.MockClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a seeded bug (v2 unavailable notifies each run twice), the step of the
+    user's link that ends both runs is reported as `notify-once` for each of them (a
+    correct such step, one notice per run, is clean: see the v2 runtime tests)."""
+
+    def finish_twice(*args: Any) -> Any:
+        op, effects = endings.finish(*args)
+        return op, (*effects, *effects)
+
+    monkeypatch.setattr(mux, "finish", finish_twice)
+    transport.refuse_next(3)
+    async with open_client(
+        refresh_token=refresh_ok,
+        transport=transport,
+        jitter=False,
+        protocol="v2",
+        user_token=UserTokens(),
+        check_invariants=True,
+    ) as client:
+        for op in (OP, OP2):
+            start(client, op)
+        await client.wait_finished(OP)
+        violations = client.invariant_violations
+    assert sorted((v.invariant, v.operation_id) for v in violations) == [
+        ("notify-once", OP),
+        ("notify-once", OP2),
+    ]

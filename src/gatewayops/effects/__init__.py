@@ -8,14 +8,16 @@ tasks whose results come back as actions.
 """
 
 from gatewayops.effects._changes import OperationChanges
-from gatewayops.effects._client import Client, ClientStatistics, open_client
+from gatewayops.effects._client import Client, ClientStatistics
 from gatewayops.effects._handlers import (
     FetchMessagesFn,
     InterruptFn,
     RefreshTokenFn,
     SubmitInterventionFn,
     ToolHandler,
+    UserTokenFn,
 )
+from gatewayops.effects._open import open_client
 from gatewayops.exceptions import ClientClosed
 
 __all__ = [
@@ -28,5 +30,6 @@ __all__ = [
     "RefreshTokenFn",
     "SubmitInterventionFn",
     "ToolHandler",
+    "UserTokenFn",
     "open_client",
 ]

@@ -1,7 +1,8 @@
 """The one-shot effects that call the application's dependencies, turned into actions.
 
 Owns: the contracts of the injected dependencies (`RefreshTokenFn`, `InterruptFn`,
-`SubmitInterventionFn`, `FetchMessagesFn`, `ToolHandler`) and five coroutines that carry
+`SubmitInterventionFn`, `FetchMessagesFn`, `ToolHandler`, and `UserTokenFn`, which the
+v2 socket's dial awaits) and five coroutines that carry
 out `RefreshToken`, `RequestInterrupt`, `SubmitIntervention`, `FetchMessages` and
 `ExecuteTool` and always *return* the action that reports the result -- a failure
 of the dependency becomes a failure action, never an exception (DESIGN.md section 3).
@@ -44,6 +45,7 @@ __all__ = [
     "RefreshTokenFn",
     "SubmitInterventionFn",
     "ToolHandler",
+    "UserTokenFn",
     "execute_tool",
     "fetch_messages",
     "refresh_token",
@@ -71,6 +73,9 @@ could not be fetched."""
 
 ToolHandler: TypeAlias = Callable[[dict[str, Any]], Awaitable[Any]]
 """A client tool: gets the parsed arguments, returns content (a str, or any JSON value)."""
+
+UserTokenFn: TypeAlias = Callable[[], Awaitable[str]]
+"""``await user_token()``: a fresh user-level JWT for the v2 socket (before every dial)."""
 
 ARGUMENTS_PARSE_ERROR = "arguments_parse_error"
 EXECUTOR_NOT_FOUND = "executor_not_found"

@@ -15,8 +15,8 @@ it never opened, `SocketClosed` otherwise) unless it was removed first, in which
 reports nothing more. A v2 socket's URL is the gateway's base URL: `resolve_url` turns
 it into the socket URL right before the dial (awaiting the user token; a failure to get
 one is the dial's failure, `SocketFailed`, retryable), and its frames are read and
-written with the v2 codec. Must not know: what frames mean, the store's state, or which
-transport it is given.
+written with the v2 codec; a dial error that quotes the URL has the token redacted.
+Must not know: what frames mean, the store's state, or which transport it is given.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ class SocketEntry:
     """The runtime's handle on one live `Socket` resource."""
 
     __slots__ = (
+        "_flushed",
         "_outbox",
         "_outbox_send",
         "dialling",
@@ -79,6 +80,7 @@ class SocketEntry:
         self.scope = trio.CancelScope()
         self._outbox_send, self._outbox = trio.open_memory_channel[Frame](math.inf)
         self.in_flight: Frame | None = None
+        self._flushed: trio.Event | None = None
         self.removed = False
         self.ended = False
         self.dialling = trio.Event()
@@ -104,10 +106,29 @@ class SocketEntry:
         """Queue a frame for the writer (never blocks)."""
         self._outbox_send.send_nowait(message)
 
+    def _pending(self) -> bool:
+        return self.in_flight is not None or self._outbox.statistics().current_buffer_used > 0
+
+    async def flushed(self) -> None:
+        """Wait until every frame queued so far was written, or the socket was removed."""
+        while self._pending() and not self.removed:
+            if self._flushed is None:
+                self._flushed = trio.Event()
+            await self._flushed.wait()
+
+    def written(self) -> None:
+        """The writer is done with a frame (wakes `flushed` once nothing is pending)."""
+        self.in_flight = None
+        if self._flushed is not None and not self._pending():
+            self._flushed.set()
+            self._flushed = None
+
     def remove(self) -> list[Frame]:
         """Mark removed, cancel the task, and return the frames that were not written."""
         self.removed = True
         self.scope.cancel()
+        if self._flushed is not None:
+            self._flushed.set()
         unsent = [] if self.in_flight is None else [self.in_flight]
         self.in_flight = None
         self._outbox_send.close()
@@ -155,7 +176,7 @@ async def _write(entry: SocketEntry, connection: Connection, dispatch: Dispatch)
             text = encode_mux(message) if v2 else encode(message)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             logger.exception("cannot encode a %s frame; it is dropped", type(message).__name__)
-            entry.in_flight = None
+            entry.written()
             continue
         try:
             await connection.send(text)
@@ -169,7 +190,7 @@ async def _write(entry: SocketEntry, connection: Connection, dispatch: Dispatch)
             )
             _end(entry, dispatch, closed)
             return
-        entry.in_flight = None
+        entry.written()
 
 
 async def _watch_quiet(entry: SocketEntry, dispatch: Dispatch) -> None:
@@ -232,7 +253,7 @@ async def _connect_and_pump(
         failed = SocketFailed(
             link_id=socket.link_id,
             generation=socket.generation,
-            error=str(error),
+            error=redact_secrets(str(error)),  # it may quote the URL, a v2 one has the token
             retryable=error.retryable,
         )
         _end(entry, dispatch, failed)

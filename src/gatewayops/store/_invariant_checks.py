@@ -21,12 +21,13 @@ The invariants (numbers are PROTOCOL.md section 11's):
 * ``forgets-only-finished`` (1): only finished operations leave the state, and at most
   `retain_finished` finished ones are kept (see `_retention`).
 * ``no-resources-when-finished`` (2, 3): a finished operation has no timer, and its link
-  no socket or timer (a v2 link, shared by the user's operations: no subscription of it).
+  no socket or timer (a v2 link is the user's, shared: it no longer carries the
+  operation).
 * ``nothing-pending-when-finished`` (2; PROTOCOL.md 6.2): a finished operation has no
   open intervention and does not wait for the user (each was cancelled with
   `session_ended`).
 * ``closed-unless-followed`` (2): the link of an operation not followed (finished or
-  detached) has no socket or timer (a v2 link: does not carry it).
+  detached) has no socket or timer (v2: it no longer carries the operation).
 * ``silence-never-completes`` (5): no timer firing finishes an operation (except a
   token refresh that never answered, once the refresh budget is spent).
 * ``cursor-follows-server`` (10): after an agent event the operation accepted, the resume
@@ -132,24 +133,24 @@ def absorbing(
     return None
 
 
+def _kept_for(op: Operation, link: Link, config: StoreConfig) -> list[str]:
+    """What `link` still keeps for `op`: a v1 link, its socket and timers; the user's v2
+    link is shared (its socket and timers serve the others), so only `op`'s subscription."""
+    if link.protocol is Protocol.V2:
+        return [f"its subscription on {link.id}"] if op.id in link.sessions else []
+    return sorted(map(repr, link_resources(link, config)))
+
+
 def no_resources_when_finished(
     new: Operation, link: Link | None, config: StoreConfig
 ) -> str | None:
     """Invariant 2: nothing survives a finished operation (checked when it finishes)."""
     left = sorted(map(repr, operation_resources(new, config)))
     if link is not None:
-        left += _held(new, link, config)
+        left += _kept_for(new, link, config)
     if left:
-        return f"finished with resources still wanted: {sorted(left)}"
+        return f"finished with resources still wanted: {left}"
     return None
-
-
-def _held(op: Operation, link: Link, config: StoreConfig) -> list[str]:
-    """What `op`'s link still holds for it: a v1 link's sockets and timers; a v2 link,
-    whose socket other operations share, only the operation's subscription."""
-    if link.protocol is Protocol.V2:
-        return [f"its subscription on {link.id}"] if op.id in link.sessions else []
-    return sorted(map(repr, link_resources(link, config)))
 
 
 def nothing_pending_when_finished(new: Operation) -> str | None:
@@ -166,7 +167,7 @@ def closed_unless_followed(op: Operation, link: Link, config: StoreConfig) -> st
     """Invariant 2: an operation that is not followed keeps no socket or timer open."""
     if op.status is OperationStatus.RUNNING:
         return None
-    left = _held(op, link, config)
+    left = _kept_for(op, link, config)
     if left:
         return f"{op.status.value}, but its link still wants {left}"
     return None

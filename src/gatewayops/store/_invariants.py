@@ -23,7 +23,7 @@ import attrs
 from gatewayops._secrets import get_logger
 from gatewayops.protocol import AgentEventMessage, ToolResult
 from gatewayops.store._actions import Action, MessageReceived, SendFailed
-from gatewayops.store._config import StoreConfig
+from gatewayops.store._config import Protocol, StoreConfig
 from gatewayops.store._effects import Effect, NotifyFinished, RefreshToken, SendMessage
 from gatewayops.store._invariant_checks import (
     absorbing,
@@ -140,6 +140,20 @@ class InvariantChecker:
 
         if self._effects_recorded:
             notified = [i for i, e in enumerate(effects) if isinstance(e, NotifyFinished)]
+            if op_id is None and old_link is not None and old_link.protocol is Protocol.V2:
+                # news of the user's link as a whole may finish every session it carried
+                carried = {*old_link.sessions, *(effects[i].operation_id for i in notified)}  # type: ignore[union-attr]
+                for other in sorted(carried):
+                    theirs = [i for i in notified if effects[i].operation_id == other]  # type: ignore[union-attr]
+                    problem = notify_once(
+                        old_state.operations.get(other),
+                        new_state.operations.get(other),
+                        len(theirs),
+                    )
+                    if problem is not None:
+                        where = position(theirs[-1]) if theirs else at
+                        found.append(self._at(where, other, "notify-once", problem))
+                notified = []
             for index in notified:
                 other = effects[index].operation_id  # type: ignore[union-attr]
                 if other != op_id:
