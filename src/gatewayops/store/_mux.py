@@ -112,8 +112,9 @@ def join(state: GatewayState, op: Operation, gateway_url: str) -> Placed:
         return moved_to_v1(state, link, op)
     op = attrs.evolve(op, link_id=link.id)
     effects: tuple[Effect, ...] = NO_EFFECTS
-    if link.status is ConnectionStatus.DISCONNECTED:
-        dial = dialled(attrs.evolve(link, unavailable=False), ConnectionEvent.DIAL)
+    if link.status is ConnectionStatus.DISCONNECTED:  # a new start: the counts too
+        fresh = attrs.evolve(link, unavailable=False, attempt=0, failed_dials=0, auth_failures=0)
+        dial = dialled(fresh, ConnectionEvent.DIAL)
         assert dial is not None  # DIAL applies to a disconnected link
         link = dial
     elif link.status is _CONNECTED:
