@@ -20,18 +20,19 @@ The invariants (numbers are PROTOCOL.md section 11's):
   PROTOCOL.md 7.8).
 * ``forgets-only-finished`` (1): only finished operations leave the state, and at most
   `retain_finished` finished ones are kept (see `_retention`).
-* ``no-resources-when-finished`` (2, 3): a finished operation has no timer, and its link
-  no socket or timer.
+* ``no-resources-when-finished`` (2, 3): a finished operation has no timer, and its own
+  link (v1) no socket or timer.
 * ``nothing-pending-when-finished`` (2; PROTOCOL.md 6.2): a finished operation has no
   open intervention and does not wait for the user (each was cancelled with
   `session_ended`).
-* ``closed-unless-followed`` (2): the link of an operation not followed (finished or
-  detached) has no socket or timer.
+* ``closed-unless-followed`` (2): the own link (v1) of an operation not followed
+  (finished or detached) has no socket or timer.
 * ``silence-never-completes`` (5): no timer firing finishes an operation (except a
   token refresh that never answered, once the refresh budget is spent).
 * ``cursor-follows-server`` (10): after an agent event the operation accepted, the resume
-  cursor is that event's envelope id when it has one (even one that goes back: that is
-  reported as a problem of the operation, not dropped), and unchanged when it has none.
+  cursor is that event's envelope id when it has one (v1: even one that goes back: that
+  is reported as a problem of the operation, not dropped; v2: a numeric one, 7.4), and
+  unchanged when it has none.
 * ``authentication-decides`` (4): an `auth_expired` alone never ends an operation (only
   a refresh budget spent on it does); an `auth_failed` on a followed link's live socket
   always does.
@@ -40,6 +41,8 @@ The invariants (numbers are PROTOCOL.md section 11's):
 * ``one-tool-result`` (14): at most one `tool_result` frame per tool call (a frame whose
   write failed, reported by `SendFailed`, may be sent again).
 * ``refresh-single-flight`` (section 12): no `RefreshToken` while one is in flight.
+
+The checks v2's shared link adds are in `_invariant_checks_v2`.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from collections.abc import Sequence
 import attrs
 
 from gatewayops.protocol import AgentEventMessage, AuthExpired, AuthFailed
+from gatewayops.protocol._v2_messages import MuxAgentEvent
 from gatewayops.store._actions import (
     Action,
     MessageReceived,
@@ -59,6 +63,7 @@ from gatewayops.store._actions import (
 from gatewayops.store._config import StoreConfig
 from gatewayops.store._effects import Effect, FetchMessages, RefreshToken
 from gatewayops.store._link import carries
+from gatewayops.store._link_v2 import dedup_id
 from gatewayops.store._resources import (
     Socket,
     Timer,
@@ -75,6 +80,7 @@ from gatewayops.store._state import (
 )
 
 __all__ = [
+    "FETCH_ANSWERS",
     "absorbing",
     "authentication_decides",
     "backoff_capped",
@@ -106,7 +112,8 @@ def notify_once(old: Operation | None, new: Operation | None, notifications: int
     return None
 
 
-_FETCH_ANSWERS = frozenset({MessagesFetched, MessagesFetchFailed})
+FETCH_ANSWERS = frozenset({MessagesFetched, MessagesFetchFailed})
+"""The news a finished operation may still hear: the answer to its fetch of its list."""
 
 
 def absorbing(
@@ -121,7 +128,7 @@ def absorbing(
     transcript alone and ask again (`FetchMessages`)."""
     if old is None or not old.is_finished or new is None:  # None: forgotten, not changed
         return None
-    fetched = type(action) in _FETCH_ANSWERS
+    fetched = type(action) in FETCH_ANSWERS
     allowed = attrs.evolve(old, transcript=new.transcript) if fetched else old
     if changed_link or new != allowed:
         return "a finished operation changed"
@@ -135,9 +142,11 @@ def absorbing(
 def no_resources_when_finished(
     new: Operation, link: Link | None, config: StoreConfig
 ) -> str | None:
-    """Invariant 2: nothing survives a finished operation (checked when it finishes)."""
+    """Invariant 2: nothing survives a finished operation (checked when it finishes):
+    no timer of its own, and no socket or timer of its link if the link is its own (v1;
+    the user's v2 link carries other sessions)."""
     left = set(operation_resources(new, config))
-    if link is not None:
+    if link is not None and link.operation_id == new.id:
         left |= link_resources(link, config)
     if left:
         return f"finished with resources still wanted: {sorted(map(repr, left))}"
@@ -155,8 +164,9 @@ def nothing_pending_when_finished(new: Operation) -> str | None:
 
 
 def closed_unless_followed(op: Operation, link: Link, config: StoreConfig) -> str | None:
-    """Invariant 2: an operation that is not followed keeps no socket or timer open."""
-    if op.status is OperationStatus.RUNNING:
+    """Invariant 2: an operation that is not followed keeps no socket or timer of its
+    own link open (v1; on v2 it leaves the user's link: ``sessions-live``)."""
+    if op.status is OperationStatus.RUNNING or link.operation_id != op.id:
         return None
     left = link_resources(link, config)
     if left:
@@ -187,15 +197,21 @@ def silence_never_completes(
 def cursor_follows_server(
     action: Action, old: Operation | None, new: Operation | None
 ) -> str | None:
-    """Invariant 10: the cursor follows the envelope ids of the events accepted."""
+    """Invariant 10: the cursor follows the envelope ids of the events accepted (v1: any
+    id; v2: a numeric one, PROTOCOL.md 7.4; an event without one leaves it)."""
     if type(action) is not MessageReceived or old is None or new is None or new is old:
-        return None  # not an event, or dropped (stale, or for a finished operation)
+        return None  # not an event, or dropped (stale, repeated, or for a finished operation)
     message = action.message
-    if type(message) is not AgentEventMessage:
+    kind = type(message)
+    if kind is MuxAgentEvent:
+        moved_to = dedup_id(message.id)  # type: ignore[union-attr]
+    elif kind is AgentEventMessage:
+        moved_to = message.id or None  # type: ignore[union-attr]
+    else:
         return None
-    if message.id:
-        if new.last_event_id != message.id:
-            return f"resume cursor is {new.last_event_id!r}, not the event's id {message.id!r}"
+    if moved_to is not None:
+        if new.last_event_id != moved_to:
+            return f"resume cursor is {new.last_event_id!r}, not the event's id {moved_to!r}"
     elif new.last_event_id != old.last_event_id:
         return f"resume cursor moved from {old.last_event_id!r} on an event without an id"
     return None

@@ -70,6 +70,7 @@ from gatewayops.store._tools import queued_results
 
 __all__ = [
     "OperationFrame",
+    "dedup_id",
     "is_subscribed",
     "mux_link",
     "mux_link_id",
@@ -164,8 +165,9 @@ def released(link: Link, op: Operation) -> tuple[Link, tuple[Effect, ...]]:
 # --------------------------------------------------------------------------- frames
 
 
-def _numeric(event_id: str | None) -> str | None:
-    """The id if dedup counts it (ASCII digits), else None (it bypasses dedup)."""
+def dedup_id(event_id: str | None) -> str | None:
+    """The envelope id if dedup counts it (ASCII digits), else None (it bypasses dedup
+    and leaves the cursor)."""
     if event_id and event_id.isascii() and event_id.isdecimal():
         return event_id
     return None
@@ -206,7 +208,7 @@ def on_operation_frame(op: Operation, message: OperationFrame | HubError) -> OpS
         op = note_problems(op, message.problems)
     match message:
         case MuxAgentEvent(id=raw_id) | MuxSessionComplete(id=raw_id) | StatusChange(id=raw_id):
-            event_id = _numeric(raw_id)
+            event_id = dedup_id(raw_id)
             if _is_repeat(op, event_id):
                 return op, NO_EFFECTS
             match message:
