@@ -28,7 +28,8 @@ The invariants (numbers are PROTOCOL.md section 11's):
 * ``closed-unless-followed`` (2): the own link (v1) of an operation not followed
   (finished or detached) has no socket or timer.
 * ``silence-never-completes`` (5): no timer firing finishes an operation (except a
-  token refresh that never answered, once the refresh budget is spent).
+  token refresh that never answered, once the refresh budget is spent, and a v2 dial
+  that never reached `ready`, once the v2 dial budget is spent).
 * ``cursor-follows-server`` (10): after an agent event the operation accepted, the resume
   cursor is that event's envelope id when it has one (v1: even one that goes back: that
   is reported as a problem of the operation, not dropped; v2: a numeric one, 7.4), and
@@ -102,7 +103,11 @@ def finishes(old: Operation | None, new: Operation | None) -> bool:
 
 
 def notify_once(old: Operation | None, new: Operation | None, notifications: int) -> str | None:
-    """Invariant 1: one `NotifyFinished` exactly in the step that finishes the operation."""
+    """Invariant 1: one `NotifyFinished` exactly in the step that finishes the operation
+    (which may forget it too: a v2 step that ends many keeps only `retain_finished`)."""
+    if new is None and old is not None and not old.is_finished:
+        # finished and forgotten in one step, or forgotten alive (forgets-only-finished)
+        return None if notifications <= 1 else f"vanished with {notifications} NotifyFinished"
     if finishes(old, new):
         if notifications != 1:
             return f"finished with {notifications} NotifyFinished effects (expected exactly 1)"
@@ -174,22 +179,30 @@ def closed_unless_followed(op: Operation, link: Link, config: StoreConfig) -> st
     return None
 
 
+_CONNECT_FAILURES = frozenset(
+    {
+        (TimerKind.REFRESH_TIMEOUT, FinishSource.REFRESH_FAILED),
+        (TimerKind.CONNECT_WATCHDOG, FinishSource.V2_UNAVAILABLE),
+    }
+)
+
+
 def silence_never_completes(
     action: Action, old: Operation | None, new: Operation | None
 ) -> str | None:
     """Invariant 5: a timer firing never finishes an operation.
 
-    The one exception is a token refresh that never answered (its timeout counts as a
-    failed refresh): once the refresh budget is spent it ends the run as an auth failure.
+    The exceptions are failures to connect, never a guess at how the run went: a token
+    refresh that never answered (its timeout counts as a failed refresh), once the
+    refresh budget is spent, ends the run as an auth failure; and a v2 dial that never
+    reached `ready` (its connect watchdog), once the v2 dial budget is spent without a
+    fallback, ends it as unreachable.
     """
     if not isinstance(action, TimerFired) or not finishes(old, new):
         return None
     assert new is not None  # it finished
-    if (
-        action.timer.kind is TimerKind.REFRESH_TIMEOUT
-        and new.outcome is not None
-        and new.outcome.source is FinishSource.REFRESH_FAILED
-    ):
+    source = None if new.outcome is None else new.outcome.source
+    if (action.timer.kind, source) in _CONNECT_FAILURES:
         return None
     return f"the {action.timer.kind.value} timer finished the operation"
 

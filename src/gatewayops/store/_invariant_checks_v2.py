@@ -12,16 +12,17 @@ steps, `Violation`, logging, files or Hypothesis; what v1's checks say
 The invariants:
 
 * ``sessions-live`` (1, 2): every session a v2 link carries is a running operation
-  that names the link as its own, so no ended or moved operation is subscribed again.
+  that names the link as its own, so no ended or moved operation is subscribed again;
+  and every running operation that names a v2 link is among its sessions.
 * ``unsubscribe-after-last`` (7.4): an `unsubscribe` goes out only for an operation the
   link carried before the step and no longer carries after it (or that subscribes
   again in the same step: a resubscribe), and a `subscribe` only for one it carries.
 * ``nothing-for-ended`` (2, 15): no effect of a step names an operation that had
   finished before it (the answer to a finished run's fetch of its message list aside,
   which ``absorbing`` checks).
-* ``queued-until-deadline`` (14; section 12.5): a queued tool result leaves its
-  operation's queue only by being sent in that step or by its deadline passing (or
-  with the operation no longer followed).
+* ``queued-until-deadline`` (14; section 12.5): a tool result is marked sent only in a
+  step that writes its frame (v1's or v2's), and a queued one leaves its operation's
+  queue only so or by its deadline passing (or with the operation no longer followed).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from gatewayops.store._resources import TimerKind
 from gatewayops.store._state import Link, Operation, OperationStatus, ToolStatus
 
 __all__ = [
+    "carried_while_followed",
     "named_operation",
     "nothing_for_ended",
     "queued_until_deadline",
@@ -83,6 +85,14 @@ def sessions_live(
             return f"carries {operation_id}, which is {op.status.value}"
         if op.link_id != link.id:
             return f"carries {operation_id}, which is followed over {op.link_id}"
+    return None
+
+
+def carried_while_followed(op: Operation, link: Link) -> str | None:
+    """``sessions-live``, from the operation's side: one followed over a v2 link is
+    among its sessions (or it would never be subscribed again, nor end)."""
+    if op.status is _RUNNING and op.link_id == link.id and op.id not in link.sessions:
+        return f"followed over {link.id}, which does not carry it"
     return None
 
 
@@ -132,28 +142,27 @@ def nothing_for_ended(
 def queued_until_deadline(
     action: Action, old: Operation, new: Operation, effects: Sequence[Effect]
 ) -> str | None:
-    """``queued-until-deadline``: each tool result `old` had queued is still queued, or
-    was sent in this step, or its deadline timer just fired (checked while `new` is
-    followed: an ended run drops its queue)."""
-    if new.status is not _RUNNING:
+    """``queued-until-deadline``: a tool result is marked sent only in a step that writes
+    its frame, and one `old` had queued stays queued unless so sent or its deadline
+    timer just fired (checked while `new` is followed: an ended run drops its queue)."""
+    if new.status is not _RUNNING or not old.tools:
         return None
     sent = {result_call_id(effect) for effect in effects}
     for call_id, tool in old.tools.items():
-        if tool.status is not ToolStatus.QUEUED:
-            continue
         now = new.tools.get(call_id) or new.settled_tools.get(call_id)
         if now is None:
-            return f"the queued result of {call_id!r} vanished"
-        if now.status is ToolStatus.QUEUED:
+            return f"the pending call {call_id!r} vanished"
+        if now.status is tool.status or now.status is ToolStatus.QUEUED:
             continue
-        if now.status is ToolStatus.SENT and call_id in sent:
+        if now.status is ToolStatus.SENT:
+            if call_id not in sent:
+                return f"the result of {call_id!r} was marked sent, but no frame went out"
             continue
         deadline = (
             type(action) is TimerFired
             and action.timer.kind is TimerKind.TOOL_DEADLINE
             and action.timer.tool_call_id == call_id
         )
-        if now.status is ToolStatus.EXPIRED and deadline:
-            continue
-        return f"the queued result of {call_id!r} became {now.status.value} unsent"
+        if not deadline:
+            return f"the result of {call_id!r} became {now.status.value} before its deadline"
     return None

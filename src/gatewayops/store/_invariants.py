@@ -45,6 +45,7 @@ from gatewayops.store._invariant_checks import (
     silence_never_completes,
 )
 from gatewayops.store._invariant_checks_v2 import (
+    carried_while_followed,
     named_operation,
     nothing_for_ended,
     queued_until_deadline,
@@ -260,6 +261,7 @@ class InvariantChecker:
             )
             if new_link.protocol is Protocol.V2:
                 note(op_id, "sessions-live", sessions_live(new_link, new_state.operations, [op_id]))
+                note(op_id, "sessions-live", carried_while_followed(new, new_link))
         if new is not None and finishes(old, new):
             note(
                 op_id,
