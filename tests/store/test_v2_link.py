@@ -8,6 +8,8 @@ rule, `subscribe_failed` and the hub's `error`.
 
 from __future__ import annotations
 
+import attrs
+
 from gatewayops.protocol import SessionStatus, decode_mux
 from gatewayops.protocol._v2_messages import HubError, Unsubscribe
 from gatewayops.store import (
@@ -72,6 +74,15 @@ def test_a_numeric_id_not_after_the_cursor_is_dropped() -> None:
     state = fold(state, rx(mux_chunk("b", id="4")))
     assert op_of(state).last_event_id == "4"
     assert op_of(state).transcript.events == 2
+
+
+def test_a_repeat_is_dropped_whole_with_the_problems_of_its_detail() -> None:
+    """A repeated id whose detail did not read (a problem) leaves the session as it was."""
+    state = fold(_two(), rx(mux_chunk("a", id="3")))
+    repeat = attrs.evolve(mux_chunk("again", id="3"), problems=("event.stepIndex: not an int",))
+    step = reduce(state, rx(repeat))
+    assert step.state == state
+    assert step.effects == ()
 
 
 def test_a_frame_without_a_numeric_id_bypasses_dedup_and_keeps_the_cursor() -> None:
