@@ -34,7 +34,7 @@ import immutables
 from gatewayops.protocol import ToolResult
 from gatewayops.protocol._v2_messages import MuxToolResult, Subscribe, Unsubscribe
 from gatewayops.store._actions import Action, TimerFired
-from gatewayops.store._effects import Effect, SendMessage
+from gatewayops.store._effects import Effect, NotifyFinished, SendMessage
 from gatewayops.store._resources import TimerKind
 from gatewayops.store._state import Link, Operation, OperationStatus, ToolStatus
 
@@ -126,16 +126,17 @@ def unsubscribe_after_last(
 
 def nothing_for_ended(
     operations: Mapping[str, Operation], effects: Sequence[Effect], exempt: str | None
-) -> str | None:
+) -> tuple[int, str] | None:
     """``nothing-for-ended``: no effect names an operation finished before the step
-    (`exempt`: the one whose fetch answer this step is, checked by ``absorbing``)."""
-    for effect in effects:
+    (`exempt`: the one whose fetch answer this step is, checked by ``absorbing``; a
+    `NotifyFinished` is ``notify-once``'s). The index of the first that does, and why."""
+    for index, effect in enumerate(effects):
         operation_id = named_operation(effect)
-        if operation_id is None or operation_id == exempt:
+        if operation_id is None or operation_id == exempt or type(effect) is NotifyFinished:
             continue
         op = operations.get(operation_id)
         if op is not None and op.is_finished:
-            return f"{type(effect).__name__} for {operation_id}, which had finished"
+            return index, f"{type(effect).__name__} for {operation_id}, which had finished"
     return None
 
 

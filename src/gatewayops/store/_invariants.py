@@ -165,7 +165,9 @@ class InvariantChecker:
                         position(index),
                     )
         fetched = op_id if type(action) in FETCH_ANSWERS else None
-        note(who, "nothing-for-ended", nothing_for_ended(old_state.operations, effects, fetched))
+        late = nothing_for_ended(old_state.operations, effects, fetched)
+        if late is not None:
+            note(who, "nothing-for-ended", late[1], position(late[0]))
         if new_state.retained is not old_state.retained or (old is not None and new is None):
             note(who, "forgets-only-finished", forgets_only_finished(old_state, new_state, op_id))
         for index, call_id in self._count_tool_results(action, new_state, effects):
