@@ -16,8 +16,6 @@ survive any input hold (PROTOCOL.md invariants 1, 4 and 24):
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 import pytest
@@ -25,6 +23,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import gatewayops.store._link_v1 as link_v1
+from _wire_mutation import HUGE, RAW, Wire, copied, encode, field_mutated, garbled
 from gatewayops.protocol import AgentEventMessage, AuthFailed
 from gatewayops.store import (
     Action,
@@ -52,10 +51,6 @@ from gatewayops.store import (
 
 OP = "op-1"
 CONFIG = StoreConfig()
-HUGE = "9" * 5_000
-_RAW = "@raw:"
-"""Prefix of a string standing for a raw JSON literal (a huge number) before encoding."""
-_RAW_STRING = re.compile(r'"@raw:([-0-9e]+)"')
 
 # --------------------------------------------------------------------------- valid sessions
 
@@ -158,52 +153,14 @@ def sessions(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 # --------------------------------------------------------------------------- mutations
 
-_ODD_VALUES = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-(2**70), 2**70),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=8),
-    st.lists(st.integers(), max_size=2),
-    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
-    st.sampled_from([_RAW + HUGE, _RAW + "1e400", _RAW + "-" + HUGE, "x" * 10_000]),
-)
-
-
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every key path inside a frame's JSON (objects and arrays)."""
-    found = []
-    items = (
-        value.items()
-        if isinstance(value, dict)
-        else enumerate(value)
-        if isinstance(value, list)
-        else ()
-    )
-    for key, child in items:
-        found.append((*prefix, key))
-        found.extend(_paths(child, (*prefix, key)))
-    return found
-
-
-def _set(frame: Any, path: tuple[Any, ...], value: Any, delete: bool = False) -> None:
-    for key in path[:-1]:
-        frame = frame[key]
-    if delete:
-        del frame[path[-1]]
-    else:
-        frame[path[-1]] = value
-
-
-def _encode(frame: Any) -> str:
-    """The frame's wire text; a raw-literal marker string becomes the bare number."""
-    return _RAW_STRING.sub(lambda match: match.group(1), json.dumps(frame))
+_DROP_SOCKET = 0
+"""The marker of a socket drop between frames."""
 
 
 @st.composite
-def mutated(draw: st.DrawFn) -> list[str | None]:
-    """A session's frames as wire text, mutated; None marks a socket drop."""
-    frames = json.loads(json.dumps(draw(sessions())))  # a copy: the samples are shared
+def mutated(draw: st.DrawFn) -> Wire:
+    """A session's frames as wire text, mutated, with socket drops between them."""
+    frames = copied(draw(sessions()))
     for _ in range(draw(st.integers(0, 6))):
         kind = draw(st.sampled_from(["drop", "repeat", "swap", "delete", "retype", "id", "owner"]))
         index = draw(st.integers(0, len(frames) - 1)) if frames else 0
@@ -213,29 +170,16 @@ def mutated(draw: st.DrawFn) -> list[str | None]:
         if kind == "drop":
             del frames[index]
         elif kind == "repeat":
-            frames.insert(index, json.loads(json.dumps(frame)))
+            frames.insert(index, copied(frame))
         elif kind == "swap" and index + 1 < len(frames):
             frames[index], frames[index + 1] = frames[index + 1], frames[index]
-        elif kind in ("delete", "retype") and _paths(frame):
-            path = draw(st.sampled_from(_paths(frame)))
-            _set(frame, path, draw(_ODD_VALUES), delete=kind == "delete")
+        elif kind in ("delete", "retype"):
+            field_mutated(draw, frame, delete=kind == "delete")
         elif kind == "id" and frame.get("type") == "agent_event":
-            frame["id"] = draw(st.sampled_from(["0", "1", HUGE, "", 7, _RAW + HUGE, None]))
+            frame["id"] = draw(st.sampled_from(["0", "1", HUGE, "", 7, RAW + HUGE, None]))
         elif kind == "owner" and isinstance(frame.get("event"), dict):
             frame["event"]["operationId"] = draw(st.sampled_from(["other", "", 0, 5, None]))
-    texts: list[str | None] = [_encode(frame) for frame in frames]
-    for _ in range(draw(st.integers(0, 3))):
-        position = draw(st.integers(0, len(texts)))
-        garbage = draw(st.sampled_from(["cut", "junk", "drop-socket"]))
-        if garbage == "drop-socket":
-            texts.insert(position, None)
-        elif garbage == "junk":
-            texts.insert(position, draw(st.text(max_size=30)))
-        elif texts and texts[min(position, len(texts) - 1)] is not None:
-            victim = texts[min(position, len(texts) - 1)]
-            assert victim is not None
-            texts[min(position, len(texts) - 1)] = victim[: draw(st.integers(0, len(victim)))]
-    return texts
+    return garbled(draw, [encode(frame) for frame in frames], (_DROP_SOCKET,))
 
 
 # --------------------------------------------------------------------------- driving
@@ -316,12 +260,12 @@ def _must_finish(old: GatewayState, action: Action) -> bool:
     )
 
 
-def _survive(frames: list[str | None], ticks: list[int]) -> None:
+def _survive(frames: Wire, ticks: list[int]) -> None:
     drive = _Drive()
     for index, text in enumerate(frames):
         if drive.op.is_finished:
             break
-        if text is None:
+        if not isinstance(text, str):
             drive.drop_socket()
             continue
         drive.step(frame_received(OP, drive.link.generation, text))
@@ -334,9 +278,7 @@ _TICKS = st.lists(st.integers(0, 40), max_size=6)
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames=mutated(), ticks=_TICKS)
-def test_mutated_sessions_never_break_the_promise(
-    frames: list[str | None], ticks: list[int]
-) -> None:
+def test_mutated_sessions_never_break_the_promise(frames: Wire, ticks: list[int]) -> None:
     """Whatever the mutations, no step raises or breaks an invariant, nothing is notified
     twice, and an own terminal event or `auth_failed` on the live socket ends the run."""
     _survive(frames, ticks)

@@ -11,7 +11,7 @@ import trio
 
 import gatewayops.store._endings as endings
 import gatewayops.store._link_v1 as link_v1
-import gatewayops.store._mux as mux
+import gatewayops.store._mux_loss as mux_loss
 from gatewayops.effects import open_client
 from gatewayops.protocol import AuthFailed
 from gatewayops.store import Violation
@@ -105,7 +105,7 @@ async def test_a_second_notify_in_a_link_wide_v2_step_is_caught(
         op, effects = endings.finish(*args)
         return op, (*effects, *effects)
 
-    monkeypatch.setattr(mux, "finish", finish_twice)
+    monkeypatch.setattr(mux_loss, "finish", finish_twice)
     transport.refuse_next(3)
     async with open_client(
         refresh_token=refresh_ok,

@@ -20,19 +20,20 @@ The invariants (numbers are PROTOCOL.md section 11's):
   PROTOCOL.md 7.8).
 * ``forgets-only-finished`` (1): only finished operations leave the state, and at most
   `retain_finished` finished ones are kept (see `_retention`).
-* ``no-resources-when-finished`` (2, 3): a finished operation has no timer, and its link
-  no socket or timer (a v2 link is the user's, shared: it no longer carries the
-  operation).
+* ``no-resources-when-finished`` (2, 3): a finished operation has no timer, and its own
+  link (v1) no socket or timer.
 * ``nothing-pending-when-finished`` (2; PROTOCOL.md 6.2): a finished operation has no
   open intervention and does not wait for the user (each was cancelled with
   `session_ended`).
-* ``closed-unless-followed`` (2): the link of an operation not followed (finished or
-  detached) has no socket or timer (v2: it no longer carries the operation).
+* ``closed-unless-followed`` (2): the own link (v1) of an operation not followed
+  (finished or detached) has no socket or timer.
 * ``silence-never-completes`` (5): no timer firing finishes an operation (except a
-  token refresh that never answered, once the refresh budget is spent).
+  token refresh that never answered, once the refresh budget is spent, and a v2 dial
+  that never reached `ready`, once the v2 dial budget is spent).
 * ``cursor-follows-server`` (10): after an agent event the operation accepted, the resume
-  cursor is that event's envelope id when it has one (even one that goes back: that is
-  reported as a problem of the operation, not dropped), and unchanged when it has none.
+  cursor is that event's envelope id when it has one (v1: even one that goes back: that
+  is reported as a problem of the operation, not dropped; v2: a numeric one, 7.4), and
+  unchanged when it has none.
 * ``authentication-decides`` (4): an `auth_expired` alone never ends an operation (only
   a refresh budget spent on it does); an `auth_failed` on a followed link's live socket
   always does.
@@ -41,6 +42,8 @@ The invariants (numbers are PROTOCOL.md section 11's):
 * ``one-tool-result`` (14): at most one `tool_result` frame per tool call (a frame whose
   write failed, reported by `SendFailed`, may be sent again).
 * ``refresh-single-flight`` (section 12): no `RefreshToken` while one is in flight.
+
+The checks v2's shared link adds are in `_invariant_checks_v2`.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from collections.abc import Sequence
 import attrs
 
 from gatewayops.protocol import AgentEventMessage, AuthExpired, AuthFailed
+from gatewayops.protocol._v2_messages import MuxAgentEvent
 from gatewayops.store._actions import (
     Action,
     MessageReceived,
@@ -57,9 +61,10 @@ from gatewayops.store._actions import (
     MessagesFetchFailed,
     TimerFired,
 )
-from gatewayops.store._config import Protocol, StoreConfig
+from gatewayops.store._config import StoreConfig
 from gatewayops.store._effects import Effect, FetchMessages, RefreshToken
 from gatewayops.store._link import carries
+from gatewayops.store._link_v2 import dedup_id
 from gatewayops.store._resources import (
     Socket,
     Timer,
@@ -76,6 +81,7 @@ from gatewayops.store._state import (
 )
 
 __all__ = [
+    "FETCH_ANSWERS",
     "absorbing",
     "authentication_decides",
     "backoff_capped",
@@ -97,7 +103,11 @@ def finishes(old: Operation | None, new: Operation | None) -> bool:
 
 
 def notify_once(old: Operation | None, new: Operation | None, notifications: int) -> str | None:
-    """Invariant 1: one `NotifyFinished` exactly in the step that finishes the operation."""
+    """Invariant 1: one `NotifyFinished` exactly in the step that finishes the operation
+    (which may forget it too: a v2 step that ends many keeps only `retain_finished`)."""
+    if new is None and old is not None and not old.is_finished:
+        # finished and forgotten in one step, or forgotten alive (forgets-only-finished)
+        return None if notifications <= 1 else f"vanished with {notifications} NotifyFinished"
     if finishes(old, new):
         if notifications != 1:
             return f"finished with {notifications} NotifyFinished effects (expected exactly 1)"
@@ -107,7 +117,8 @@ def notify_once(old: Operation | None, new: Operation | None, notifications: int
     return None
 
 
-_FETCH_ANSWERS = frozenset({MessagesFetched, MessagesFetchFailed})
+FETCH_ANSWERS = frozenset({MessagesFetched, MessagesFetchFailed})
+"""The news a finished operation may still hear: the answer to its fetch of its list."""
 
 
 def absorbing(
@@ -122,7 +133,7 @@ def absorbing(
     transcript alone and ask again (`FetchMessages`)."""
     if old is None or not old.is_finished or new is None:  # None: forgotten, not changed
         return None
-    fetched = type(action) in _FETCH_ANSWERS
+    fetched = type(action) in FETCH_ANSWERS
     allowed = attrs.evolve(old, transcript=new.transcript) if fetched else old
     if changed_link or new != allowed:
         return "a finished operation changed"
@@ -133,23 +144,17 @@ def absorbing(
     return None
 
 
-def _kept_for(op: Operation, link: Link, config: StoreConfig) -> list[str]:
-    """What `link` still keeps for `op`: a v1 link, its socket and timers; the user's v2
-    link is shared (its socket and timers serve the others), so only `op`'s subscription."""
-    if link.protocol is Protocol.V2:
-        return [f"its subscription on {link.id}"] if op.id in link.sessions else []
-    return sorted(map(repr, link_resources(link, config)))
-
-
 def no_resources_when_finished(
     new: Operation, link: Link | None, config: StoreConfig
 ) -> str | None:
-    """Invariant 2: nothing survives a finished operation (checked when it finishes)."""
-    left = sorted(map(repr, operation_resources(new, config)))
-    if link is not None:
-        left += _kept_for(new, link, config)
+    """Invariant 2: nothing survives a finished operation (checked when it finishes):
+    no timer of its own, and no socket or timer of its link if the link is its own (v1;
+    the user's v2 link carries other sessions)."""
+    left = set(operation_resources(new, config))
+    if link is not None and link.operation_id == new.id:
+        left |= link_resources(link, config)
     if left:
-        return f"finished with resources still wanted: {left}"
+        return f"finished with resources still wanted: {sorted(map(repr, left))}"
     return None
 
 
@@ -164,13 +169,22 @@ def nothing_pending_when_finished(new: Operation) -> str | None:
 
 
 def closed_unless_followed(op: Operation, link: Link, config: StoreConfig) -> str | None:
-    """Invariant 2: an operation that is not followed keeps no socket or timer open."""
-    if op.status is OperationStatus.RUNNING:
+    """Invariant 2: an operation that is not followed keeps no socket or timer of its
+    own link open (v1; on v2 it leaves the user's link: ``sessions-live``)."""
+    if op.status is OperationStatus.RUNNING or link.operation_id != op.id:
         return None
-    left = _kept_for(op, link, config)
+    left = link_resources(link, config)
     if left:
-        return f"{op.status.value}, but its link still wants {left}"
+        return f"{op.status.value}, but its link still wants {sorted(map(repr, left))}"
     return None
+
+
+_CONNECT_FAILURES = frozenset(
+    {
+        (TimerKind.REFRESH_TIMEOUT, FinishSource.REFRESH_FAILED),
+        (TimerKind.CONNECT_WATCHDOG, FinishSource.V2_UNAVAILABLE),
+    }
+)
 
 
 def silence_never_completes(
@@ -178,17 +192,17 @@ def silence_never_completes(
 ) -> str | None:
     """Invariant 5: a timer firing never finishes an operation.
 
-    The one exception is a token refresh that never answered (its timeout counts as a
-    failed refresh): once the refresh budget is spent it ends the run as an auth failure.
+    The exceptions are failures to connect, never a guess at how the run went: a token
+    refresh that never answered (its timeout counts as a failed refresh), once the
+    refresh budget is spent, ends the run as an auth failure; and a v2 dial that never
+    reached `ready` (its connect watchdog), once the v2 dial budget is spent without a
+    fallback, ends it as unreachable.
     """
     if not isinstance(action, TimerFired) or not finishes(old, new):
         return None
     assert new is not None  # it finished
-    if (
-        action.timer.kind is TimerKind.REFRESH_TIMEOUT
-        and new.outcome is not None
-        and new.outcome.source is FinishSource.REFRESH_FAILED
-    ):
+    source = None if new.outcome is None else new.outcome.source
+    if (action.timer.kind, source) in _CONNECT_FAILURES:
         return None
     return f"the {action.timer.kind.value} timer finished the operation"
 
@@ -196,15 +210,21 @@ def silence_never_completes(
 def cursor_follows_server(
     action: Action, old: Operation | None, new: Operation | None
 ) -> str | None:
-    """Invariant 10: the cursor follows the envelope ids of the events accepted."""
+    """Invariant 10: the cursor follows the envelope ids of the events accepted (v1: any
+    id; v2: a numeric one, PROTOCOL.md 7.4; an event without one leaves it)."""
     if type(action) is not MessageReceived or old is None or new is None or new is old:
-        return None  # not an event, or dropped (stale, or for a finished operation)
+        return None  # not an event, or dropped (stale, repeated, or for a finished operation)
     message = action.message
-    if type(message) is not AgentEventMessage:
+    kind = type(message)
+    if kind is MuxAgentEvent:
+        moved_to = dedup_id(message.id)  # type: ignore[union-attr]
+    elif kind is AgentEventMessage:
+        moved_to = message.id or None  # type: ignore[union-attr]
+    else:
         return None
-    if message.id:
-        if new.last_event_id != message.id:
-            return f"resume cursor is {new.last_event_id!r}, not the event's id {message.id!r}"
+    if moved_to is not None:
+        if new.last_event_id != moved_to:
+            return f"resume cursor is {new.last_event_id!r}, not the event's id {moved_to!r}"
     elif new.last_event_id != old.last_event_id:
         return f"resume cursor moved from {old.last_event_id!r} on an event without an id"
     return None

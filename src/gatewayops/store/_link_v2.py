@@ -70,6 +70,7 @@ from gatewayops.store._tools import queued_results
 
 __all__ = [
     "OperationFrame",
+    "dedup_id",
     "is_subscribed",
     "mux_link",
     "mux_link_id",
@@ -92,6 +93,8 @@ OperationFrame: TypeAlias = (
 """Hub frames that always belong to one operation (a hub `error` may, or not)."""
 
 _TOOL_EXECUTE = EventType.TOOL_EXECUTE.value
+_SEQUENCED = frozenset({MuxAgentEvent, MuxSessionComplete, StatusChange})
+"""The frames whose envelope id the per-operation dedup counts."""
 _CLEAR_GUARD = EchoGuard()
 
 
@@ -164,8 +167,9 @@ def released(link: Link, op: Operation) -> tuple[Link, tuple[Effect, ...]]:
 # --------------------------------------------------------------------------- frames
 
 
-def _numeric(event_id: str | None) -> str | None:
-    """The id if dedup counts it (ASCII digits), else None (it bypasses dedup)."""
+def dedup_id(event_id: str | None) -> str | None:
+    """The envelope id if dedup counts it (ASCII digits), else None (it bypasses dedup
+    and leaves the cursor)."""
     if event_id and event_id.isascii() and event_id.isdecimal():
         return event_id
     return None
@@ -201,14 +205,17 @@ def _on_status_change(op: Operation, message: StatusChange) -> OpStep:
 
 
 def on_operation_frame(op: Operation, message: OperationFrame | HubError) -> OpStep:
-    """One hub frame of `op`, which the link carries (routed by its envelope)."""
+    """One hub frame of `op`, which the link carries (routed by its envelope). A repeat
+    is dropped whole: the problems of its detail are not noted either."""
+    event_id = None
+    if type(message) in _SEQUENCED:
+        event_id = dedup_id(message.id)  # type: ignore[union-attr]
+        if _is_repeat(op, event_id):
+            return op, NO_EFFECTS
     if message.problems:
         op = note_problems(op, message.problems)
     match message:
-        case MuxAgentEvent(id=raw_id) | MuxSessionComplete(id=raw_id) | StatusChange(id=raw_id):
-            event_id = _numeric(raw_id)
-            if _is_repeat(op, event_id):
-                return op, NO_EFFECTS
+        case MuxAgentEvent() | MuxSessionComplete() | StatusChange():
             match message:
                 case MuxAgentEvent():
                     return _on_agent_event(op, message, event_id)

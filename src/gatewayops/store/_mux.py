@@ -1,4 +1,4 @@
-"""The user's v2 link as a whole: news that concerns every session it carries.
+"""The user's v2 link as a whole: sessions joining it, and the news it hears.
 
 Owns, for a v2 link (PROTOCOL.md 7.4-7.6): sessions joining it (`join`: the link dials,
 or a `subscribe` goes out at once when the hub said `ready`) and subscribing again
@@ -6,23 +6,17 @@ or a `subscribe` goes out at once when the hub said `ready`) and subscribing aga
 (`_link_v2` reads it; a frame for an operation the link does not carry is dropped);
 `ready` (every session subscribes again from its own cursor, then every queued tool
 result goes out, then the link counts as connected; the failure counts start again);
-heartbeats, quiet and bad frames; losing the socket (backoff with full jitter; a lazy
-link with no session left closes instead); a close with code 4401 (redialled at once
-with a fresh user token, `MAX_AUTH_RETRIES` times in a row, then every session ends as
-an authentication failure, or v2 counts as unavailable when the fallback is on); the
-dial-failure budget (`StoreConfig.v2_dial_budget`: dials that never reached `ready`);
-and v2 being unavailable: every live session moves to a v1 link of its own from its
-cursor, carrying its queued tool results (`StoreConfig.v2_fallback`), or ends as
-`Result.UNREACHABLE`. Every session changed is committed as `_commit` does for one.
-Must not know: sockets, clocks, or how frames are encoded.
+heartbeats, quiet and bad frames, failed writes; the link's timers (the watchdog, the
+heartbeat, the backoff's end, and a lazy link's idle close); and sorting out the
+socket's news (a close, a failure) for `_mux_loss`, which decides what a loss means.
+If handling link-wide news raises, every session ends as failed. Must not know:
+sockets, clocks, or how frames are encoded; what a loss, a 4401 or an unavailable v2
+does to the sessions (`_mux_loss`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-
 import attrs
-import immutables
 
 from gatewayops.protocol import HeartbeatAck
 from gatewayops.protocol._v2_messages import (
@@ -44,10 +38,8 @@ from gatewayops.store._actions import (
     TimerFired,
 )
 from gatewayops.store._commit import commit, fail_internally, internal_error_detail
-from gatewayops.store._config import MAX_AUTH_RETRIES
 from gatewayops.store._delivery import NO_EFFECTS
 from gatewayops.store._effects import Effect
-from gatewayops.store._endings import finish, stop_following
 from gatewayops.store._lifecycle import ConnectionEvent
 from gatewayops.store._link import (
     acked,
@@ -57,13 +49,12 @@ from gatewayops.store._link import (
     dialled,
     healthy,
     heard,
-    lost,
     opened,
     quieted,
     redialled,
     ticked,
 )
-from gatewayops.store._link_v1 import PairStep, heartbeat, v1_link
+from gatewayops.store._link_v1 import PairStep, heartbeat
 from gatewayops.store._link_v2 import (
     OperationFrame,
     is_subscribed,
@@ -74,32 +65,31 @@ from gatewayops.store._link_v2 import (
     subscribed,
     wrapped,
 )
-from gatewayops.store._refresh import on_token_expired
+from gatewayops.store._mux_loss import (
+    NO_SESSIONS,
+    UNAUTHORIZED,
+    Placed,
+    each_session,
+    lost_socket,
+    moved_to_v1,
+    refused,
+    unavailable,
+    with_link,
+)
 from gatewayops.store._resources import TimerKind, link_resources
 from gatewayops.store._state import (
     ConnectionStatus,
-    FinishSource,
     GatewayState,
     Link,
     Operation,
     OperationStatus,
-    Result,
 )
 from gatewayops.store._tools import tool_write_failed
 
 __all__ = ["UNAUTHORIZED", "join", "on_news", "resubscribe"]
 
-UNAUTHORIZED = 4401
-"""The close code of a v2 socket whose user token the hub refused at the upgrade."""
-
-_Placed = tuple[GatewayState, tuple[Effect, ...]]
 _RUNNING = OperationStatus.RUNNING
 _CONNECTED = ConnectionStatus.CONNECTED
-_NO_SESSIONS: immutables.Map[str, bool] = immutables.Map()
-
-
-def _with_link(state: GatewayState, link: Link) -> GatewayState:
-    return attrs.evolve(state, links=state.links.set(link.id, link))
 
 
 def _add_session(link: Link, op: Operation) -> Link:
@@ -109,7 +99,7 @@ def _add_session(link: Link, op: Operation) -> Link:
 # --------------------------------------------------------------------------- sessions
 
 
-def join(state: GatewayState, op: Operation, gateway_url: str) -> _Placed:
+def join(state: GatewayState, op: Operation, gateway_url: str) -> Placed:
     """`op` (not yet in `state`, or not followed) is followed over the user's link to
     `gateway_url`: subscribed now if the hub said `ready`, else when it does (the link
     dials if it is idle). With v2 unavailable and the fallback on, over v1 instead.
@@ -119,11 +109,12 @@ def join(state: GatewayState, op: Operation, gateway_url: str) -> _Placed:
     """
     link = state.links.get(mux_link_id(gateway_url)) or mux_link(gateway_url)
     if link.unavailable and state.config.v2_fallback:
-        return _moved_to_v1(state, link, op)
+        return moved_to_v1(state, link, op)
     op = attrs.evolve(op, link_id=link.id)
     effects: tuple[Effect, ...] = NO_EFFECTS
-    if link.status is ConnectionStatus.DISCONNECTED:
-        dial = dialled(attrs.evolve(link, unavailable=False), ConnectionEvent.DIAL)
+    if link.status is ConnectionStatus.DISCONNECTED:  # a new start: the counts too
+        fresh = attrs.evolve(link, unavailable=False, attempt=0, failed_dials=0, auth_failures=0)
+        dial = dialled(fresh, ConnectionEvent.DIAL)
         assert dial is not None  # DIAL applies to a disconnected link
         link = dial
     elif link.status is _CONNECTED:
@@ -136,7 +127,7 @@ def join(state: GatewayState, op: Operation, gateway_url: str) -> _Placed:
     return state, effects
 
 
-def resubscribe(state: GatewayState, op: Operation) -> _Placed:
+def resubscribe(state: GatewayState, op: Operation) -> Placed:
     """The application asked for `op` afresh (upstream's `reconnect`): subscribed again
     from its cursor on a ready link (the hub replays what came after it), or the link
     dials now, its backoff started again."""
@@ -149,162 +140,36 @@ def resubscribe(state: GatewayState, op: Operation) -> _Placed:
         return attrs.evolve(state, operations=state.operations.set(op.id, op)), effects
     if link.status in (ConnectionStatus.RECONNECTING, ConnectionStatus.DISCONNECTED):
         link = redialled(link)
-    return _with_link(state, link), NO_EFFECTS
-
-
-def _each_session(
-    state: GatewayState,
-    link: Link,
-    action: Action,
-    change: Callable[[Link, Operation], PairStep],
-    ids: Iterable[str],
-) -> _Placed:
-    """Apply `change` to every live session named in `ids`, committing each (a failure
-    ends that session alone, PROTOCOL.md 11.24)."""
-    effects: list[Effect] = []
-    for operation_id in ids:
-        op = state.operations.get(operation_id)
-        if op is None or op.status is not _RUNNING:
-            continue
-        try:
-            new_link, new_op, done = change(link, op)
-        except Exception as error:
-            new_link, new_op, done = fail_internally(link, op, action, error)
-        state, committed = commit(state, link, op, new_link, new_op, done)
-        effects.extend(committed)
-    return state, tuple(effects)
-
-
-def _moved_to_v1(state: GatewayState, mux: Link, op: Operation) -> _Placed:
-    """`op` leaves v2 for a v1 link of its own, from its cursor; its queued tool results
-    go out after that link's `auth_success`. Without a v1 token it asks for one first."""
-    link = v1_link(op.id, mux.url)
-    moved = attrs.evolve(op, link_id=link.id, status=_RUNNING)
-    effects: tuple[Effect, ...] = NO_EFFECTS
-    if moved.token:
-        dial = dialled(link, ConnectionEvent.DIAL)
-        assert dial is not None  # DIAL applies to a new link
-        link = dial
-    else:
-        moved, effects = on_token_expired(moved, state.config)  # dials once the token came
-    return commit(state, mux, op, link, moved, effects)
-
-
-def _unavailable(state: GatewayState, link: Link, action: Action, problem: str) -> _Placed:
-    """v2 cannot be had: the link stops dialling; each session moves to v1 (fallback)
-    or ends as unreachable."""
-    ids = tuple(link.sessions)
-    link = attrs.evolve(
-        closed(link),
-        sessions=_NO_SESSIONS,
-        unavailable=True,
-        last_problem=problem,
-        failed_dials=0,
-        auth_failures=0,
-    )
-    state = _with_link(state, link)
-    if state.config.v2_fallback:
-        placed: list[Effect] = []
-        for operation_id in ids:
-            op = state.operations.get(operation_id)
-            if op is not None and op.status is _RUNNING:
-                state, moved = _moved_to_v1(state, link, op)
-                placed.extend(moved)
-        return state, tuple(placed)
-    detail = f"protocol v2 unavailable: {problem}"
-
-    def unreachable(link: Link, op: Operation) -> PairStep:
-        return link, *finish(op, Result.UNREACHABLE, FinishSource.V2_UNAVAILABLE, detail)
-
-    return _each_session(state, link, action, unreachable, ids)
-
-
-def _ended_all(
-    state: GatewayState, link: Link, action: Action, result: Result, detail: str
-) -> _Placed:
-    ids = tuple(link.sessions)
-    link = attrs.evolve(closed(link), sessions=_NO_SESSIONS, last_problem=detail)
-
-    def ended(link: Link, op: Operation) -> PairStep:
-        return link, *finish(op, result, FinishSource.AUTH_FAILED, detail)
-
-    return _each_session(_with_link(state, link), link, action, ended, ids)
-
-
-def _detached_all(state: GatewayState, link: Link, action: Action, problem: str) -> _Placed:
-    ids = tuple(link.sessions)
-    link = attrs.evolve(closed(link), sessions=_NO_SESSIONS, last_problem=problem)
-
-    def detached(link: Link, op: Operation) -> PairStep:
-        op, effects = stop_following(op, OperationStatus.DETACHED, last_problem=problem)
-        return link, op, effects
-
-    return _each_session(_with_link(state, link), link, action, detached, ids)
+    return with_link(state, link), NO_EFFECTS
 
 
 # --------------------------------------------------------------------------- the socket
 
 
-def _idle(state: GatewayState, link: Link) -> bool:
-    """A lazy link that carries nothing: it closes rather than redial."""
-    return not link.sessions and not state.config.v2_keep_alive
-
-
-def _lost(state: GatewayState, link: Link, action: Action, problem: str) -> _Placed:
-    config = state.config
-    link = attrs.evolve(link, last_problem=problem)
-    if _idle(state, link):
-        return _with_link(state, closed(link)), NO_EFFECTS
-    if not config.auto_reconnect:
-        return _detached_all(state, link, action, problem)
-    if link.status is not _CONNECTED:  # this dial never reached `ready`
-        failed = link.failed_dials + 1
-        if failed >= config.v2_dial_budget:
-            return _unavailable(state, link, action, f"{problem} ({failed} dials without ready)")
-        link = attrs.evolve(link, failed_dials=failed)
-    return _with_link(state, lost(link)), NO_EFFECTS
-
-
-def _refused(state: GatewayState, link: Link, action: Action, reason: str) -> _Placed:
-    """Close 4401: the hub refused the user token at the upgrade."""
-    failures = link.auth_failures + 1
-    problem = f"close 4401 {reason or 'auth_failed'} ({failures} in a row)"
-    link = attrs.evolve(link, auth_failures=failures, last_problem=problem)
-    if _idle(state, link):
-        return _with_link(state, closed(link)), NO_EFFECTS
-    if failures < MAX_AUTH_RETRIES:
-        dial = dialled(link, ConnectionEvent.REDIAL)  # at once: the runtime fetches a token
-        assert dial is not None  # REDIAL applies while a socket exists
-        return _with_link(state, dial), NO_EFFECTS
-    if state.config.v2_fallback:
-        return _unavailable(state, link, action, problem)
-    return _ended_all(state, link, action, Result.AUTH_FAILED, problem)
-
-
-def _on_timer(state: GatewayState, link: Link, action: TimerFired) -> _Placed:
+def _on_timer(state: GatewayState, link: Link, action: TimerFired) -> Placed:
     timer = action.timer
     if timer not in link_resources(link, state.config):
         return state, NO_EFFECTS
     match timer.kind:
         case TimerKind.CONNECT_WATCHDOG:
-            return _lost(state, link, action, f"no ready within {timer.delay_ms} ms")
+            return lost_socket(state, link, action, f"no ready within {timer.delay_ms} ms")
         case TimerKind.HEARTBEAT:
             beating = ticked(link, state.config)
             if beating is None:
                 problem = f"{link.missed_heartbeats} heartbeats unanswered"
-                return _lost(state, link, action, problem)
-            return _with_link(state, beating), (heartbeat(beating),)
+                return lost_socket(state, link, action, problem)
+            return with_link(state, beating), (heartbeat(beating),)
         case TimerKind.BACKOFF:
             dial = dialled(link, ConnectionEvent.BACKOFF_ELAPSED)
             assert dial is not None  # the backoff timer exists only while reconnecting
-            return _with_link(state, dial), NO_EFFECTS
+            return with_link(state, dial), NO_EFFECTS
         case TimerKind.IDLE_CLOSE:
-            return _with_link(state, closed(link)), NO_EFFECTS
+            return with_link(state, closed(link)), NO_EFFECTS
         case _:  # pragma: no cover - `timer.of_link` routed only link timers here
             raise AssertionError(f"not a link timer: {timer.kind}")
 
 
-def _send_failed(state: GatewayState, link: Link, action: SendFailed) -> _Placed:
+def _send_failed(state: GatewayState, link: Link, action: SendFailed) -> Placed:
     """A v2 tool result whose write failed is queued again (sent again at once if a newer
     socket is ready); a lost `subscribe` or heartbeat is redone by the next `ready`."""
     message = action.message
@@ -318,7 +183,7 @@ def _send_failed(state: GatewayState, link: Link, action: SendFailed) -> _Placed
     return commit(state, link, op, link, new_op, sends(link, wrapped(new_op, frames)))
 
 
-def _on_socket(state: GatewayState, link: Link, action: Action) -> _Placed:
+def _on_socket(state: GatewayState, link: Link, action: Action) -> Placed:
     match action:
         case SendFailed():
             return _send_failed(state, link, action)
@@ -334,19 +199,19 @@ def _on_socket(state: GatewayState, link: Link, action: Action) -> _Placed:
             return state, NO_EFFECTS
         case SocketOpened():
             moved = opened(link)  # now wait for `ready`: nothing is sent before it
-            return (state, NO_EFFECTS) if moved is None else (_with_link(state, moved), NO_EFFECTS)
+            return (state, NO_EFFECTS) if moved is None else (with_link(state, moved), NO_EFFECTS)
         case SocketWentQuiet():
-            return _with_link(state, quieted(link)), NO_EFFECTS
+            return with_link(state, quieted(link)), NO_EFFECTS
         case BadMessageReceived(error=error):
-            return _with_link(state, attrs.evolve(heard(link), last_problem=error)), NO_EFFECTS
+            return with_link(state, attrs.evolve(heard(link), last_problem=error)), NO_EFFECTS
         case SocketClosed(code=code, reason=reason) if code == UNAUTHORIZED:
-            return _refused(state, link, action, reason)
+            return refused(state, link, action, reason)
         case SocketClosed(code=code, reason=reason):
-            return _lost(state, link, action, f"socket closed (code {code}, {reason!r})")
+            return lost_socket(state, link, action, f"socket closed (code {code}, {reason!r})")
         case SocketFailed(error=error, retryable=True):
-            return _lost(state, link, action, error)
+            return lost_socket(state, link, action, error)
         case SocketFailed(error=error):
-            return _unavailable(state, link, action, error)
+            return unavailable(state, link, action, error)
         case _:  # pragma: no cover - the reducer routes only link news here
             raise AssertionError(f"not news of a link: {type(action).__name__}")
 
@@ -354,7 +219,7 @@ def _on_socket(state: GatewayState, link: Link, action: Action) -> _Placed:
 # --------------------------------------------------------------------------- frames
 
 
-def _ready(state: GatewayState, link: Link) -> _Placed:
+def _ready(state: GatewayState, link: Link) -> Placed:
     """The hub said `ready`: every session subscribes from its own cursor, then every
     queued tool result goes out (the hub refuses an operation's frames before its
     `subscribe`); the failure counts start again (the backoff only once healthy)."""
@@ -376,7 +241,7 @@ def _ready(state: GatewayState, link: Link) -> _Placed:
     return state, sends(link, (*frames, *results))
 
 
-def _on_link_frame(state: GatewayState, link: Link, message: object) -> _Placed:
+def _on_link_frame(state: GatewayState, link: Link, message: object) -> Placed:
     problems = getattr(message, "problems", ())
     if type(message) is not HeartbeatAck and link.quiet:
         link = heard(link)
@@ -384,19 +249,19 @@ def _on_link_frame(state: GatewayState, link: Link, message: object) -> _Placed:
         link = attrs.evolve(link, last_problem=problems[-1])
     match message:
         case Ready():
-            return _ready(_with_link(state, link), link)
+            return _ready(with_link(state, link), link)
         case HeartbeatAck():
             link = acked(link)
         case HubError(code=code, message=text):
             link = attrs.evolve(link, last_problem=f"hub error {code}: {text}")
         case _:
             pass  # the user's operation feed (`op_lifecycle`) and the unknown: listeners see them
-    return _with_link(state, link), NO_EFFECTS
+    return with_link(state, link), NO_EFFECTS
 
 
 def _on_operation(
     state: GatewayState, link: Link, action: MessageReceived, message: OperationFrame | HubError
-) -> _Placed:
+) -> Placed:
     op = state.operations.get(message.operation_id or "")
     if op is None or op.id not in link.sessions or op.status is not _RUNNING:
         if type(message) is HubError:
@@ -412,7 +277,7 @@ def _on_operation(
     return commit(state, link, op, moved, new_op, effects)
 
 
-def on_news(state: GatewayState, link: Link, action: Action) -> _Placed:
+def on_news(state: GatewayState, link: Link, action: Action) -> Placed:
     """News of the v2 `link`: a hub frame, its socket's life, a link timer, a failed
     write. Never raises: if handling link-wide news fails, the sessions end as failed."""
     try:
@@ -434,5 +299,5 @@ def on_news(state: GatewayState, link: Link, action: Action) -> _Placed:
             return fail_internally(link, op, action, failure)
 
         ids = tuple(link.sessions)
-        link = attrs.evolve(closed(link), sessions=_NO_SESSIONS, last_problem=detail)
-        return _each_session(_with_link(state, link), link, action, failed, ids)
+        link = attrs.evolve(closed(link), sessions=NO_SESSIONS, last_problem=detail)
+        return each_session(with_link(state, link), link, action, failed, ids)

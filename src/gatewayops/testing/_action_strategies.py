@@ -46,6 +46,7 @@ from gatewayops.testing._message_strategies import tool_result_messages
 from gatewayops.testing._value_strategies import as_strategy, event_ids, json_values, tokens
 
 __all__ = [
+    "GATEWAY_URLS",
     "fetch_answers",
     "interrupt_results",
     "intervention_answers",
@@ -63,7 +64,8 @@ _SocketEvent: TypeAlias = (
     SocketOpened | SocketClosed | SocketFailed | SocketWentQuiet | BadMessageReceived
 )
 
-_GATEWAY_URLS = st.sampled_from(("ws://127.0.0.1:9", "wss://gw.test", "https://gw.test/"))
+GATEWAY_URLS = st.sampled_from(("ws://127.0.0.1:9", "wss://gw.test", "https://gw.test/"))
+"""A few gateway base URLs (each its own v2 link)."""
 _CURSORS = st.just("") | event_ids()
 _CLOSE_CODES = st.sampled_from((None, 1000, 1001, 1006, 1011, 4000))
 _CLOSE_REASONS = st.sampled_from(("", "going away", "server restart"))
@@ -78,19 +80,29 @@ _FETCH_ERRORS = st.sampled_from(("HTTP 503", "OSError: message API unreachable")
 # --------------------------------------------------------------------------- application
 
 
-def operations_started(*, operation_id: str, topic_id: str) -> st.SearchStrategy[OperationStarted]:
-    """The app starts `operation_id` on `topic_id`, with a token and a gateway url."""
+def operations_started(
+    *,
+    operation_id: str,
+    topic_id: str,
+    gateway_url: str | st.SearchStrategy[str] = GATEWAY_URLS,
+) -> st.SearchStrategy[OperationStarted]:
+    """The app starts `operation_id` on `topic_id`, with a token and a gateway url (or
+    a strategy for it; default: one of a few)."""
     return st.builds(
         OperationStarted,
         operation_id=st.just(operation_id),
         topic_id=st.just(topic_id),
-        gateway_url=_GATEWAY_URLS,
+        gateway_url=as_strategy(gateway_url),
         token=tokens(),
     )
 
 
 def operations_attached(
-    *, operation_id: str, topic_id: str, last_event_id: str | st.SearchStrategy[str] = _CURSORS
+    *,
+    operation_id: str,
+    topic_id: str,
+    last_event_id: str | st.SearchStrategy[str] = _CURSORS,
+    gateway_url: str | st.SearchStrategy[str] = GATEWAY_URLS,
 ) -> st.SearchStrategy[OperationAttached]:
     """The app attaches to `operation_id` on `topic_id`, with a token and a gateway url.
 
@@ -99,12 +111,13 @@ def operations_attached(
         topic_id: the topic it runs on.
         last_event_id: the cursor to resume after (a string), or a strategy for it
             (default: from the beginning or after an arbitrary event id).
+        gateway_url: the gateway's base URL, or a strategy for it (default: one of a few).
     """
     return st.builds(
         OperationAttached,
         operation_id=st.just(operation_id),
         topic_id=st.just(topic_id),
-        gateway_url=_GATEWAY_URLS,
+        gateway_url=as_strategy(gateway_url),
         token=tokens(),
         last_event_id=as_strategy(last_event_id),
     )

@@ -67,10 +67,13 @@ class AppAndEffectRules(MachineBase):
         if sum(not op.is_finished for op in self.state.operations.values()) >= MAX_LIVE:
             return  # keep few operations alive, so each gets deep into its lifecycle
         self.servers[op_id] = ServerSide(next_id=int(cursor or 0))
+        url = self.gateway_urls
         arrivals: st.SearchStrategy[OperationStarted | OperationAttached] = (
-            gs.operations_attached(operation_id=op_id, topic_id=topic, last_event_id=cursor)
+            gs.operations_attached(
+                operation_id=op_id, topic_id=topic, last_event_id=cursor, gateway_url=url
+            )
             if attach
-            else gs.operations_started(operation_id=op_id, topic_id=topic)
+            else gs.operations_started(operation_id=op_id, topic_id=topic, gateway_url=url)
         )
         self._step(data.draw(arrivals, label="arrival"))
         self.model.followed(op_id, topic)
@@ -94,7 +97,10 @@ class AppAndEffectRules(MachineBase):
             self.model.detached(op.id)
         elif self.model.topic_free_for(op.topic_id, op.id):
             back = gs.operations_attached(
-                operation_id=op.id, topic_id=op.topic_id, last_event_id=""
+                operation_id=op.id,
+                topic_id=op.topic_id,
+                last_event_id="",
+                gateway_url=self.gateway_urls,
             )
             self._step(data.draw(back, label="re-attach"))
             self.model.followed(op.id, op.topic_id)

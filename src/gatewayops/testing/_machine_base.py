@@ -14,7 +14,7 @@ from __future__ import annotations
 import hypothesis.strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize
 
-from gatewayops.protocol import ServerMessage
+from gatewayops.protocol import AuthSuccess, MuxServerMessage, ServerMessage
 from gatewayops.store import (
     TRANSPORT_ACTIONS,
     Action,
@@ -27,12 +27,14 @@ from gatewayops.store import (
     NotifyFinished,
     Operation,
     OperationStatus,
+    Protocol,
     SendFailed,
     StoreConfig,
     carries,
     concerned,
     reduce,
 )
+from gatewayops.testing._action_strategies import GATEWAY_URLS as _GATEWAY_URLS
 from gatewayops.testing._model import Model, ServerSide
 
 __all__ = ["NOW_AND_THEN", "MachineBase"]
@@ -43,6 +45,9 @@ NOW_AND_THEN = st.sampled_from([False, False, False, True])
 
 class MachineBase(RuleBasedStateMachine):
     """The state, the checked step and the choosers every rule of the machine uses."""
+
+    gateway_urls: st.SearchStrategy[str] = _GATEWAY_URLS
+    """The gateway base URLs operations are started or attached with."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -61,14 +66,18 @@ class MachineBase(RuleBasedStateMachine):
     )
     def configure(self, refresh_budget: int, max_backoff_ms: int, retain_finished: int) -> None:
         """Small budgets, caps and retentions, so runs reach them as well as the rest."""
-        config = StoreConfig(
-            refresh_budget=refresh_budget,
-            max_backoff_ms=max_backoff_ms,
-            retain_finished=retain_finished,
+        self._configure(
+            StoreConfig(
+                refresh_budget=refresh_budget,
+                max_backoff_ms=max_backoff_ms,
+                retain_finished=retain_finished,
+            )
         )
+
+    def _configure(self, config: StoreConfig) -> None:
         self.state = GatewayState(config=config)
         self.checker = InvariantChecker(config)
-        self.model.retain_finished = retain_finished
+        self.model.retain_finished = config.retain_finished
 
     # ------------------------------------------------------------------ driving
 
@@ -87,24 +96,36 @@ class MachineBase(RuleBasedStateMachine):
             if isinstance(effect, NotifyFinished) and not isinstance(action, HandlingFailed):
                 # The reducer's safety net must never be what ends a run here.
                 assert effect.outcome.source is not FinishSource.INTERNAL_ERROR, effect.outcome
-        if old_op is None or old_link is None:
+        if old_link is None or type(action) not in TRANSPORT_ACTIONS or type(action) is SendFailed:
             return
         generation = getattr(action, "generation", None)
-        if type(action) in TRANSPORT_ACTIONS and type(action) is not SendFailed:
-            assert generation is not None
-            if generation != old_link.generation:  # stale news changes nothing
-                assert step.state == old_state, "stale news changed state"
-                assert not step.effects, f"stale news had effects: {step.effects!r}"
-            elif (
-                isinstance(action, MessageReceived)
-                and old_op.status is OperationStatus.RUNNING
-                and carries(old_link, generation)
-            ):
-                finished = any(isinstance(e, NotifyFinished) for e in step.effects)
-                message = action.message  # the v1 machine's links decode v1 frames
+        assert generation is not None
+        if generation != old_link.generation:  # stale news changes nothing
+            assert step.state == old_state, "stale news changed state"
+            assert not step.effects, f"stale news had effects: {step.effects!r}"
+        elif (
+            isinstance(action, MessageReceived)
+            and old_op is not None
+            and old_op.status is OperationStatus.RUNNING
+            and old_op.link_id == old_link.id  # a session the link carries
+            and carries(old_link, generation)
+        ):
+            finished = any(
+                isinstance(e, NotifyFinished) and e.operation_id == old_op.id for e in step.effects
+            )
+            if old_link.protocol is Protocol.V2:
+                self.model.received_v2(old_op, action.message, finished)
+            else:
+                message = action.message  # a v1 link decodes v1 frames
                 self.model.received(old_op, old_link, message, finished)  # type: ignore[arg-type]
 
-    def _receive(self, op: Operation, generation: int, message: ServerMessage) -> None:
+    def _acceptance(self, link: Link) -> ServerMessage | MuxServerMessage:
+        """The frame with which the gateway accepts a socket of `link` (v1's)."""
+        return AuthSuccess()
+
+    def _receive(
+        self, op: Operation, generation: int, message: ServerMessage | MuxServerMessage
+    ) -> None:
         self._step(MessageReceived(link_id=op.link_id, generation=generation, message=message))
 
     # ------------------------------------------------------------------ choosing

@@ -1,16 +1,17 @@
-"""The simple model `GatewayMachine` checks the reducer against.
+"""The simple model `GatewayMachine` (and `GatewayMachineV2`) checks the reducer against.
 
 Owns: what the machine expects, kept from the actions it takes and the effects it sees,
 never from reading the reducer's decisions back: which operations were notified and
 how, each operation's followed status and each topic's marker as the application's
 actions set them, the effect results still owed (refreshes, interrupts, tools, answers,
 fetches of the server's message list: never two at once for an operation), the
-tool results put on the wire, the echoes a mirrored member terminal owes, and how many
-own events each operation accepted, and which finished operations the store keeps (the
-newest `retain_finished`, in the order the model saw them notified, less those the
-application forgot) and which it forgot. The step invariants of PROTOCOL.md section 11 are
-not here: the machine runs the store's one `InvariantChecker` for those. Must not know:
-Trio or I/O.
+tool results put on the wire, the echoes a mirrored member terminal owes (v1's and
+v2's, whose `subscribe` starts them again), and how many own events each operation
+accepted (v2: less the repeats its numeric ids show), and which finished operations
+the store keeps (the newest `retain_finished`, in the order the model saw them
+notified, less those the application forgot) and which it forgot. The step invariants
+of PROTOCOL.md section 11 are not here: the machine runs the store's one
+`InvariantChecker` for those. Must not know: Trio or I/O.
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ from gatewayops.protocol import (
     ServerMessage,
     SessionComplete,
     ToolResult,
+    sequence_number,
+)
+from gatewayops.protocol._v2_messages import (
+    MuxAgentEvent,
+    MuxSessionComplete,
+    MuxToolResult,
+    StatusChange,
+    Subscribe,
 )
 from gatewayops.store import (
     ConnectionStatus,
@@ -49,6 +58,14 @@ __all__ = ["TOPICS", "Model", "ServerSide"]
 
 TOPICS = ("topic-a", "topic-b", "topic-c")
 _AUTHENTICATED_BY_SUCCESS = frozenset({ConnectionStatus.AUTHENTICATING, ConnectionStatus.CONNECTED})
+
+
+def _repeats(event_id: str | None, cursor: str) -> bool:
+    """Whether a v2 frame with this envelope id is one the session has seen (both ids
+    numeric and it not greater; an empty cursor stands at 0)."""
+    number = sequence_number(event_id)
+    seen = sequence_number(cursor or "0")
+    return number is not None and seen is not None and number <= seen
 
 
 @attrs.define
@@ -114,12 +131,11 @@ class Model:
     def observe(self, state: GatewayState, effect: Any) -> None:
         """Take note of one effect of a step."""
         match effect:
-            case NotifyFinished(operation_id=op_id, outcome=outcome):
+            case NotifyFinished(operation_id=op_id, topic_id=topic, outcome=outcome):
                 event(f"finished: {outcome.result.value} via {outcome.source.value}")
                 self.notified[op_id] += 1
                 self.outcomes[op_id] = outcome
                 self.status[op_id] = OperationStatus.FINISHED
-                topic = state.operations[op_id].topic_id
                 if self.marker.get(topic) == op_id:
                     self.marker[topic] = None
                 self.kept.append(op_id)
@@ -131,8 +147,10 @@ class Model:
                 self.pending_interrupt.add(op_id)
             case ExecuteTool(operation_id=op_id, tool_call_id=call_id):
                 self.pending_tools.setdefault(op_id, []).append(call_id)
-            case SendMessage(message=ToolResult()):
+            case SendMessage(message=ToolResult() | MuxToolResult()):
                 self.sent_tool_results.append(effect)
+            case SendMessage(message=Subscribe(operation_id=op_id)):
+                self.owed_echoes[op_id] = 0  # a new replay: the guard starts again
             case SubmitIntervention():
                 self.pending_submissions.append(effect)
             case FetchMessages(operation_id=op_id):
@@ -158,11 +176,37 @@ class Model:
                 elif agent_event.type == "agent_runtime_end":
                     self.owed_echoes[op_id] += 1
             case SessionComplete():
-                if self.owed_echoes[op_id]:
-                    self.owed_echoes[op_id] -= 1
-                    assert not finished, f"{op_id}: an owed echo ended the session"
-                else:
-                    assert finished, f"{op_id}: a genuine session_complete was ignored"
+                self._ended_unless_owed(op_id, finished)
+
+    def received_v2(self, old: Operation, message: object, finished: bool) -> None:
+        """The same over v2, for a hub frame of a session its link carries: a numeric
+        envelope id not after the cursor is a repeat (dropped, PROTOCOL.md 7.4); an own
+        event is accepted (a `tool_execute` only by an executor), and a terminal
+        `status_change` is an end or an owed echo as `session_complete` is."""
+        op_id = old.id
+        match message:
+            case MuxAgentEvent() | MuxSessionComplete() | StatusChange() if _repeats(
+                message.id, old.last_event_id
+            ):
+                assert not finished, f"{op_id}: a repeated frame ended the session"
+            case MuxAgentEvent(event=agent_event):
+                if agent_event.is_own(op_id):
+                    self.owed_echoes[op_id] = 0
+                    if agent_event.type != "tool_execute" or old.executor:
+                        self.accepted_own_events[op_id] += 1
+                elif agent_event.type == "agent_runtime_end":
+                    self.owed_echoes[op_id] += 1
+            case MuxSessionComplete():
+                self._ended_unless_owed(op_id, finished)
+            case StatusChange(status=status) if status is not None and status.is_terminal:
+                self._ended_unless_owed(op_id, finished)
+
+    def _ended_unless_owed(self, op_id: str, finished: bool) -> None:
+        if self.owed_echoes[op_id]:
+            self.owed_echoes[op_id] -= 1
+            assert not finished, f"{op_id}: an owed echo ended the session"
+        else:
+            assert finished, f"{op_id}: a genuine end was ignored"
 
     # ------------------------------------------------------------------ comparisons
 

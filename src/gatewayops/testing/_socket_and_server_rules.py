@@ -125,7 +125,7 @@ class SocketAndServerRules(MachineBase):
             case ConnectionStatus.CONNECTING:
                 self._step(SocketOpened(link_id=link.id, generation=link.generation))
             case ConnectionStatus.AUTHENTICATING:
-                self._receive(op, link.generation, AuthSuccess())
+                self._receive(op, link.generation, self._acceptance(link))
             case ConnectionStatus.RECONNECTING:
                 for timer in link_resources(link, self.state.config):
                     if isinstance(timer, Timer) and timer.kind is TimerKind.BACKOFF:
