@@ -103,6 +103,7 @@ class GatewayStatistics:
         queued_frames: frames queued on open sockets but not yet written.
         queued_chars: characters in those frames.
         live_runs: scripted runs still playing.
+        waiting_tool_calls: `tool_execute` calls whose run waits for a `tool_result` now.
         operations: known (not forgotten) operations.
         tasks: Trio tasks the gateway runs now (listeners, runs, and per connection its
             handler and the socket's reader, writer and auth-deadline tasks).
@@ -130,6 +131,7 @@ class GatewayStatistics:
     queued_frames: int
     queued_chars: int
     live_runs: int
+    waiting_tool_calls: int
     operations: int
     tasks: int
     accepted_total: int
@@ -385,6 +387,7 @@ class Gateway:
             queued_frames=sum(peer.queued_frames for peer in peers),
             queued_chars=sum(peer.queued_chars for peer in peers),
             live_runs=sum(1 for operation in operations if operation.run_scope is not None),
+            waiting_tool_calls=sum(len(operation.pending_tools) for operation in operations),
             operations=len(operations),
             tasks=tasks_under(self._nursery),
             accepted_total=server.accepted + server.mux.accepted,
