@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gatewayops.cli._console import PLAIN_COLUMNS
-from gatewayops.cli._scenarios import SCENARIOS
+from gatewayops.cli._scenarios import SCENARIOS, V2_SCENARIOS
 
 from .helpers import run_main
 
@@ -112,3 +112,50 @@ def test_a_run_waiting_for_the_user_shows_answer_not_stop(
     assert "Stop" in buttons[:waiting]
     assert buttons[waiting + 1 :] == ["Stop", "Send"]
     _assert_fits(out)
+
+
+def test_every_v1_scenario_runs_over_v2_before_v2s_own() -> None:
+    """The v2 demo runs every v1 scenario, in the same order, then the cases only v2
+    has, the fallback ones last (they get a client of their own)."""
+    names = [scenario.name for scenario in V2_SCENARIOS]
+    assert names[: len(SCENARIOS)] == [scenario.name for scenario in SCENARIOS]
+    assert names[len(SCENARIOS) :] == ["one-socket", "4401-storm", "fallback", "fallback-also"]
+    assert [scenario.falls_back for scenario in V2_SCENARIOS].count(True) == 2
+
+
+def test_demo_over_v2_passes_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--protocol v2` exits 0 with every scenario ok over one socket per client (the
+    link drops, 4401 closes and a failing token service included), the fallback ones
+    ending on v1, and no leak, within the time budget and 80 columns."""
+    started = time.monotonic()
+    code, out, err = run_main(["demo", "--protocol", "v2"], capsys)
+    assert time.monotonic() - started < 30
+    assert (code, err) == (0, "")
+    assert out.splitlines()[1].startswith("over protocol v2: one socket carries every run")
+    for scenario in V2_SCENARIOS:
+        assert any(
+            line.startswith(scenario.name) and line.endswith(" ok") for line in out.splitlines()
+        ), scenario.name
+    assert "leaks after every run finished: none" in out
+    assert f"{len(V2_SCENARIOS)} of {len(V2_SCENARIOS)} scenarios ended as expected" in out
+    _assert_fits(out)
+
+
+def test_a_v2_only_scenario_is_refused_over_v1(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--only one-socket` without `--protocol v2` is one line and exit 2, before any
+    gateway starts."""
+    code, out, err = run_main(["demo", "--only", "one-socket"], capsys)
+    assert (code, out) == (2, "")
+    assert err.strip() == "gatewayops demo: error: --only one-socket: runs over --protocol v2 only"
+
+
+def test_a_v2_scenario_that_cannot_meet_its_ending_fails_the_demo(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Over v2 as over v1, a scenario given an ending it cannot reach makes the demo exit
+    1 naming it (here the fallback one, on its own client)."""
+    argv = ["demo", "--protocol", "v2", "--only", "fallback", "--expect-wrong", "fallback"]
+    code, out, err = run_main(argv, capsys)
+    assert code == 1
+    assert err.strip() == "gatewayops demo: FAILED: fallback"
+    assert "fallback: expected failed, got completed/agent_event" in out.splitlines()

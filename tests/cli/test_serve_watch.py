@@ -42,13 +42,15 @@ async def test_serve_prints_url_then_watch_commands_and_stops_on_ctrl_c() -> Non
     with trio.fail_after(20):
         async with spawn("serve", "--port", "0", "--runs", "1", "--delay", "0.01") as serve:
             await serve.wait_for("\n  gatewayops watch ")
-            first, endpoint, answers, announce, command = serve.out.splitlines()[:5]
+            first, endpoint, answers, v2, users, announce, command = serve.out.splitlines()[:7]
             url = re.fullmatch(r"listening on (ws://127\.0\.0\.1:\d+)  \(Ctrl-C to stop\)", first)
             assert url is not None, first
             token_url = re.match(r"token endpoint (http://127\.0\.0\.1:\d+/token) ", endpoint)
             assert token_url is not None, endpoint
             answer_url = re.match(r"answer endpoint (http://127\.0\.0\.1:\d+/answer) ", answers)
             assert answer_url is not None, answers
+            assert re.match(r"v2 endpoint ws://127\.0\.0\.1:\d+/v2/ws ", v2), v2
+            assert re.match(r"user token endpoint http://127\.0\.0\.1:\d+/user-token ", users)
             assert announce.startswith("demo run op-1 on topic-1")
             argv = shlex.split(command)
             assert argv[:5] == ["gatewayops", "watch", url.group(1), "--operation", "op-1"]
@@ -63,7 +65,7 @@ async def test_serve_prints_url_then_watch_commands_and_stops_on_ctrl_c() -> Non
             serve.process.send_signal(signal.SIGINT)
             assert await serve.wait() == 130
             assert serve.err == "gatewayops serve: interrupted\n"
-    logged = "\n".join(line[9:] for line in serve.out.splitlines()[5:])  # after HH:MM:SS
+    logged = "\n".join(line[9:] for line in serve.out.splitlines()[9:])  # after HH:MM:SS
     assert "socket-1: connected for op-1" in logged
     assert "socket-1: authenticated for op-1" in logged
     assert "op-1 ended: completed (agent_runtime_end)" in logged

@@ -11,7 +11,7 @@ import attrs
 
 from gatewayops._chat_text import call_line, error_lines, folded
 from gatewayops._persistent import Vector
-from gatewayops.cli._watch import changes
+from gatewayops.cli._watch_lines import changes
 from gatewayops.store import (
     AssistantMessage,
     ConnectionStatus,

@@ -17,7 +17,7 @@ import attrs
 import pytest
 import trio
 
-from gatewayops.cli._watch import changes
+from gatewayops.cli._watch_lines import changes
 from gatewayops.gateway import Gateway, clean_run, open_gateway
 from gatewayops.store import ConnectionStatus, Link, Operation, StoreConfig
 

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import trio
 from _gateway_helpers import connect, paused_run
+from _http_helpers import endpoint, request, token_endpoint
 from trio.testing import wait_all_tasks_blocked
 
 from gatewayops.gateway import (
     ANSWER_PATH,
     INTERRUPT_PATH,
-    TOKEN_PATH,
     Gateway,
     RunHandle,
     asking_run,
@@ -36,44 +33,6 @@ from gatewayops.protocol import (
     SessionStatus,
     parse_human_event,
 )
-
-
-@asynccontextmanager
-async def endpoint(gateway: Gateway) -> AsyncIterator[str]:
-    """The endpoint of `gateway` on a free loopback port, for the block; its base URL."""
-    async with trio.open_nursery() as nursery:
-        url: str = await nursery.start(serve_http_endpoint, gateway)
-        yield url
-        nursery.cancel_scope.cancel()
-
-
-@asynccontextmanager
-async def token_endpoint(gateway: Gateway) -> AsyncIterator[str]:
-    """The endpoint's token route, for the block."""
-    async with endpoint(gateway) as base:
-        yield base + TOKEN_PATH
-
-
-async def request(
-    url: str, method: str = "POST", body: bytes = b"", bearer: str | None = None
-) -> tuple[int, Any]:
-    """One raw HTTP/1.1 request; the status and the parsed JSON answer."""
-    parts = urlsplit(url)
-    assert parts.hostname is not None
-    assert parts.port is not None
-    auth = "" if bearer is None else f"Authorization: Bearer {bearer}\r\n"
-    head = (
-        f"{method} {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n{auth}"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    )
-    answer = b""
-    async with await trio.open_tcp_stream(parts.hostname, parts.port) as stream:
-        await stream.send_all(head.encode() + body)
-        while chunk := await stream.receive_some():
-            answer += chunk
-    status_line, _, rest = answer.partition(b"\r\n")
-    _, _, payload = rest.partition(b"\r\n\r\n")
-    return int(status_line.split()[1]), json.loads(payload)
 
 
 def _body(token: str) -> bytes:

@@ -1,10 +1,12 @@
 """The bench a demo scenario runs on, and the checks that judge how it ended.
 
 Owns: `Lab` (the gateway, the client, its `Witness` middleware -- which counts each
-operation's `NotifyFinished` effects and notes its `resume_complete` statuses -- and the
-topics whose token refresh is made to fail), `refresh_dependency`, `streamed` (wait for
-an operation's own progress, never for wall-clock time), `Expectation`, `script_text`
-(the full text a script streams) and the checks a scenario can ask for.
+operation's `NotifyFinished` effects and notes its `resume_complete` statuses, v1's and
+v2's -- the topics whose token refresh is made to fail, and the lock that lets one v2
+link fault strike at a time), `refresh_dependency`, `streamed` (wait for an operation's
+own progress, never for wall-clock time) and `until_state` (the same for anything in
+the state, such as a shared link), `Expectation`, `script_text` (the full text a script
+streams) and the checks a scenario can ask for.
 
 Must not know: which scenarios exist (`_scenarios`) or terminals (`_console`).
 """
@@ -15,10 +17,11 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 
 import attrs
+import trio
 
 from gatewayops.effects import Client, RefreshTokenFn
 from gatewayops.gateway import Emit, Gateway, RunHandle, Script
-from gatewayops.protocol import EventType, ResumeComplete, SessionStatus
+from gatewayops.protocol import EventType, MuxResumeComplete, ResumeComplete, SessionStatus
 from gatewayops.store import (
     Action,
     FinishSource,
@@ -49,6 +52,7 @@ __all__ = [
     "streamed",
     "text_exactly_once",
     "tool_result_recorded",
+    "until_state",
 ]
 
 
@@ -82,8 +86,12 @@ class Witness:
         self.resume_statuses: defaultdict[str, list[SessionStatus | None]] = defaultdict(list)
 
     def __call__(self, old: GatewayState, action: Action, step: Step) -> None:
-        if isinstance(action, MessageReceived) and isinstance(action.message, ResumeComplete):
-            self.resume_statuses[action.link_id].append(action.message.status)  # v1: the op id
+        if isinstance(action, MessageReceived):
+            match action.message:
+                case ResumeComplete(status=status):  # v1: the link's id is the operation's
+                    self.resume_statuses[action.link_id].append(status)
+                case MuxResumeComplete(operation_id=operation_id, status=status):
+                    self.resume_statuses[operation_id].append(status)
         for effect in step.effects:
             if isinstance(effect, NotifyFinished):
                 self.finished[effect.operation_id] += 1
@@ -102,12 +110,14 @@ class Lab:
         client: the real client following every scenario's operation.
         witness: the middleware installed on the client.
         refusing_topics: topics whose token refresh fails (see `refresh_token`).
+        link_faults: held by a v2 fault while it strikes the user's shared link.
     """
 
     gateway: Gateway
     client: Client
     witness: Witness
     refusing_topics: set[str] = attrs.Factory(set)
+    link_faults: trio.Lock = attrs.Factory(trio.Lock)
 
 
 def refresh_dependency(gateway: Gateway, refusing_topics: set[str]) -> RefreshTokenFn:
@@ -130,6 +140,31 @@ async def streamed(
             if predicate(op) or op.is_finished:
                 return op
     return client.state.operations[operation_id]
+
+
+async def until_state(
+    client: Client,
+    predicate: Callable[[GatewayState], bool],
+    then: Callable[[], object] = lambda: None,
+) -> None:
+    """Wait until `predicate` holds for the client's state (checked after every step);
+    `then` is called at that very step, before anything else can happen (a fault that
+    must strike while the state is so)."""
+    if predicate(client.state):
+        then()
+        return
+    reached = trio.Event()
+
+    def listener(old: GatewayState, new: GatewayState, action: Action) -> None:
+        if not reached.is_set() and predicate(new):
+            then()
+            reached.set()
+
+    unsubscribe = client.subscribe(listener)
+    try:
+        await reached.wait()
+    finally:
+        unsubscribe()
 
 
 def script_text(script: Script) -> str:

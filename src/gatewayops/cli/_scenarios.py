@@ -3,6 +3,8 @@
 Owns: `Scenario` (a script, a fault injected mid-run, the expected outcome and extra
 checks), the `SCENARIOS` in the order the demo shows them (the eight of the transport
 and the terminal rules, then the five of `_asking_scenarios`, in which the agent asks),
+`V2_SCENARIOS` (the same over protocol v2, with the v2 form of a fault where
+`_v2_scenarios` has one, then the cases only v2 has), `scenarios_for` a protocol,
 their scripts and faults, and the local tool the demo registers. Each fault waits for
 the client's own progress before it strikes, so a scenario bites at the same point on a
 slow machine.
@@ -31,6 +33,7 @@ from gatewayops.cli._lab import (
     text_exactly_once,
     tool_result_recorded,
 )
+from gatewayops.cli._v2_scenarios import V2_CASES, V2_FAULTS
 from gatewayops.gateway import (
     Emit,
     Finish,
@@ -43,9 +46,18 @@ from gatewayops.gateway import (
     tool_run,
 )
 from gatewayops.protocol import EventType
-from gatewayops.store import FinishSource, Operation, Result
+from gatewayops.store import FinishSource, Operation, Protocol, Result
 
-__all__ = ["LOCAL_TOOLS", "SCENARIOS", "Scenario", "misconfigured", "start"]
+__all__ = [
+    "LOCAL_TOOLS",
+    "SCENARIOS",
+    "V2_SCENARIOS",
+    "Scenario",
+    "misconfigured",
+    "operation_id_of",
+    "scenarios_for",
+    "start",
+]
 
 
 def _events_at_least(count: int) -> Callable[[Operation], bool]:
@@ -120,6 +132,8 @@ class Scenario:
         fault: injects the failure mid-run.
         expect: the outcome a correct client reaches.
         checks: extra checks run after it finished (besides `COMMON_CHECKS`).
+        falls_back: v2: runs on a client of its own that falls back to v1, after the
+            others (its fault takes v2 away from that whole client).
     """
 
     name: str
@@ -128,6 +142,7 @@ class Scenario:
     fault: Fault
     expect: Expectation
     checks: tuple[Check, ...] = ()
+    falls_back: bool = False
 
     def problems(self, lab: Lab, run: RunHandle) -> list[str]:
         """Every failed expectation or check, one line each (empty: the scenario passed)."""
@@ -265,13 +280,49 @@ SCENARIOS: tuple[Scenario, ...] = (
         for case in ASKING_CASES
     ),
 )
-"""Every demo scenario, in the order the demo shows them."""
+"""Every demo scenario over protocol v1, in the order the demo shows them."""
+
+
+def _over_v2(scenario: Scenario) -> Scenario:
+    """`scenario` with the v2 form of its fault (and ending), if its fault has one."""
+    if scenario.name not in V2_FAULTS:
+        return scenario
+    shows, fault, expect = V2_FAULTS[scenario.name]
+    return attrs.evolve(scenario, shows=shows, fault=fault, expect=expect or scenario.expect)
+
+
+V2_SCENARIOS: tuple[Scenario, ...] = (
+    *(_over_v2(scenario) for scenario in SCENARIOS),
+    *(
+        Scenario(
+            name=case.name,
+            shows=case.shows,
+            script=case.script,
+            fault=case.fault,
+            expect=case.expect,
+            checks=case.checks,
+            falls_back=case.falls_back,
+        )
+        for case in V2_CASES
+    ),
+)
+"""Every demo scenario over protocol v2, in the order the demo shows them."""
+
+
+def scenarios_for(protocol: Protocol) -> tuple[Scenario, ...]:
+    """The scenarios the demo runs over `protocol`."""
+    return V2_SCENARIOS if protocol is Protocol.V2 else SCENARIOS
+
+
+def operation_id_of(scenario: Scenario) -> str:
+    """The fixed id of the scenario's operation, ``op-NAME``."""
+    return f"op-{scenario.name}"
 
 
 def start(gateway: Gateway, scenario: Scenario) -> RunHandle:
-    """Start the scenario's run, with fixed ids (``op-NAME`` on ``topic-NAME``)."""
+    """Start the scenario's run, with fixed ids (`operation_id_of` on ``topic-NAME``)."""
     return gateway.start_run(
-        scenario.script, operation_id=f"op-{scenario.name}", topic_id=f"topic-{scenario.name}"
+        scenario.script, operation_id=operation_id_of(scenario), topic_id=f"topic-{scenario.name}"
     )
 
 

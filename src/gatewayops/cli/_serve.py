@@ -3,16 +3,18 @@
 Owns: the ``serve`` subcommand -- checking that the host is a loopback address,
 running `gatewayops.gateway.run_gateway` until Ctrl-C or SIGTERM (which close every
 socket with 1001), and printing where it listens, its HTTP endpoint's token and answer
-URLs, for every demo run it starts a copy-pasteable ``gatewayops watch`` command (with
-``--topic``, ``--token-url`` and ``--answer-url``), and then one line per gateway log
-record: each connection,
+URLs, its protocol v2 endpoint and user token URL, for every demo run it starts a
+copy-pasteable ``gatewayops watch`` command (with ``--topic``, ``--token-url`` and
+``--answer-url``), one ``gatewayops watch --protocol v2`` command following the first
+demo runs over one socket (with the user token and the user token URL), and then one
+line per gateway log record: each connection,
 authentication verdict, rejected handshake, close, and run end. The first line printed
 is always ``listening on ws://HOST:PORT`` so scripts can read it.
 
-The watch commands carry the run's token: it is a short-lived token for a demo run of
-this loopback gateway, and a watch in another process needs it (``--token-url`` renews
-it once it expires). They are the one thing printed without `say`'s redaction; the log
-lines go through `say` too, and nothing else prints a token.
+The watch commands carry the run's token (the v2 one, the user's): it is a short-lived
+token for demo runs of this loopback gateway, and a watch in another process needs it
+(``--token-url`` renews it once it expires). They are the one thing printed without
+`say`'s redaction; the log lines go through `say` too, and nothing else prints a token.
 
 Must not know: how the gateway works inside, or what `watch` does with the command.
 """
@@ -45,7 +47,7 @@ from gatewayops.gateway import (
     run_gateway,
 )
 
-__all__ = ["DEFAULT_DELAY", "DEFAULT_PORT", "register", "watch_command"]
+__all__ = ["DEFAULT_DELAY", "DEFAULT_PORT", "register", "v2_watch_command", "watch_command"]
 
 DEFAULT_PORT = 8787
 """The port `serve` listens on unless told otherwise."""
@@ -62,8 +64,9 @@ _ASK_WAIT_MS = 300_000
 def register(parser: argparse.ArgumentParser) -> None:
     """Describe the ``serve`` subcommand and add its arguments to `parser`."""
     parser.description = (
-        "Run the reference protocol-v1 gateway on a loopback address until Ctrl-C, start "
-        "demo runs on it and print how to follow them with `gatewayops watch`."
+        "Run the reference gateway (protocol v1 on /ws, v2 on /v2/ws) on a loopback "
+        "address until Ctrl-C, start demo runs on it and print how to follow them with "
+        "`gatewayops watch`."
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="loopback address to bind (default: 127.0.0.1)"
@@ -153,6 +156,15 @@ def watch_command(started: StandaloneGateway, run: RunHandle) -> str:
     return shlex.join([*command, "--token", run.token])
 
 
+def v2_watch_command(started: StandaloneGateway) -> str:
+    """The shell command that follows every first demo run of the gateway `started` over
+    one v2 socket (with the user token, and the user token service that renews it)."""
+    command = ["gatewayops", "watch", started.url]
+    command += [run.operation_id for run in started.demo_runs]  # right after the URL
+    command += ["--protocol", "v2", "--token-url", started.user_token_url]
+    return shlex.join([*command, "--token", started.user_token])
+
+
 def _announce(started: StandaloneGateway, token_ttl: float, run: RunHandle) -> None:
     say(f"demo run {run.operation_id} on {run.topic_id} (token valid {token_ttl:g} s):")
     # The one line any command prints with a token in it, on purpose: `say` would redact it.
@@ -223,8 +235,14 @@ async def _serve(args: argparse.Namespace) -> int:
                 say(f"listening on {gateway.url}  (Ctrl-C to stop)")
                 say(f"token endpoint {gateway.token_url} (renews a run's expired token)")
                 say(f"answer endpoint {gateway.answer_url} (takes the user's answers)")
+                say(f"v2 endpoint {gateway.v2_url} (protocol v2: one socket per user)")
+                say(f"user token endpoint {gateway.user_token_url} (v2: a fresh user token)")
                 for run in gateway.demo_runs:
                     _announce(gateway, args.token_ttl, run)
+                if gateway.demo_runs:
+                    say(f"all of them over one v2 socket (token valid {args.token_ttl:g} s):")
+                    # Printed with its token on purpose, as the watch commands above.
+                    print(f"  {v2_watch_command(gateway)}", flush=True)
                 handler.shown = True
     except* OSError as group:
         error = next(leaf for leaf in leaves(group) if isinstance(leaf, OSError))

@@ -21,6 +21,7 @@ from gatewayops.gateway._http_endpoint import (
     ANSWER_PATH,
     INTERRUPT_PATH,
     TOKEN_PATH,
+    USER_TOKEN_PATH,
     serve_http_endpoint,
 )
 from gatewayops.gateway._hub import HubStatistics
@@ -60,6 +61,7 @@ __all__ = [
     "INTERRUPT_PATH",
     "SHUTDOWN_GRACE",
     "TOKEN_PATH",
+    "USER_TOKEN_PATH",
     "Answer",
     "AskHuman",
     "AuthCloseReason",

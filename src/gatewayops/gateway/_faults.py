@@ -17,6 +17,8 @@ Must not know: WebSockets or JWT internals.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gatewayops._secrets import get_logger
 from gatewayops.gateway._operations import OperationRegistry
 from gatewayops.gateway._tokens import TokenAuthority
@@ -25,6 +27,9 @@ from gatewayops.protocol import (
     EventType,
     SessionStatus,
 )
+
+if TYPE_CHECKING:  # `_v2_faults` builds on `Quota`, defined here
+    from gatewayops.gateway._v2_faults import MuxFaults
 
 __all__ = ["Faults", "Quota"]
 
@@ -63,11 +68,13 @@ class Faults:
     Args:
         registry: the gateway's operations and sockets.
         tokens: the gateway's token authority.
+        v2: the v2 endpoint's switches, which `clear` turns off too.
     """
 
-    def __init__(self, registry: OperationRegistry, tokens: TokenAuthority) -> None:
+    def __init__(self, registry: OperationRegistry, tokens: TokenAuthority, v2: MuxFaults) -> None:
         self._registry = registry
         self._tokens = tokens
+        self._v2 = v2
         self._blackhole = Quota()
         self._ignore_auth = Quota()
         self._heartbeat_acks_off: set[str] = set()
@@ -311,7 +318,9 @@ class Faults:
         )
 
     def clear(self) -> None:
-        """Turn off every lasting switch (black-hole, ignore-auth, heartbeat acks, answers)."""
+        """Turn off every lasting switch (black-hole, ignore-auth, heartbeat acks, answers),
+        and every one of the v2 endpoint's (`MuxFaults.clear`)."""
+        self._v2.clear()
         self.clear_blackhole()
         self.clear_ignore_auth()
         self.resume_heartbeat_acks()

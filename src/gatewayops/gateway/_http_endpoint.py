@@ -7,6 +7,7 @@ can do what an in-process client does through the gateway's methods:
 | request (all ``POST``)                                 | answer                     |
 |--------------------------------------------------------|----------------------------|
 | ``/token`` ``{"token": T}``                            | 200 ``{"token": fresh}``   |
+| ``/user-token`` ``{"token": U}`` (a v2 user token)     | 200 ``{"token": fresh}``   |
 | ``/answer`` ``{operationId, toolCallId,                | 200 ``{"accepted": true}`` |
 | resolutionRequestId, result}`` (a decline:             |                            |
 | ``"cancelled": true`` instead of ``result``)           |                            |
@@ -17,18 +18,24 @@ can do what an in-process client does through the gateway's methods:
 | ... an answer the agent does not take (none asked,     | 409                        |
 | its deadline passed, another answer taken)             |                            |
 | ... a body that is not such JSON, or over 64 KiB       | 400                        |
+| ... the user token service fails (`fail_user_tokens`)  | 503                        |
 | another path / another method                          | 404 / 405                  |
 
 ``/answer`` and ``/interrupt`` are authenticated with the run's token in an
 ``Authorization: Bearer`` header; ``/token`` takes it in its body. Proof of a token of
 a run is the only credential, and it reaches that run only: whoever holds one may keep
 following, answering and stopping that run, and nothing else (an expired token is
-accepted, as ``/token`` would renew it anyway). Each request is answered on its own
+accepted, as ``/token`` would renew it anyway). ``/user-token`` is protocol v2's token
+service (what a v2 client's token provider calls before each dial): it trades a user
+token of this gateway, expired or not, for a fresh one of the same user, through
+`MuxGateway.renew_user_token`; a run's token does not open it, nor a user token the
+others. Each request is answered on its own
 connection (``Connection: close``) within `REQUEST_TIMEOUT`, and logged as one line on
 ``gatewayops.gateway``, never with a token.
 
-Must not know: the CLI, how tokens are made (`Gateway.renew_token` and
-`Gateway.token_run` decide), or how an answer reaches the agent (`Gateway.submit_intervention`).
+Must not know: the CLI, how tokens are made (`Gateway.renew_token`,
+`Gateway.token_run` and `MuxGateway.renew_user_token` decide), or how an answer reaches
+the agent (`Gateway.submit_intervention`).
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ import h11
 import trio
 
 from gatewayops._secrets import get_logger
-from gatewayops.exceptions import InterventionRefused, OperationNotFound
+from gatewayops.exceptions import InterventionRefused, OperationNotFound, UserTokenUnavailable
 from gatewayops.gateway._gateway import Gateway
 from gatewayops.gateway._limits import check_loopback
 from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL
@@ -54,6 +61,7 @@ __all__ = [
     "REQUEST_TIMEOUT",
     "ROUTES",
     "TOKEN_PATH",
+    "USER_TOKEN_PATH",
     "serve_http_endpoint",
 ]
 
@@ -61,6 +69,9 @@ _log = get_logger("gatewayops.gateway")
 
 TOKEN_PATH = "/token"
 """The route that renews a run's token."""
+
+USER_TOKEN_PATH = "/user-token"
+"""The route that gives a v2 client a fresh user token."""
 
 ANSWER_PATH = "/answer"
 """The route that gives the agent the user's answer (or decline)."""
@@ -135,6 +146,16 @@ async def _renew(request: _Request) -> _Answer:
         _refuse(401, str(error))
 
 
+async def _renew_user(request: _Request) -> _Answer:
+    token = request.text("token")
+    try:
+        return 200, {"token": await request.gateway.v2.renew_user_token(token, request.token_ttl)}
+    except ValueError as error:
+        _refuse(401, str(error))
+    except UserTokenUnavailable as error:
+        _refuse(503, str(error))
+
+
 async def _answer(request: _Request) -> _Answer:
     _, operation_id = request.authorize()
     cancelled = request.body.get("cancelled", False)
@@ -165,6 +186,7 @@ ROUTES: Mapping[str, Callable[[_Request], Awaitable[_Answer]]] = {
     TOKEN_PATH: _renew,
     ANSWER_PATH: _answer,
     INTERRUPT_PATH: _interrupt,
+    USER_TOKEN_PATH: _renew_user,
 }
 """Every route of the endpoint, by path; each takes ``POST`` only."""
 
@@ -280,7 +302,8 @@ async def serve_http_endpoint(
         gateway: whose runs' tokens are renewed, questions answered and runs stopped.
         host: a loopback address to bind (the gateway's own).
         port: the port; ``0`` picks a free one.
-        token_ttl: lifetime in seconds of the tokens ``/token`` hands out.
+        token_ttl: lifetime in seconds of the tokens ``/token`` and ``/user-token``
+            hand out.
         task_status: Trio's start protocol; receives the endpoint's base URL,
             ``http://HOST:PORT`` (add a route of `ROUTES`).
     """

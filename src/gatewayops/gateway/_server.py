@@ -217,6 +217,8 @@ class GatewayServer:
                     nursery, watched, max_message_size=self._limits.max_frame_chars
                 )
                 target = _operation_from_target(request.path)
+                if isinstance(target, MuxTarget) and self.mux.faults.take_missing_endpoint():
+                    target = _Rejection(status=404, body=b"not found: no v2 on this worker")
                 if isinstance(target, _Rejection):
                     self.rejected += 1
                     _log.info(

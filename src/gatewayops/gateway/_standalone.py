@@ -18,9 +18,16 @@ import attrs
 import trio
 
 from gatewayops.gateway._gateway import Gateway, RunHandle, open_gateway
-from gatewayops.gateway._http_endpoint import ANSWER_PATH, TOKEN_PATH, serve_http_endpoint
+from gatewayops.gateway._http_endpoint import (
+    ANSWER_PATH,
+    TOKEN_PATH,
+    USER_TOKEN_PATH,
+    serve_http_endpoint,
+)
 from gatewayops.gateway._scripts import Script, demo_run
 from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL
+from gatewayops.gateway._user_tokens import DEFAULT_USER
+from gatewayops.protocol import MUX_PATH, redacted
 
 __all__ = ["SHUTDOWN_GRACE", "StandaloneGateway", "run_gateway"]
 
@@ -38,6 +45,11 @@ class StandaloneGateway:
         token_url: its token endpoint, ``http://HOST:PORT/token`` (see
             `serve_http_endpoint`).
         answer_url: where the user's answers go, ``http://HOST:PORT/answer``.
+        v2_url: the protocol v2 endpoint, ``ws://HOST:PORT/v2/ws`` (a client adds
+            ``?token=...&clientId=...``).
+        user_token_url: the v2 user token service, ``http://HOST:PORT/user-token``.
+        user_token: a user token of `DEFAULT_USER` (who owns the demo runs), valid for
+            the `token_ttl` given (never shown in a repr).
         demo_runs: the handles of the demo runs started at once.
     """
 
@@ -45,6 +57,9 @@ class StandaloneGateway:
     url: str
     token_url: str
     answer_url: str
+    v2_url: str
+    user_token_url: str
+    user_token: str = attrs.field(repr=redacted)
     demo_runs: tuple[RunHandle, ...]
 
 
@@ -72,7 +87,8 @@ async def run_gateway(
         demo_runs: how many runs of `script` to start at once.
         demo_every: if set, start one more run of `script` every this many seconds.
         script: makes the script of each demo run.
-        token_ttl: lifetime in seconds of the tokens in the handles.
+        token_ttl: lifetime in seconds of the tokens in the handles (and of the user
+            token reported).
         on_run: called with the handle of every periodic run.
         task_status: Trio's start protocol; receives a `StandaloneGateway`.
     """
@@ -85,6 +101,9 @@ async def run_gateway(
             url=gateway.url,
             token_url=base + TOKEN_PATH,
             answer_url=base + ANSWER_PATH,
+            v2_url=gateway.url + MUX_PATH,
+            user_token_url=base + USER_TOKEN_PATH,
+            user_token=gateway.v2.issue_user_token(DEFAULT_USER, token_ttl),
             demo_runs=handles,
         )
         task_status.started(started)

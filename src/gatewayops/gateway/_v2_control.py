@@ -2,7 +2,9 @@
 
 Owns: `MuxGateway`, reached as `Gateway.v2`: the ``/v2/ws`` URL of a user's token, the
 user token service (`user_token`, what a v2 client's token provider calls; it honours
-the `fail_user_tokens` fault) and its fault-free twin `issue_user_token` for tests, the
+the `fail_user_tokens` fault; `renew_user_token` is the same service for whoever proves
+a user by a token of theirs, expired or not, as the HTTP endpoint's ``/user-token``
+does) and its fault-free twin `issue_user_token` for tests, the
 v2 fault switches, and what the hub holds now. Which user owns a run is said when it is
 started (`Gateway.start_run(..., user_id=...)`, `DEFAULT_USER` when not).
 
@@ -19,7 +21,7 @@ from gatewayops._secrets import get_logger
 from gatewayops.exceptions import UserTokenUnavailable
 from gatewayops.gateway._hub import HubStatistics
 from gatewayops.gateway._operations import OperationRegistry
-from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL
+from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL, InvalidToken
 from gatewayops.gateway._user_tokens import DEFAULT_USER
 from gatewayops.gateway._v2_socket import MuxEndpoint
 from gatewayops.protocol import mux_url
@@ -77,6 +79,18 @@ class MuxGateway:
             _log.info("fault: the user token service failed for %s", user_id)
             raise UserTokenUnavailable(f"the user token service failed for {user_id!r}")
         return self._users.issue(user_id, ttl_seconds)
+
+    async def renew_user_token(self, token: str, ttl_seconds: float = DEFAULT_TOKEN_TTL) -> str:
+        """`user_token` for the user `token` speaks for (expired or not).
+
+        Raises:
+            ValueError: `token` is not a user token of this gateway (the reason says why).
+            UserTokenUnavailable: the service fails (the `fail_user_tokens` fault).
+        """
+        check = self._users.check(token)
+        if isinstance(check, InvalidToken):
+            raise ValueError(check.reason)
+        return await self.user_token(check.user_id, ttl_seconds)
 
     def subscriptions(self, user_id: str | None = None) -> dict[str, int]:
         """How many v2 sockets (of `user_id`, or of everyone) follow each operation now."""

@@ -2,14 +2,17 @@
 
 Owns: `MuxFaults`, the switches that make ``/v2/ws`` misbehave as a real hub can (the
 faults the client's reconnect, auth and fallback rules of PROTOCOL.md 7.6 exist for):
-4401 storms (upgrades closed 4401 although the token is good), a link that never says
-`ready`, a link drop while it carries live subscriptions, a user token service that
-fails (it raises `UserTokenUnavailable`), heartbeats left unacked, a watchdog that
-changes a run's status without an event, and subscribes answered as still pending.
+4401 storms (upgrades closed 4401 although the token is good), an old worker with no
+v2 at all (``/v2/ws`` answered HTTP 404, #19557), a link that never says `ready`, a
+link drop while it carries live subscriptions, a user token service that fails (it
+raises `UserTokenUnavailable`), heartbeats left unacked, a watchdog that changes a
+run's status without an event, and subscribes answered as still pending.
 
-The per-socket switches (`take_rejected_upgrade`, `take_withheld_ready`, `acks_heartbeat`)
-are read by the v2 socket as it opens or gets a heartbeat; the rest act at once. `clear`
-turns off every lasting switch. Must not know: WebSockets or JWT internals.
+The per-socket switches (`take_missing_endpoint`, `take_rejected_upgrade`,
+`take_withheld_ready`, `acks_heartbeat`) are read by the server's handshake and the v2
+socket as it opens or gets a heartbeat; the rest act at once. `clear` (which
+`Faults.clear` calls too) turns off every lasting switch. Must not know: WebSockets or
+JWT internals.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class MuxFaults:
         self._registry = registry
         self._hub = hub
         self._rejected_upgrades = Quota()
+        self._missing_endpoint = Quota()
         self._reject_reason: AuthCloseReason = "auth_expired"
         self._withheld_ready = Quota()
         self._failed_tokens = Quota()
@@ -61,6 +65,16 @@ class MuxFaults:
         """
         self._rejected_upgrades.arm(count)
         self._reject_reason = reason
+
+    def remove_endpoint(self, count: int | None = None) -> None:
+        """Answer the next `count` v2 upgrades (``None``: all, until cleared) with HTTP 404,
+        as an old worker that has no ``/v2/ws`` (#19557): a refusal no retry can overcome,
+        so a client falls back to v1 (or gives up) at once.
+
+        Raises:
+            ValueError: `count` is negative.
+        """
+        self._missing_endpoint.arm(count)
 
     def withhold_ready(self, count: int | None = 1) -> None:
         """The next `count` v2 sockets (``None``: all) open but never say `ready`; the hub
@@ -128,6 +142,10 @@ class MuxFaults:
 
     # ------------------------------------------------------------------ read by the endpoint
 
+    def take_missing_endpoint(self) -> bool:
+        """Whether the v2 upgrade being answered now gets HTTP 404 (uses one)."""
+        return self._missing_endpoint.take()
+
     def take_rejected_upgrade(self) -> AuthCloseReason | None:
         """The 4401 reason the upgrade being answered now gets, or None (uses one)."""
         return self._reject_reason if self._rejected_upgrades.take() else None
@@ -146,9 +164,10 @@ class MuxFaults:
         return not self._heartbeat_acks_off
 
     def clear(self) -> None:
-        """Turn off every lasting switch (rejected upgrades, withheld ready, failing
-        tokens, pending subscribes, unacked heartbeats)."""
+        """Turn off every lasting switch (rejected upgrades, a missing endpoint, withheld
+        ready, failing tokens, pending subscribes, unacked heartbeats)."""
         self._rejected_upgrades.arm(0)
+        self._missing_endpoint.arm(0)
         self._withheld_ready.arm(0)
         self._failed_tokens.arm(0)
         self._hub.pending_subscribes.arm(0)
