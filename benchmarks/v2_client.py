@@ -21,13 +21,13 @@ once); wall time; the client process's CPU per agent event received; its peak RS
 growth per run; the most descriptors it held beyond those it had before following;
 the sockets it opened; and the sockets the gateway closed 1008 (an outbox overflow).
 
-One v2 socket carries every run, so the hub's per-socket outbox must hold what the
-client has not read yet: at the gateway's default of 10,000 frames, a client slower
-than 1,000 streaming runs overflows it, the hub closes 1008 ("outbox full"), the client
-resubscribes every run from its cursor, and the replays fill the outbox again.
-`--outbox-frames` (default 100 per run, and 1 KiB of text per frame) gives the gateway
-room; ``--outbox-frames 10000`` shows the overflow. Every wait has a deadline, so the
-script stops by itself; it exits 1 if any run did not finish exactly once.
+One v2 socket carries every run, so the hub's outbox must hold what the client has not
+read yet: the gateway bounds a v2 socket's outbox once per subscription it holds (as N
+v1 sockets would be). `--outbox-frames N` sets that bound per subscription (and 1 KiB of
+text per frame) instead of the gateway's default; a small one (``--outbox-frames 10``)
+shows an overflow: the hub closes 1008 ("outbox full"), the client resubscribes every run
+from its cursor. Every wait has a deadline, so the script stops by itself; it exits 1 if
+any run did not finish exactly once.
 """
 
 from __future__ import annotations
@@ -200,15 +200,17 @@ def report(rows: dict[str, list[Row]]) -> None:
         )
 
 
-def main(ops: int, repeats: int, chunks: int, delay: float, outbox_frames: int) -> int:
+def main(ops: int, repeats: int, chunks: int, delay: float, outbox_frames: int | None) -> int:
     """Measure both sides `repeats` times; 0 if every run finished exactly once."""
     limit = raise_fd_limit()
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
-    limits = {
-        "max_outbox_frames": outbox_frames,
-        "max_outbox_chars": outbox_frames * CHARS_PER_FRAME,
-    }
+    limits = {}
+    if outbox_frames is not None:
+        limits = {
+            "max_outbox_frames": outbox_frames,
+            "max_outbox_chars": outbox_frames * CHARS_PER_FRAME,
+        }
     gateway = context.Process(target=gateway_process, args=(theirs,), kwargs=limits, daemon=True)
     gateway.start()
     rows: dict[str, list[Row]] = {side: [] for side in SIDES}
@@ -224,7 +226,8 @@ def main(ops: int, repeats: int, chunks: int, delay: float, outbox_frames: int) 
 
         print(
             f"gateway {base} in process {gateway.pid}; fd limit {limit}; {ops:,} runs of"
-            f" {chunks} chunks {delay} s apart; outbox {outbox_frames:,} frames per socket"
+            f" {chunks} chunks {delay} s apart; outbox per subscription:"
+            f" {'default' if outbox_frames is None else f'{outbox_frames:,} frames'}"
         )
         print(HEADER)
         for repeat in range(repeats):
@@ -252,12 +255,19 @@ def _parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--outbox-frames",
         type=int,
-        help="the gateway's per-socket outbox, in frames (default: 100 per run)",
+        help="the gateway's outbox bound per subscription, in frames (default: the gateway's)",
     )
     return parser.parse_args(argv)
 
 
 if __name__ == "__main__":
     arguments = _parse()
-    outbox = arguments.outbox_frames or 100 * arguments.ops
-    sys.exit(main(arguments.ops, arguments.repeats, arguments.chunks, arguments.delay, outbox))
+    sys.exit(
+        main(
+            arguments.ops,
+            arguments.repeats,
+            arguments.chunks,
+            arguments.delay,
+            arguments.outbox_frames,
+        )
+    )

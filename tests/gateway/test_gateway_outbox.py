@@ -7,12 +7,13 @@ import logging
 import pytest
 import trio
 from _gateway_helpers import connect, connect_without_reading, paused_run
+from _mux_helpers import ready_mux
 from trio.testing import MockClock, wait_all_tasks_blocked
 
 from gatewayops.gateway import Emit, Pause, Script, open_gateway
 from gatewayops.gateway._outbox import CloseFrame, Outbox
 from gatewayops.gateway._socket import CLOSE_TIMEOUT
-from gatewayops.protocol import EventType, Resume
+from gatewayops.protocol import EventType, Resume, SessionStatus, Subscribe
 
 CHUNK = {"chunkType": "text", "content": "x" * 65_536}
 MAX_FRAMES = 64
@@ -142,3 +143,50 @@ async def test_client_that_never_reads_is_cut_off_with_its_outbox_bounded(
     assert after.outbox_overflows_total == 1
     assert caplog.text.count("outbox full") == 1
     assert caplog.records[-1].levelno == logging.WARNING
+
+
+async def test_outbox_bounds_scale_when_asked() -> None:
+    """`put(..., scale=3)` lets the outbox hold three times its frame bound, no more."""
+    outbox = Outbox(max_frames=2, max_chars=1000)
+    queued = [outbox.put(str(index), scale=3) for index in range(6)]
+    assert all(queued)
+    assert not outbox.put("x", scale=3)
+    assert not outbox.put("x")  # unscaled, it is long past full
+    assert outbox.frames == 6
+
+
+async def test_a_v2_replay_past_the_bound_of_a_socket_with_no_subscription_closes_1008(
+    autojump_clock: MockClock,
+) -> None:
+    """A v2 socket that carries no subscription yet has the bound once: a 10-frame replay
+    (9 events and `resume_complete`) into a 6-frame outbox closes it 1008."""
+    async with open_gateway(max_outbox_frames=6) as gateway:
+        big = gateway.start_run(paused_run(chunks=8))
+        await wait_all_tasks_blocked()
+        async with ready_mux(gateway) as (client, _):
+            await client.send(Subscribe(operation_id=big.operation_id))
+            closed = await client.expect_closed()
+        stats = await gateway.wait_statistics(lambda s: s.open_sockets == 0)
+        await gateway.interrupt(big.operation_id)
+    assert (closed.code, closed.reason) == (1008, "outbox full: client not reading")
+    assert stats.outbox_overflows_total == 1
+
+
+async def test_a_v2_socket_holds_the_outbox_bound_once_per_subscription(
+    autojump_clock: MockClock,
+) -> None:
+    """The user's one socket carries what N v1 sockets would: with two subscriptions held,
+    the same 10-frame replay fits its 6-frame-per-subscription outbox."""
+    async with open_gateway(max_outbox_frames=6) as gateway:
+        small = [gateway.start_run(paused_run(chunks=1)) for _ in range(2)]
+        big = gateway.start_run(paused_run(chunks=8))
+        await wait_all_tasks_blocked()
+        async with ready_mux(gateway) as (client, _):
+            for run in small:
+                await client.subscribe(run.operation_id)
+            events, done = await client.subscribe(big.operation_id)
+            stats = gateway.statistics()
+        for run in (*small, big):
+            await gateway.interrupt(run.operation_id)
+    assert (len(events), done.status) == (9, SessionStatus.RUNNING)
+    assert stats.outbox_overflows_total == 0

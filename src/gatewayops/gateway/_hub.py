@@ -131,6 +131,7 @@ class Hub:
         self._clock = clock
         self._users: dict[str, set[MuxPeer]] = {}
         self._subscribers: dict[str, dict[MuxPeer, bool]] = {}
+        self._held_by: dict[MuxPeer, dict[str, None]] = {}
         self.pending_subscribes = Quota()
         """How many more subscribes are answered as pending (armed by `MuxFaults`)."""
         registry.watchers.append(self)
@@ -160,7 +161,11 @@ class Hub:
 
     def subscriptions_of(self, peer: MuxPeer) -> tuple[str, ...]:
         """The operations `peer` is subscribed to now."""
-        return tuple(op for op, peers in self._subscribers.items() if peer in peers)
+        return tuple(self._held_by.get(peer, ()))
+
+    def subscription_count(self, peer: MuxPeer) -> int:
+        """How many operations `peer` is subscribed to now."""
+        return len(self._held_by.get(peer, ()))
 
     def statistics(self) -> HubStatistics:
         """A snapshot of sockets and subscriptions."""
@@ -198,6 +203,7 @@ class Hub:
         )
         self._send(peer, done)
         subscribers[peer] = executor
+        self._held_by.setdefault(peer, {})[operation.operation_id] = None
         _log.debug("%s: subscribed %s, replayed %d", peer.name, operation.operation_id, len(replay))
         self._registry.notify()
 
@@ -285,7 +291,8 @@ class Hub:
         self._broadcast(operation, complete)
 
     def forgotten(self, operation: Operation) -> None:
-        self._subscribers.pop(operation.operation_id, None)
+        for peer in tuple(self._subscribers.get(operation.operation_id, ())):
+            self._drop(operation.operation_id, peer)
         self._feed(operation, status=None, gone=True)
 
     # ------------------------------------------------------------------ sending
@@ -295,6 +302,10 @@ class Hub:
         subscribers.pop(peer, None)
         if not subscribers:
             self._subscribers.pop(operation_id, None)
+        held = self._held_by.get(peer, {})
+        held.pop(operation_id, None)
+        if not held:
+            self._held_by.pop(peer, None)
 
     def _broadcast(self, operation: Operation, message: MuxServerMessage) -> None:
         subscribers = self._subscribers.get(operation.operation_id)

@@ -2,10 +2,11 @@
 
 Owns: `Outbox`, a first-in first-out queue of text frames bounded both in how many frames
 and in how many characters it holds, which ends with one `CloseFrame`; and `CloseFrame`.
-Producers never block: `put` queues a frame or reports that the bound would be passed,
-and the one consumer (the socket's writer task) waits in `get`. Closing may discard the
-queued frames at once, which is how a client that stopped reading gives its memory back
-before its connection is gone.
+Producers never block: `put` queues a frame or reports that the bound (which the caller
+may scale, a v2 socket by its subscriptions) would be passed, and the one consumer (the
+socket's writer task) waits in `get`. Closing may discard the queued frames at once,
+which is how a client that stopped reading gives its memory back before its connection
+is gone.
 
 Must not know: WebSockets, the protocol, or what a frame says.
 """
@@ -64,8 +65,13 @@ class Outbox:
         """Whether `close` was called."""
         return self._close is not None
 
-    def put(self, frame: str) -> bool:
+    def put(self, frame: str, *, scale: int = 1) -> bool:
         """Queue `frame` for the writer, unless that would pass a bound.
+
+        Args:
+            frame: the text frame.
+            scale: how many times the bounds it may fill (a v2 socket's outbox holds the
+                bounds once per subscription it carries).
 
         Returns:
             Whether it was queued (``False``: the outbox is full and `frame` was dropped).
@@ -75,7 +81,8 @@ class Outbox:
         """
         if self._close is not None:
             raise trio.ClosedResourceError("the outbox is closing")
-        if len(self._frames) >= self._max_frames or self._chars + len(frame) > self._max_chars:
+        full_frames, full_chars = self._max_frames * scale, self._max_chars * scale
+        if len(self._frames) >= full_frames or self._chars + len(frame) > full_chars:
             return False
         self._frames.append(frame)
         self._chars += len(frame)

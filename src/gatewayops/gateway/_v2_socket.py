@@ -15,7 +15,8 @@ accepted v2 socket, from the auth verdict to the end) and `MuxSocket` (the hub's
 | a frame that does not decode                | answers `error{bad_frame}`, keeps going  |
 | no frame for `IDLE_TIMEOUT` (checked every  | closes 1000 ``idle timeout``             |
 | `IDLE_CHECK_INTERVAL`)                      |                                          |
-| its outbox overflows (client not reading)   | drops the queue, closes 1008             |
+| its outbox overflows (client not reading;   | drops the queue, closes 1008             |
+| the bounds count once per subscription)     |                                          |
 | the gateway shuts down (`go_away`)          | closes 1001 after what is queued         |
 
 The `MuxFaults` switches are read here: a rejected upgrade closes 4401 whatever the
@@ -135,7 +136,7 @@ class MuxSocket:
     def send_frame(self, frame: str) -> None:
         if self._closing:
             return
-        if not self._outbox.put(frame):
+        if not self._outbox.put(frame, scale=max(1, self._hub.subscription_count(self))):
             _log.warning("%s: closed 1008, outbox full: client not reading", self.name)
             self._close(_POLICY_VIOLATION, "outbox full: client not reading", overflow=True)
 
