@@ -26,7 +26,6 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import gatewayops.store._link_v2 as link_v2
-from _wire_mutation import HUGE, RAW, Wire, copied, encode, field_mutated, garbled
 from gatewayops.protocol._v2_messages import MuxAgentEvent
 from gatewayops.store import (
     Action,
@@ -51,6 +50,15 @@ from gatewayops.store import (
     reduce,
 )
 from gatewayops.store._link_v2 import mux_link_id
+from gatewayops.testing._wire_mutations import (
+    HUGE,
+    RAW,
+    Wire,
+    copied,
+    encode,
+    field_mutated,
+    garbled,
+)
 
 OPS = ("op-1", "op-2", "op-3")
 URL = "wss://hub.test"

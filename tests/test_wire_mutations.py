@@ -23,7 +23,6 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import gatewayops.store._link_v1 as link_v1
-from _wire_mutation import HUGE, RAW, Wire, copied, encode, field_mutated, garbled
 from gatewayops.protocol import AgentEventMessage, AuthFailed
 from gatewayops.store import (
     Action,
@@ -47,6 +46,15 @@ from gatewayops.store import (
     link_resources,
     operation_resources,
     reduce,
+)
+from gatewayops.testing._wire_mutations import (
+    HUGE,
+    RAW,
+    Wire,
+    copied,
+    encode,
+    field_mutated,
+    garbled,
 )
 
 OP = "op-1"

@@ -15,8 +15,6 @@ The hub's strict decoder, given mutated client frames, returns a message or rais
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -33,43 +31,7 @@ from gatewayops.protocol import (
     mux_to_wire,
 )
 from gatewayops.testing import strategies as gs
-
-HUGE = "9" * 5_000
-_RAW = "@raw:"
-_RAW_STRING = re.compile(r'"@raw:([-0-9e]+)"')
-_ODD_VALUES = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-(2**70), 2**70),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=8),
-    st.lists(st.integers(), max_size=2),
-    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
-    st.sampled_from([_RAW + HUGE, _RAW + "1e400", "x" * 10_000, "", 0]),
-)
-
-
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every key path inside a frame's JSON (objects and arrays)."""
-    items: Any = ()
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    found = []
-    for key, child in items:
-        found.append((*prefix, key))
-        found.extend(_paths(child, (*prefix, key)))
-    return found
-
-
-def _set(frame: Any, path: tuple[Any, ...], value: Any, *, delete: bool) -> None:
-    for key in path[:-1]:
-        frame = frame[key]
-    if delete:
-        del frame[path[-1]]
-    else:
-        frame[path[-1]] = value
+from gatewayops.testing._wire_mutations import encode, field_mutated
 
 
 def _as_read(text: str) -> Any:
@@ -87,12 +49,8 @@ def mutated_frames(draw: st.DrawFn, messages: st.SearchStrategy[Any]) -> str:
     wire text."""
     frame: dict[str, Any] = mux_to_wire(draw(messages))
     for _ in range(draw(st.integers(1, 3))):
-        paths = _paths(frame)
-        if not paths:
-            break
-        path = draw(st.sampled_from(paths))
-        _set(frame, path, draw(_ODD_VALUES), delete=draw(st.booleans()))
-    text = _RAW_STRING.sub(lambda match: match.group(1), json.dumps(frame))
+        field_mutated(draw, frame, delete=draw(st.booleans()))
+    text = encode(frame)
     if draw(st.integers(0, 5)) == 0:
         return text[: draw(st.integers(0, max(0, len(text) - 1)))]
     return text

@@ -1,10 +1,14 @@
-"""Mutating frames at the wire level, shared by the v1 and v2 wire-mutation tests.
+"""Mutating frames at the wire level: input nobody wrote by hand, for the codecs and the store.
 
 A frame is a parsed JSON object; the mutations delete a field anywhere inside it, give
 one an odd value (another type, a huge number or string), or, once encoded, cut its
 text short, put junk between frames, or put socket news (a marker) between them. A
 string standing for a raw JSON literal (a number too large for Python's `json`) becomes
 that literal when encoded.
+
+Owns: the odd values, the field mutations and the garbling of a frame sequence that the
+wire-mutation tests (v1 and v2 frames through the store, v2 frames through the codec)
+share. Must not know: the protocol's messages or the store; it sees JSON and text.
 """
 
 from __future__ import annotations
