@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import attrs
+import pytest
 import trio
 
 from gatewayops.effects import UserTokenFn
-from gatewayops.gateway import Gateway, RunHandle, Script
+from gatewayops.gateway import Gateway, MuxFaults, RunHandle, Script
 from gatewayops.store import FinishSource, Operation, Protocol, Result
 
 from .helpers import FAST, Env, assert_text_once, assert_v2_nothing_leaked, e2e, long_script
@@ -108,13 +109,23 @@ async def test_a_link_drop_loses_and_doubles_nothing_in_any_run() -> None:
             await assert_v2_nothing_leaked(env)
 
 
-async def test_a_4401_storm_is_retried_with_a_fresh_token_each_time() -> None:
-    """Two upgrades in a row are closed 4401: each redial asks the token service again
-    (three calls), and the runs then finish over the third socket."""
+@pytest.mark.parametrize(
+    "strike",
+    [
+        pytest.param(lambda faults: faults.reject_upgrades(2), id="4401-storm"),
+        pytest.param(lambda faults: faults.fail_user_tokens(2), id="token-service-fails"),
+    ],
+)
+async def test_two_failed_dials_within_the_budget_are_retried_with_a_fresh_token(
+    strike: Callable[[MuxFaults], None],
+) -> None:
+    """Two dials in a row fail (closed 4401 at the upgrade, or the user token service
+    fails): each redial asks the token service again (three calls), and the runs then
+    finish with their text over the third dial."""
     tokens: list[CountedTokens] = []
     with trio.fail_after(DEADLINE):
         async with e2e(protocol="v2", user_token=counted(tokens)) as env:
-            env.gateway.v2.faults.reject_upgrades(2)
+            strike(env.gateway.v2.faults)
             runs = start_runs(env, 2, chunks=4)
             await finish_all(env, runs)
             assert tokens[0].calls == 3
@@ -145,19 +156,6 @@ async def test_a_socket_that_never_says_ready_is_given_up_and_redialled() -> Non
             runs = start_runs(env, 2, chunks=4)
             ops = await finish_all(env, runs)
             assert all(env.link(op).generation == 2 for op in ops)
-            await assert_v2_nothing_leaked(env)
-
-
-async def test_a_failing_user_token_service_within_the_budget_is_retried() -> None:
-    """The user token service fails twice: those dials count as failed, the third one
-    gets a token, and the runs finish with their text."""
-    tokens: list[CountedTokens] = []
-    with trio.fail_after(DEADLINE):
-        async with e2e(protocol="v2", user_token=counted(tokens)) as env:
-            env.gateway.v2.faults.fail_user_tokens(2)
-            runs = start_runs(env, 2, chunks=4)
-            await finish_all(env, runs)
-            assert tokens[0].calls == 3
             await assert_v2_nothing_leaked(env)
 
 
