@@ -34,6 +34,7 @@ from gatewayops.gateway._answers import (
     submit_answer,
 )
 from gatewayops.gateway._faults import Faults
+from gatewayops.gateway._kept_messages import MessageKeeper
 from gatewayops.gateway._limits import (
     DEFAULT_AUTH_TIMEOUT,
     DEFAULT_EXPIRED_AUTH_TIMEOUT,
@@ -466,6 +467,7 @@ async def open_gateway(
     )
     clock = GatewayClock(epoch)
     registry = OperationRegistry(clock)
+    registry.watchers.append(MessageKeeper())
     tokens = TokenAuthority(clock)
     mux = MuxEndpoint(registry=registry, clock=clock, limits=limits)
     faults = Faults(registry, tokens, mux.faults)

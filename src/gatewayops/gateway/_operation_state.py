@@ -133,7 +133,8 @@ class Operation:
         questions: the agent's requests for the user, by `toolCallId` (kept after
             they end, so a repeated answer is acknowledged again).
         intervention_outcomes: how each request ended, in order.
-        messages: the run's message list as the server keeps it (`_patches`).
+        messages: the run's message list as the server keeps it: by its patches
+            (`_patches`), or by its events when it sends none (`_kept_messages`).
         message_revision: the `message_patch` revision the list stands at.
         patches_to_skip: how many of the next patches are not sent (a fault).
     """

@@ -9,7 +9,8 @@ publishes it as a `message_patch` -- unless the operation is set to skip patches
 counted and the list changed, but nothing is sent, so the client sees a gap. Also
 `patch_mode_end`, the data of an `agent_runtime_end` in patch mode
 (`{messagePatchMode, messageRevision}`), and `message_list`, what a client's refetch
-gets (`Gateway.fetch_messages`). Must not know: sockets, tokens, or the faults
+gets (`Gateway.fetch_messages`) -- for a run that sends no patches, the list its events
+built (`_kept_messages`). Must not know: sockets, tokens, or the faults
 themselves (a skip is the operation's own counter).
 """
 
