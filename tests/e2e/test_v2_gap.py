@@ -105,7 +105,7 @@ async def test_a_terminal_gap_refetch_gives_the_whole_text_once() -> None:
     what it had streamed and what it missed -- instead of the empty list a gateway
     that keeps only patched messages returned."""
     fetches = Fetches()
-    script = long_script("gap", chunks=20, delay=0.01)
+    script = long_script("gap", chunks=20, delay=0.02)
     with trio.fail_after(DEADLINE):
         async with e2e(protocol="v2", config=AWAY, middleware=[fetches]) as env:
             run = env.start(script)
@@ -120,16 +120,16 @@ async def test_a_terminal_gap_refetch_gives_the_whole_text_once() -> None:
     ("script", "result"),
     [
         pytest.param(
-            clean_run("A thought, then words.", reasoning="Think first.", delay=0.01),
+            clean_run("A thought, then words.", reasoning="Think first.", delay=0.05),
             Result.COMPLETED,
             id="reasoning",
         ),
         pytest.param(
-            tool_run(client=False, reasoning="A search will tell.", delay=0.01),
+            tool_run(client=False, reasoning="A search will tell.", delay=0.05),
             Result.COMPLETED,
             id="server-tool",
         ),
-        pytest.param(error_run(text="Half an answer", delay=0.01), Result.FAILED, id="error"),
+        pytest.param(error_run(text="Half an answer", delay=0.05), Result.FAILED, id="error"),
     ],
 )
 async def test_the_list_after_a_gap_shows_what_a_gap_free_client_shows(
