@@ -3,13 +3,15 @@
 Owns: every input of `reduce`. They come from three places: the application
 (`OperationStarted`, `OperationAttached`, `StopRequested`, `OperationDetached`,
 `TokenReplaced`, `ReconnectRequested`, `OperationForgotten`, `InterventionAnswered`,
-`InterventionDeclined`, `NetworkRestored`), the transport (socket lifecycle and frames,
+`InterventionDeclined`, `NetworkRestored`, `LinkDisconnectRequested`,
+`LinkConnectRequested`), the transport (socket lifecycle and frames,
 each naming its `link_id` and carrying the socket's `generation`, so a stale socket's
 late news is dropped), and the runtime (the results of effects -- token refresh, timers, tools,
 interrupts, interventions, the server's message list -- and `HandlingFailed` when
 carrying something out failed).
 Application and effect actions name their `operation_id` (but `NetworkRestored`, which
-is about every link); `TimerFired` its timer, whose `owner` is a link or an operation.
+is about every link, and the v2 link requests, which name their gateway's base URL and
+are about its link); `TimerFired` its timer, whose `owner` is a link or an operation.
 `subject(action)` is that id, whichever it is. Must
 not know: how any of them is produced.
 """
@@ -23,8 +25,10 @@ import attrs
 from gatewayops.protocol import ClientMessage, ServerMessage, ToolResult, redacted
 from gatewayops.protocol._v2_messages import MuxClientMessage, MuxServerMessage
 from gatewayops.store._resources import Timer
+from gatewayops.store._state import mux_link_id
 
 __all__ = [
+    "LINK_REQUESTS",
     "TRANSPORT_ACTIONS",
     "Action",
     "AppAction",
@@ -37,6 +41,8 @@ __all__ = [
     "InterventionDeclined",
     "InterventionSubmitFailed",
     "InterventionSubmitted",
+    "LinkConnectRequested",
+    "LinkDisconnectRequested",
     "MessageReceived",
     "MessagesFetchFailed",
     "MessagesFetched",
@@ -173,6 +179,24 @@ class NetworkRestored:
     every link waiting out a backoff dials at once, the backoff started again."""
 
 
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class LinkDisconnectRequested:
+    """The application disconnected the v2 link to the gateway at `gateway_url`
+    (PROTOCOL.md 7.6 `disconnect()`): its socket closes and nothing dials, its sessions
+    are kept, each waiting with its cursor and its queued tool results."""
+
+    gateway_url: str
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class LinkConnectRequested:
+    """The application connected the v2 link to the gateway at `gateway_url` again: a
+    disconnected link dials (if it carries a session, or is kept alive) and on `ready`
+    every session subscribes from its own cursor."""
+
+    gateway_url: str
+
+
 AppAction: TypeAlias = (
     OperationStarted
     | OperationAttached
@@ -184,6 +208,8 @@ AppAction: TypeAlias = (
     | InterventionAnswered
     | InterventionDeclined
     | NetworkRestored
+    | LinkDisconnectRequested
+    | LinkConnectRequested
 )
 
 # --------------------------------------------------------------------------- transport
@@ -395,6 +421,11 @@ TRANSPORT_ACTIONS: frozenset[type[TransportAction]] = frozenset(
 )
 """The classes of transport news: each names the link it is about."""
 
+LINK_REQUESTS: frozenset[type[AppAction]] = frozenset(
+    {LinkDisconnectRequested, LinkConnectRequested}
+)
+"""The application's requests about a v2 link as a whole (named by its gateway URL)."""
+
 
 def is_about_a_link(action: Action) -> bool:
     """Whether `action` is news of a link (transport news, or a link's timer firing)."""
@@ -403,8 +434,8 @@ def is_about_a_link(action: Action) -> bool:
 
 
 def subject(action: Action) -> str:
-    """The id `action` is about: a link for transport actions, a timer's owner, "" for
-    `NetworkRestored` (every link), else the operation."""
+    """The id `action` is about: a link for transport actions and the v2 link requests,
+    a timer's owner, "" for `NetworkRestored` (every link), else the operation."""
     kind = type(action)
     if kind in TRANSPORT_ACTIONS:
         return action.link_id  # type: ignore[union-attr]
@@ -412,4 +443,6 @@ def subject(action: Action) -> str:
         return action.timer.owner  # type: ignore[union-attr]
     if kind is NetworkRestored:
         return ""  # about every link, none in particular
+    if kind in LINK_REQUESTS:
+        return mux_link_id(action.gateway_url)  # type: ignore[union-attr]
     return action.operation_id  # type: ignore[union-attr]
