@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+import gatewayops.store._lifecycle as lifecycle
 import gatewayops.store._link_v2 as link_v2
 import gatewayops.store._mux as mux
 import gatewayops.store._mux_loss as mux_loss
@@ -60,7 +61,7 @@ def _ended_sessions_stay_on_the_link(mp: pytest.MonkeyPatch) -> None:
 
 
 def _disconnect_keeps_the_socket(mp: pytest.MonkeyPatch) -> None:
-    real = mux.transition
+    real = lifecycle.transition
 
     def transition(table: Any, status: Any, event: Any) -> Any:
         return status if event is ConnectionEvent.HOLD else real(table, status, event)

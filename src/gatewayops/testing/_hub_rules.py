@@ -12,8 +12,7 @@ coming back; and the application disconnecting the user's link and connecting it
 (PROTOCOL.md 7.6), interleaved with all of it. The socket's other news (open, close,
 fail, quiet, garbage), its timers and the v1 links of operations that fell back are the
 v1 rules', which this machine keeps. Must not know: the application's other actions or
-effect results, how a step is checked
-(`_machine_base`), Trio or I/O.
+effect results, how a step is checked (`_machine_base`), Trio or I/O.
 """
 
 from __future__ import annotations
