@@ -130,14 +130,19 @@ class HubRules(MachineBase):
         """The browser says online again: a link waiting out its backoff dials now."""
         self._step(NetworkRestored())
 
-    @rule(connect=st.booleans())
-    def app_disconnects_or_connects(self, connect: bool) -> None:
-        """The application disconnects the user's link (its sessions wait, nothing dials)
-        or connects it again (it dials; `ready` resubscribes each from its cursor)."""
-        if connect:
-            self._step(LinkConnectRequested(gateway_url=HUB_URL))
-        else:
+    @precondition(lambda self: self._mux() is not None)
+    @rule(disconnect=st.sampled_from([True, False, False, False]))
+    def app_disconnects_or_connects(self, disconnect: bool) -> None:
+        """The application connects a disconnected link again (it dials; `ready`
+        resubscribes each session from its cursor), or disconnects one that is not (its
+        sessions wait, nothing dials), now and then (else its connect changes nothing):
+        the link is held for short stretches, so the rest still happens on it."""
+        link = self._mux()
+        assert link is not None
+        if disconnect and not link.held:
             self._step(LinkDisconnectRequested(gateway_url=HUB_URL))
+        else:
+            self._step(LinkConnectRequested(gateway_url=HUB_URL))
 
     # ------------------------------------------------------------------ subscriptions
 
