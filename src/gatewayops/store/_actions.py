@@ -11,6 +11,7 @@ v2 link requests, which name their gateway's base URL and are about its link);
 `TimerFired` its timer, whose `owner` is a link or an operation. `subject(action)` is
 that id, whichever it is. Must not know: how any of them is produced.
 """
+
 from __future__ import annotations
 
 from typing import Any, TypeAlias
