@@ -11,11 +11,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+import gatewayops.store._lifecycle as lifecycle
 import gatewayops.store._link_v2 as link_v2
 import gatewayops.store._mux as mux
 import gatewayops.store._mux_loss as mux_loss
 from gatewayops.protocol._v2_messages import HubError, Unsubscribe
-from gatewayops.store import Link, Operation, SendMessage
+from gatewayops.store import ConnectionEvent, Link, Operation, SendMessage
 from gatewayops.testing._hub_rules import HUB_URL
 from gatewayops.testing.state_machine import GatewayMachineV2
 
@@ -59,6 +60,15 @@ def _ended_sessions_stay_on_the_link(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(link_v2, "released", released)
 
 
+def _disconnect_keeps_the_socket(mp: pytest.MonkeyPatch) -> None:
+    real = lifecycle.transition
+
+    def transition(table: Any, status: Any, event: Any) -> Any:
+        return status if event is ConnectionEvent.HOLD else real(table, status, event)
+
+    mp.setattr(mux, "transition", transition)
+
+
 SEEDED_BUGS: dict[str, Patch] = {
     "v2 unavailable leaves its sessions running": _unavailable_leaves_sessions_running,
     "a hub error unsubscribes a session that goes on": _hub_error_unsubscribes,
@@ -66,6 +76,7 @@ SEEDED_BUGS: dict[str, Patch] = {
     "a queued tool result is marked sent but never written": _queued_results_never_written,
     "a member's echo ends the supervisor's subscription": _echo_guard_off,
     "an ended session stays on the user's link": _ended_sessions_stay_on_the_link,
+    "the application's disconnect leaves the socket up": _disconnect_keeps_the_socket,
 }
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "OperationNotFinished",
     "OperationNotFound",
     "ProtocolError",
+    "ProtocolV2Required",
     "RemoteProtocolError",
     "ReplayFormatError",
     "TokenRequired",
@@ -100,6 +101,12 @@ class OperationNotFinished(LocalUsageError):
 
 class TopicBusy(LocalUsageError):
     """The topic already has a live operation; a new run cannot start on it."""
+
+
+class ProtocolV2Required(LocalUsageError):
+    """`Client.disconnect()` or `Client.connect()` on a client that speaks protocol v1:
+    only v2 has one link per gateway that several runs share (on v1 each run has its
+    own link: `detach` or `reconnect` that run)."""
 
 
 class UserTokenUnavailable(GatewayOpsError):

@@ -4,7 +4,8 @@ Everything is real and on 127.0.0.1: the gateway's ``/v2/ws`` hub, its user toke
 service and its v2 faults (`Gateway.v2.faults`), and `open_client(protocol="v2")` over
 `WebSocketTransport`. Tests wait for outcomes and conditions, never for wall-clock time.
 PROTOCOL.md 7.1 (one socket, the user token before every dial, `ready`), 7.4
-(resubscribe from each cursor), 7.6 (4401, the dial budget, unavailable, the fallback).
+(resubscribe from each cursor), 7.6 (4401, the dial budget, unavailable, the fallback,
+the application's disconnect and connect).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import trio
 
 from gatewayops.effects import UserTokenFn
 from gatewayops.gateway import Gateway, MuxFaults, RunHandle, Script
-from gatewayops.store import FinishSource, Operation, Protocol, Result
+from gatewayops.store import FinishSource, Operation, OperationStatus, Protocol, Result
 
 from .helpers import FAST, Env, assert_text_once, assert_v2_nothing_leaked, e2e, long_script
 
@@ -106,6 +107,27 @@ async def test_a_link_drop_loses_and_doubles_nothing_in_any_run() -> None:
             assert env.gateway.v2.faults.drop_links() == (1, 3)
             ops = await finish_all(env, runs)
             assert all(env.link(op).generation >= 2 for op in ops)
+            await assert_v2_nothing_leaked(env)
+
+
+async def test_disconnect_mid_stream_then_connect_loses_and_doubles_nothing() -> None:
+    """The application disconnects the user's socket while it carries three live runs
+    (the hub sees it close; the runs keep going there), then connects again: one new
+    socket resubscribes each run from its own cursor, and every run finishes once with
+    its full text, no chunk lost or shown twice."""
+    with trio.fail_after(DEADLINE):
+        async with e2e(protocol="v2") as env:
+            runs = start_runs(env, 3)
+            for run, _ in runs:
+                await env.until(run, has_text)
+            env.client.disconnect(gateway_url=env.gateway.url)
+            await env.gateway.v2.wait_statistics(lambda s: s.sockets == 0)
+            assert all(env.operation(run).status is OperationStatus.RUNNING for run, _ in runs)
+            env.client.connect(gateway_url=env.gateway.url)
+            hub = await env.gateway.v2.wait_statistics(lambda s: s.subscriptions == 3)
+            assert hub.sockets == 1
+            ops = await finish_all(env, runs)
+            assert all(env.link(op).generation == 2 for op in ops)
             await assert_v2_nothing_leaked(env)
 
 

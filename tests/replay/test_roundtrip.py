@@ -46,6 +46,8 @@ from gatewayops.store import (
     InterventionDeclined,
     InterventionSubmitFailed,
     InterventionSubmitted,
+    LinkConnectRequested,
+    LinkDisconnectRequested,
     MessageReceived,
     MessagesFetched,
     MessagesFetchFailed,
@@ -193,6 +195,8 @@ def _one_of_each() -> list[Item]:
         ReconnectRequested(operation_id="op"),
         OperationForgotten(operation_id="op"),
         NetworkRestored(),
+        LinkDisconnectRequested(gateway_url="ws://gateway.test"),
+        LinkConnectRequested(gateway_url="ws://gateway.test/"),
         SocketWentQuiet(link_id="op", generation=3, quiet_ms=180_000),
         HandlingFailed(operation_id="op", error="internal error carrying out X"),
         InterventionAnswered(
@@ -235,7 +239,11 @@ def test_every_action_and_effect_class_round_trips() -> None:
     items = _one_of_each()
     assert {type(item) for item in items} == set(PLACES)
     for item in items:
-        subject = "" if isinstance(item, NetworkRestored) else "op"  # about every link
+        subject = "op"
+        if isinstance(item, NetworkRestored):
+            subject = ""  # about every link
+        elif isinstance(item, LinkDisconnectRequested | LinkConnectRequested):
+            subject = "v2:ws://gateway.test"  # the link of its gateway
         assert item_subject(item) == subject
         decoded = decode_item(json.loads(json.dumps(encode_item(item))), subject)
         if isinstance(item, TokenReplaced):

@@ -116,6 +116,10 @@ UNREACHABLE: dict[str, dict[tuple[Any, Any], str]] = {
             for status in (_C.DISCONNECTED, *_SOCKET)
         },
         (_C.DISCONNECTED, _CE.REDIAL): "a followed operation's link is never DISCONNECTED",
+        **{
+            (status, _CE.RELEASE): "only a held link is released, and it is DISCONNECTED"
+            for status in (*_SOCKET, _C.RECONNECTING)
+        },
     },
     "REFRESH_TABLE": {
         (status, _RE.RETRY_ELAPSED): "the retry timer exists only in RETRY_WAIT"

@@ -140,6 +140,7 @@ LINK_OTHER_VALUES: dict[str, Any] = {
     "failed_dials": 2,
     "unavailable": True,
     "last_problem": "something",
+    "held": True,
 }
 
 

@@ -13,9 +13,13 @@ import attrs
 
 from gatewayops.protocol._v2_messages import MuxToolResult, Unsubscribe
 from gatewayops.store import (
+    ConnectionStatus,
     Effect,
     GatewayState,
     InvariantChecker,
+    LinkConnectRequested,
+    LinkDisconnectRequested,
+    NetworkRestored,
     NotifyFinished,
     OperationDetached,
     ReconnectRequested,
@@ -25,8 +29,9 @@ from gatewayops.store import (
     reduce,
 )
 
-from .helpers import OP, fired, fold, op_of, tool_result
+from .helpers import OP, URL, fired, fold, op_of, tool_result
 from .v2_helpers import (
+    LINK,
     OTHER,
     READY,
     closed_v2,
@@ -215,3 +220,43 @@ def test_a_second_v2_tool_result_for_a_call_is_caught_and_other_operations_are_a
     step = reduce(state, detach)
     found = checker.check((2, None), detach, state, step.state, (*step.effects, *again))
     assert [v.invariant for v in found] == ["one-tool-result"]
+
+
+def test_disconnect_and_connect_with_a_tool_result_between_break_nothing() -> None:
+    """Held mid-run, a tool result queued while held, released, `ready`: all clean."""
+    state = fold(ready_state(OP, OTHER), rx(mux_tool_execute(id="1")))
+    _checked(
+        state,
+        LinkDisconnectRequested(gateway_url=URL),
+        closed_v2(),
+        ToolFinished(operation_id=OP, result=tool_result()),
+        NetworkRestored(),
+        LinkConnectRequested(gateway_url=URL),
+        opened_v2(2),
+        rx(READY, 2),
+    )
+
+
+def test_a_held_link_that_writes_breaks_held_stays_down() -> None:
+    """A frame out on a held link (the result written instead of queued) is caught."""
+    state = fold(ready_state(OP), rx(mux_tool_execute(id="1")))
+    state = fold(state, LinkDisconnectRequested(gateway_url=URL))
+    result = sent(MuxToolResult(operation_id=OP, result=tool_result()))
+    found = _violations(
+        state,
+        ToolFinished(operation_id=OP, result=tool_result()),
+        doctor_effects=lambda effects: (*effects, result),
+    )
+    assert "held-stays-down" in found
+
+
+def test_a_held_link_released_by_anything_but_connect_breaks_held_stays_down() -> None:
+    """A held link that dials for one run's reconnect is caught."""
+    state = fold(ready_state(OP), LinkDisconnectRequested(gateway_url=URL))
+
+    def dialled(new: GatewayState) -> GatewayState:
+        link = attrs.evolve(new.links[LINK], held=False, status=ConnectionStatus.CONNECTING)
+        return attrs.evolve(new, links=new.links.set(LINK, link))
+
+    reconnect = ReconnectRequested(operation_id=OP)
+    assert _violations(state, reconnect, doctor_state=dialled) == ["held-stays-down"]

@@ -33,6 +33,8 @@ from gatewayops.store import (
     InterventionAnswered,
     InterventionDeclined,
     InvariantWatch,
+    LinkConnectRequested,
+    LinkDisconnectRequested,
     Listener,
     NetworkRestored,
     OperationAttached,
@@ -247,6 +249,29 @@ class Client:
         link waiting out a backoff dials now, with its backoff started again. Call it
         from the platform's own signal; it is cheap when nothing waits."""
         self.dispatch(NetworkRestored())
+
+    def disconnect(self, *, gateway_url: str) -> None:
+        """Close the user's v2 socket to `gateway_url` on purpose (PROTOCOL.md 7.6): no
+        redial, no backoff, ``network_restored`` leaves it be, and a user token still
+        being fetched for it is dropped. Every run it carries keeps going, shown
+        disconnected, with its cursor and its queued tool results (their deadlines
+        still apply); a run started meanwhile waits too. `connect` undoes it.
+
+        Raises:
+            ProtocolV2Required: the client speaks protocol v1.
+            InvalidGatewayUrl: the gateway URL is not a gateway's base URL.
+        """
+        self.dispatch(LinkDisconnectRequested(gateway_url=gateway_url))
+
+    def connect(self, *, gateway_url: str) -> None:
+        """Dial the user's v2 socket to `gateway_url` again after `disconnect` (with a
+        fresh user token); on ``ready`` every run subscribes from its own cursor, so the
+        hub replays only what came after it. Does nothing if it was not disconnected.
+
+        Raises:
+            ProtocolV2Required: the client speaks protocol v1.
+        """
+        self.dispatch(LinkConnectRequested(gateway_url=gateway_url))
 
     def forget(self, operation_id: str) -> None:
         """Drop a finished operation from the state now (its outcome, transcript, link).

@@ -45,6 +45,7 @@ from gatewayops.protocol._v2_codec import mux_from_wire
 from gatewayops.protocol._v2_encoding import mux_to_wire
 from gatewayops.protocol._v2_messages import MuxClientMessage, MuxServerMessage
 from gatewayops.store import (
+    LINK_REQUESTS,
     Action,
     BadMessageReceived,
     Effect,
@@ -57,6 +58,8 @@ from gatewayops.store import (
     InterventionDeclined,
     InterventionSubmitFailed,
     InterventionSubmitted,
+    LinkConnectRequested,
+    LinkDisconnectRequested,
     MessageReceived,
     MessagesFetched,
     MessagesFetchFailed,
@@ -83,6 +86,7 @@ from gatewayops.store import (
     TokenReplaced,
     ToolFinished,
 )
+from gatewayops.store import subject as action_subject
 
 __all__ = [
     "PLACES",
@@ -128,6 +132,8 @@ _IN, _OUT, _LOCAL = Direction.IN, Direction.OUT, Direction.LOCAL
 PLACES: dict[type[Any], tuple[Direction, Kind]] = {
     OperationStarted: (_LOCAL, Kind.APP),
     NetworkRestored: (_LOCAL, Kind.APP),
+    LinkDisconnectRequested: (_LOCAL, Kind.APP),
+    LinkConnectRequested: (_LOCAL, Kind.APP),
     OperationAttached: (_LOCAL, Kind.APP),
     StopRequested: (_LOCAL, Kind.APP),
     OperationDetached: (_LOCAL, Kind.APP),
@@ -172,15 +178,18 @@ _SUBJECT_FIELDS: dict[type[Any], str | None] = {
     for cls in PLACES
 }
 """The field naming what an item is about (a record carries it once, as ``"op"``);
-None for `TimerFired`, whose timer names its owner, and for `NetworkRestored`, about
-every link (its records carry "")."""
+None for `TimerFired`, whose timer names its owner, for `NetworkRestored`, about
+every link (its records carry ""), and for the v2 link requests, whose records carry
+their link's id (their gateway URL is in the payload)."""
 
 
 def item_subject(item: Item) -> str:
     """The link or operation id a record of `item` carries."""
     field = _SUBJECT_FIELDS[type(item)]
     if field is None:
-        return item.timer.owner if isinstance(item, TimerFired) else ""
+        if isinstance(item, TimerFired):
+            return item.timer.owner
+        return action_subject(cast(Action, item)) if type(item) in LINK_REQUESTS else ""
     return cast(str, getattr(item, field))
 
 

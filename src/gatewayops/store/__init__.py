@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatewayops._lazy import LazyExports
 from gatewayops.store._actions import (
+    LINK_REQUESTS,
     TRANSPORT_ACTIONS,
     Action,
     AppAction,
@@ -23,6 +24,8 @@ from gatewayops.store._actions import (
     InterventionDeclined,
     InterventionSubmitFailed,
     InterventionSubmitted,
+    LinkConnectRequested,
+    LinkDisconnectRequested,
     MessageReceived,
     MessagesFetched,
     MessagesFetchFailed,
@@ -189,6 +192,7 @@ __all__ = [
     "CONNECTION_TABLE",
     "IGNORED",
     "INTERVENTION_TABLE",
+    "LINK_REQUESTS",
     "LINK_TIMERS",
     "MAX_AUTH_RETRIES",
     "MAX_DELAY_MS",
@@ -231,6 +235,8 @@ __all__ = [
     "InvariantChecker",
     "InvariantWatch",
     "Link",
+    "LinkConnectRequested",
+    "LinkDisconnectRequested",
     "Listener",
     "MessageReceived",
     "MessagesFetchFailed",

@@ -1,17 +1,15 @@
 """Actions: what happened, in the past tense, as frozen data.
 
-Owns: every input of `reduce`. They come from three places: the application
-(`OperationStarted`, `OperationAttached`, `StopRequested`, `OperationDetached`,
-`TokenReplaced`, `ReconnectRequested`, `OperationForgotten`, `InterventionAnswered`,
-`InterventionDeclined`, `NetworkRestored`), the transport (socket lifecycle and frames,
-each naming its `link_id` and carrying the socket's `generation`, so a stale socket's
-late news is dropped), and the runtime (the results of effects -- token refresh, timers, tools,
-interrupts, interventions, the server's message list -- and `HandlingFailed` when
-carrying something out failed).
-Application and effect actions name their `operation_id` (but `NetworkRestored`, which
-is about every link); `TimerFired` its timer, whose `owner` is a link or an operation.
-`subject(action)` is that id, whichever it is. Must
-not know: how any of them is produced.
+Owns: every input of `reduce`, the `Action` union. They come from three places: the
+application (`_app_actions`, re-exported here), the transport (socket lifecycle and
+frames, each naming its `link_id` and carrying the socket's `generation`, so a stale
+socket's late news is dropped), and the runtime (the results of effects -- token
+refresh, timers, tools, interrupts, interventions, the server's message list -- and
+`HandlingFailed` when carrying something out failed). Application and effect actions
+name their `operation_id` (but `NetworkRestored`, which is about every link, and the
+v2 link requests, which name their gateway's base URL and are about its link);
+`TimerFired` its timer, whose `owner` is a link or an operation. `subject(action)` is
+that id, whichever it is. Must not know: how any of them is produced.
 """
 
 from __future__ import annotations
@@ -22,9 +20,27 @@ import attrs
 
 from gatewayops.protocol import ClientMessage, ServerMessage, ToolResult, redacted
 from gatewayops.protocol._v2_messages import MuxClientMessage, MuxServerMessage
+from gatewayops.store._app_actions import (
+    LINK_REQUESTS,
+    AppAction,
+    InterventionAnswered,
+    InterventionDeclined,
+    LinkConnectRequested,
+    LinkDisconnectRequested,
+    NetworkRestored,
+    OperationAttached,
+    OperationDetached,
+    OperationForgotten,
+    OperationStarted,
+    ReconnectRequested,
+    StopRequested,
+    TokenReplaced,
+)
 from gatewayops.store._resources import Timer
+from gatewayops.store._state import mux_link_id
 
 __all__ = [
+    "LINK_REQUESTS",
     "TRANSPORT_ACTIONS",
     "Action",
     "AppAction",
@@ -37,6 +53,8 @@ __all__ = [
     "InterventionDeclined",
     "InterventionSubmitFailed",
     "InterventionSubmitted",
+    "LinkConnectRequested",
+    "LinkDisconnectRequested",
     "MessageReceived",
     "MessagesFetchFailed",
     "MessagesFetched",
@@ -61,130 +79,6 @@ __all__ = [
     "is_about_a_link",
     "subject",
 ]
-
-# --------------------------------------------------------------------------- application
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class OperationStarted:
-    """The app started a new run on `topic_id`; follow it from the first event.
-
-    `token` is the run's v1 token (v2 authenticates with the user token instead, and
-    uses this one only if it falls back to v1; "" then asks `refresh_token` for one).
-    `executor`: this client runs the run's client-side tools.
-    """
-
-    operation_id: str
-    topic_id: str
-    gateway_url: str
-    token: str = attrs.field(repr=redacted)
-    executor: bool = True
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class OperationAttached:
-    """The app reattaches to an operation already running (page revisit, second device).
-
-    With no `last_event_id` the replay is buffered, deduplicated and flushed in order
-    (v1; a v2 hub replays in order before `resume_complete`, and the client drops ids it
-    has seen). `token` and `executor` as for `OperationStarted`.
-    """
-
-    operation_id: str
-    topic_id: str
-    gateway_url: str
-    token: str = attrs.field(repr=redacted)
-    last_event_id: str = ""
-    executor: bool = True
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class StopRequested:
-    """The user pressed stop: ask the server to interrupt; keep following until it ends."""
-
-    operation_id: str
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class OperationDetached:
-    """The app stops following the operation without finishing it (no notification)."""
-
-    operation_id: str
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TokenReplaced:
-    """The app holds a fresh token for the operation; the next `auth` frame carries it.
-
-    Nothing is sent now (upstream `updateToken`); pair it with `ReconnectRequested` to
-    use it at once.
-    """
-
-    operation_id: str
-    token: str = attrs.field(repr=redacted)
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ReconnectRequested:
-    """The app asks for a fresh socket now (upstream `reconnect()`).
-
-    The current socket closes, a new one dials at once with the backoff started again,
-    and the cursor is kept (no event is shown twice). A detached operation is followed
-    again.
-    """
-
-    operation_id: str
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class OperationForgotten:
-    """The app no longer needs a finished operation: the store drops it (and its link).
-
-    Only a finished operation may be forgotten; its one `NotifyFinished` was emitted
-    when it finished. Later news for it is dropped without reviving it.
-    """
-
-    operation_id: str
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InterventionAnswered:
-    """The user answered an intervention; `resolution_request_id` (minted by the client)
-    makes the answer idempotent: the same id again changes nothing."""
-
-    operation_id: str
-    tool_call_id: str
-    resolution_request_id: str
-    result: Any
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InterventionDeclined:
-    """The user declined to answer an intervention (`cancelReason: user_cancelled`)."""
-
-    operation_id: str
-    tool_call_id: str
-    resolution_request_id: str
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class NetworkRestored:
-    """The network came back (a browser's ``online``, or a page made visible again):
-    every link waiting out a backoff dials at once, the backoff started again."""
-
-
-AppAction: TypeAlias = (
-    OperationStarted
-    | OperationAttached
-    | StopRequested
-    | OperationDetached
-    | TokenReplaced
-    | ReconnectRequested
-    | OperationForgotten
-    | InterventionAnswered
-    | InterventionDeclined
-    | NetworkRestored
-)
 
 # --------------------------------------------------------------------------- transport
 
@@ -403,8 +297,8 @@ def is_about_a_link(action: Action) -> bool:
 
 
 def subject(action: Action) -> str:
-    """The id `action` is about: a link for transport actions, a timer's owner, "" for
-    `NetworkRestored` (every link), else the operation."""
+    """The id `action` is about: a link for transport actions and the v2 link requests,
+    a timer's owner, "" for `NetworkRestored` (every link), else the operation."""
     kind = type(action)
     if kind in TRANSPORT_ACTIONS:
         return action.link_id  # type: ignore[union-attr]
@@ -412,4 +306,6 @@ def subject(action: Action) -> str:
         return action.timer.owner  # type: ignore[union-attr]
     if kind is NetworkRestored:
         return ""  # about every link, none in particular
+    if kind in LINK_REQUESTS:
+        return mux_link_id(action.gateway_url)  # type: ignore[union-attr]
     return action.operation_id  # type: ignore[union-attr]

@@ -4,7 +4,8 @@ Owns: the application actions' effect on state (a new operation and its link -- 
 link of its own, or a session of the user's v2 link, `StoreConfig.protocol`; a
 reattach, buffering the replay when there is no cursor on v1; a stop asking the server
 to interrupt; a detach; a token replaced in place; an explicit reconnect with the backoff
-started again; the network back, redialling every link waiting out a backoff), the
+started again; the network back, redialling every link waiting out a backoff; the v2
+link disconnected and connected again), the
 topic markers they claim (`TopicBusy` if a live operation holds the
 topic), and the misuse errors they raise, before anything changes. Must not know: frames,
 sockets, or timers.
@@ -17,12 +18,15 @@ import attrs
 from gatewayops.exceptions import (
     OperationAlreadyExists,
     OperationFinished,
+    ProtocolV2Required,
     TokenRequired,
     TopicBusy,
     UnknownOperation,
 )
 from gatewayops.store import _mux
 from gatewayops.store._actions import (
+    LinkConnectRequested,
+    LinkDisconnectRequested,
     OperationAttached,
     OperationDetached,
     OperationStarted,
@@ -48,7 +52,9 @@ from gatewayops.store._state import (
 
 __all__ = [
     "attach",
+    "connect_link",
     "detach",
+    "disconnect_link",
     "known",
     "network_restored",
     "reconnect",
@@ -223,3 +229,23 @@ def network_restored(state: GatewayState) -> _Placed:
     if links is state.links:
         return state, NO_EFFECTS
     return attrs.evolve(state, links=links), NO_EFFECTS
+
+
+def _check_v2(state: GatewayState, action: LinkDisconnectRequested | LinkConnectRequested) -> None:
+    if state.config.protocol is Protocol.V1:
+        raise ProtocolV2Required(
+            f"{type(action).__name__}: a v1 client has no link shared by its runs"
+            " (detach or reconnect each run instead)"
+        )
+
+
+def disconnect_link(state: GatewayState, action: LinkDisconnectRequested) -> _Placed:
+    """The application disconnected the user's v2 link (its sessions wait)."""
+    _check_v2(state, action)
+    return _mux.hold(state, action.gateway_url)
+
+
+def connect_link(state: GatewayState, action: LinkConnectRequested) -> _Placed:
+    """The application connected the user's v2 link again (it dials)."""
+    _check_v2(state, action)
+    return _mux.release(state, action.gateway_url)

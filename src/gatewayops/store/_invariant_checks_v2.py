@@ -23,6 +23,8 @@ The invariants:
 * ``queued-until-deadline`` (14; section 12.5): a tool result is marked sent only in a
   step that writes its frame (v1's or v2's), and a queued one leaves its operation's
   queue only so or by its deadline passing (or with the operation no longer followed).
+* ``held-stays-down`` (7.6 `disconnect()`): a link the application disconnected has no
+  socket and writes nothing, and only the application's connect releases it.
 """
 
 from __future__ import annotations
@@ -33,13 +35,14 @@ import immutables
 
 from gatewayops.protocol import ToolResult
 from gatewayops.protocol._v2_messages import MuxToolResult, Subscribe, Unsubscribe
-from gatewayops.store._actions import Action, TimerFired
+from gatewayops.store._actions import Action, LinkConnectRequested, TimerFired
 from gatewayops.store._effects import Effect, NotifyFinished, SendMessage
 from gatewayops.store._resources import TimerKind
-from gatewayops.store._state import Link, Operation, OperationStatus, ToolStatus
+from gatewayops.store._state import ConnectionStatus, Link, Operation, OperationStatus, ToolStatus
 
 __all__ = [
     "carried_while_followed",
+    "held_stays_down",
     "named_operation",
     "nothing_for_ended",
     "queued_until_deadline",
@@ -166,4 +169,19 @@ def queued_until_deadline(
         )
         if not deadline:
             return f"the result of {call_id!r} became {now.status.value} before its deadline"
+    return None
+
+
+def held_stays_down(
+    action: Action, old_link: Link | None, new_link: Link, effects: Sequence[Effect]
+) -> str | None:
+    """``held-stays-down``: a held link is disconnected (no socket, no timer) and no
+    frame goes out on it; one held before the step is released only by a connect."""
+    if new_link.held:
+        if new_link.status is not ConnectionStatus.DISCONNECTED:
+            return f"held, but {new_link.status.value}"
+        if any(type(effect) is SendMessage and effect.link_id == new_link.id for effect in effects):
+            return "held, but a frame goes out on it"
+    elif old_link is not None and old_link.held and type(action) is not LinkConnectRequested:
+        return f"released by {type(action).__name__}, not by the application's connect"
     return None

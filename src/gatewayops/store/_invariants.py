@@ -46,6 +46,7 @@ from gatewayops.store._invariant_checks import (
 )
 from gatewayops.store._invariant_checks_v2 import (
     carried_while_followed,
+    held_stays_down,
     named_operation,
     nothing_for_ended,
     queued_until_deadline,
@@ -184,6 +185,10 @@ class InvariantChecker:
                 note(who, "sessions-live", sessions_live(new_link, new_state.operations))
         if new_link is not None and new_link.protocol is Protocol.V2 and effects:
             note(who, "unsubscribe-after-last", unsubscribe_after_last(old_link, new_link, effects))
+        v2_link = new_link is not None and new_link.protocol is Protocol.V2
+        if v2_link and (effects or new_link is not old_link):
+            assert new_link is not None  # for the type checker: `v2_link` says so
+            note(who, "held-stays-down", held_stays_down(action, old_link, new_link, effects))
         for operation_id in ids:
             self._check_operation(
                 note, position, action, old_state, new_state, operation_id, effects

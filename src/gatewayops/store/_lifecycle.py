@@ -8,7 +8,9 @@ Rules in prose:
   token expired (EXPIRED: socket open, waiting for a fresh token). Any loss of a socket
   (close, failure, watchdog, missed heartbeats) leads to RECONNECTING, whose backoff
   timer dials again. A fresh token (or the app) REDIALs at once. CLOSE (finish or
-  detach) leads to DISCONNECTED from anywhere.
+  detach) leads to DISCONNECTED from anywhere. v2 only: the application's disconnect
+  HOLDs the link (DISCONNECTED from anywhere, its sessions kept) and its connect
+  RELEASEs it (a held link dials).
 * A token refresh is single-flight: IDLE -> IN_FLIGHT -> IDLE, or RETRY_WAIT after a
   failure, then IN_FLIGHT again when the retry delay elapses.
 * A resume replay is buffered (BUFFERING) from its start until it is flushed.
@@ -77,6 +79,10 @@ class ConnectionEvent(enum.StrEnum):
     BACKOFF_ELAPSED = "backoff_elapsed"
     REDIAL = "redial"
     CLOSE = "close"
+    HOLD = "hold"
+    """v2: the application disconnected the link; its sessions wait, nothing dials."""
+    RELEASE = "release"
+    """v2: the application connected a held link again: it dials."""
 
 
 class RefreshEvent(enum.StrEnum):
@@ -137,6 +143,8 @@ CONNECTION_TABLE: Mapping[tuple[ConnectionStatus, ConnectionEvent], Any] = {
     (_C.RECONNECTING, _CE.BACKOFF_ELAPSED): _C.CONNECTING,
     **_each((*_SOCKET, _C.RECONNECTING), _CE.REDIAL, _C.CONNECTING),
     **_each(ConnectionStatus, _CE.CLOSE, _C.DISCONNECTED),
+    **_each(ConnectionStatus, _CE.HOLD, _C.DISCONNECTED),
+    (_C.DISCONNECTED, _CE.RELEASE): _C.CONNECTING,  # only a held link is released
 }
 
 REFRESH_TABLE: Mapping[tuple[RefreshStatus, RefreshEvent], Any] = {

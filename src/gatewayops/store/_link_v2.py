@@ -65,6 +65,7 @@ from gatewayops.store._state import (
     FinishSource,
     Link,
     Operation,
+    mux_link_id,
 )
 from gatewayops.store._tools import queued_results
 
@@ -96,11 +97,6 @@ _TOOL_EXECUTE = EventType.TOOL_EXECUTE.value
 _SEQUENCED = frozenset({MuxAgentEvent, MuxSessionComplete, StatusChange})
 """The frames whose envelope id the per-operation dedup counts."""
 _CLEAR_GUARD = EchoGuard()
-
-
-def mux_link_id(gateway_url: str) -> str:
-    """The id of the v2 link to the gateway at `gateway_url` (one per base URL)."""
-    return "v2:" + gateway_url.rstrip("/")
 
 
 def mux_link(gateway_url: str) -> Link:

@@ -1,9 +1,11 @@
 """The user's v2 link as a whole: sessions joining it, and the news it hears.
 
 Owns, for a v2 link (PROTOCOL.md 7.4-7.6): sessions joining it (`join`: the link dials,
-or a `subscribe` goes out at once when the hub said `ready`) and subscribing again
-(`resubscribe`); routing each hub frame by its envelope's operation to that session
-(`_link_v2` reads it; a frame for an operation the link does not carry is dropped);
+or a `subscribe` goes out at once when the hub said `ready`; a held link's wait) and
+subscribing again (`resubscribe`); the application holding the link (`hold`: the socket
+closes, nothing dials, the sessions wait) and releasing it (`release`: it dials);
+routing each hub frame by its envelope's operation to that session (`_link_v2` reads
+it; a frame for an operation the link does not carry is dropped);
 `ready` (every session subscribes again from its own cursor, then every queued tool
 result goes out, then the link counts as connected; the failure counts start again);
 heartbeats, quiet and bad frames, failed writes; the link's timers (the watchdog, the
@@ -40,7 +42,7 @@ from gatewayops.store._actions import (
 from gatewayops.store._commit import commit, fail_internally, internal_error_detail
 from gatewayops.store._delivery import NO_EFFECTS
 from gatewayops.store._effects import Effect
-from gatewayops.store._lifecycle import ConnectionEvent
+from gatewayops.store._lifecycle import CONNECTION_TABLE, ConnectionEvent, transition
 from gatewayops.store._link import (
     acked,
     authenticated,
@@ -86,7 +88,7 @@ from gatewayops.store._state import (
 )
 from gatewayops.store._tools import tool_write_failed
 
-__all__ = ["UNAUTHORIZED", "join", "on_news", "resubscribe"]
+__all__ = ["UNAUTHORIZED", "hold", "join", "on_news", "release", "resubscribe"]
 
 _RUNNING = OperationStatus.RUNNING
 _CONNECTED = ConnectionStatus.CONNECTED
@@ -99,10 +101,19 @@ def _add_session(link: Link, op: Operation) -> Link:
 # --------------------------------------------------------------------------- sessions
 
 
+def _fresh_dial(link: Link, event: ConnectionEvent) -> Link:
+    """A disconnected link dials as if new: the backoff and the failure counts too."""
+    fresh = attrs.evolve(link, unavailable=False, attempt=0, failed_dials=0, auth_failures=0)
+    dial = dialled(fresh, event)
+    assert dial is not None  # DIAL and RELEASE apply to a disconnected link
+    return dial
+
+
 def join(state: GatewayState, op: Operation, gateway_url: str) -> Placed:
     """`op` (not yet in `state`, or not followed) is followed over the user's link to
     `gateway_url`: subscribed now if the hub said `ready`, else when it does (the link
-    dials if it is idle). With v2 unavailable and the fallback on, over v1 instead.
+    dials if it is idle, unless the application holds it). With v2 unavailable and the
+    fallback on, over v1 instead.
 
     Raises:
         InvalidGatewayUrl: the gateway URL is not a gateway's base URL.
@@ -112,11 +123,10 @@ def join(state: GatewayState, op: Operation, gateway_url: str) -> Placed:
         return moved_to_v1(state, link, op)
     op = attrs.evolve(op, link_id=link.id)
     effects: tuple[Effect, ...] = NO_EFFECTS
-    if link.status is ConnectionStatus.DISCONNECTED:  # a new start: the counts too
-        fresh = attrs.evolve(link, unavailable=False, attempt=0, failed_dials=0, auth_failures=0)
-        dial = dialled(fresh, ConnectionEvent.DIAL)
-        assert dial is not None  # DIAL applies to a disconnected link
-        link = dial
+    if link.held:
+        pass  # the application disconnected the link: the session waits for `release`
+    elif link.status is ConnectionStatus.DISCONNECTED:
+        link = _fresh_dial(link, ConnectionEvent.DIAL)
     elif link.status is _CONNECTED:
         op, frame, queued = subscribed(op)
         effects = sends(link, (frame, *queued))
@@ -130,7 +140,7 @@ def join(state: GatewayState, op: Operation, gateway_url: str) -> Placed:
 def resubscribe(state: GatewayState, op: Operation) -> Placed:
     """The application asked for `op` afresh (upstream's `reconnect`): subscribed again
     from its cursor on a ready link (the hub replays what came after it), or the link
-    dials now, its backoff started again."""
+    dials now, its backoff started again (a held link stays held: the session waits)."""
     link = state.links[op.link_id]
     if op.id not in link.sessions:
         return join(state, op, link.url)
@@ -138,8 +148,42 @@ def resubscribe(state: GatewayState, op: Operation) -> Placed:
         op, frame, queued = subscribed(op)
         effects = sends(link, (Unsubscribe(operation_id=op.id), frame, *queued))
         return attrs.evolve(state, operations=state.operations.set(op.id, op)), effects
-    if link.status in (ConnectionStatus.RECONNECTING, ConnectionStatus.DISCONNECTED):
+    if not link.held and link.status in (
+        ConnectionStatus.RECONNECTING,
+        ConnectionStatus.DISCONNECTED,
+    ):
         link = redialled(link)
+    return with_link(state, link), NO_EFFECTS
+
+
+def hold(state: GatewayState, gateway_url: str) -> Placed:
+    """The application disconnected the link to `gateway_url` (PROTOCOL.md 7.6): its
+    socket closes (a user token still being fetched for it is dropped with it), nothing
+    dials until `release`, and every session stays, running, with its cursor and its
+    queued tool results. A link not made yet is made held: sessions joining it wait.
+
+    Raises:
+        InvalidGatewayUrl: the gateway URL is not a gateway's base URL.
+    """
+    link = state.links.get(mux_link_id(gateway_url)) or mux_link(gateway_url)
+    if link.held:
+        return state, NO_EFFECTS
+    status = transition(CONNECTION_TABLE, link.status, ConnectionEvent.HOLD)
+    link = attrs.evolve(link, status=status, held=True, quiet=False, missed_heartbeats=0)
+    return with_link(state, link), NO_EFFECTS
+
+
+def release(state: GatewayState, gateway_url: str) -> Placed:
+    """The application connected the link to `gateway_url` again: a held link dials
+    now (a new socket generation, with a fresh user token) if it carries a session or
+    is kept alive; on `ready` each session subscribes from its own cursor. A link not
+    held is left as it is."""
+    link = state.links.get(mux_link_id(gateway_url))
+    if link is None or not link.held:
+        return state, NO_EFFECTS
+    link = attrs.evolve(link, held=False)
+    if link.sessions or state.config.v2_keep_alive:
+        link = _fresh_dial(link, ConnectionEvent.RELEASE)
     return with_link(state, link), NO_EFFECTS
 
 

@@ -38,6 +38,8 @@ from gatewayops.store._actions import (
     InterventionDeclined,
     InterventionSubmitFailed,
     InterventionSubmitted,
+    LinkConnectRequested,
+    LinkDisconnectRequested,
     MessageReceived,
     MessagesFetched,
     MessagesFetchFailed,
@@ -284,9 +286,12 @@ def _on_news(link: Link, op: Operation, config: StoreConfig, action: Action) -> 
             | ReconnectRequested()
             | OperationForgotten()
             | NetworkRestored()
+            | LinkDisconnectRequested()
+            | LinkConnectRequested()
         ):  # pragma: no cover
             raise AssertionError(
-                "frames, start, attach, reconnect, forget and the network are handled above"
+                "frames, start, attach, reconnect, forget, the network and the v2 link"
+                " requests are handled above"
             )
         case _:
             assert_never(action)
@@ -343,6 +348,7 @@ def reduce(state: GatewayState, action: Action) -> Step:
             one whose other answer is being resolved.
         InvalidGatewayUrl: start or attach with a gateway URL of the wrong scheme.
         TokenRequired: start or attach on protocol v1 with an empty token.
+        ProtocolV2Required: a v2 link request (disconnect, connect) on protocol v1.
     """
     kind = type(action)
     link: Link | None
@@ -359,6 +365,10 @@ def reduce(state: GatewayState, action: Action) -> Step:
         op = None if link is None else state.operations.get(link.operation_id)
     elif kind is NetworkRestored:
         return _new_step(Step, _app.network_restored(state))
+    elif isinstance(action, LinkDisconnectRequested):
+        return _new_step(Step, _app.disconnect_link(state, action))
+    elif isinstance(action, LinkConnectRequested):
+        return _new_step(Step, _app.connect_link(state, action))
     elif isinstance(action, OperationStarted):
         return _new_step(Step, _app.start(state, action))
     elif isinstance(action, OperationAttached):

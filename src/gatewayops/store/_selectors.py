@@ -8,7 +8,13 @@ state came to be.
 
 from __future__ import annotations
 
-from gatewayops.store._actions import Action, NetworkRestored, is_about_a_link, subject
+from gatewayops.store._actions import (
+    LINK_REQUESTS,
+    Action,
+    NetworkRestored,
+    is_about_a_link,
+    subject,
+)
 from gatewayops.store._config import Protocol
 from gatewayops.store._human_state import Intervention
 from gatewayops.store._state import (
@@ -110,11 +116,14 @@ def concerned(state: GatewayState, action: Action) -> tuple[str | None, str | No
     """The ids of the link and of the operation `action` is about (None if unknown or
     none): a transport action or link timer names its link, which carries one operation
     on v1; on v2 a frame or a failed write names its operation in its envelope (other
-    news of a v2 link is about every session it carries: the operation is None).
-    Anything else names its operation, which has one link."""
+    news of a v2 link is about every session it carries: the operation is None, as for
+    the application's requests about a v2 link). Anything else names its operation,
+    which has one link."""
     if type(action) is NetworkRestored:
         return None, None
     key = subject(action)
+    if type(action) in LINK_REQUESTS:
+        return key, None
     if is_about_a_link(action):
         found_link = state.links.get(key)
         if found_link is None:

@@ -42,6 +42,7 @@ __all__ = [
     "Tool",
     "ToolStatus",
     "Topic",
+    "mux_link_id",
 ]
 
 
@@ -150,6 +151,9 @@ class Link:
             operations moved to v1, or ended), until a new operation needs it.
         last_problem: v2: the last thing that went wrong on the link itself (a hub
             `error` for no operation, a frame for none).
+        held: v2: the application disconnected the link (`Client.disconnect`): no
+            socket, no timer, no dial, its sessions kept (running, each with its
+            cursor and queued tool results) until `Client.connect` lets it dial again.
         attempt: consecutive attempts lost since a connection last proved healthy
             (drives the backoff). A connection proves healthy when, after
             `auth_success`, an agent event or a heartbeat ack arrives; only then does
@@ -179,6 +183,12 @@ class Link:
     failed_dials: int = 0
     unavailable: bool = False
     last_problem: str | None = None
+    held: bool = False
+
+
+def mux_link_id(gateway_url: str) -> str:
+    """The id of the v2 link to the gateway at `gateway_url` (one per base URL)."""
+    return "v2:" + gateway_url.rstrip("/")
 
 
 class RefreshStatus(enum.StrEnum):

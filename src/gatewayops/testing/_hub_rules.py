@@ -7,11 +7,12 @@ terminal or not, tool calls; `session_complete`; `status_change` terminal or not
 `resume_complete` pending, with a gap or a status; `subscribe_failed`; a hub `error`
 for one operation or for none; the user's `op_lifecycle` feed; unknown frames), each
 with the next numeric id, none, a non-numeric one, or an id already sent (a replay);
-a member's terminal mirrored and then echoed; a close with code 4401; and the network
-coming back. The socket's other news (open, close, fail, quiet, garbage), its timers
-and the v1 links of operations that fell back are the v1 rules', which this machine
-keeps. Must not know: the application or effect results, how a step is checked
-(`_machine_base`), Trio or I/O.
+a member's terminal mirrored and then echoed; a close with code 4401; the network
+coming back; and the application disconnecting the user's link and connecting it again
+(PROTOCOL.md 7.6), interleaved with all of it. The socket's other news (open, close,
+fail, quiet, garbage), its timers and the v1 links of operations that fell back are the
+v1 rules', which this machine keeps. Must not know: the application's other actions or
+effect results, how a step is checked (`_machine_base`), Trio or I/O.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from gatewayops.protocol._v2_messages import (
 from gatewayops.store import (
     ConnectionStatus,
     Link,
+    LinkConnectRequested,
+    LinkDisconnectRequested,
     MessageReceived,
     NetworkRestored,
     Operation,
@@ -126,6 +129,20 @@ class HubRules(MachineBase):
     def network_comes_back(self) -> None:
         """The browser says online again: a link waiting out its backoff dials now."""
         self._step(NetworkRestored())
+
+    @precondition(lambda self: self._mux() is not None)
+    @rule(disconnect=st.sampled_from([True, False, False, False]))
+    def app_disconnects_or_connects(self, disconnect: bool) -> None:
+        """The application connects a disconnected link again (it dials; `ready`
+        resubscribes each session from its cursor), or disconnects one that is not (its
+        sessions wait, nothing dials), now and then (else its connect changes nothing):
+        the link is held for short stretches, so the rest still happens on it."""
+        link = self._mux()
+        assert link is not None
+        if disconnect and not link.held:
+            self._step(LinkDisconnectRequested(gateway_url=HUB_URL))
+        else:
+            self._step(LinkConnectRequested(gateway_url=HUB_URL))
 
     # ------------------------------------------------------------------ subscriptions
 
