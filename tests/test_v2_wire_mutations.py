@@ -26,15 +26,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import gatewayops.store._link_v2 as link_v2
+from _checked_steps import CheckedSteps
 from gatewayops.protocol._v2_messages import MuxAgentEvent
 from gatewayops.store import (
     Action,
-    FinishSource,
     GatewayState,
-    InvariantChecker,
     Link,
     MessageReceived,
-    NotifyFinished,
     OperationStarted,
     OperationStatus,
     Protocol,
@@ -47,7 +45,6 @@ from gatewayops.store import (
     carries,
     frame_received,
     link_resources,
-    reduce,
 )
 from gatewayops.store._link_v2 import mux_link_id
 from gatewayops.testing._wire_mutations import (
@@ -56,8 +53,8 @@ from gatewayops.testing._wire_mutations import (
     Wire,
     copied,
     encode,
-    field_mutated,
     garbled,
+    reshuffled,
 )
 
 OPS = ("op-1", "op-2", "op-3")
@@ -144,42 +141,29 @@ _IDS = st.sampled_from(["0", "1", "7", HUGE, "", "x1", 7, 2**70, RAW + HUGE, Non
 _OWNERS = st.sampled_from(["op-1", "op-2", "op-9", "", 0, 5, None, ["op-1"]])
 
 
+def _new_id(draw: st.DrawFn, frame: dict[str, Any]) -> None:
+    frame["id"] = draw(_IDS)
+
+
+def _new_owner(draw: st.DrawFn, frame: dict[str, Any]) -> None:
+    frame["operationId"] = draw(_OWNERS)
+
+
 @st.composite
 def mutated(draw: st.DrawFn) -> Wire:
     """The hub's frames as wire text, mutated, with drops and 4401 closes between."""
-    frames = draw(hub_traffic())
-    for _ in range(draw(st.integers(0, 8))):
-        kind = draw(st.sampled_from(["drop", "repeat", "swap", "delete", "retype", "id", "to"]))
-        if not frames:
-            break
-        index = draw(st.integers(0, len(frames) - 1))
-        frame = frames[index]
-        if kind == "drop":
-            del frames[index]
-        elif kind == "repeat":
-            frames.insert(index, copied(frame))
-        elif kind == "swap" and index + 1 < len(frames):
-            frames[index], frames[index + 1] = frames[index + 1], frames[index]
-        elif kind in ("delete", "retype"):
-            field_mutated(draw, frame, delete=kind == "delete")
-        elif kind == "id":
-            frame["id"] = draw(_IDS)
-        elif kind == "to":
-            frame["operationId"] = draw(_OWNERS)
+    frames = reshuffled(draw, draw(hub_traffic()), 8, {"id": _new_id, "to": _new_owner})
     return garbled(draw, [encode(frame) for frame in frames], (_DROP, _REFUSE))
 
 
 # --------------------------------------------------------------------------- driving
 
 
-class _Drive:
+class _Drive(CheckedSteps):
     """Feeds the user's link the mutated frames, checking every step."""
 
     def __init__(self) -> None:
-        self.state = GatewayState(config=CONFIG)
-        self.checker = InvariantChecker(CONFIG)
-        self.notified: dict[str, int] = dict.fromkeys(OPS, 0)
-        self.steps = 0
+        super().__init__(CONFIG)
         for index, op in enumerate(OPS):
             self.step(
                 OperationStarted(operation_id=op, topic_id=f"t{index}", gateway_url=URL, token="")
@@ -193,23 +177,12 @@ class _Drive:
     def live(self) -> list[str]:
         return [op for op in OPS if self.state.operations[op].status is OperationStatus.RUNNING]
 
-    def step(self, action: Action) -> None:
-        old_state = self.state
-        result = reduce(old_state, action)  # must never raise
-        self.state = result.state
-        self.steps += 1
-        found = self.checker.check(
-            (self.steps, None), action, old_state, self.state, result.effects
-        )
-        assert not found, [str(violation) for violation in found]
-        for effect in result.effects:
-            if isinstance(effect, NotifyFinished):
-                self.notified[effect.operation_id] += 1
-                assert effect.outcome.source is not FinishSource.INTERNAL_ERROR, effect.outcome
-        assert max(self.notified.values()) <= 1, self.notified
+    def step(self, action: Action) -> GatewayState:
+        old_state = super().step(action)
         ended = _own_end_for(old_state, action)
         if ended is not None:
             assert self.state.operations[ended].is_finished, f"{action!r} did not end {ended}"
+        return old_state
 
     def receive(self, text: str) -> None:
         self.step(frame_received(LINK, self.link.generation, text, protocol=Protocol.V2))

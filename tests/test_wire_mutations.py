@@ -23,15 +23,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import gatewayops.store._link_v1 as link_v1
+from _checked_steps import CheckedSteps
 from gatewayops.protocol import AgentEventMessage, AuthFailed
 from gatewayops.store import (
     Action,
-    FinishSource,
     GatewayState,
-    InvariantChecker,
     Link,
     MessageReceived,
-    NotifyFinished,
     Operation,
     OperationStarted,
     OperationStatus,
@@ -45,7 +43,6 @@ from gatewayops.store import (
     frame_received,
     link_resources,
     operation_resources,
-    reduce,
 )
 from gatewayops.testing._wire_mutations import (
     HUGE,
@@ -53,8 +50,8 @@ from gatewayops.testing._wire_mutations import (
     Wire,
     copied,
     encode,
-    field_mutated,
     garbled,
+    reshuffled,
 )
 
 OP = "op-1"
@@ -165,42 +162,31 @@ _DROP_SOCKET = 0
 """The marker of a socket drop between frames."""
 
 
+def _new_id(draw: st.DrawFn, frame: dict[str, Any]) -> None:
+    if frame.get("type") == "agent_event":
+        frame["id"] = draw(st.sampled_from(["0", "1", HUGE, "", 7, RAW + HUGE, None]))
+
+
+def _new_owner(draw: st.DrawFn, frame: dict[str, Any]) -> None:
+    if isinstance(frame.get("event"), dict):
+        frame["event"]["operationId"] = draw(st.sampled_from(["other", "", 0, 5, None]))
+
+
 @st.composite
 def mutated(draw: st.DrawFn) -> Wire:
     """A session's frames as wire text, mutated, with socket drops between them."""
-    frames = copied(draw(sessions()))
-    for _ in range(draw(st.integers(0, 6))):
-        kind = draw(st.sampled_from(["drop", "repeat", "swap", "delete", "retype", "id", "owner"]))
-        index = draw(st.integers(0, len(frames) - 1)) if frames else 0
-        if not frames:
-            break
-        frame = frames[index]
-        if kind == "drop":
-            del frames[index]
-        elif kind == "repeat":
-            frames.insert(index, copied(frame))
-        elif kind == "swap" and index + 1 < len(frames):
-            frames[index], frames[index + 1] = frames[index + 1], frames[index]
-        elif kind in ("delete", "retype"):
-            field_mutated(draw, frame, delete=kind == "delete")
-        elif kind == "id" and frame.get("type") == "agent_event":
-            frame["id"] = draw(st.sampled_from(["0", "1", HUGE, "", 7, RAW + HUGE, None]))
-        elif kind == "owner" and isinstance(frame.get("event"), dict):
-            frame["event"]["operationId"] = draw(st.sampled_from(["other", "", 0, 5, None]))
+    frames = reshuffled(draw, copied(draw(sessions())), 6, {"id": _new_id, "owner": _new_owner})
     return garbled(draw, [encode(frame) for frame in frames], (_DROP_SOCKET,))
 
 
 # --------------------------------------------------------------------------- driving
 
 
-class _Drive:
+class _Drive(CheckedSteps):
     """Feeds one operation the mutated frames, checking every step."""
 
     def __init__(self) -> None:
-        self.state = GatewayState(config=CONFIG)
-        self.checker = InvariantChecker(CONFIG)
-        self.notified = 0
-        self.steps = 0
+        super().__init__(CONFIG)
         self.step(OperationStarted(operation_id=OP, topic_id="t", gateway_url="ws://gw", token="x"))
         self.step(SocketOpened(link_id=OP, generation=1))
 
@@ -212,22 +198,11 @@ class _Drive:
     def link(self) -> Link:
         return self.state.link_of(self.op)
 
-    def step(self, action: Action) -> None:
-        old_state = self.state
-        result = reduce(old_state, action)  # must never raise
-        self.state = result.state
-        self.steps += 1
-        violations = self.checker.check(
-            (self.steps, None), action, old_state, self.state, result.effects
-        )
-        assert not violations, [str(violation) for violation in violations]
-        for effect in result.effects:
-            if isinstance(effect, NotifyFinished):
-                self.notified += 1
-                assert effect.outcome.source is not FinishSource.INTERNAL_ERROR, effect.outcome
-        assert self.notified <= 1
+    def step(self, action: Action) -> GatewayState:
+        old_state = super().step(action)
         if OP in old_state.operations and _must_finish(old_state, action):
             assert self.op.is_finished, f"{action!r} did not end the run"
+        return old_state
 
     def drop_socket(self) -> None:
         if self.op.is_finished:

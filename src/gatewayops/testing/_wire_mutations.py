@@ -6,7 +6,8 @@ text short, put junk between frames, or put socket news (a marker) between them.
 string standing for a raw JSON literal (a number too large for Python's `json`) becomes
 that literal when encoded.
 
-Owns: the odd values, the field mutations and the garbling of a frame sequence that the
+Owns: the odd values, the field mutations, the reshuffling of a frame sequence (with
+each protocol's own frame mutations) and its garbling as text, that the
 wire-mutation tests (v1 and v2 frames through the store, v2 frames through the codec)
 share. Must not know: the protocol's messages or the store; it sees JSON and text.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from hypothesis import strategies as st
@@ -78,6 +80,37 @@ def field_mutated(draw: st.DrawFn, frame: dict[str, Any], delete: bool) -> None:
     found = paths(frame)
     if found:
         set_at(frame, draw(st.sampled_from(found)), draw(ODD_VALUES), delete=delete)
+
+
+FrameMutation = Callable[[st.DrawFn, dict[str, Any]], None]
+"""A protocol's own mutation of one frame (in place), drawing what it needs."""
+
+
+def reshuffled(
+    draw: st.DrawFn, frames: list[Any], rounds: int, own: Mapping[str, FrameMutation]
+) -> list[Any]:
+    """`frames` (JSON objects, changed in place) after up to `rounds` mutations, each one
+    of: a frame dropped, repeated, or swapped with the next; one of its fields deleted or
+    given an odd value; or one of the caller's `own` mutations of the frame."""
+    kinds = ["drop", "repeat", "swap", "delete", "retype", *own]
+    for _ in range(draw(st.integers(0, rounds))):
+        if not frames:
+            break
+        kind = draw(st.sampled_from(kinds))
+        index = draw(st.integers(0, len(frames) - 1))
+        frame = frames[index]
+        if kind == "drop":
+            del frames[index]
+        elif kind == "repeat":
+            frames.insert(index, copied(frame))
+        elif kind == "swap":
+            if index + 1 < len(frames):
+                frames[index], frames[index + 1] = frames[index + 1], frames[index]
+        elif kind in ("delete", "retype"):
+            field_mutated(draw, frame, delete=kind == "delete")
+        else:
+            own[kind](draw, frame)
+    return frames
 
 
 Wire = list[str | int]
