@@ -18,7 +18,7 @@ import trio
 
 from gatewayops.effects import UserTokenFn
 from gatewayops.gateway import Gateway, MuxFaults, RunHandle, Script
-from gatewayops.store import FinishSource, Operation, OperationStatus, Protocol, Result
+from gatewayops.store import FinishSource, Operation, OperationStatus, Outcome, Protocol, Result
 
 from .helpers import FAST, Env, assert_text_once, assert_v2_nothing_leaked, e2e, long_script
 
@@ -77,6 +77,18 @@ async def finish_all(env: Env, runs: Started) -> list[Operation]:
         assert_text_once(op, script)
         finished.append(op)
     return finished
+
+
+async def finish_each_as(
+    env: Env, runs: Started, result: Result, source: FinishSource
+) -> list[Outcome]:
+    """Wait for every run to finish; each must end with `result` from `source`."""
+    outcomes = []
+    for run, _ in runs:
+        outcome, _ = await env.finish(run)
+        assert (outcome.result, outcome.source) == (result, source)
+        outcomes.append(outcome)
+    return outcomes
 
 
 async def test_several_runs_share_one_v2_socket_and_finish_once_each() -> None:
@@ -160,12 +172,7 @@ async def test_three_4401_in_a_row_end_every_run_as_an_auth_failure() -> None:
         async with e2e(protocol="v2") as env:
             env.gateway.v2.faults.reject_upgrades(None, reason="auth_failed")
             runs = start_runs(env, 2, chunks=4)
-            for run, _ in runs:
-                outcome, _ = await env.finish(run)
-                assert (outcome.result, outcome.source) == (
-                    Result.AUTH_FAILED,
-                    FinishSource.AUTH_FAILED,
-                )
+            await finish_each_as(env, runs, Result.AUTH_FAILED, FinishSource.AUTH_FAILED)
             await assert_v2_nothing_leaked(env)
 
 
@@ -188,13 +195,10 @@ async def test_no_user_token_at_all_ends_every_run_as_v2_unavailable() -> None:
         async with e2e(protocol="v2") as env:
             env.gateway.v2.faults.fail_user_tokens(None)
             runs = start_runs(env, 3, chunks=4)
-            for run, _ in runs:
-                outcome, _ = await env.finish(run)
-                assert (outcome.result, outcome.source) == (
-                    Result.UNREACHABLE,
-                    FinishSource.V2_UNAVAILABLE,
-                )
-                assert "UserTokenUnavailable" in outcome.detail
+            outcomes = await finish_each_as(
+                env, runs, Result.UNREACHABLE, FinishSource.V2_UNAVAILABLE
+            )
+            assert all("UserTokenUnavailable" in outcome.detail for outcome in outcomes)
             await assert_v2_nothing_leaked(env)
 
 
@@ -205,12 +209,7 @@ async def test_a_hub_that_never_says_ready_without_fallback_ends_every_run_once(
         async with e2e(config=SHORT_WATCHDOG, protocol="v2") as env:
             env.gateway.v2.faults.withhold_ready(None)
             runs = start_runs(env, 3, chunks=4)
-            for run, _ in runs:
-                outcome, _ = await env.finish(run)
-                assert (outcome.result, outcome.source) == (
-                    Result.UNREACHABLE,
-                    FinishSource.V2_UNAVAILABLE,
-                )
+            await finish_each_as(env, runs, Result.UNREACHABLE, FinishSource.V2_UNAVAILABLE)
             await assert_v2_nothing_leaked(env)
 
 
