@@ -112,9 +112,14 @@ async def client_on(
     tools: dict[str, ToolHandler] | None = None,
     config: StoreConfig | None = None,
     jitter: bool = False,
+    random_seed: int = 7,
     check_invariants: bool = False,
+    protocol: str | None = None,
+    user_token: Any = None,
+    fallback: str | None = None,
 ) -> AsyncIterator[Client]:
-    """A client on the memory transport (jitter off unless asked)."""
+    """A client on the memory transport (jitter off unless asked); v1 unless `protocol`
+    says otherwise."""
     async with open_client(
         refresh_token=refresh_token,
         interrupt=interrupt,
@@ -124,9 +129,12 @@ async def client_on(
         config=config,
         transport=transport,
         jitter=jitter,
-        random_seed=7,
+        random_seed=random_seed,
         middleware=() if recorder is None else (recorder,),
         check_invariants=check_invariants,
+        protocol=protocol,
+        user_token=user_token,
+        fallback=fallback,
     ) as client:
         yield client
 

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import attrs
 import trio
 
-from gatewayops.effects import Client, ToolHandler, open_client
+from gatewayops.effects import Client, ToolHandler
 from gatewayops.protocol import (
     AgentEvent,
     MuxAgentEvent,
@@ -29,7 +29,7 @@ from gatewayops.protocol import (
 from gatewayops.store import StoreConfig
 from gatewayops.transport import MemoryTransport, ServerConnection
 
-from .helpers import GATEWAY, OP, TOKEN, TOPIC, Recorder, refresh_ok
+from .helpers import GATEWAY, OP, TOKEN, TOPIC, Recorder, client_on, refresh_ok
 
 OP2 = "op-2"
 OP3 = "op-3"
@@ -70,14 +70,14 @@ async def v2_client_on(
 ) -> AsyncIterator[Client]:
     """A protocol v2 client on the memory transport (jitter off unless asked), checking
     every step against the invariants; none may be violated by the end of the block."""
-    async with open_client(
+    async with client_on(
+        transport,
+        recorder=recorder,
         refresh_token=refresh_token,
         tools=tools,
         config=config,
-        transport=transport,
         jitter=jitter,
         random_seed=random_seed,
-        middleware=() if recorder is None else (recorder,),
         check_invariants=True,
         protocol="v2",
         user_token=UserTokens() if user_token is None else user_token,
