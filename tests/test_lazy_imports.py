@@ -17,11 +17,11 @@ PACKAGES = ["gatewayops", "gatewayops.protocol", "gatewayops.store"]
 def test_importing_the_store_leaves_the_v2_codec_diffing_and_invariants_unimported() -> None:
     """A fresh `import gatewayops.store` loads no protocol v2 codec (the store knows v2's
     message classes, the socket task alone decodes and encodes them), nor the store's
-    diffing or invariant modules."""
+    diffing or invariant modules, nor msgspec (the JSON parser, needed at the first frame)."""
     code = (
         "import sys, gatewayops.store; print(sorted(m for m in sys.modules"
         " if m.endswith(('_v2_codec', '_v2_encoding', '_v2_client_codec', '_diff',"
-        " '_invariants'))))"
+        " '_invariants')) or m.startswith('msgspec')))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

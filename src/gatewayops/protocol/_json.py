@@ -26,9 +26,9 @@ import math
 import os
 import re
 import threading
+from collections.abc import Callable
+from functools import cache
 from typing import Any, NoReturn
-
-import msgspec
 
 __all__ = [
     "STRICT_JSON_DECODER",
@@ -103,9 +103,16 @@ STRICT_JSON_ENCODER = json.JSONEncoder(
 STRICT_JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 """Rejects NaN, +/-Infinity and numbers it cannot hold (`ValueError`); see `decode_json`."""
 
-_FAST_DECODER = msgspec.json.Decoder()
-"""Untyped: dicts, lists, str, int, float, bool and None, as `json.loads` gives them."""
-_FAST_REFUSALS = (msgspec.DecodeError, UnicodeEncodeError, RecursionError)
+
+@cache
+def fast_parser() -> tuple[Callable[[str], Any], tuple[type[BaseException], ...]]:
+    """msgspec's untyped parse (dicts, lists, str, int, float, bool and None, as
+    `json.loads` gives them) and the errors by which it refuses a text. Imported on
+    first use: msgspec adds about 18 ms to an import of `gatewayops.protocol`."""
+    import msgspec
+
+    refusals = (msgspec.DecodeError, UnicodeEncodeError, RecursionError)
+    return msgspec.json.Decoder().decode, refusals
 
 
 def encode_json(value: Any) -> str:
@@ -138,9 +145,10 @@ def decode_json(text: str, kept: list[str] | None = None) -> Any:
         ValueError: not strict JSON (NaN and +/-Infinity literals included).
         RecursionError: nested too deeply for the parser.
     """
+    parse, refusals = fast_parser()
     try:
-        return _FAST_DECODER.decode(text)
-    except _FAST_REFUSALS:
+        return parse(text)
+    except refusals:
         pass  # the standard library's parse has the answer, or the error to report
     try:
         return STRICT_JSON_DECODER.decode(text)
