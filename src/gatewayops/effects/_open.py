@@ -4,7 +4,8 @@ Owns: checking `open_client`'s arguments (a positive `max_concurrent_dials`, the
 protocol and fallback asked for, which it writes into the `StoreConfig`, and v2's
 required `user_token`), the client's id (v2 dials with it), and the block itself: a
 nursery that holds the `Runtime` with its dependencies, the optional invariant watch
-and recorder as middleware, and the `Client` yielded, shut down on the way out (the
+and recorder as middleware, the optional pacing of full garbage collections (quiet when
+no socket is open), and the `Client` yielded, shut down on the way out (the
 nursery then waits for the closing tasks). Must not know: what the client's methods
 do, or how the runtime carries anything out.
 """
@@ -19,6 +20,7 @@ import attrs
 import trio
 
 from gatewayops.effects._client import Client
+from gatewayops.effects._gc_pacing import check_full_collection_every, pace_full_collections
 from gatewayops.effects._handlers import (
     FetchMessagesFn,
     InterruptFn,
@@ -69,6 +71,7 @@ async def open_client(
     protocol: Protocol | str | None = None,
     user_token: UserTokenFn | None = None,
     fallback: str | None = None,
+    full_collection_every: float | None = None,
 ) -> AsyncIterator[Client]:
     """Run a client for the duration of an ``async with`` block.
 
@@ -117,10 +120,18 @@ async def open_client(
         fallback: v2: ``"v1"`` moves every live operation to a v1 socket of its own
             when v2 cannot be had (`StoreConfig.v2_dial_budget`); None (the default)
             ends them as unreachable instead. Sets `StoreConfig.v2_fallback`.
+        full_collection_every: None (the default) leaves the garbage collector alone.
+            Seconds S: while the client is open, CPython's automatic full collections
+            (each a pause that grows with every live object) are deferred, and the
+            client runs one itself S seconds after its last, at the first moment no
+            socket is open, or S seconds later at the latest (docs/performance.md).
+            Process-wide, like the collector: the deferral ends when the last client
+            that asked for it closes.
 
     Raises:
         ValueError: an argument out of range: `max_concurrent_dials`, an unknown
-            `protocol` or `fallback`, or v2 without `user_token`.
+            `protocol` or `fallback`, v2 without `user_token`, or a
+            `full_collection_every` that is not positive seconds.
 
     Yields:
         The client. Leaving the block closes it like `Client.aclose`.
@@ -129,6 +140,7 @@ async def open_client(
         raise ValueError(
             f"max_concurrent_dials: expected a positive int, got {max_concurrent_dials!r}"
         )
+    check_full_collection_every(full_collection_every)
     store_config = _configured(StoreConfig() if config is None else config, protocol, fallback)
     if store_config.protocol is Protocol.V2 and user_token is None:
         raise ValueError("protocol v2: user_token is required (the user's socket needs one)")
@@ -152,7 +164,15 @@ async def open_client(
             client_id=uuid.uuid4().hex,
         )
         client = Client(runtime, watch)
+        pacing = trio.CancelScope()
+        if full_collection_every is not None:
+
+            def quiet() -> bool:
+                return runtime.statistics().open_sockets == 0
+
+            pacing = await nursery.start(pace_full_collections, full_collection_every, quiet)
         try:
             yield client
         finally:
+            pacing.cancel()
             client._shutdown()  # the nursery then waits for the closing tasks

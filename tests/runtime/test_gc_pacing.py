@@ -1,0 +1,149 @@
+"""Pacing full garbage collections (`open_client(full_collection_every=S)`, #18).
+
+While a pacer runs, CPython's automatic full collections are deferred (the collector's
+third threshold is `DEFERRED`), and the pacer runs one itself S seconds after its last,
+at the first quiet moment, or S seconds later at the latest. Autojump clock; the pacer's
+own tests pass a recorder for `gc.collect`, the client's watch real collections through
+`gc.callbacks`.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import trio
+
+from gatewayops.effects import open_client
+from gatewayops.effects._gc_pacing import DEFERRED, QUIET_POLL_SECONDS, pace_full_collections
+from gatewayops.store import Result
+from gatewayops.transport import MemoryTransport
+
+from .helpers import GATEWAY, OP, TOKEN, TOPIC, handshake, refresh_ok, runtime_end
+
+EVERY = 10.0
+
+
+@pytest.fixture(autouse=True)
+def _thresholds_kept() -> Iterator[None]:
+    """Every test starts and ends with the collector's usual thresholds."""
+    before = gc.get_threshold()
+    yield
+    assert gc.get_threshold() == before
+    assert before[2] != DEFERRED
+
+
+class _Collections:
+    """A stand-in for `gc.collect` that notes when it was called (trio clock)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def __call__(self) -> int:
+        self.times.append(trio.current_time())
+        return 0
+
+
+async def test_a_pacer_defers_full_collections_until_it_is_cancelled(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Once started, the third threshold is deferred; cancelled, it is what it was."""
+    usual = gc.get_threshold()
+    async with trio.open_nursery() as nursery:
+        scope = await nursery.start(pace_full_collections, EVERY, lambda: True, _Collections())
+        assert gc.get_threshold() == (usual[0], usual[1], DEFERRED)
+        scope.cancel()
+    assert gc.get_threshold() == usual
+
+
+async def test_a_quiet_client_is_collected_once_per_interval(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Always quiet: a full collection every S seconds, and no more often."""
+    collections = _Collections()
+    with trio.move_on_after(3.5 * EVERY):
+        await pace_full_collections(EVERY, lambda: True, collections)
+    assert collections.times == [EVERY, 2 * EVERY, 3 * EVERY]
+
+
+async def test_a_busy_client_is_collected_at_its_first_quiet_moment(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Busy when the collection falls due, quiet 3.2 s later: collected at the first
+    look after that (looks are `QUIET_POLL_SECONDS` apart), not before."""
+    collections = _Collections()
+    quiet_from = EVERY + 3.2
+    with trio.move_on_after(EVERY + 5.0):
+        await pace_full_collections(EVERY, lambda: trio.current_time() >= quiet_from, collections)
+    assert collections.times == [math.ceil(3.2 / QUIET_POLL_SECONDS) * QUIET_POLL_SECONDS + EVERY]
+
+
+async def test_a_client_never_quiet_is_still_collected_twice_per_interval_at_most(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Never quiet: a full collection still runs 2 S after the last, so an application's
+    cycles are still freed."""
+    collections = _Collections()
+    with trio.move_on_after(4.5 * EVERY):
+        await pace_full_collections(EVERY, lambda: False, collections)
+    assert collections.times == [2 * EVERY, 4 * EVERY]
+
+
+async def test_the_threshold_comes_back_only_when_the_last_pacer_stops(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Two pacers: the first to stop leaves the deferral; the second puts it back."""
+    usual = gc.get_threshold()
+    async with trio.open_nursery() as nursery:
+        first = await nursery.start(pace_full_collections, EVERY, lambda: True, _Collections())
+        second = await nursery.start(pace_full_collections, EVERY, lambda: True, _Collections())
+        first.cancel()
+        await trio.sleep(0)
+        assert gc.get_threshold()[2] == DEFERRED
+        second.cancel()
+    assert gc.get_threshold() == usual
+
+
+@pytest.mark.parametrize("every", [0, -1.0, math.nan, math.inf, "10", True])
+async def test_open_client_refuses_a_pace_that_is_not_positive_seconds(every: Any) -> None:
+    """A pace of zero, below zero, NaN, infinity, or not a number raises ValueError."""
+    with pytest.raises(ValueError, match="full_collection_every"):
+        async with open_client(refresh_token=refresh_ok, full_collection_every=every):
+            pass  # pragma: no cover
+
+
+async def test_a_pacing_client_collects_once_its_socket_has_closed(
+    transport: MemoryTransport, autojump_clock: trio.testing.MockClock
+) -> None:
+    """With `full_collection_every`, the open client defers full collections, runs none
+    while a socket is open, runs one when the run ended and its socket closed, and
+    leaves the thresholds as they were when it closes."""
+    usual = gc.get_threshold()
+    full_collections: list[float] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full_collections.append(trio.current_time())
+
+    gc.callbacks.append(note)
+    try:
+        async with open_client(
+            refresh_token=refresh_ok, transport=transport, full_collection_every=EVERY
+        ) as client:
+            assert gc.get_threshold() == (usual[0], usual[1], DEFERRED)
+            client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
+            server, _ = await handshake(transport)
+            await trio.sleep(EVERY + 3.0)
+            assert full_collections == []  # due at S, but a socket is open
+            ended_at = trio.current_time()
+            server.send_message(runtime_end(id="1"))
+            outcome = await client.wait_finished(OP)
+            await trio.sleep(2 * QUIET_POLL_SECONDS)
+    finally:
+        gc.callbacks.remove(note)
+    assert outcome.result is Result.COMPLETED
+    assert len(full_collections) == 1
+    assert ended_at < full_collections[0] <= ended_at + 2 * QUIET_POLL_SECONDS
