@@ -121,15 +121,22 @@ class InvariantChecker:
         new_state: GatewayState,
         effects: Sequence[Effect] = (),
         positions: Sequence[Position] = (),
+        *,
+        subjects: tuple[str | None, str | None] | None = None,
     ) -> list[Violation]:
         """The violations of one step: `action` (at `at`) took `old_state` to `new_state`
         with `effects`. `positions` says where each effect was recorded; a violation
-        caused by one effect is reported there, any other at the action."""
-        link_id, op_id = concerned(new_state, action)
+        caused by one effect is reported there, any other at the action. `subjects` is
+        ``store.concerned(new_state, action)`` when the caller has it already."""
+        link_id, op_id = concerned(new_state, action) if subjects is None else subjects
         old = None if op_id is None else old_state.operations.get(op_id)
         new = None if op_id is None else new_state.operations.get(op_id)
-        old_link = None if link_id is None else old_state.links.get(link_id)
         new_link = None if link_id is None else new_state.links.get(link_id)
+        old_link = (  # the same links map: no link changed (a streamed event's step)
+            new_link
+            if new_state.links is old_state.links or link_id is None
+            else old_state.links.get(link_id)
+        )
         if (  # the streaming hot path: an event changed only what a running operation shows
             not effects
             and type(action) is MessageReceived
