@@ -95,20 +95,18 @@ class OperationTimeline:
         new = new_state.operations.get(operation_id)
         if new is None or link_id is None:
             return
-        link = new_state.links.get(link_id)
-        if link is None:
-            return
         old = old_state.operations.get(operation_id)
-        # the same links map: no link changed (a streamed event's step)
-        old_link = link if new_state.links is old_state.links else old_state.links.get(link_id)
         if (  # the streaming hot path: nothing the timeline shows changed
             old is not None
-            and link is old_link
+            and new_state.links is old_state.links  # no link changed
             and new.status is old.status
             and new.stop_requested is old.stop_requested
             and new.human is old.human
             and not _refetch_moved(old, new)
         ):
+            return
+        link, old_link = new_state.links.get(link_id), old_state.links.get(link_id)
+        if link is None:
             return
         human = intervention_changes(old, new)
         refetch = _refetch_change(old, new)
