@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import attrs
+import immutables
 import pytest
 
 from gatewayops.protocol import AuthExpired, AuthFailed, AuthSuccess, Ready
@@ -30,6 +31,7 @@ from gatewayops.store import (
     TimerFired,
     TimerKind,
     _resources,
+    concerned,
     reduce,
 )
 from gatewayops.store._invariant_checks import (
@@ -151,15 +153,20 @@ def test_refresh_single_flight_flags_a_refresh_while_one_is_in_flight() -> None:
     assert refresh_single_flight(flying, [effect]) is not None
 
 
-def test_checker_reports_at_the_record_given_even_on_the_hot_path() -> None:
-    """A cursor that does not follow a plain streamed event is reported at its record."""
+def _cursor_left_behind() -> tuple[GatewayState, MessageReceived, GatewayState]:
+    """A streamed event's step (no link changed) whose cursor does not follow it."""
     state = _connected_state()
     op = attrs.evolve(state.operations["op"], last_event_id="7")
     wrong = attrs.evolve(op, last_event_id="5")
     old = attrs.evolve(state, operations=state.operations.set("op", op))
     new = attrs.evolve(state, operations=state.operations.set("op", wrong))
+    return old, received("op", 1, event("op", "stream_chunk", {}, "9")), new
+
+
+def test_checker_reports_at_the_record_given_even_on_the_hot_path() -> None:
+    """A cursor that does not follow a plain streamed event is reported at its record."""
+    old, action, new = _cursor_left_behind()
     checker = InvariantChecker(StoreConfig())
-    action = received("op", 1, event("op", "stream_chunk", {}, "9"))
     (violation,) = checker.check((42, 43), action, old, new)
     assert (violation.invariant, violation.seq, violation.line) == (
         "cursor-follows-server",
@@ -170,6 +177,25 @@ def test_checker_reports_at_the_record_given_even_on_the_hot_path() -> None:
         "record 42 (line 43): op: cursor-follows-server: "
         "resume cursor is '5', not the event's id '9'"
     )
+
+
+def test_checker_given_the_steps_subjects_finds_what_it_finds_deriving_them() -> None:
+    """Handing the checker the step's link and operation (`concerned`, as the replayer
+    does) changes nothing it reports."""
+    old, action, new = _cursor_left_behind()
+    checker = InvariantChecker(StoreConfig())
+    found = checker.check((42, 43), action, old, new)
+    assert found
+    assert checker.check((42, 43), action, old, new, subjects=concerned(new, action)) == found
+
+
+def test_checker_hot_path_sees_a_streamed_event_when_the_links_map_was_rebuilt() -> None:
+    """A step whose links map is a new one holding the same link is still checked."""
+    old, action, new = _cursor_left_behind()
+    new = attrs.evolve(new, links=immutables.Map(dict(new.links.items())))
+    assert new.links is not old.links
+    (violation,) = InvariantChecker(StoreConfig()).check((42, 43), action, old, new)
+    assert violation.invariant == "cursor-follows-server"
 
 
 def test_authentication_decides_flags_an_expiry_ending_or_a_failure_not_ending() -> None:

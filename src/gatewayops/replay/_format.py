@@ -33,7 +33,13 @@ from gatewayops.replay._codec import (
     encode_item,
     item_subject,
 )
-from gatewayops.replay._safety import MAX_LINE_LENGTH, line_problem, redact_json, shown
+from gatewayops.replay._safety import (
+    MAX_LINE_LENGTH,
+    SHORT_LINE,
+    line_problem,
+    redact_json,
+    shown,
+)
 from gatewayops.store import Protocol, StoreConfig
 
 __all__ = [
@@ -79,6 +85,7 @@ def _load_line(text: str) -> Any:
 
 
 _RECORD_KEYS = frozenset({"seq", "t", "dir", "kind", "op", "payload"})
+_RECORD_KEY_COUNT = len(_RECORD_KEYS)
 _PLACE_TEXT = {cls: (direction.value, kind.value) for cls, (direction, kind) in PLACES.items()}
 
 
@@ -300,7 +307,7 @@ def _parse_record(text: str, line: int) -> Record:
     except ValueError as error:
         raise ReplayFormatError(f"line {line}: not a JSON record ({error})", line=line) from None
     try:  # six keys, each of them present: exactly the record's keys
-        if len(obj) != len(_RECORD_KEYS):
+        if len(obj) != _RECORD_KEY_COUNT:
             raise KeyError
         seq, t, op, payload = obj["seq"], obj["t"], obj["op"], obj["payload"]
         direction, kind = obj["dir"], obj["kind"]
@@ -348,9 +355,10 @@ def parse_log(lines: Iterable[bytes | str]) -> Iterator[LogItem]:
             raise ReplayFormatError(
                 f"line {number}: not UTF-8 text ({error})", line=number
             ) from None
-        problem = line_problem(len(raw), text)
-        if problem is not None:
-            raise ReplayFormatError(f"line {number}: {problem}", line=number)
+        if len(raw) > SHORT_LINE:  # (a short line keeps both limits)
+            problem = line_problem(len(raw), text)
+            if problem is not None:
+                raise ReplayFormatError(f"line {number}: {problem}", line=number)
         if not text or text.isspace():
             continue
         if not header_seen:

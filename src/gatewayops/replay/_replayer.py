@@ -111,6 +111,7 @@ class _Replay:
         "refused",
         "state",
         "step",
+        "subjects",
         "timeline",
         "timelines",
         "truncated",
@@ -134,6 +135,8 @@ class _Replay:
         self.timeline: OperationTimeline | None = None
         """The timeline of the operation the pending step is about."""
         self.step: Step | None = None
+        self.subjects: tuple[str | None, str | None] = (None, None)
+        """The link and operation the pending step is about (`store.concerned`)."""
         self.refused: str | None = None
         self.recorded: list[Record] = []
         self.records = self.inputs = self.outputs = self.last_seq = 0
@@ -165,9 +168,10 @@ class _Replay:
         elif self.recorded or step is None or step.effects:  # effects (or a refusal) to compare
             self.settle()
         else:  # the hot path: settle a step without effects, inline
-            self.record = self.step = None
             action: Action = pending[3]  # type: ignore[assignment]  # a pending step's: an action
-            found = self.checker.check((pending[0], pending[4]), action, self.old, self.state)
+            found = self.checker.check(
+                (pending[0], pending[4]), action, self.old, self.state, subjects=self.subjects
+            )
             if found:
                 self.violated(found)
         # apply the action: it becomes the pending step
@@ -182,7 +186,7 @@ class _Replay:
             new = old
         else:
             self.state = new = step.state
-        link_id, op_id = concerned(new, action)
+        self.subjects = link_id, op_id = concerned(new, action)
         self.timeline = None
         if op_id is not None:
             timeline = self.timelines.get(op_id)
@@ -255,7 +259,13 @@ class _Replay:
         """Run the invariant checks on the settled step (`self.old` to the state now)."""
         action = cast(Action, record[3])
         found = self.checker.check(
-            (record[0], record[4]), action, self.old, self.state, effects, positions
+            (record[0], record[4]),
+            action,
+            self.old,
+            self.state,
+            effects,
+            positions,
+            subjects=self.subjects,
         )
         if found:
             self.violated(found)

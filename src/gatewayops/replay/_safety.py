@@ -27,6 +27,7 @@ from gatewayops.protocol import decode_json, encode_json
 __all__ = [
     "MAX_LINE_LENGTH",
     "MAX_NESTING",
+    "SHORT_LINE",
     "line_problem",
     "nested_too_deeply",
     "redact_json",
@@ -43,6 +44,10 @@ MAX_NESTING = 256
 """Levels of arrays and objects a log line may nest: far more than any protocol frame
 needs, and few enough for every recursive step after the parser to stay well inside
 Python's recursion limit."""
+
+SHORT_LINE = 2 * MAX_NESTING
+"""A line of at most this many characters keeps both limits: it cannot nest
+`MAX_NESTING` levels (each level takes two), so the reader checks no further."""
 
 _SHOWN = reprlib.Repr()  # looks 3 levels down at most, so never recurses deeply
 _SHOWN.maxlevel = 3
@@ -74,7 +79,7 @@ def nested_too_deeply(text: str) -> bool:
     (each level takes two), or that opens no more brackets than the limit, cannot
     exceed it. Text that is not JSON is not this rule's concern (False).
     """
-    if len(text) <= 2 * MAX_NESTING or text.count("[") + text.count("{") <= MAX_NESTING:
+    if len(text) <= SHORT_LINE or text.count("[") + text.count("{") <= MAX_NESTING:
         return False
     try:
         value = decode_json(text)

@@ -51,14 +51,17 @@ def _status_text(op: Operation) -> str:
     return op.status.value
 
 
+def _refetch_moved(old: Operation, new: Operation) -> bool:
+    """Whether the transcript's fetch of the server's message list moved."""
+    before, after = old.transcript, new.transcript
+    return after.refetch is not before.refetch or after.fetch_attempts != before.fetch_attempts
+
+
 def _refetch_change(old: Operation | None, new: Operation) -> str | None:
     """The transcript's fetch of the server's message list moving, in words."""
-    after = new.transcript
-    before = None if old is None else old.transcript
-    if before is None or (
-        after.refetch is before.refetch and after.fetch_attempts == before.fetch_attempts
-    ):
+    if old is None or not _refetch_moved(old, new):
         return None
+    after = new.transcript
     match after.refetch:
         case RefetchStatus.ASKED:
             why = "" if after.refetch_problem is None else f" after {after.refetch_problem}"
@@ -89,22 +92,24 @@ class OperationTimeline:
     ) -> None:
         """Note what the input `record` changed (status, connection, a stop)."""
         self.inputs[_KINDS[type(record.item)]] += 1
-        old, new = old_state.operations.get(operation_id), new_state.operations.get(operation_id)
-        old_link = None if link_id is None else old_state.links.get(link_id)
-        link = None if link_id is None else new_state.links.get(link_id)
-        if new is None or link is None:
+        new = new_state.operations.get(operation_id)
+        if new is None or link_id is None:
+            return
+        old = old_state.operations.get(operation_id)
+        if (  # the streaming hot path: nothing the timeline shows changed
+            old is not None
+            and new_state.links is old_state.links  # no link changed
+            and new.status is old.status
+            and new.stop_requested is old.stop_requested
+            and new.human is old.human
+            and not _refetch_moved(old, new)
+        ):
+            return
+        link, old_link = new_state.links.get(link_id), old_state.links.get(link_id)
+        if link is None:
             return
         human = intervention_changes(old, new)
         refetch = _refetch_change(old, new)
-        if (
-            not human
-            and refetch is None
-            and old is not None
-            and link is old_link
-            and new.status is old.status
-            and new.stop_requested is old.stop_requested
-        ):
-            return
         changes = []
         if old is None:
             verb = type(record.item).__name__.removeprefix("Operation").lower()

@@ -98,6 +98,10 @@ Position: TypeAlias = tuple[int, int | None]
 """Where a step is: its number and, if known, its line in a log."""
 
 
+def _link(state: GatewayState, link_id: str | None) -> Link | None:
+    return None if link_id is None else state.links.get(link_id)
+
+
 class InvariantChecker:
     """Runs the checks step by step; keeps per-link tool-result counts only.
 
@@ -121,29 +125,33 @@ class InvariantChecker:
         new_state: GatewayState,
         effects: Sequence[Effect] = (),
         positions: Sequence[Position] = (),
+        *,
+        subjects: tuple[str | None, str | None] | None = None,
     ) -> list[Violation]:
         """The violations of one step: `action` (at `at`) took `old_state` to `new_state`
         with `effects`. `positions` says where each effect was recorded; a violation
-        caused by one effect is reported there, any other at the action."""
-        link_id, op_id = concerned(new_state, action)
+        caused by one effect is reported there, any other at the action. `subjects` is
+        ``store.concerned(new_state, action)`` when the caller has it already."""
+        link_id, op_id = concerned(new_state, action) if subjects is None else subjects
         old = None if op_id is None else old_state.operations.get(op_id)
         new = None if op_id is None else new_state.operations.get(op_id)
-        old_link = None if link_id is None else old_state.links.get(link_id)
-        new_link = None if link_id is None else new_state.links.get(link_id)
+        links_kept = new_state.links is old_state.links  # no link changed (a streamed event)
         if (  # the streaming hot path: an event changed only what a running operation shows
             not effects
             and type(action) is MessageReceived
             and type(action.message) in _EVENT_FRAMES
             and old is not None
             and new is not None
-            and new_link is old_link
             and new.status is old.status
             and old.status is not _FINISHED
+            and (links_kept or _link(old_state, link_id) is _link(new_state, link_id))
         ):
             problem = cursor_follows_server(action, old, new)
             if problem is None:
                 return []
             return [self._at(at, op_id or "", "cursor-follows-server", problem)]
+        new_link = _link(new_state, link_id)
+        old_link = new_link if links_kept else _link(old_state, link_id)
         found: list[Violation] = []
 
         def note(who: str, invariant: str, problem: str | None, where: Position = at) -> None:
