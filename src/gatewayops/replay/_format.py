@@ -23,7 +23,7 @@ import attrs
 from gatewayops._secrets import redact_secrets
 from gatewayops._version import __version__
 from gatewayops.exceptions import ReplayFormatError
-from gatewayops.protocol import STRICT_JSON_DECODER, decode_json, encode_json
+from gatewayops.protocol import decode_json, encode_json
 from gatewayops.replay._codec import (
     PLACES,
     Direction,
@@ -66,22 +66,7 @@ REDACTIONS = ("token", "auth.token")
 other string is redacted where it looks like a token, see `record_line`)."""
 
 _SOURCES = ("recorder", "har")
-# Strict JSON, the protocol codec's own: a record's frames are read from the parsed line
-# (`from_wire`), so NaN and +/-Infinity are refused here, and a number Python cannot
-# hold exactly comes back as the `NumberText` the live client decoded.
-_SCAN = STRICT_JSON_DECODER.scan_once  # type: ignore[attr-defined]  # the C scanner `decode` wraps
 _NEW_RECORD = tuple.__new__
-
-
-def _load_line(text: str) -> Any:
-    """The JSON value of one line: the C scanner directly, `decode` for the errors."""
-    try:
-        obj, end = _SCAN(text, 0)
-    except (StopIteration, ValueError):  # leading blanks, not JSON, or a huge number
-        return decode_json(text)
-    if end != len(text) and text[end:].strip(" \t\n\r"):  # JSON's whitespace only
-        return decode_json(text)  # raises the error to report (extra data)
-    return obj
 
 
 _RECORD_KEYS = frozenset({"seq", "t", "dir", "kind", "op", "payload"})
@@ -302,8 +287,8 @@ def _parse_header(text: str) -> Header:
 
 
 def _parse_record(text: str, line: int) -> Record:
-    try:
-        obj = _load_line(text)
+    try:  # the codec's strict JSON: a frame in the record reads as the live client read it
+        obj = decode_json(text)
     except ValueError as error:
         raise ReplayFormatError(f"line {line}: not a JSON record ({error})", line=line) from None
     try:  # six keys, each of them present: exactly the record's keys
