@@ -26,12 +26,15 @@ has a deadline, so the script stops by itself; the fd limit is raised to the har
 in both processes. ``--big`` adds N = 5,000 and 10,000. ``--gc-freeze`` measures
 after `gatewayops.freeze_startup_objects()` (start-up objects out of the collector's
 reach, as the command line does) and
-``--gc-threshold A,B,C`` after ``gc.set_threshold(A, B, C)``, for both sides.
+``--gc-threshold A,B,C`` after ``gc.set_threshold(A, B, C)``, for both sides;
+``--full-collection-every S`` opens the client with ``full_collection_every=S`` (full
+collections deferred and paced by the client; the bare side is left as it is).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import multiprocessing
@@ -347,7 +350,9 @@ def _line(result: Result, bare: Result | None) -> str:
 HEADER = "  side     once  lost  dup   wall s  us/frame  ratio  KiB/op    fds    GC s  GC max ms"
 
 
-async def main(sizes: Sequence[int], chunks: int, delay: float, freeze: bool) -> int:
+async def main(
+    sizes: Sequence[int], chunks: int, delay: float, freeze: bool, pace: float | None
+) -> int:
     """Measure every size; 0 if every operation finished exactly once on both sides."""
     limit = raise_fd_limit()
     context = multiprocessing.get_context("spawn")
@@ -370,7 +375,8 @@ async def main(sizes: Sequence[int], chunks: int, delay: float, freeze: bool) ->
                 return handles
 
             bare = await measure("bare", bare_side, base, await runs(), deadline)
-            client = await measure("client", client_side, base, await runs(), deadline)
+            paced = functools.partial(client_side, full_collection_every=pace)
+            client = await measure("client", paced, base, await runs(), deadline)
             print(f"N = {size:,} ({client.frames:,} frames to the client)")
             print(HEADER)
             print(_line(bare, None))
@@ -396,6 +402,9 @@ def _parse() -> argparse.Namespace:
         "--gc-freeze", action="store_true", help="gatewayops.freeze_startup_objects() first"
     )
     parser.add_argument("--gc-threshold", help="gc.set_threshold(A, B, C) first: A,B,C")
+    parser.add_argument(
+        "--full-collection-every", type=float, help="open_client(full_collection_every=S)"
+    )
     return parser.parse_args()
 
 
@@ -406,4 +415,13 @@ if __name__ == "__main__":
         gc.set_threshold(*(int(part) for part in arguments.gc_threshold.split(",")))
     if arguments.big:
         chosen += [5_000, 10_000]
-    sys.exit(trio.run(main, chosen, arguments.chunks, arguments.delay, arguments.gc_freeze))
+    sys.exit(
+        trio.run(
+            main,
+            chosen,
+            arguments.chunks,
+            arguments.delay,
+            arguments.gc_freeze,
+            arguments.full_collection_every,
+        )
+    )
