@@ -146,7 +146,7 @@ class Resources:
                 if each is not old.links.get(each.id):
                     self._follow(("link", each.id), link_resources(each, state.config))
             return
-        if link_id is not None:
+        if link_id is not None and state.links is not old.links:  # a streamed chunk: no link
             link, before = state.links.get(link_id), old.links.get(link_id)
             if link is not before:
                 self._follow_link(state, link_id)

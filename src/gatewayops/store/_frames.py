@@ -8,6 +8,7 @@ live, imported and replayed. Must not know: sockets, files, or what the reducer 
 
 from __future__ import annotations
 
+from gatewayops._frozen import builder
 from gatewayops.exceptions import RemoteProtocolError
 from gatewayops.protocol import DEFAULT_MAX_FRAME_CHARS, ServerMessage, decode
 from gatewayops.protocol._v2_messages import MuxServerMessage
@@ -15,6 +16,10 @@ from gatewayops.store._actions import BadMessageReceived, MessageReceived
 from gatewayops.store._config import Protocol
 
 __all__ = ["frame_received"]
+
+_received = builder(MessageReceived)
+"""``MessageReceived(link_id, generation, message)``, built positionally: one per frame
+(see gatewayops._frozen)."""
 
 
 def frame_received(
@@ -37,4 +42,4 @@ def frame_received(
             message = decode(frame, max_frame_chars=max_frame_chars)
     except RemoteProtocolError as error:
         return BadMessageReceived(link_id=link_id, generation=generation, error=str(error))
-    return MessageReceived(link_id=link_id, generation=generation, message=message)
+    return _received(link_id, generation, message)

@@ -11,6 +11,8 @@ frames, sessions, or what an operation does about it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from gatewayops.store._config import StoreConfig
@@ -67,23 +69,20 @@ def redialled(link: Link) -> Link:
     return dial
 
 
-def _moved(link: Link, event: ConnectionEvent) -> Link | None:
+def _moved(link: Link, event: ConnectionEvent, **changes: Any) -> Link | None:
+    """The link after `event` (with `changes`, in the same copy), or None."""
     status = transition(CONNECTION_TABLE, link.status, event)
-    return None if status is None else attrs.evolve(link, status=status)
+    return None if status is None else attrs.evolve(link, status=status, **changes)
 
 
 def opened(link: Link) -> Link | None:
     """The handshake completed: the socket must now authenticate."""
-    moved = _moved(link, ConnectionEvent.OPENED)
-    if moved is None or moved.ever_opened:
-        return moved
-    return attrs.evolve(moved, ever_opened=True)
+    return _moved(link, ConnectionEvent.OPENED, ever_opened=True)
 
 
 def authenticated(link: Link) -> Link | None:
     """The gateway accepted the token: connected (the backoff is not reset here)."""
-    moved = _moved(link, ConnectionEvent.AUTH_SUCCEEDED)
-    return None if moved is None else attrs.evolve(moved, missed_heartbeats=0)
+    return _moved(link, ConnectionEvent.AUTH_SUCCEEDED, missed_heartbeats=0)
 
 
 def expired(link: Link) -> Link | None:

@@ -215,14 +215,19 @@ def _put(link: Link, op: Operation, frames: tuple[ClientMessage, ...]) -> tuple[
     return sends(link, frames)
 
 
+def _on_frame(link: Link, op: Operation, config: StoreConfig, action: MessageReceived) -> PairStep:
+    """A frame for an existing, unfinished operation on its v1 link: the hot path, one
+    per frame, handed to the link module without going through `_on_news`'s match."""
+    if not _is_current(link, op, action.generation):
+        return link, op, NO_EFFECTS
+    return _link_v1.on_message(link, op, config, action.message)  # type: ignore[arg-type]
+
+
 def _on_news(link: Link, op: Operation, config: StoreConfig, action: Action) -> PairStep:
-    """Actions that are news about an existing, unfinished operation and its link."""
+    """Actions other than frames that are news about an existing, unfinished operation
+    and its link."""
     effects: tuple[Effect, ...]
     match action:
-        case MessageReceived(generation=generation, message=message):  # the hot path first
-            if not _is_current(link, op, generation):
-                return link, op, NO_EFFECTS
-            return _link_v1.on_message(link, op, config, message)  # type: ignore[arg-type]
         case (
             SocketOpened()
             | SocketClosed()
@@ -290,8 +295,8 @@ def _on_news(link: Link, op: Operation, config: StoreConfig, action: Action) -> 
             | LinkConnectRequested()
         ):  # pragma: no cover
             raise AssertionError(
-                "frames, start, attach, reconnect, forget, the network and the v2 link"
-                " requests are handled above"
+                "frames (`_on_frame`), start, attach, reconnect, forget, the network and"
+                " the v2 link requests are handled above"
             )
         case _:
             assert_never(action)
@@ -389,7 +394,10 @@ def reduce(state: GatewayState, action: Action) -> Step:
     if op is None or link is None or op.status is _FINISHED:
         return _new_step(Step, (state, NO_EFFECTS))
     try:
-        new_link, new_op, effects = _on_news(link, op, state.config, action)
+        if kind is MessageReceived:
+            new_link, new_op, effects = _on_frame(link, op, state.config, action)  # type: ignore[arg-type]
+        else:
+            new_link, new_op, effects = _on_news(link, op, state.config, action)
     except Exception as error:
         new_link, new_op, effects = fail_internally(link, op, action, error)
     return _commit(state, link, op, new_link, new_op, effects)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
+from operator import attrgetter, is_
 
 import attrs
 
@@ -240,6 +241,7 @@ def resources(state: GatewayState) -> frozenset[Resource]:
 
 RESOURCE_INPUTS = ("id", "status", "resume", "refresh", "tools", "human")
 """The `Operation` fields `operation_resources` reads (a test pins this list)."""
+_resource_inputs = attrgetter(*RESOURCE_INPUTS)
 
 
 def resources_may_differ(old: Operation | None, new: Operation | None) -> bool:
@@ -251,4 +253,4 @@ def resources_may_differ(old: Operation | None, new: Operation | None) -> bool:
     """
     if old is None or new is None:
         return True
-    return any(getattr(old, name) is not getattr(new, name) for name in RESOURCE_INPUTS)
+    return not all(map(is_, _resource_inputs(old), _resource_inputs(new)))

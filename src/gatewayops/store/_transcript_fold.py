@@ -92,7 +92,7 @@ def _count(transcript: Transcript) -> Transcript:
 
 
 def _at(entries: Vector[Entry], position: int, kind: type[_E]) -> _E:
-    entry = entries[position]
+    entry = entries.last if position == len(entries) - 1 else entries[position]
     assert isinstance(entry, kind), f"entry {position} is a {type(entry).__name__}"
     return entry
 
@@ -127,7 +127,9 @@ def _add_text(
     else:
         message = _at(entries, at, AssistantMessage)
         kept = () if seq is not None else message.text_pieces
-        entries = entries.set(at, _with_text(message, text_pieces=append_piece(kept, piece)))
+        message = _with_text(message, text_pieces=append_piece(kept, piece))
+        last = at == len(entries) - 1  # the usual case: the message is the newest entry
+        entries = entries.replace_last(message) if last else entries.set(at, message)
     if streaming.text_at != at or streaming.reasoning_at is not None:
         streaming = _with_text_at(streaming, text_at=at, reasoning_at=None)
     if seq is not None:
