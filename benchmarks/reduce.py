@@ -12,16 +12,20 @@ message, which also opens the message's transcript entry), and measures in the s
   path runs: cursor, echo guard, data parsing, transcript, persistent-map update) for
   one operation in each state. Every call reduces against the same unchanged state, so
   each one does the full work;
+* the same, rotating: each call reduces the chunk of the next operation in turn, over
+  all 10 or all 10,000, as a client following them all does (memory the last call did
+  not touch is colder);
 * a bare `json.loads` of the same frame text, the floor any client pays per frame.
 
-It prints both medians, the ratio 10k/10 (target <= 1.2: the cost of an action must not
-grow with the number of operations, DESIGN.md 2) and the ratio of one reduce to
-`json.loads` (target <= 2.0), PASS/FAIL per target, and exits 1 on any FAIL. Runs in a
-few seconds.
+It prints the medians, the ratios 10k/10 for one operation and rotating (target <= 1.2
+each: the cost of an action must not grow with the number of operations, DESIGN.md 2)
+and the ratio of one reduce to `json.loads` (target <= 2.0), PASS/FAIL per target, and
+exits 1 on any FAIL. Runs in a few seconds.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 
@@ -117,7 +121,13 @@ def main() -> int:
     states = {size: build_state(size) for size in SIZES}
     actions = {}
     frames = {}
+    rotations = {}
     for size, state in states.items():
+        every = [
+            MessageReceived(link_id=op, generation=1, message=decode(frame_for(op)))
+            for op in map(operation_id, range(size))
+        ]
+        rotations[size] = itertools.cycle(every)
         op_id = operation_id(size // 2)  # an operation in the middle of the map
         frames[size] = frame_for(op_id)
         message = decode(frames[size])
@@ -133,22 +143,32 @@ def main() -> int:
             "json.loads": lambda: json.loads(frame),
             f"reduce@{small}": lambda: reduce(states[small], actions[small]),
             f"reduce@{large}": lambda: reduce(states[large], actions[large]),
+            f"rotating@{small}": lambda: reduce(states[small], next(rotations[small])),
+            f"rotating@{large}": lambda: reduce(states[large], next(rotations[large])),
         },
         rounds=ROUNDS,
         round_seconds=ROUND_SECONDS,
     )
     loads_us = medians["json.loads"]
     small_us, large_us = medians[f"reduce@{small}"], medians[f"reduce@{large}"]
+    rotating_small_us, rotating_large_us = (
+        medians[f"rotating@{small}"],
+        medians[f"rotating@{large}"],
+    )
     scaling = large_us / small_us
+    rotating_scaling = rotating_large_us / rotating_small_us
     vs_json = large_us / loads_us
 
     print(f"frame: agent_event stream_chunk, {len(frame.encode())} bytes")
     print(f"json.loads                     median {loads_us:8.3f} us")
     print(f"reduce, {small:>6,} operations     median {small_us:8.3f} us")
     print(f"reduce, {large:>6,} operations     median {large_us:8.3f} us")
+    print(f"rotating over {small:>6,}         median {rotating_small_us:8.3f} us")
+    print(f"rotating over {large:>6,}         median {rotating_large_us:8.3f} us")
     verdicts = []
     for label, ratio, target in (
         (f"ratio reduce@{large}/reduce@{small}", scaling, TARGET_SCALING),
+        (f"ratio rotating@{large}/rotating@{small}", rotating_scaling, TARGET_SCALING),
         (f"ratio reduce@{large}/json.loads", vs_json, TARGET_VS_JSON),
     ):
         verdict = "PASS" if ratio <= target else "FAIL"
