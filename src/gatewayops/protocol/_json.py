@@ -14,9 +14,8 @@ Whatever it refuses (a number it cannot hold, a lone surrogate it cannot encode,
 nested too deeply, text that is not JSON) is parsed again by the standard library's
 strict decoder, which gives the value or the error it always gave: the two agree on
 every valid JSON text, which tests/protocol/test_json_parsers.py checks on generated and
-mutated texts. The
-instances are module-level because `json.dumps`/`json.loads` with keyword arguments
-build a new encoder or decoder per call. Must not know: messages.
+mutated texts. The instances are module-level because `json.dumps`/`json.loads` with
+keyword arguments build a new encoder or decoder per call. Must not know: messages.
 """
 
 from __future__ import annotations
