@@ -4,13 +4,14 @@ While a pacer runs, CPython's automatic full collections are deferred (the colle
 third threshold is `DEFERRED`), and the pacer runs one itself S seconds after its last,
 at the first quiet moment, or S seconds later at the latest. Autojump clock; the pacer's
 own tests pass a recorder for `gc.collect`, the client's watch real collections through
-`gc.callbacks`.
+`gc.callbacks`; two threads, each with a Trio loop, wait on events, not on time.
 """
 
 from __future__ import annotations
 
 import gc
 import math
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -137,3 +138,32 @@ async def test_a_pacing_client_collects_once_its_socket_has_closed(
     assert outcome.result is Result.COMPLETED
     assert len(full_collections) == 1
     assert ended_at < full_collections[0] <= ended_at + 2 * QUIET_POLL_SECONDS
+
+
+def test_pacers_in_two_threads_share_one_deferral() -> None:
+    """Clients in two threads, each with a Trio loop of its own: the deferral holds
+    while either pacer runs and the usual threshold comes back after the last."""
+    usual = gc.get_threshold()
+
+    def pacer_thread(started: threading.Event, stop: threading.Event) -> None:
+        async def main() -> None:
+            async with trio.open_nursery() as nursery:
+                scope = await nursery.start(pace_full_collections, 1_000.0, lambda: True)
+                started.set()
+                await trio.to_thread.run_sync(stop.wait)
+                scope.cancel()
+
+        trio.run(main)
+
+    events = [(threading.Event(), threading.Event()) for _ in range(2)]
+    threads = [threading.Thread(target=pacer_thread, args=pair) for pair in events]
+    for thread, (started, _) in zip(threads, events, strict=True):
+        thread.start()
+        assert started.wait(timeout=30)
+    assert gc.get_threshold() == (usual[0], usual[1], DEFERRED)
+    events[0][1].set()
+    threads[0].join(timeout=30)
+    assert gc.get_threshold()[2] == DEFERRED
+    events[1][1].set()
+    threads[1].join(timeout=30)
+    assert gc.get_threshold() == usual

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import gc
 import math
+import threading
 from collections.abc import Callable
 
 import trio
@@ -40,23 +41,27 @@ QUIET_POLL_SECONDS = 0.5
 
 
 class _Deferral:
-    """How many pacers run, and the threshold to put back when none does."""
+    """How many pacers run, and the threshold to put back when none does (a lock, as
+    clients may run in several threads, each with a Trio loop of its own)."""
 
     def __init__(self) -> None:
         self.pacers = 0
         self.saved_threshold = 0
+        self.lock = threading.Lock()
 
     def enter(self) -> None:
-        if self.pacers == 0:
-            young, middle, self.saved_threshold = gc.get_threshold()
-            gc.set_threshold(young, middle, DEFERRED)
-        self.pacers += 1
+        with self.lock:
+            if self.pacers == 0:
+                young, middle, self.saved_threshold = gc.get_threshold()
+                gc.set_threshold(young, middle, DEFERRED)
+            self.pacers += 1
 
     def exit(self) -> None:
-        self.pacers -= 1
-        if self.pacers == 0:
-            young, middle, _ = gc.get_threshold()
-            gc.set_threshold(young, middle, self.saved_threshold)
+        with self.lock:
+            self.pacers -= 1
+            if self.pacers == 0:
+                young, middle, _ = gc.get_threshold()
+                gc.set_threshold(young, middle, self.saved_threshold)
 
 
 _DEFERRAL = _Deferral()
