@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from gatewayops.gateway import Gateway, clean_run, error_run, tool_run
 from gatewayops.gateway._kept_messages import MessageKeeper
 from gatewayops.gateway._operation_state import Operation
@@ -207,3 +210,31 @@ async def test_a_call_is_filed_once_by_id_on_the_message_it_names() -> None:
     assert message["tools"] == [{**calling, "arguments": '{"q": 1}'}]
     _publish(registry, operation, (EventType.TOOL_END, failed))
     assert [m["id"] for m in operation.messages] == ["m1"]
+
+
+_STREAMED = st.lists(
+    st.one_of(
+        st.sampled_from(["m1", "m2"]).map(_start),
+        st.text(max_size=3).map(_text),
+        st.text(max_size=3).map(_reasoning),
+        st.text(max_size=3).map(lambda piece: _text(piece, snapshotMode="replace", snapshotSeq=1)),
+        st.just((EventType.STREAM_END, {})),
+    ),
+    max_size=12,
+)
+
+
+@given(_STREAMED)
+async def test_text_kept_as_pieces_reads_as_if_joined_at_every_chunk(events: list[Any]) -> None:
+    """Streamed text is joined only when the list is read, which nobody can tell: a
+    run whose list is read after every event ends with the same list, and the same
+    lists along the way, as one read only at the end."""
+    registry, read_each_time = _run()
+    read: list[tuple[list[dict[str, Any]], str]] = []  # each list read, and what it held
+    for event in events:
+        _publish(registry, read_each_time, event)
+        read.append((read_each_time.messages, repr(read_each_time.messages)))
+    other, read_at_the_end = _run()
+    _publish(other, read_at_the_end, *events)
+    assert read_at_the_end.messages == read_each_time.messages
+    assert [repr(listed) for listed, _ in read] == [held for _, held in read]

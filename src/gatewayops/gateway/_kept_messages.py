@@ -20,7 +20,9 @@ what the run showed, not an empty list:
 | `error` | the `error` of the current message (or of a new one, `<operation>.error`) |
 | `step_start`, `agent_runtime_end` | their `uiMessages`, if any, in place of what was kept |
 
-A `snapshotMode: replace` chunk replaces the text instead of appending to it.
+A `snapshotMode: replace` chunk replaces the text instead of appending to it. Appended
+text costs O(1) per chunk: the run's `Operation` keeps it as pieces until the list is
+next read.
 A `tool_end` that failed leaves only the call: the list has no way to say a call failed
 (a `tool` message reads as a success). A run in patch mode (it has counted a
 `message_patch` revision, `_patches`) keeps its list by its patches alone; so does a
@@ -101,15 +103,14 @@ class _Run:
         self.current = message_id
 
     def _text(self, key: str, piece: str, replace: bool) -> None:
-        at = self._at(self.current)
-        if at is None:
+        if self.current is None or not self.operation.has_message(self.current):
             return
-        message = self.operation.messages[at]
-        if key == "content":
-            self._change(self.current, content=piece if replace else message["content"] + piece)
-            return
-        held = message.get("reasoning", {}).get("content", "")
-        self._change(self.current, reasoning={"content": piece if replace else held + piece})
+        if not replace:  # the streaming case: O(1), joined when the list is read
+            self.operation.append_text(self.current, key, piece)
+        elif key == "content":
+            self._change(self.current, content=piece)
+        else:
+            self._change(self.current, reasoning={"content": piece})
 
     def chunk(self, view: StreamChunkData) -> None:
         replace = view.snapshot_mode == "replace"

@@ -25,6 +25,23 @@ if TYPE_CHECKING:
 __all__ = ["Operation", "OperationWatcher", "Peer", "ToolOutcome", "ToolWaiter"]
 
 
+def _with_appended(
+    message: dict[str, Any], appended: dict[tuple[str, str], list[str]]
+) -> dict[str, Any]:
+    """`message` with the pieces appended to its content and reasoning (itself if none)."""
+    content = appended.get((message["id"], "content"))
+    reasoning = appended.get((message["id"], "reasoning"))
+    if content is None and reasoning is None:
+        return message
+    joined = dict(message)
+    if content is not None:
+        joined["content"] = message["content"] + "".join(content)
+    if reasoning is not None:
+        held = message.get("reasoning", {}).get("content", "")
+        joined["reasoning"] = {"content": held + "".join(reasoning)}
+    return joined
+
+
 class Peer(Protocol):
     """What the registry needs from an open socket (implemented by the server).
 
@@ -134,7 +151,9 @@ class Operation:
             they end, so a repeated answer is acknowledged again).
         intervention_outcomes: how each request ended, in order.
         messages: the run's message list as the server keeps it: by its patches
-            (`_patches`), or by its events when it sends none (`_kept_messages`).
+            (`_patches`), or by its events when it sends none (`_kept_messages`). Text
+            streamed into a message (`append_text`) is kept as pieces and joined into
+            the list when it is next read, so a chunk costs the same at any length.
         message_revision: the `message_patch` revision the list stands at.
         patches_to_skip: how many of the next patches are not sent (a fault).
     """
@@ -156,9 +175,32 @@ class Operation:
         self.pending_tools: dict[str, ToolWaiter] = {}
         self.questions: dict[str, HumanWaiter] = {}
         self.intervention_outcomes: list[InterventionOutcome] = []
-        self.messages: list[dict[str, Any]] = []
+        self._messages: list[dict[str, Any]] = []
+        self._appended: dict[tuple[str, str], list[str]] = {}
         self.message_revision = 0
         self.patches_to_skip = 0
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The message list, with the text appended since the last read joined in (new
+        dicts: a list handed out earlier never changes under its holder)."""
+        if self._appended:
+            self._messages = [_with_appended(m, self._appended) for m in self._messages]
+            self._appended = {}
+        return self._messages
+
+    @messages.setter
+    def messages(self, messages: list[dict[str, Any]]) -> None:
+        self._messages, self._appended = messages, {}
+
+    def has_message(self, message_id: str) -> bool:
+        """Whether the list holds a message of that id (without joining any text)."""
+        return any(message["id"] == message_id for message in self._messages)
+
+    def append_text(self, message_id: str, field: str, piece: str) -> None:
+        """Append `piece` to a message's ``"content"`` or its ``"reasoning"``'s content,
+        in O(1): the text is joined when the list is next read."""
+        self._appended.setdefault((message_id, field), []).append(piece)
 
     @property
     def events(self) -> tuple[AgentEventMessage, ...]:
