@@ -16,7 +16,7 @@ Example:
 from gatewayops.gateway._answers import Answer
 from gatewayops.gateway._asking import AskHuman, InterventionOutcome
 from gatewayops.gateway._faults import Faults
-from gatewayops.gateway._gateway import Gateway, GatewayStatistics, RunHandle, open_gateway
+from gatewayops.gateway._gateway import Gateway, RunHandle
 from gatewayops.gateway._http_endpoint import (
     ANSWER_PATH,
     INTERRUPT_PATH,
@@ -26,6 +26,7 @@ from gatewayops.gateway._http_endpoint import (
 )
 from gatewayops.gateway._hub import HubStatistics
 from gatewayops.gateway._human_scripts import ASK_KINDS, asking_run
+from gatewayops.gateway._open_gateway import open_gateway
 from gatewayops.gateway._operation_state import ToolOutcome
 from gatewayops.gateway._patch_scripts import patched_run
 from gatewayops.gateway._patches import PatchMessage
@@ -44,6 +45,7 @@ from gatewayops.gateway._scripts import (
     tool_run,
 )
 from gatewayops.gateway._standalone import SHUTDOWN_GRACE, StandaloneGateway, run_gateway
+from gatewayops.gateway._statistics import GatewayStatistics
 from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL
 from gatewayops.gateway._user_tokens import DEFAULT_USER
 from gatewayops.gateway._v2_control import MuxGateway

@@ -1,10 +1,10 @@
 """The in-process control API of the reference gateway.
 
-Owns: `open_gateway` (bind on loopback, serve, run scripted operations, clean up),
-`Gateway` (start runs, issue, refresh and renew tokens, interrupt, answer the agent,
+Owns: `Gateway` (start runs, issue, refresh and renew tokens, interrupt, answer the agent,
 hand out a run's message list, inspect status, events, interventions and statistics,
 reach the fault switches and protocol v2's endpoint, `Gateway.v2`, close every socket
-with 1001), `RunHandle` and `GatewayStatistics`. The standalone runner behind
+with 1001) and `RunHandle`; `open_gateway` (`_open_gateway`) makes one, and
+`GatewayStatistics` is `_statistics`'s. The standalone runner behind
 ``gatewayops serve`` is `_standalone.run_gateway`.
 
 `refresh_token` and `interrupt` stand in for upstream's tRPC ``refreshGatewayToken``
@@ -18,8 +18,7 @@ Must not know: the client (`gatewayops.store`, `effects`, `transport`).
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -33,34 +32,18 @@ from gatewayops.gateway._answers import (
     intervention_outcomes,
     submit_answer,
 )
-from gatewayops.gateway._faults import Faults
-from gatewayops.gateway._kept_messages import MessageKeeper
-from gatewayops.gateway._limits import (
-    DEFAULT_AUTH_TIMEOUT,
-    DEFAULT_EXPIRED_AUTH_TIMEOUT,
-    DEFAULT_HANDSHAKE_TIMEOUT,
-    DEFAULT_MAX_OUTBOX_CHARS,
-    DEFAULT_MAX_OUTBOX_FRAMES,
-    CloseCause,
-    GatewayLimits,
-    check_loopback,
-)
 from gatewayops.gateway._operation_state import Operation, ToolOutcome
-from gatewayops.gateway._operations import OperationRegistry
 from gatewayops.gateway._patches import message_list
 from gatewayops.gateway._scripts import Script, play
-from gatewayops.gateway._server import GatewayServer, tasks_under
+from gatewayops.gateway._server import GatewayServer
+from gatewayops.gateway._statistics import GatewayStatistics, gateway_statistics
 from gatewayops.gateway._tokens import (
     DEFAULT_TOKEN_TTL,
-    GatewayClock,
     InvalidToken,
-    TokenAuthority,
 )
 from gatewayops.gateway._user_tokens import DEFAULT_USER
 from gatewayops.gateway._v2_control import MuxGateway
-from gatewayops.gateway._v2_socket import MuxEndpoint
 from gatewayops.protocol import (
-    DEFAULT_MAX_FRAME_CHARS,
     AgentEventMessage,
     EventType,
     SessionStatus,
@@ -68,7 +51,7 @@ from gatewayops.protocol import (
     redacted,
 )
 
-__all__ = ["Gateway", "GatewayStatistics", "RunHandle", "open_gateway"]
+__all__ = ["Gateway", "RunHandle"]
 
 _log = get_logger("gatewayops.gateway")
 
@@ -90,63 +73,6 @@ class RunHandle:
     user_id: str = DEFAULT_USER
 
 
-@attrs.frozen(kw_only=True)
-class GatewayStatistics:
-    """A snapshot of what the gateway holds open, and of what its limits cut off.
-
-    Attributes:
-        open_sockets: accepted WebSockets not yet closed, v1's and v2's (`v2_sockets`
-            of them are v2's).
-        authenticated_sockets: open v1 sockets that passed `auth` (and were not expired).
-        subscribed_sockets: v1 sockets receiving live events (authenticated and resumed).
-        handshaking_connections: TCP connections whose WebSocket upgrade is under way.
-        held_connections: black-holed connections currently held.
-        queued_frames: frames queued on open sockets but not yet written.
-        queued_chars: characters in those frames.
-        live_runs: scripted runs still playing.
-        waiting_tool_calls: `tool_execute` calls whose run waits for a `tool_result` now.
-        operations: known (not forgotten) operations.
-        tasks: Trio tasks the gateway runs now (listeners, runs, and per connection its
-            handler and the socket's reader, writer and auth-deadline tasks).
-        accepted_total: handshakes completed since start, v1's and v2's.
-        rejected_total: handshakes rejected (bad path, missing operationId or clientId,
-            or the `MuxFaults.remove_endpoint` fault's 404).
-        auth_timeouts_total: sockets closed (1008) for sending no `auth` in time.
-        expired_auth_timeouts_total: sockets closed (1008) for not authenticating again
-            in time after `auth_expired`.
-        outbox_overflows_total: sockets closed (1008) because the client stopped
-            reading and their outbox reached its bound (v1's and v2's).
-        v2_sockets: open v2 sockets (ready or not; counted in `open_sockets` too).
-        v2_users: users with at least one open v2 socket.
-        v2_subscriptions: (v2 socket, operation) subscriptions live now.
-        v2_executors: those of them that receive `tool_execute`.
-        v2_refused_total: v2 upgrades closed with 4401 since start (a bad or expired
-            user token, or the `reject_upgrades` fault).
-    """
-
-    open_sockets: int
-    authenticated_sockets: int
-    subscribed_sockets: int
-    handshaking_connections: int
-    held_connections: int
-    queued_frames: int
-    queued_chars: int
-    live_runs: int
-    waiting_tool_calls: int
-    operations: int
-    tasks: int
-    accepted_total: int
-    rejected_total: int
-    auth_timeouts_total: int
-    expired_auth_timeouts_total: int
-    outbox_overflows_total: int
-    v2_sockets: int
-    v2_users: int
-    v2_subscriptions: int
-    v2_executors: int
-    v2_refused_total: int
-
-
 class Gateway:
     """A running reference gateway; get one from `open_gateway`.
 
@@ -156,14 +82,11 @@ class Gateway:
         v2: the protocol v2 endpoint (``/v2/ws``): URLs, user tokens, its faults.
     """
 
-    def __init__(
-        self, *, url: str, nursery: trio.Nursery, clock: GatewayClock, server: GatewayServer
-    ) -> None:
+    def __init__(self, *, url: str, nursery: trio.Nursery, server: GatewayServer) -> None:
         self.url = url
         self.faults = server.faults
         self.v2 = MuxGateway(base_url=url, endpoint=server.mux, registry=server.registry)
         self._nursery = nursery
-        self._clock = clock
         self._server = server
         self._registry = server.registry
         self._tokens = server.tokens
@@ -375,34 +298,7 @@ class Gateway:
         `open_sockets`; compare `tasks` once the test's tasks are idle
         (``trio.testing.wait_all_tasks_blocked()``).
         """
-        peers = self._registry.peers()
-        operations = self._registry.operations
-        server = self._server
-        hub = server.mux.hub.statistics()
-        return GatewayStatistics(
-            open_sockets=len(peers) + hub.sockets,
-            authenticated_sockets=sum(1 for peer in peers if peer.authenticated),
-            subscribed_sockets=sum(len(operation.subscribers) for operation in operations),
-            handshaking_connections=server.handshaking,
-            held_connections=server.held,
-            queued_frames=sum(peer.queued_frames for peer in peers),
-            queued_chars=sum(peer.queued_chars for peer in peers),
-            live_runs=sum(1 for operation in operations if operation.run_scope is not None),
-            waiting_tool_calls=sum(len(operation.pending_tools) for operation in operations),
-            operations=len(operations),
-            tasks=tasks_under(self._nursery),
-            accepted_total=server.accepted + server.mux.accepted,
-            rejected_total=server.rejected,
-            auth_timeouts_total=server.closed_by[CloseCause.AUTH_TIMEOUT],
-            expired_auth_timeouts_total=server.closed_by[CloseCause.EXPIRED_AUTH_TIMEOUT],
-            outbox_overflows_total=server.closed_by[CloseCause.OUTBOX_OVERFLOW]
-            + server.mux.closed_by[CloseCause.OUTBOX_OVERFLOW],
-            v2_sockets=hub.sockets,
-            v2_users=hub.users,
-            v2_subscriptions=hub.subscriptions,
-            v2_executors=hub.executors,
-            v2_refused_total=server.mux.refused,
-        )
+        return gateway_statistics(self._registry, self._server, self._nursery)
 
     async def wait_statistics(
         self, predicate: Callable[[GatewayStatistics], bool]
@@ -416,73 +312,3 @@ class Gateway:
 
     def __repr__(self) -> str:
         return f"Gateway(url={self.url!r})"
-
-
-@asynccontextmanager
-async def open_gateway(
-    host: str = "127.0.0.1",
-    port: int = 0,
-    *,
-    epoch: float | None = None,
-    max_frame_chars: int = DEFAULT_MAX_FRAME_CHARS,
-    handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
-    auth_timeout: float = DEFAULT_AUTH_TIMEOUT,
-    expired_auth_timeout: float = DEFAULT_EXPIRED_AUTH_TIMEOUT,
-    max_outbox_frames: int = DEFAULT_MAX_OUTBOX_FRAMES,
-    max_outbox_chars: int = DEFAULT_MAX_OUTBOX_CHARS,
-    allow_remote: bool = False,
-) -> AsyncIterator[Gateway]:
-    """Serve a reference gateway for the duration of the ``async with`` block.
-
-    On exit every run is cancelled and every socket is dropped (`Gateway.go_away` closes
-    them with 1001 first). Each limit that closes a socket does so with code 1008, logs
-    one line and is counted in `Gateway.statistics`.
-
-    Args:
-        host: a loopback address to bind (``127.0.0.1``, ``::1`` or ``localhost``).
-        port: the port; ``0`` picks a free one (read it from `Gateway.url`).
-        epoch: what the gateway clock reads at start (epoch seconds); the wall clock if
-            ``None``. Event timestamps and token lifetimes follow Trio's clock from there.
-        max_frame_chars: client frames longer than this are refused.
-        handshake_timeout: seconds a client has to send its upgrade request.
-        auth_timeout: seconds an upgraded socket has to send an `auth` frame.
-        expired_auth_timeout: seconds a socket told `auth_expired` has to authenticate
-            again (counted from the first `auth_expired`).
-        max_outbox_frames: frames a socket may have queued but not yet written.
-        max_outbox_chars: characters a socket may have queued but not yet written.
-        allow_remote: permit a non-loopback `host`.
-
-    Raises:
-        ValueError: `host` is not a loopback address and `allow_remote` is false, or a
-            timeout or size is not positive (the error names it).
-    """
-    check_loopback(host, allow_remote)
-    limits = GatewayLimits(
-        max_frame_chars=max_frame_chars,
-        handshake_timeout=handshake_timeout,
-        auth_timeout=auth_timeout,
-        expired_auth_timeout=expired_auth_timeout,
-        max_outbox_frames=max_outbox_frames,
-        max_outbox_chars=max_outbox_chars,
-    )
-    clock = GatewayClock(epoch)
-    registry = OperationRegistry(clock)
-    registry.watchers.append(MessageKeeper())
-    tokens = TokenAuthority(clock)
-    mux = MuxEndpoint(registry=registry, clock=clock, limits=limits)
-    faults = Faults(registry, tokens, mux.faults)
-    server = GatewayServer(registry=registry, tokens=tokens, faults=faults, limits=limits, mux=mux)
-    listeners = await trio.open_tcp_listeners(port, host=host)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(trio.serve_listeners, server.handle_stream, listeners)
-        bound_host, bound_port = listeners[0].socket.getsockname()[:2]
-        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-        gateway = Gateway(
-            url=f"ws://{shown}:{bound_port}", nursery=nursery, clock=clock, server=server
-        )
-        _log.info("reference gateway listening on %s", gateway.url)
-        try:
-            yield gateway
-        finally:
-            server.drop_all()
-            nursery.cancel_scope.cancel()

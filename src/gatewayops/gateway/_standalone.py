@@ -17,13 +17,14 @@ from typing import NoReturn
 import attrs
 import trio
 
-from gatewayops.gateway._gateway import Gateway, RunHandle, open_gateway
+from gatewayops.gateway._gateway import Gateway, RunHandle
 from gatewayops.gateway._http_endpoint import (
     ANSWER_PATH,
     TOKEN_PATH,
     USER_TOKEN_PATH,
     serve_http_endpoint,
 )
+from gatewayops.gateway._open_gateway import open_gateway
 from gatewayops.gateway._scripts import Script, demo_run
 from gatewayops.gateway._tokens import DEFAULT_TOKEN_TTL
 from gatewayops.gateway._user_tokens import DEFAULT_USER
