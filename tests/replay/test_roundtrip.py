@@ -30,7 +30,8 @@ from gatewayops.replay import (
     read_log,
     replay,
 )
-from gatewayops.replay._codec import PLACES, Item, decode_item, encode_item, item_subject
+from gatewayops.replay._codec import decode_item, encode_item
+from gatewayops.replay._places import PLACES, Item, item_subject
 from gatewayops.store import (
     Action,
     BadMessageReceived,

@@ -14,7 +14,6 @@ browser HAR capture's WebSocket frames as a log. Pure: no Trio.
     print(report.to_text())
 """
 
-from gatewayops.replay._codec import REDACTED, Direction, Kind
 from gatewayops.replay._format import (
     FORMAT,
     VERSION,
@@ -28,6 +27,7 @@ from gatewayops.replay._format import (
     write_log,
 )
 from gatewayops.replay._har import from_har
+from gatewayops.replay._places import REDACTED, Direction, Kind
 from gatewayops.replay._recorder import Recorder, open_recorder
 from gatewayops.replay._replayer import replay
 from gatewayops.replay._report import Divergence, ReplayReport

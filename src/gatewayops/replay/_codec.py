@@ -1,8 +1,7 @@
 """JSON (de)serialisation of every action and effect, with tokens redacted.
 
-Owns: the registry of the store's action and effect classes (keyed by class name), where
-each one is filed in a log (its direction and kind), and a generic, type-directed codec
-between those attrs classes and JSON: fields become keys, enums their values, nested
+Owns: a generic, type-directed codec between the store's action and effect classes and
+JSON: fields become keys, enums their values, nested
 attrs classes (`Timer`, `Outcome`) objects, fields typed `Any` (an answer, a fetched
 message list) their JSON, and protocol messages their wire JSON (`to_wire`, read back
 with the protocol codec's `from_wire` / `client_from_wire`, so both sides agree by
@@ -17,7 +16,7 @@ client did. A protocol v2 frame of a class v1 does not share is written as
 `mux_client_from_wire`), so a log of either protocol says which each frame is. The
 operation id is not part of a payload (a record carries it once). Must not know: files,
 lines, or record numbers (errors are `ValueError`s naming the field; `_format` adds the
-line).
+line), or where an item is filed in a log (`_places`).
 """
 
 from __future__ import annotations
@@ -44,154 +43,16 @@ from gatewayops.protocol._v2_client_codec import mux_client_from_wire
 from gatewayops.protocol._v2_codec import mux_from_wire
 from gatewayops.protocol._v2_encoding import mux_to_wire
 from gatewayops.protocol._v2_messages import MuxClientMessage, MuxServerMessage
-from gatewayops.store import (
-    LINK_REQUESTS,
-    Action,
-    BadMessageReceived,
-    Effect,
-    ExecuteTool,
-    FetchMessages,
-    HandlingFailed,
-    InterruptConfirmed,
-    InterruptFailed,
-    InterventionAnswered,
-    InterventionDeclined,
-    InterventionSubmitFailed,
-    InterventionSubmitted,
-    LinkConnectRequested,
-    LinkDisconnectRequested,
-    MessageReceived,
-    MessagesFetched,
-    MessagesFetchFailed,
-    NetworkRestored,
-    NotifyFinished,
-    OperationAttached,
-    OperationDetached,
-    OperationForgotten,
-    OperationStarted,
-    ReconnectRequested,
-    RefreshToken,
-    RequestInterrupt,
-    SendFailed,
-    SendMessage,
-    SocketClosed,
-    SocketFailed,
-    SocketOpened,
-    SocketWentQuiet,
-    StopRequested,
-    SubmitIntervention,
-    TimerFired,
-    TokenRefreshed,
-    TokenRefreshFailed,
-    TokenReplaced,
-    ToolFinished,
+from gatewayops.replay._places import (
+    CLASSES,
+    PLACES,
+    REDACTED,
+    SUBJECT_FIELDS,
+    Item,
 )
-from gatewayops.store import subject as action_subject
+from gatewayops.store import MessageReceived, SendMessage
 
-__all__ = [
-    "PLACES",
-    "REDACTED",
-    "Direction",
-    "Item",
-    "Kind",
-    "decode_item",
-    "encode_item",
-    "item_subject",
-]
-
-Item: TypeAlias = Action | Effect
-"""What one record holds: an action the reducer saw, or an effect it produced."""
-
-REDACTED = "<redacted>"
-"""What every token is replaced by in a recording."""
-
-
-class Direction(enum.StrEnum):
-    """Where a record's item came from or went."""
-
-    IN = "in"
-    """From the network: frames received, socket lifecycle."""
-    OUT = "out"
-    """Produced by the reducer: frames to send, other effects."""
-    LOCAL = "local"
-    """From this process: app actions, timer firings, effect results."""
-
-
-class Kind(enum.StrEnum):
-    """What a record's item is."""
-
-    FRAME = "frame"
-    SOCKET = "socket"
-    APP = "app"
-    TIMER = "timer"
-    EFFECT_RESULT = "effect_result"
-    EFFECT = "effect"
-
-
-_IN, _OUT, _LOCAL = Direction.IN, Direction.OUT, Direction.LOCAL
-PLACES: dict[type[Any], tuple[Direction, Kind]] = {
-    OperationStarted: (_LOCAL, Kind.APP),
-    NetworkRestored: (_LOCAL, Kind.APP),
-    LinkDisconnectRequested: (_LOCAL, Kind.APP),
-    LinkConnectRequested: (_LOCAL, Kind.APP),
-    OperationAttached: (_LOCAL, Kind.APP),
-    StopRequested: (_LOCAL, Kind.APP),
-    OperationDetached: (_LOCAL, Kind.APP),
-    TokenReplaced: (_LOCAL, Kind.APP),
-    ReconnectRequested: (_LOCAL, Kind.APP),
-    OperationForgotten: (_LOCAL, Kind.APP),
-    InterventionAnswered: (_LOCAL, Kind.APP),
-    InterventionDeclined: (_LOCAL, Kind.APP),
-    MessageReceived: (_IN, Kind.FRAME),
-    BadMessageReceived: (_IN, Kind.FRAME),
-    SocketOpened: (_IN, Kind.SOCKET),
-    SocketClosed: (_IN, Kind.SOCKET),
-    SocketFailed: (_IN, Kind.SOCKET),
-    SocketWentQuiet: (_IN, Kind.SOCKET),
-    SendFailed: (_IN, Kind.SOCKET),
-    TimerFired: (_LOCAL, Kind.TIMER),
-    TokenRefreshed: (_LOCAL, Kind.EFFECT_RESULT),
-    TokenRefreshFailed: (_LOCAL, Kind.EFFECT_RESULT),
-    ToolFinished: (_LOCAL, Kind.EFFECT_RESULT),
-    InterruptConfirmed: (_LOCAL, Kind.EFFECT_RESULT),
-    InterruptFailed: (_LOCAL, Kind.EFFECT_RESULT),
-    InterventionSubmitted: (_LOCAL, Kind.EFFECT_RESULT),
-    InterventionSubmitFailed: (_LOCAL, Kind.EFFECT_RESULT),
-    MessagesFetched: (_LOCAL, Kind.EFFECT_RESULT),
-    MessagesFetchFailed: (_LOCAL, Kind.EFFECT_RESULT),
-    HandlingFailed: (_LOCAL, Kind.EFFECT_RESULT),
-    SendMessage: (_OUT, Kind.FRAME),
-    RefreshToken: (_OUT, Kind.EFFECT),
-    RequestInterrupt: (_OUT, Kind.EFFECT),
-    ExecuteTool: (_OUT, Kind.EFFECT),
-    SubmitIntervention: (_OUT, Kind.EFFECT),
-    FetchMessages: (_OUT, Kind.EFFECT),
-    NotifyFinished: (_OUT, Kind.EFFECT),
-}
-"""Every action and effect class, with the direction and kind of its records."""
-
-_CLASSES: dict[str, type[Any]] = {cls.__name__: cls for cls in PLACES}
-_SUBJECT_FIELDS: dict[type[Any], str | None] = {
-    cls: next(
-        (name for name in ("link_id", "operation_id") if name in attrs.fields_dict(cls)), None
-    )
-    for cls in PLACES
-}
-"""The field naming what an item is about (a record carries it once, as ``"op"``);
-None for `TimerFired`, whose timer names its owner, for `NetworkRestored`, about
-every link (its records carry ""), and for the v2 link requests, whose records carry
-their link's id (their gateway URL is in the payload)."""
-
-
-def item_subject(item: Item) -> str:
-    """The link or operation id a record of `item` carries."""
-    field = _SUBJECT_FIELDS[type(item)]
-    if field is None:
-        if isinstance(item, TimerFired):
-            return item.timer.owner
-        return action_subject(cast(Action, item)) if type(item) in LINK_REQUESTS else ""
-    return cast(str, getattr(item, field))
-
+__all__ = ["decode_item", "encode_item"]
 
 _REDACTED_AUTH = Auth(token=REDACTED)
 _V2_KEY = "v2"
@@ -250,7 +111,7 @@ def encode_item(item: Item) -> dict[str, Any]:
     if cls not in PLACES:
         raise TypeError(f"not an action or effect: {item!r}")
     payload: dict[str, Any] = {"type": cls.__name__}
-    subject = _SUBJECT_FIELDS[cls]
+    subject = SUBJECT_FIELDS[cls]
     for field in attrs.fields(cls):
         if field.name != subject:
             payload[field.name] = _to_json(getattr(item, field.name), field.name == "token")
@@ -415,7 +276,7 @@ def decode_item(payload: Any, subject: str) -> Item:
     if type(payload) is not dict:
         raise ValueError(f"payload: expected object, got {_json_name(payload)}")
     name = payload.get("type")
-    cls = _CLASSES.get(name) if type(name) is str else None
+    cls = CLASSES.get(name) if type(name) is str else None
     if cls is None:
         raise ValueError(f"payload.type: expected an action or effect class, got {name!r}")
     if cls is MessageReceived or cls is SendMessage:  # the hot path: one frame each
@@ -431,7 +292,7 @@ def decode_item(payload: Any, subject: str) -> Item:
         build = _new_message_received if cls is MessageReceived else _new_send_message
         item: Item = build(subject, generation, message)
     else:
-        field = _SUBJECT_FIELDS[cls]
+        field = SUBJECT_FIELDS[cls]
         given = {} if field is None else {field: subject}
         item = _decode_object(cls, payload, "payload", given)
     return item

@@ -24,15 +24,8 @@ from gatewayops._secrets import redact_secrets
 from gatewayops._version import __version__
 from gatewayops.exceptions import ReplayFormatError
 from gatewayops.protocol import decode_json, encode_json
-from gatewayops.replay._codec import (
-    PLACES,
-    Direction,
-    Item,
-    Kind,
-    decode_item,
-    encode_item,
-    item_subject,
-)
+from gatewayops.replay._codec import decode_item, encode_item
+from gatewayops.replay._places import PLACES, Direction, Item, Kind, item_subject
 from gatewayops.replay._safety import (
     MAX_LINE_LENGTH,
     SHORT_LINE,

@@ -32,10 +32,10 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 from gatewayops._secrets import redact_secrets
 from gatewayops.exceptions import RemoteProtocolError
 from gatewayops.protocol import MUX_PATH, Auth, Resume, ToolResult, decode_client
-from gatewayops.replay._codec import REDACTED
 from gatewayops.replay._format import Header, LogItem, Record, ReplayFormatError
 from gatewayops.replay._har_steps import HarSocket, Importer, entry_error
 from gatewayops.replay._har_v2 import MuxImporter
+from gatewayops.replay._places import REDACTED
 from gatewayops.replay._safety import MAX_NESTING, nested_too_deeply, redact_json_text, shown
 from gatewayops.store import (
     Protocol,

@@ -21,8 +21,8 @@ from typing import TypeVar, cast
 import attrs
 
 from gatewayops.exceptions import LocalUsageError, RemoteProtocolError
-from gatewayops.replay._codec import PLACES, REDACTED, Direction, Item, item_subject
 from gatewayops.replay._format import LogWarning, Record, ReplayFormatError
+from gatewayops.replay._places import PLACES, REDACTED, Direction, Item, item_subject
 from gatewayops.store import (
     Action,
     GatewayState,

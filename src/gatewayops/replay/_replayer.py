@@ -28,8 +28,8 @@ import attrs
 
 from gatewayops.exceptions import LocalUsageError
 from gatewayops.protocol import Heartbeat, Subscribe
-from gatewayops.replay._codec import PLACES, Direction
 from gatewayops.replay._format import Header, LogItem, LogWarning, Record, ReplayFormatError
+from gatewayops.replay._places import PLACES, Direction
 from gatewayops.replay._report import Divergence, ReplayReport
 from gatewayops.replay._summary import Interner, OperationSummary
 from gatewayops.replay._timeline import OperationTimeline

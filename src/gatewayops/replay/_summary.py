@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import attrs
 
 from gatewayops._secrets import redact_secrets
-from gatewayops.replay._codec import Kind
+from gatewayops.replay._places import Kind
 from gatewayops.replay._safety import redact_json
 from gatewayops.store import GatewayState, Operation, Outcome
 

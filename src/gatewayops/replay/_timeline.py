@@ -16,13 +16,13 @@ from typing import Any
 import attrs
 
 from gatewayops._words import plural
-from gatewayops.replay._codec import PLACES
 from gatewayops.replay._format import Record
 from gatewayops.replay._human_report import (
     intervention_changes,
     intervention_json,
     intervention_lines,
 )
+from gatewayops.replay._places import PLACES
 from gatewayops.replay._safety import redacted_rendering
 from gatewayops.replay._snapshot import snapshot_json, snapshot_lines
 from gatewayops.store import GatewayState, Operation, RefetchStatus
