@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import statistics
 import timeit
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 __all__ = ["medians_us"]
 
 
 def medians_us(
-    calls: dict[str, Callable[[], object]], *, rounds: int, round_seconds: float
+    calls: Mapping[str, Callable[[], object]], *, rounds: int, round_seconds: float
 ) -> dict[str, float]:
     """Median time of one call of each function, in microseconds, over `rounds` rounds.
 

@@ -74,7 +74,9 @@ def main() -> int:
                 "flushed (default)": Recorder(files["f"]),
                 "flushed + fsync": Recorder(files["s"], fsync=True),
             }
-            calls = {name: recording(recorder, plain) for name, recorder in recorders.items()}
+            calls: dict[str, Callable[[], object]] = {
+                name: recording(recorder, plain) for name, recorder in recorders.items()
+            }
             calls["record_line"] = lambda: record_line(1, 0.5, plain)
             calls["record_line, text with 'ey'"] = lambda: record_line(1, 0.5, with_ey)
             calls["secret scan, fast path"] = lambda: redact_secrets(plain_line) != plain_line

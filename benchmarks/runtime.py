@@ -167,7 +167,7 @@ async def main(count: int, rounds: int, text: str) -> bool:
             f" frames/s, ratio {ratio:.2f}"
         )
     print(f"ratio client/bare (cpu): {ratio:.2f} (target >= {TARGET_RATIO:.2f})")
-    passed = ratio >= TARGET_RATIO
+    passed = bool(ratio >= TARGET_RATIO)
     print("PASS" if passed else "FAIL")
     return passed
 
