@@ -9,8 +9,6 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, Phase, settings
-from hypothesis.stateful import run_state_machine_as_test
 
 import gatewayops.store._commit as commit_module
 import gatewayops.store._endings as endings
@@ -19,6 +17,7 @@ import gatewayops.store._reducer as reducer
 import gatewayops.store._resources as resources
 import gatewayops.store._retention as retention
 import gatewayops.store._session as session
+from _seeded_bugs import assert_finds_a_violation
 from gatewayops.store import (
     FinishSource,
     Operation,
@@ -128,20 +127,7 @@ SEEDED_BUGS: dict[str, Patch] = {
 def test_seeded_bug_breaks_an_invariant(monkeypatch: pytest.MonkeyPatch, seeded: Patch) -> None:
     """With this bug patched into the reducer, the state machine finds a violation."""
     seeded(monkeypatch)
-    with pytest.raises(AssertionError):
-        run_state_machine_as_test(
-            GatewayMachine,
-            settings=settings(
-                # Each run stops at its first violation; the budget matters only for the
-                # rarest (a tool result sent twice needs an online tool call to finish),
-                # which 800 derandomized examples missed in some test orders.
-                max_examples=2000,
-                stateful_step_count=100,
-                deadline=None,
-                derandomize=True,
-                database=None,
-                phases=(Phase.generate,),
-                suppress_health_check=list(HealthCheck),
-                print_blob=False,
-            ),
-        )
+    # The budget matters only for the rarest bug (a tool result sent twice needs an
+    # online tool call to finish), which 800 derandomized examples missed in some test
+    # orders.
+    assert_finds_a_violation(GatewayMachine, max_examples=2000)

@@ -8,13 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
-from hypothesis.stateful import run_state_machine_as_test
 
 import gatewayops.store._lifecycle as lifecycle
 import gatewayops.store._link_v2 as link_v2
 import gatewayops.store._mux as mux
 import gatewayops.store._mux_loss as mux_loss
+from _seeded_bugs import assert_finds_a_violation
 from gatewayops.protocol._v2_messages import HubError, Unsubscribe
 from gatewayops.store import ConnectionEvent, Link, Operation, SendMessage
 from gatewayops.testing._hub_rules import HUB_URL
@@ -84,17 +83,4 @@ SEEDED_BUGS: dict[str, Patch] = {
 def test_seeded_v2_bug_breaks_an_invariant(monkeypatch: pytest.MonkeyPatch, seeded: Patch) -> None:
     """With this bug patched into the v2 link, the v2 state machine finds a violation."""
     seeded(monkeypatch)
-    with pytest.raises(AssertionError):
-        run_state_machine_as_test(
-            GatewayMachineV2,
-            settings=settings(
-                max_examples=500,  # each run stops at its first violation
-                stateful_step_count=100,
-                deadline=None,
-                derandomize=True,
-                database=None,
-                phases=(Phase.generate,),
-                suppress_health_check=list(HealthCheck),
-                print_blob=False,
-            ),
-        )
+    assert_finds_a_violation(GatewayMachineV2, max_examples=500)
