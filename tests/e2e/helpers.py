@@ -13,11 +13,20 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 import attrs
+import trio
 
 from gatewayops.cli._lab import Witness, script_text, streamed
 from gatewayops.effects import Client, RefreshTokenFn, ToolHandler, UserTokenFn, open_client
 from gatewayops.gateway import Gateway, RunHandle, Script, clean_run, open_gateway
-from gatewayops.store import Link, Middleware, Operation, Outcome, StoreConfig, resources
+from gatewayops.store import (
+    Link,
+    Middleware,
+    Operation,
+    Outcome,
+    StoreConfig,
+    Transcript,
+    resources,
+)
 from gatewayops.transport import Transport, WebSocketTransport
 
 __all__ = [
@@ -28,6 +37,7 @@ __all__ = [
     "assert_v2_nothing_leaked",
     "e2e",
     "long_script",
+    "refetched_transcript",
     "script_text",
     "streamed",
 ]
@@ -154,3 +164,18 @@ def _assert_notified_once(env: Env) -> None:
 def assert_text_once(op: Operation, script: Script) -> None:
     """The operation shows the script's full text, every chunk exactly once."""
     assert op.transcript.text == script_text(script)
+
+
+async def refetched_transcript(env: Env, operation_id: str) -> Transcript:
+    """The operation's transcript once it no longer waits for the server's list."""
+    settled = trio.Event()
+
+    def check(*_: object) -> None:
+        if not env.client.state.operations[operation_id].transcript.needs_refetch:
+            settled.set()
+
+    unsubscribe = env.client.subscribe(check)
+    check()
+    await settled.wait()
+    unsubscribe()
+    return env.client.state.operations[operation_id].transcript

@@ -21,25 +21,10 @@ from gatewayops.store import (
     UserMessage,
 )
 
-from .helpers import Env, assert_nothing_leaked, e2e
+from .helpers import assert_nothing_leaked, e2e, refetched_transcript
 
 ANSWER = "The list came back whole."
 PROMPT = "Recover the gap."
-
-
-async def _listed(env: Env, operation_id: str) -> Transcript:
-    """The operation's transcript once it no longer waits for the server's list."""
-    settled = trio.Event()
-
-    def check(*_: object) -> None:
-        if not env.client.state.operations[operation_id].transcript.needs_refetch:
-            settled.set()
-
-    unsubscribe = env.client.subscribe(check)
-    check()
-    await settled.wait()
-    unsubscribe()
-    return env.client.state.operations[operation_id].transcript
 
 
 class Asks:
@@ -75,7 +60,7 @@ async def test_a_gap_mid_run_is_recovered_by_the_refetch() -> None:
             )
             outcome, _ = await env.finish(run)
             assert outcome.result is Result.COMPLETED
-            _assert_whole(await _listed(env, run.operation_id))
+            _assert_whole(await refetched_transcript(env, run.operation_id))
             assert asks.steps == [(FetchMessages,)]
             assert env.witness.finished == {run.operation_id: 1}
             await assert_nothing_leaked(env)
@@ -92,7 +77,7 @@ async def test_a_gap_at_the_end_is_filled_after_the_run_ended() -> None:
             env.gateway.faults.skip_patches(run.operation_id)
             outcome, _ = await env.finish(run)
             assert outcome.result is Result.COMPLETED
-            _assert_whole(await _listed(env, run.operation_id))
+            _assert_whole(await refetched_transcript(env, run.operation_id))
             assert asks.steps == [(NotifyFinished, FetchMessages)]
             assert env.witness.finished == {run.operation_id: 1}
             await assert_nothing_leaked(env)

@@ -34,7 +34,15 @@ from gatewayops.store import (
 )
 from gatewayops.transport import WebSocketTransport
 
-from .helpers import FAST, Env, assert_v2_nothing_leaked, e2e, long_script, script_text
+from .helpers import (
+    FAST,
+    Env,
+    assert_v2_nothing_leaked,
+    e2e,
+    long_script,
+    refetched_transcript,
+    script_text,
+)
 
 AWAY = attrs.evolve(FAST, connect_timeout_ms=200, v2_dial_budget=1_000)
 """A short connect watchdog, so a socket that never says `ready` is given up on in a
@@ -60,21 +68,6 @@ def has_text(op: Operation) -> bool:
     return bool(op.transcript.text)
 
 
-async def settled(env: Env, operation_id: str) -> Transcript:
-    """The operation's transcript once it no longer waits for the server's list."""
-    done = trio.Event()
-
-    def check(*_: object) -> None:
-        if not env.client.state.operations[operation_id].transcript.needs_refetch:
-            done.set()
-
-    unsubscribe = env.client.subscribe(check)
-    check()
-    await done.wait()
-    unsubscribe()
-    return env.client.state.operations[operation_id].transcript
-
-
 def unnamed(entry: Entry) -> Entry:
     """`entry`, a thinking pass without its id (see the test below)."""
     return attrs.evolve(entry, id="") if isinstance(entry, Reasoning) else entry
@@ -95,7 +88,7 @@ async def through_a_gap(env: Env, run: RunHandle) -> tuple[Outcome, Transcript]:
     outcome, op = await env.finish(run)
     assert outcome.source is FinishSource.RESUME_STATUS
     assert op.transcript.needs_refetch  # the gap asked for the list
-    return outcome, await settled(env, run.operation_id)
+    return outcome, await refetched_transcript(env, run.operation_id)
 
 
 async def test_a_terminal_gap_refetch_gives_the_whole_text_once() -> None:
