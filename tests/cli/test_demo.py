@@ -8,9 +8,19 @@ from pathlib import Path
 import pytest
 
 from gatewayops.cli._console import PLAIN_COLUMNS
-from gatewayops.cli._scenarios import SCENARIOS, V2_SCENARIOS
+from gatewayops.cli._scenarios import SCENARIOS, V2_SCENARIOS, Scenario
 
 from .helpers import run_main
+
+
+def _assert_every_scenario_passed(out: str, scenarios: tuple[Scenario, ...]) -> None:
+    """Each of `scenarios` has its ``ok`` line, no run leaked, and the tally counts all."""
+    for scenario in scenarios:
+        assert any(
+            line.startswith(scenario.name) and line.endswith(" ok") for line in out.splitlines()
+        ), scenario.name
+    assert "leaks after every run finished: none" in out
+    assert f"{len(scenarios)} of {len(scenarios)} scenarios ended as expected" in out
 
 
 def _assert_fits(out: str) -> None:
@@ -26,12 +36,7 @@ def test_demo_passes_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_main(["demo"], capsys)
     assert time.monotonic() - started < 30
     assert (code, err) == (0, "")
-    for scenario in SCENARIOS:
-        assert any(
-            line.startswith(scenario.name) and line.endswith(" ok") for line in out.splitlines()
-        ), scenario.name
-    assert "leaks after every run finished: none" in out
-    assert f"{len(SCENARIOS)} of {len(SCENARIOS)} scenarios ended as expected" in out
+    _assert_every_scenario_passed(out, SCENARIOS)
     _assert_fits(out)
 
 
@@ -132,12 +137,7 @@ def test_demo_over_v2_passes_every_scenario(capsys: pytest.CaptureFixture[str]) 
     assert time.monotonic() - started < 30
     assert (code, err) == (0, "")
     assert out.splitlines()[1].startswith("over protocol v2: one socket carries every run")
-    for scenario in V2_SCENARIOS:
-        assert any(
-            line.startswith(scenario.name) and line.endswith(" ok") for line in out.splitlines()
-        ), scenario.name
-    assert "leaks after every run finished: none" in out
-    assert f"{len(V2_SCENARIOS)} of {len(V2_SCENARIOS)} scenarios ended as expected" in out
+    _assert_every_scenario_passed(out, V2_SCENARIOS)
     _assert_fits(out)
 
 
