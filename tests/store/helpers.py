@@ -193,19 +193,27 @@ def runtime_end(
     return event("agent_runtime_end", data, id=id, operation_id=operation_id)
 
 
-def tool_execute(
-    tool_call_id: str = "call-1", timeout_ms: int | None = 10_000, *, id: str | None = None
-) -> AgentEventMessage:
-    """A `tool_execute` asking this client to run a tool."""
+def tool_execute_data(
+    tool_call_id: str, timeout_ms: int | None, arguments: str = '{"a": 1, "b": 2}'
+) -> dict[str, Any]:
+    """A `tool_execute`'s data: run calc/add (no `executionTimeoutMs` when `timeout_ms`
+    is None: the 120 s default)."""
     data: dict[str, Any] = {
         "toolCallId": tool_call_id,
         "identifier": "calc",
         "apiName": "add",
-        "arguments": '{"a": 1, "b": 2}',
+        "arguments": arguments,
     }
     if timeout_ms is not None:
         data["executionTimeoutMs"] = timeout_ms
-    return event("tool_execute", data, id=id)
+    return data
+
+
+def tool_execute(
+    tool_call_id: str = "call-1", timeout_ms: int | None = 10_000, *, id: str | None = None
+) -> AgentEventMessage:
+    """A `tool_execute` asking this client to run a tool."""
+    return event("tool_execute", tool_execute_data(tool_call_id, timeout_ms), id=id)
 
 
 def tool_result(tool_call_id: str = "call-1") -> ToolResult:

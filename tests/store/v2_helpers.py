@@ -40,7 +40,7 @@ from gatewayops.store import (
 )
 from gatewayops.store._link_v2 import mux_link_id
 
-from .helpers import OP, TOPIC, URL, fold
+from .helpers import OP, TOPIC, URL, fold, tool_execute_data
 
 LINK = mux_link_id(URL)
 """The id of the user's v2 link to the test gateway."""
@@ -120,15 +120,7 @@ def mux_tool_execute(
     call: str = "call-1", *, op: str = OP, id: str | None = None, timeout_ms: int | None = 10_000
 ) -> MuxAgentEvent:
     """A `tool_execute` asking the executor to run a tool (no timeout: the 120 s default)."""
-    data: dict[str, Any] = {
-        "toolCallId": call,
-        "identifier": "calc",
-        "apiName": "add",
-        "arguments": "{}",
-    }
-    if timeout_ms is not None:
-        data["executionTimeoutMs"] = timeout_ms
-    return mux_event("tool_execute", data, op=op, id=id)
+    return mux_event("tool_execute", tool_execute_data(call, timeout_ms, "{}"), op=op, id=id)
 
 
 def session_complete(op: str = OP, id: str | None = None) -> MuxSessionComplete:
