@@ -144,6 +144,31 @@ async def test_everything_is_released_after_an_operation_finishes(
         assert client.statistics() == ZERO
 
 
+def _tasks_below(task: trio.lowlevel.Task) -> int:
+    return sum(1 + _tasks_below(child) for n in task.child_nurseries for child in n.child_tasks)
+
+
+async def test_a_streaming_operation_holds_one_task_of_the_client(
+    transport: MemoryTransport, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Three operations mid-stream, each with a heartbeat timer and a quiet check armed
+    and nothing to write, hold three socket tasks and one alarm task in all (#18): no
+    task per timer, per quiet watch, or per idle writer."""
+    root = trio.lowlevel.current_root_task()
+    assert root is not None
+    before = _tasks_below(root)
+    async with client_on(transport) as client:
+        for n in range(3):
+            client.start(
+                operation_id=f"op-{n}", topic_id=f"t-{n}", gateway_url=GATEWAY, token=TOKEN
+            )
+            server, _ = await handshake(transport)
+            server.send_message(chunk("hello", id="1", op=f"op-{n}"))
+        await settle()
+        assert client.statistics().armed_timers == 3
+        assert _tasks_below(root) - before == 3 + 1
+
+
 async def test_wait_finished_returns_at_once_for_a_finished_run_and_rejects_unknown_ids(
     transport: MemoryTransport, autojump_clock: trio.testing.MockClock
 ) -> None:

@@ -7,6 +7,9 @@ subscription; the network coming back redials at once).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import pytest
 import trio
 
@@ -21,7 +24,7 @@ from gatewayops.store import (
     StoreConfig,
     connection_status,
 )
-from gatewayops.transport import MemoryTransport
+from gatewayops.transport import Connection, MemoryTransport
 
 from .helpers import GATEWAY, OP, Recorder, refresh_ok, settle
 from .mux_helpers import (
@@ -191,6 +194,51 @@ async def test_the_lazy_socket_closes_after_the_last_operation_ends(
         start(client, OP3)
         again = await ready(transport)
         assert (await expect(again, Subscribe)).operation_id == OP3
+
+
+class _SlowWrite:
+    """A client connection whose every write takes a second."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self.url = connection.url
+
+    async def send(self, text: str) -> None:
+        await trio.sleep(1)
+        await self._connection.send(text)
+
+    async def receive(self) -> str | bytes:
+        return await self._connection.receive()
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        await self._connection.aclose(code, reason)
+
+
+class _SlowWrites(MemoryTransport):
+    """The memory transport, with writes that take a second each."""
+
+    @asynccontextmanager
+    async def connect(self, url: str) -> AsyncIterator[Connection]:
+        async with super().connect(url) as connection:
+            yield _SlowWrite(connection)
+
+
+async def test_the_lazy_socket_closes_only_once_the_last_unsubscribe_is_written(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The idle close (0 ms) waits for the write still in flight: the hub reads the
+    last `unsubscribe` before the close, which comes when that write is done."""
+    transport = _SlowWrites()
+    async with v2_client_on(transport) as client:
+        start(client)
+        server = await ready(transport)
+        await expect(server, Subscribe)
+        send(server, mux_end(id="1", op=OP))
+        ended = trio.current_time()
+        await client.wait_finished(OP)
+        assert isinstance(await receive(server), Unsubscribe)
+        info = await server.wait_closed()
+        assert (trio.current_time() - ended, info.by_client, info.code) == (1, True, 1000)
 
 
 async def test_a_start_in_the_same_turn_as_the_last_end_reuses_the_socket(

@@ -4,17 +4,19 @@ Owns: `Resources`, the runtime's holdings derived from state. After each step it
 follows the resources of the link and the operation the step is about (news of a v2
 link as a whole fans out to every session it carries; the network coming back, to every
 link), diffs each owner's wanted resources against what it holds, closes or cancels what
-disappeared before it opens or arms what appeared, and runs each socket and timer in a
-task of its own. Owns too the URL each socket dials (v2: with a user token fetched right
-before the dial), the jitter drawn for backoff timers (v1: from the upper half of the
-delay; v2: full jitter, PROTOCOL.md 7.6), the connect watchdog counting from its dial's
-own start, the idle close of a lazy v2 socket waiting until what was queued on it (the
-last `unsubscribe`) is written, how many socket tasks each link still runs
-(`wait_finished` waits for them), and stopping it all at once. A timer whose delay is
-beyond any clock never fires (and says so in the log). A task whose resource was removed
-dispatches nothing after the removal; frames queued for a removed socket, and the one
-being written, are reported as `SendFailed` by the removal itself. Must not know: what
-actions and effects mean, the runtime's dispatch queue, or `wait_finished`'s callers.
+disappeared before it opens or arms what appeared (sockets before timers), and runs
+each socket in a task of its own and each timer as an alarm of one `Alarms`. Owns too
+the URL each socket dials (v2: with a user token fetched right before the dial), the
+jitter drawn for backoff timers (v1: from the upper half of the delay; v2: full
+jitter, PROTOCOL.md 7.6), the connect watchdog counting from its dial's own start, the
+idle close of a lazy v2 socket waiting until what was queued on it (the last
+`unsubscribe`) is written (in a task of its own, only while it waits), how many socket
+tasks each link still runs (`wait_finished` waits for them), and stopping it all at
+once. A timer whose delay is beyond any clock never fires (and says so in the log). A
+task or alarm whose resource was removed dispatches nothing after the removal; frames
+queued for a removed socket, and the one being written, are reported as `SendFailed`
+by the removal itself. Must not know: what actions and effects mean, the runtime's
+dispatch queue, or `wait_finished`'s callers.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from collections.abc import Callable
 import trio
 
 from gatewayops._secrets import get_logger
+from gatewayops.effects._alarms import Alarm, Alarms
 from gatewayops.effects._handlers import UserTokenFn
 from gatewayops.effects._sockets import SocketEntry, run_socket
 from gatewayops.exceptions import LocalUsageError
@@ -61,15 +64,15 @@ _NO_RESOURCES: frozenset[Resource] = frozenset()
 
 
 class _TimerEntry:
-    __slots__ = ("deadline", "delay", "removed", "scope", "timer")
+    __slots__ = ("alarm", "delay", "flush_scope", "removed", "timer")
 
     def __init__(self, timer: Timer, delay: float) -> None:
         self.timer = timer
         self.delay = delay
-        self.deadline = trio.current_time() + delay
-        """When it fires: `delay` after it was armed (a connect watchdog's is moved to
-        `delay` after its dial's own start)."""
-        self.scope = trio.CancelScope()
+        self.alarm: Alarm | None = None
+        """Set once its delay counts (a connect watchdog's from its dial's own start)."""
+        self.flush_scope: trio.CancelScope | None = None
+        """An idle close waiting for its socket's queued frames to be written."""
         self.removed = False
 
 
@@ -108,6 +111,7 @@ class Resources:
         self._sockets: dict[tuple[str, int], SocketEntry] = {}
         self._socket_tasks: dict[str, int] = {}
         self._timers: dict[Timer, _TimerEntry] = {}
+        self._alarms = Alarms(spawn)
 
     # ------------------------------------------------------------------ what is held
 
@@ -194,10 +198,12 @@ class Resources:
                 self._close_socket(resource)
             else:
                 self._cancel_timer(resource)
-        for resource in new - old:
+        appeared = new - old
+        for resource in appeared:  # sockets first: a watchdog counts from its socket's dial
             if isinstance(resource, Socket):
                 self._open_socket(resource)
-            else:
+        for resource in appeared:
+            if isinstance(resource, Timer):
                 self._arm_timer(resource)
 
     # ------------------------------------------------------------------ sockets
@@ -226,7 +232,12 @@ class Resources:
     async def _socket_task(self, entry: SocketEntry) -> None:
         try:
             await run_socket(
-                entry, self._transport, self._dispatch_from_task, self._dials, self._socket_url
+                entry,
+                self._transport,
+                self._dispatch_from_task,
+                self._dials,
+                self._socket_url,
+                self._alarms,
             )
         finally:
             link_id = entry.socket.link_id
@@ -249,7 +260,16 @@ class Resources:
             delay = self._jittered(timer, delay)
         entry = _TimerEntry(timer, delay)
         self._timers[timer] = entry
-        self._spawn(self._timer_task, entry)
+        dial = self._sockets.get((timer.owner, timer.generation))
+        if timer.kind is TimerKind.CONNECT_WATCHDOG and dial is not None and not dial.dialled:
+            dial.on_dial = lambda: self._start_timer(entry)  # count from the dial's own start
+        else:
+            self._start_timer(entry)
+
+    def _start_timer(self, entry: _TimerEntry) -> None:
+        if not entry.removed:
+            deadline = trio.current_time() + entry.delay
+            entry.alarm = self._alarms.at(deadline, lambda: self._timer_due(entry))
 
     def _jittered(self, timer: Timer, delay: float) -> float:
         """A backoff delay spread by jitter: v2's full jitter draws whole milliseconds
@@ -263,19 +283,27 @@ class Resources:
         entry = self._timers.pop(timer, None)  # absent once it fired
         if entry is not None:
             entry.removed = True
-            entry.scope.cancel()
+            if entry.alarm is not None:
+                self._alarms.cancel(entry.alarm)
+            if entry.flush_scope is not None:
+                entry.flush_scope.cancel()
 
-    async def _timer_task(self, entry: _TimerEntry) -> None:
+    def _timer_due(self, entry: _TimerEntry) -> None:
         timer = entry.timer
-        with entry.scope:
-            socket = self._sockets.get((timer.owner, timer.generation))
-            dial = socket if timer.kind is TimerKind.CONNECT_WATCHDOG else None
-            if dial is not None and not dial.dialling.is_set():
-                await dial.dialling.wait()  # count from the dial's own start
-                entry.deadline = trio.current_time() + entry.delay
-            await trio.sleep_until(entry.deadline)
-            if timer.kind is TimerKind.IDLE_CLOSE and socket is not None:
-                await socket.flushed()  # the hub hears the last `unsubscribe` first
+        socket = self._sockets.get((timer.owner, timer.generation))
+        if timer.kind is TimerKind.IDLE_CLOSE and socket is not None and not socket.is_flushed:
+            entry.flush_scope = trio.CancelScope()  # the hub hears the last `unsubscribe` first
+            self._spawn(self._fire_when_flushed, entry, socket)
+            return
+        self._fire(entry)
+
+    async def _fire_when_flushed(self, entry: _TimerEntry, socket: SocketEntry) -> None:
+        assert entry.flush_scope is not None
+        with entry.flush_scope:
+            await socket.flushed()
+        self._fire(entry)
+
+    def _fire(self, entry: _TimerEntry) -> None:
         if entry.removed or self._closed:
             return
         del self._timers[entry.timer]
@@ -291,7 +319,9 @@ class Resources:
             entry.remove()
         for timer_entry in self._timers.values():
             timer_entry.removed = True
-            timer_entry.scope.cancel()
+            if timer_entry.flush_scope is not None:
+                timer_entry.flush_scope.cancel()
+        self._alarms.close()
         self._sockets.clear()
         self._timers.clear()
         self._desired.clear()

@@ -1,16 +1,19 @@
 """One socket resource, carried out: connect, pump frames in, write frames out.
 
 Owns: `SocketEntry` (the runtime's handle on one `Socket` resource: its cancel scope,
-its ordered outbox, the frame being written, whether it was removed, when its dial
-started) and `run_socket`, the task body. A dial waits for a slot of the runtime's
+its ordered outbox, the frame being written, whether it was removed, whether its dial
+began) and `run_socket`, the task body. A dial waits for a slot of the runtime's
 `dials` limiter, so only so many handshakes are in flight at once (thousands of starts
 do not all handshake together); the slot is held until the transport's connect
-returns, and `dialling` is set when the dial takes it (the connect watchdog counts
+returns, and `dial_begins` runs when the dial takes it (the connect watchdog counts
 from then, not from when the dial was queued). The pump decodes every frame and
 dispatches `MessageReceived` or `BadMessageReceived` synchronously, so it never waits on
-a consumer; a writer task in the same scope writes the outbox in order, and a watcher
-reports `SocketWentQuiet` when `quiet_after_ms` passes with no frame but heartbeat acks
-(once, until the next frame). Each socket reports exactly one ending (`SocketFailed` if
+a consumer. A writer task in the same scope writes the outbox in order; it is started
+when a frame is queued and ends when the outbox is empty, so an idle socket holds no
+writer. The quiet check is an alarm of the runtime's `Alarms`: it reports
+`SocketWentQuiet` when `quiet_after_ms` passes with no frame but heartbeat acks (once,
+until the next frame); a frame only records the time, and the alarm sets itself again
+from the last frame's. Each socket reports exactly one ending (`SocketFailed` if
 it never opened, `SocketClosed` otherwise) unless it was removed first, in which case it
 reports nothing more. A v2 socket's URL is the gateway's base URL: `resolve_url` turns
 it into the socket URL right before the dial (awaiting the user token; a failure to get
@@ -21,13 +24,15 @@ Must not know: what frames mean, the store's state, or which transport it is giv
 
 from __future__ import annotations
 
-import math
+from collections import deque
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from functools import partial
 
 import trio
 
 from gatewayops._secrets import get_logger, redact_secrets
+from gatewayops.effects._alarms import Alarm, Alarms
 from gatewayops.protocol import (
     ClientMessage,
     HeartbeatAck,
@@ -64,54 +69,88 @@ class SocketEntry:
     __slots__ = (
         "_flushed",
         "_outbox",
-        "_outbox_send",
-        "dialling",
+        "_start_writer",
+        "dialled",
         "ended",
         "in_flight",
         "last_news",
-        "news",
+        "on_dial",
+        "quiet_check",
         "removed",
+        "reported_quiet",
         "scope",
         "socket",
+        "writing",
     )
 
     def __init__(self, socket: Socket) -> None:
         self.socket = socket
         self.scope = trio.CancelScope()
-        self._outbox_send, self._outbox = trio.open_memory_channel[Frame](math.inf)
+        self._outbox: deque[Frame] = deque()
         self.in_flight: Frame | None = None
         self._flushed: trio.Event | None = None
+        self._start_writer: Callable[[], None] | None = None
+        """Starts a writer task; set while the socket is open and writable."""
+        self.writing = False
         self.removed = False
         self.ended = False
-        self.dialling = trio.Event()
-        """Set when the dial got its slot and began (the connect watchdog counts from it)."""
+        self.dialled = False
+        """Whether the dial got its slot and began (the connect watchdog counts from it)."""
+        self.on_dial: Callable[[], None] | None = None
+        """Called once when the dial begins (the connect watchdog starts counting)."""
         self.last_news = 0.0
         """When the last frame other than a heartbeat ack arrived (Trio clock)."""
-        self.news: trio.Event | None = None
-        """Set by the next such frame, while the socket is reported quiet."""
+        self.reported_quiet = False
+        """Whether `SocketWentQuiet` was reported and no frame came since."""
+        self.quiet_check: Alarm | None = None
+        """The alarm that checks for quiet, while the socket is open and not quiet."""
 
-    def heard(self) -> None:
-        """A frame other than a heartbeat ack arrived."""
+    def dial_begins(self) -> None:
+        """The dial got its slot: from now on the connect watchdog counts."""
+        self.dialled = True
+        if self.on_dial is not None:
+            on_dial, self.on_dial = self.on_dial, None
+            on_dial()
+
+    def heard(self) -> bool:
+        """A frame other than a heartbeat ack arrived; whether the socket was quiet."""
         self.last_news = trio.current_time()
-        if self.news is not None:
-            self.news.set()
-            self.news = None
-
-    @property
-    def outbox(self) -> trio.MemoryReceiveChannel[Frame]:
-        """The frames waiting to be written, in order."""
-        return self._outbox
+        if self.reported_quiet:
+            self.reported_quiet = False
+            return True
+        return False
 
     def enqueue(self, message: Frame) -> None:
         """Queue a frame for the writer (never blocks)."""
-        self._outbox_send.send_nowait(message)
+        self._outbox.append(message)
+        if not self.writing and self._start_writer is not None:
+            self.writing = True
+            self._start_writer()
 
-    def _pending(self) -> bool:
-        return self.in_flight is not None or self._outbox.statistics().current_buffer_used > 0
+    def writable(self, start_writer: Callable[[], None] | None) -> None:
+        """The socket opened (`start_writer` starts a writer task) or can no longer be
+        written (None: what is queued stays for `remove` to report)."""
+        self._start_writer = start_writer
+        if start_writer is not None and self._outbox and not self.writing:
+            self.writing = True
+            start_writer()
+
+    def next_frame(self) -> Frame | None:
+        """The frame the writer writes next (now in flight), or None: the writer ends."""
+        if not self._outbox or self._start_writer is None:
+            self.writing = False
+            return None
+        self.in_flight = self._outbox.popleft()
+        return self.in_flight
+
+    @property
+    def is_flushed(self) -> bool:
+        """Whether every frame queued so far was written."""
+        return self.in_flight is None and not self._outbox
 
     async def flushed(self) -> None:
         """Wait until every frame queued so far was written, or the socket was removed."""
-        while self._pending() and not self.removed:
+        while not self.is_flushed and not self.removed:
             if self._flushed is None:
                 self._flushed = trio.Event()
             await self._flushed.wait()
@@ -119,24 +158,22 @@ class SocketEntry:
     def written(self) -> None:
         """The writer is done with a frame (wakes `flushed` once nothing is pending)."""
         self.in_flight = None
-        if self._flushed is not None and not self._pending():
+        if self._flushed is not None and self.is_flushed:
             self._flushed.set()
             self._flushed = None
 
     def remove(self) -> list[Frame]:
         """Mark removed, cancel the task, and return the frames that were not written."""
         self.removed = True
+        self._start_writer = None
         self.scope.cancel()
         if self._flushed is not None:
             self._flushed.set()
         unsent = [] if self.in_flight is None else [self.in_flight]
         self.in_flight = None
-        self._outbox_send.close()
-        while True:
-            try:
-                unsent.append(self._outbox.receive_nowait())
-            except (trio.WouldBlock, trio.EndOfChannel):
-                return unsent
+        unsent.extend(self._outbox)
+        self._outbox.clear()
+        return unsent
 
 
 def _end(entry: SocketEntry, dispatch: Dispatch, action: SocketClosed | SocketFailed) -> None:
@@ -147,7 +184,9 @@ def _end(entry: SocketEntry, dispatch: Dispatch, action: SocketClosed | SocketFa
     dispatch(action)
 
 
-async def _pump(entry: SocketEntry, connection: Connection, dispatch: Dispatch) -> None:
+async def _pump(
+    entry: SocketEntry, connection: Connection, dispatch: Dispatch, alarms: Alarms
+) -> None:
     link_id = entry.socket.link_id
     generation = entry.socket.generation
     protocol = entry.socket.protocol
@@ -161,49 +200,57 @@ async def _pump(entry: SocketEntry, connection: Connection, dispatch: Dispatch) 
             _end(entry, dispatch, closed)
             return
         action = frame_received(link_id, generation, frame, protocol=protocol)
-        if type(action) is not MessageReceived or type(action.message) is not HeartbeatAck:
-            entry.heard()
+        news = type(action) is not MessageReceived or type(action.message) is not HeartbeatAck
+        if news and entry.heard():  # it was quiet: watch for the next quiet spell
+            _check_quiet_later(entry, alarms, dispatch)
         if entry.removed:
             return
         dispatch(action)
 
 
 async def _write(entry: SocketEntry, connection: Connection, dispatch: Dispatch) -> None:
+    """Write the outbox in order until it is empty (`enqueue` starts another later)."""
     v2 = entry.socket.protocol is Protocol.V2
-    async for message in entry.outbox:
-        entry.in_flight = message
-        try:
-            text = encode_mux(message) if v2 else encode(message)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            logger.exception("cannot encode a %s frame; it is dropped", type(message).__name__)
+    try:
+        while (message := entry.next_frame()) is not None:
+            try:
+                text = encode_mux(message) if v2 else encode(message)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                logger.exception("cannot encode a %s frame; it is dropped", type(message).__name__)
+                entry.written()
+                continue
+            try:
+                await connection.send(text)
+            except ConnectionEnded as end:
+                # The removal this causes reports the in-flight and queued frames as SendFailed.
+                entry.writable(None)
+                closed = SocketClosed(
+                    link_id=entry.socket.link_id,
+                    generation=entry.socket.generation,
+                    code=end.code,
+                    reason=f"write failed: {end.reason}",
+                )
+                _end(entry, dispatch, closed)
+                return
             entry.written()
-            continue
-        try:
-            await connection.send(text)
-        except ConnectionEnded as end:
-            # The removal this causes reports the in-flight and queued frames as SendFailed.
-            closed = SocketClosed(
-                link_id=entry.socket.link_id,
-                generation=entry.socket.generation,
-                code=end.code,
-                reason=f"write failed: {end.reason}",
-            )
-            _end(entry, dispatch, closed)
-            return
-        entry.written()
+    finally:
+        entry.writing = False
 
 
-async def _watch_quiet(entry: SocketEntry, dispatch: Dispatch) -> None:
-    """Report `SocketWentQuiet` once per quiet spell (the reducer decides what it means)."""
+def _check_quiet_later(entry: SocketEntry, alarms: Alarms, dispatch: Dispatch) -> None:
+    """Check for quiet `quiet_after_ms` after the last frame; report `SocketWentQuiet`
+    once per quiet spell (the reducer decides what it means)."""
     socket = entry.socket
     quiet_after = socket.quiet_after_ms / 1000
-    while True:
-        await trio.sleep_until(entry.last_news + quiet_after)
-        if trio.current_time() < entry.last_news + quiet_after:
-            continue  # news arrived meanwhile: wait from it
+
+    def check() -> None:
         if entry.removed:
             return
-        news = entry.news = trio.Event()
+        if trio.current_time() < entry.last_news + quiet_after:  # news meanwhile: wait from it
+            _check_quiet_later(entry, alarms, dispatch)
+            return
+        entry.quiet_check = None
+        entry.reported_quiet = True
         dispatch(
             SocketWentQuiet(
                 link_id=socket.link_id,
@@ -211,7 +258,8 @@ async def _watch_quiet(entry: SocketEntry, dispatch: Dispatch) -> None:
                 quiet_ms=socket.quiet_after_ms,
             )
         )
-        await news.wait()
+
+    entry.quiet_check = alarms.at(entry.last_news + quiet_after, check)
 
 
 async def _url(socket: Socket, resolve_url: ResolveUrl) -> str:
@@ -230,12 +278,13 @@ async def _connect_and_pump(
     dispatch: Dispatch,
     dials: trio.CapacityLimiter,
     resolve_url: ResolveUrl,
+    alarms: Alarms,
 ) -> None:
     socket = entry.socket
     try:
         async with AsyncExitStack() as stack:
             async with dials:  # a bounded number of handshakes at once
-                entry.dialling.set()
+                entry.dial_begins()
                 url = await _url(socket, resolve_url)
                 if entry.removed:
                     return
@@ -244,11 +293,19 @@ async def _connect_and_pump(
                 return
             dispatch(SocketOpened(link_id=socket.link_id, generation=socket.generation))
             entry.heard()
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(_write, entry, connection, dispatch)
-                nursery.start_soon(_watch_quiet, entry, dispatch)
-                await _pump(entry, connection, dispatch)
-                nursery.cancel_scope.cancel()
+            _check_quiet_later(entry, alarms, dispatch)
+            try:
+                async with trio.open_nursery() as writers:
+                    entry.writable(partial(writers.start_soon, _write, entry, connection, dispatch))
+                    try:
+                        await _pump(entry, connection, dispatch, alarms)
+                    finally:
+                        entry.writable(None)  # what is queued from now on stays for `remove`
+                    writers.cancel_scope.cancel()
+            finally:
+                if entry.quiet_check is not None:
+                    alarms.cancel(entry.quiet_check)
+                    entry.quiet_check = None
     except ConnectFailed as error:
         failed = SocketFailed(
             link_id=socket.link_id,
@@ -273,6 +330,7 @@ async def run_socket(
     dispatch: Dispatch,
     dials: trio.CapacityLimiter,
     resolve_url: ResolveUrl,
+    alarms: Alarms,
 ) -> None:
     """The task of one socket resource; returns when it ended or was removed.
 
@@ -282,7 +340,7 @@ async def run_socket(
     socket = entry.socket
     try:
         with entry.scope:
-            await _connect_and_pump(entry, transport, dispatch, dials, resolve_url)
+            await _connect_and_pump(entry, transport, dispatch, dials, resolve_url, alarms)
     except* Exception:
         logger.exception(
             "socket %s/%d: the transport broke its contract", socket.link_id, socket.generation
