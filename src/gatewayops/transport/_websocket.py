@@ -25,15 +25,11 @@ Known trio-websocket problems handled here (why this is not `open_websocket_url`
   ResourceWarning). We open the stream, so we always close it.
 * The frame reader runs in the caller's nursery, so a cancelled caller cannot finish the
   close handshake: the reader is gone and ``aclose()`` waits for a close frame nobody
-  reads. Ours runs in a nursery shielded from the caller's cancellation until the close
+  reads. Ours runs in a scope shielded from the caller's cancellation until the close
   is done (bounded by ``close_timeout``), so a removed socket still closes with 1000.
-  A shielded task may wait on the caller only for what the caller gives in a
-  ``finally`` it always reaches: the task hosting that nursery is started with
-  ``start_soon`` and hands the nursery over, and the caller releases it in a
-  ``finally``. (With ``nursery.start``, a caller cancelled before the host's
-  ``started()`` is blocked in ``start()``: Trio keeps the host in ``start()``'s own
-  nursery and waits for it to exit, the shielded host waits for the blocked caller,
-  and the cancelled dial never returns.)
+  trio-websocket is given a stand-in for a nursery whose ``start_soon`` starts its
+  reader in our session's nursery, inside that shielded scope: the caller's body is
+  never shielded, and the reader costs one task.
 * After a local close the reader may answer a ping with a pong wsproto refuses
   (``LocalProtocolError``, python-trio/trio-websocket#184), and sends can raise
   `ConnectionClosed`, `trio.ClosedResourceError` or `trio.BrokenResourceError`. Sends
@@ -47,8 +43,9 @@ import os
 import socket
 import ssl
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from typing import cast
 
 import attrs
 import trio
@@ -118,42 +115,34 @@ def _target(url: str) -> _Target:
 
 
 class _Reader:
-    """Hosts trio-websocket's reader task in a nursery shielded from the caller.
+    """Runs trio-websocket's reader task shielded from the caller's cancellation.
 
-    `run` is started with ``start_soon`` (see the module docstring): it opens the
-    nursery, hands it over to `nursery`, and keeps it open until `release`, then for
-    as long as the reader task runs, or until `scope` is cancelled.
+    trio-websocket starts its reader with ``nursery.start_soon`` (the only use it makes
+    of the nursery it is given), and this stands in for that nursery: `start_soon`
+    starts the reader in the session's nursery inside `scope`, which is shielded, so a
+    cancelled caller can still finish the close handshake. The reader runs until it ends
+    by itself or `scope` is cancelled on the way out of the session. One task per
+    connection, not a host task with a nursery of its own as well.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, nursery: trio.Nursery) -> None:
         self.scope = trio.CancelScope(shield=True)
         self.done = False
-        self._nursery: trio.Nursery | None = None
-        self._opened = trio.Event()
-        self._released = trio.Event()
+        self._nursery = nursery
         self._watchers: list[trio.CancelScope] = []
 
-    async def run(self) -> None:
+    def start_soon(self, async_fn: Callable[[], Awaitable[object]]) -> None:
+        """Start trio-websocket's reader (`async_fn`) in the session's nursery."""
+        self._nursery.start_soon(self._run, async_fn)
+
+    async def _run(self, async_fn: Callable[[], Awaitable[object]]) -> None:
         try:
             with self.scope:
-                async with trio.open_nursery() as nursery:
-                    self._nursery = nursery
-                    self._opened.set()
-                    await self._released.wait()  # keep the nursery open for the reader
+                await async_fn()
         finally:
             self.done = True
             for scope in self._watchers:
                 scope.cancel()
-
-    async def nursery(self) -> trio.Nursery:
-        """The shielded nursery, once `run` has opened it."""
-        await self._opened.wait()
-        assert self._nursery is not None
-        return self._nursery
-
-    def release(self) -> None:
-        """The reader was started (or never will be): let the host wait for it alone."""
-        self._released.set()
 
     def watch(self, scope: trio.CancelScope) -> None:
         """Cancel `scope` as soon as the reader has ended."""
@@ -309,25 +298,21 @@ class WebSocketTransport:
     async def _session(
         self, stream: _Stream, target: _Target, url: str, deadline: float
     ) -> AsyncIterator[Connection]:
-        reader = _Reader()
         opened = False
         body_error: BaseException | None = None
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(reader.run)
+                reader = _Reader(nursery)
                 try:
                     with trio.move_on_at(deadline) as handshake:
-                        try:
-                            ws = await trio_websocket.wrap_client_stream(
-                                await reader.nursery(),
-                                stream,
-                                target.host_header,
-                                target.resource,
-                                message_queue_size=self._message_queue_size,
-                                max_message_size=self._max_message_size,
-                            )
-                        finally:
-                            reader.release()  # the reader task exists by now, or never will
+                        ws = await trio_websocket.wrap_client_stream(
+                            cast(trio.Nursery, reader),  # it only calls `start_soon`
+                            stream,
+                            target.host_header,
+                            target.resource,
+                            message_queue_size=self._message_queue_size,
+                            max_message_size=self._max_message_size,
+                        )
                     if handshake.cancelled_caught:
                         raise ConnectFailed("websocket handshake timed out")
                     opened = True
