@@ -27,7 +27,7 @@ from gatewayops.store._effects import Effect
 from gatewayops.store._endings import finish
 from gatewayops.store._link import closed
 from gatewayops.store._link_v1 import PairStep
-from gatewayops.store._refetch import ask_if_needed
+from gatewayops.store._refetch import ask_for_the_list
 from gatewayops.store._state import (
     ConnectionStatus,
     FinishSource,
@@ -104,8 +104,8 @@ def commit(
             effects = (*effects, *left) if left else effects
         elif link.status is not _DISCONNECTED:
             link = closed(link)  # a v1 link lives exactly as long as its session is followed
-    if op.transcript is not old_op.transcript:
-        op, effects = ask_if_needed(op, effects)  # once, when the server's list is needed
+    if op.transcript is not old_op.transcript and op.transcript.needs_refetch:
+        op, effects = ask_for_the_list(op, effects)  # once, when the server's list is needed
     if link is old_link:
         if op is old_op:
             return new_step(Step, (state, effects))

@@ -60,16 +60,17 @@ def note_problems(op: Operation, problems: tuple[str, ...]) -> Operation:
 
 
 def deliver(
-    op: Operation, message: AgentEventMessage, last_event_id: str, echo: EchoGuard
+    op: Operation, message: AgentEventMessage, last_event_id: str, echo: EchoGuard, *, own: bool
 ) -> OpStep:
-    """Show one event: own events go to the transcript, foreign ones are only counted.
+    """Show one event: own events (`own`: ``event.is_own(op.id)``, which the caller has
+    asked already) go to the transcript, foreign ones are only counted.
 
     The operation's cursor and echo guard become `last_event_id` and `echo` in the same
     rebuild (a streamed chunk rebuilds the operation once).
     """
     event = message.event
     transcript = op.transcript
-    if not event.is_own(op.id):
+    if not own:
         transcript = _with_member_events(transcript, member_events=transcript.member_events + 1)
         return _with_shown(
             op, transcript=transcript, last_event_id=last_event_id, echo=echo
@@ -132,6 +133,7 @@ def flush(op: Operation) -> OpStep:
     op = attrs.evolve(op, resume=ResumeState(on_connect=op.resume.on_connect, status=status))
     effects: list[Effect] = []
     for message in held:
-        op, delivered = deliver(op, message, op.last_event_id, op.echo)
+        own = message.event.is_own(op.id)
+        op, delivered = deliver(op, message, op.last_event_id, op.echo, own=own)
         effects.extend(delivered)
     return op, tuple(effects)

@@ -60,8 +60,8 @@ from gatewayops.store._session import (
     on_status,
 )
 from gatewayops.store._state import (
+    CLEAR_ECHO,
     ConnectionStatus,
-    EchoGuard,
     FinishSource,
     Link,
     Operation,
@@ -96,7 +96,6 @@ OperationFrame: TypeAlias = (
 _TOOL_EXECUTE = EventType.TOOL_EXECUTE.value
 _SEQUENCED = frozenset({MuxAgentEvent, MuxSessionComplete, StatusChange})
 """The frames whose envelope id the per-operation dedup counts."""
-_CLEAR_GUARD = EchoGuard()
 
 
 def mux_link(gateway_url: str) -> Link:
@@ -141,8 +140,8 @@ def subscribed(op: Operation) -> tuple[Operation, Subscribe, tuple[MuxToolResult
     """The session (re)subscribes on a link that said `ready`: its `subscribe` from its own
     cursor, and its queued tool results (sent after every session's `subscribe`). A
     resubscribe starts a new replay, so the echo guard forgets what it owed."""
-    if op.echo != _CLEAR_GUARD:
-        op = attrs.evolve(op, echo=_CLEAR_GUARD)
+    if op.echo != CLEAR_ECHO:
+        op = attrs.evolve(op, echo=CLEAR_ECHO)
     op, results = queued_results(op)
     frame = Subscribe(operation_id=op.id, last_event_id=op.last_event_id, executor=op.executor)
     return op, frame, wrapped(op, results)

@@ -215,14 +215,6 @@ def _put(link: Link, op: Operation, frames: tuple[ClientMessage, ...]) -> tuple[
     return sends(link, frames)
 
 
-def _on_frame(link: Link, op: Operation, config: StoreConfig, action: MessageReceived) -> PairStep:
-    """A frame for an existing, unfinished operation on its v1 link: the hot path, one
-    per frame, handed to the link module without going through `_on_news`'s match."""
-    if not _is_current(link, op, action.generation):
-        return link, op, NO_EFFECTS
-    return _link_v1.on_message(link, op, config, action.message)  # type: ignore[arg-type]
-
-
 def _on_news(link: Link, op: Operation, config: StoreConfig, action: Action) -> PairStep:
     """Actions other than frames that are news about an existing, unfinished operation
     and its link."""
@@ -295,7 +287,7 @@ def _on_news(link: Link, op: Operation, config: StoreConfig, action: Action) -> 
             | LinkConnectRequested()
         ):  # pragma: no cover
             raise AssertionError(
-                "frames (`_on_frame`), start, attach, reconnect, forget, the network and"
+                "frames (in `reduce`), start, attach, reconnect, forget, the network and"
                 " the v2 link requests are handled above"
             )
         case _:
@@ -389,13 +381,16 @@ def reduce(state: GatewayState, action: Action) -> Step:
         link = None if op is None else state.links.get(op.link_id)
         if isinstance(action, InterventionAnswered | InterventionDeclined):
             _interventions.check_answerable(op, action)  # type: ignore[arg-type]
-    if op is not None and op.status is _FINISHED and kind in _FETCH_ANSWERS:
-        return _new_step(Step, _fetched_after_the_end(state, op, action))  # type: ignore[arg-type]
     if op is None or link is None or op.status is _FINISHED:
+        if op is not None and op.status is _FINISHED and kind in _FETCH_ANSWERS:
+            return _new_step(Step, _fetched_after_the_end(state, op, action))  # type: ignore[arg-type]
         return _new_step(Step, (state, NO_EFFECTS))
     try:
-        if kind is MessageReceived:
-            new_link, new_op, effects = _on_frame(link, op, state.config, action)  # type: ignore[arg-type]
+        if kind is MessageReceived:  # a frame on its v1 link: the hot path, one per frame
+            if not _is_current(link, op, action.generation):  # type: ignore[union-attr]
+                return _new_step(Step, (state, NO_EFFECTS))
+            message = action.message  # type: ignore[union-attr]
+            new_link, new_op, effects = _link_v1.on_message(link, op, state.config, message)  # type: ignore[arg-type]
         else:
             new_link, new_op, effects = _on_news(link, op, state.config, action)
     except Exception as error:

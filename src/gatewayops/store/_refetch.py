@@ -53,7 +53,7 @@ __all__ = [
     "REFETCH_ATTEMPTS",
     "REFETCH_TABLE",
     "RefetchEvent",
-    "ask_if_needed",
+    "ask_for_the_list",
     "gap_reported",
     "on_fetch_answer",
 ]
@@ -110,11 +110,9 @@ def _ask(op: Operation, event: RefetchEvent) -> OpStep:
     return _asked(op, op.transcript, 1)
 
 
-def ask_if_needed(op: Operation, effects: tuple[Effect, ...]) -> OpStep:
-    """`op` and `effects`, with the server's list asked for if the transcript needs it
-    and nothing is out or given up (called once per step whose transcript changed)."""
-    if not op.transcript.needs_refetch:
-        return op, effects
+def ask_for_the_list(op: Operation, effects: tuple[Effect, ...]) -> OpStep:
+    """`op` and `effects`, with the server's list asked for unless a fetch is out or
+    given up (called once per step whose transcript changed and `needs_refetch`)."""
     op, asked = _ask(op, RefetchEvent.NEEDED)
     return op, (*effects, *asked)
 

@@ -42,7 +42,7 @@ from gatewayops.store._endings import (
     status_outcome,
 )
 from gatewayops.store._refetch import gap_reported
-from gatewayops.store._state import EchoGuard, FinishSource, Operation, Result, ResumeStatus
+from gatewayops.store._state import CLEAR_ECHO, FinishSource, Operation, Result, ResumeStatus
 from gatewayops.store._tools import queued_results
 
 _BUFFERING = ResumeStatus.BUFFERING
@@ -82,14 +82,15 @@ def on_event(op: Operation, message: AgentEventMessage) -> OpStep:
         if cursor and not buffering and not id_follows(message.id, cursor):
             op = note_problems(op, (f"event id {message.id!r} does not follow {cursor!r}",))
         cursor = message.id
+    own = event.is_own(op.id)
     echo = op.echo
-    if echo.owed_echoes or echo.replay_foreign_status is not None or not event.is_own(op.id):
+    if echo.owed_echoes or echo.replay_foreign_status is not None or not own:
         echo = observe(echo, event, op.id)  # a clear guard and an own event: nothing to note
     if buffering:
         op, effects = buffer(op, message, cursor, echo), NO_EFFECTS
     else:
-        op, effects = deliver(op, message, cursor, echo)
-    if not (event.is_terminal_type and event.is_own(op.id)):
+        op, effects = deliver(op, message, cursor, echo, own=own)
+    if not (own and event.is_terminal_type):
         return op, effects
     # Parsed again, not counted again: its problems count when it is delivered.
     result, detail = event_outcome(event, parse_event_data(event))
@@ -135,7 +136,8 @@ def on_subscribed(
     only when reattaching with no cursor (PROTOCOL.md 3.1).
     """
     op, flushed = flush(op)
-    op = attrs.evolve(op, refresh=attrs.evolve(op.refresh, attempts=0), echo=EchoGuard())
+    refresh = op.refresh if not op.refresh.attempts else attrs.evolve(op.refresh, attempts=0)
+    op = attrs.evolve(op, refresh=refresh, echo=CLEAR_ECHO)
     if op.resume.on_connect and not op.last_event_id:
         op = start_buffering(op, generation)
     resume = Resume(last_event_id=op.last_event_id, want_status=True)

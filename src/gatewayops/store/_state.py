@@ -26,6 +26,7 @@ from gatewayops.store._retention import Retention
 from gatewayops.store._transcript import Transcript
 
 __all__ = [
+    "CLEAR_ECHO",
     "ConnectionStatus",
     "EchoGuard",
     "FinishSource",
@@ -256,6 +257,11 @@ class EchoGuard:
     replay_foreign_status: SessionStatus | None = None
 
 
+CLEAR_ECHO = EchoGuard()
+"""The guard owing nothing, one shared value (a subscription resets to it without
+giving each operation an object of its own to carry)."""
+
+
 class ToolStatus(enum.StrEnum):
     """A client-executed tool call, from `tool_execute` to its one `tool_result`."""
 
@@ -292,7 +298,7 @@ class Operation:
     last_event_id: str = ""
     resume: ResumeState = ResumeState()
     refresh: RefreshState = RefreshState()
-    echo: EchoGuard = EchoGuard()
+    echo: EchoGuard = CLEAR_ECHO
     tools: immutables.Map[str, Tool] = immutables.Map()
     """Tool calls still owed a result (running, or its result queued), by call id."""
     settled_tools: immutables.Map[str, Tool] = immutables.Map()

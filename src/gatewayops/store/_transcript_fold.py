@@ -97,10 +97,9 @@ def _at(entries: Vector[Entry], position: int, kind: type[_E]) -> _E:
     return entry
 
 
-def _streaming(transcript: Transcript, event: AgentEvent) -> Streaming:
-    """The message content goes to: the streaming one, else an implicit one."""
-    found = transcript.streaming
-    return Streaming(message_id=f"step-{event.step_index}") if found is None else found
+def _implicit(event: AgentEvent) -> Streaming:
+    """The message content goes to when none is streaming: one named for its step."""
+    return Streaming(message_id=f"step-{event.step_index}")
 
 
 def _closed(streaming: Streaming | None) -> Streaming | None:
@@ -127,9 +126,7 @@ def _add_text(
     else:
         message = _at(entries, at, AssistantMessage)
         kept = () if seq is not None else message.text_pieces
-        message = _with_text(message, text_pieces=append_piece(kept, piece))
-        last = at == len(entries) - 1  # the usual case: the message is the newest entry
-        entries = entries.replace_last(message) if last else entries.set(at, message)
+        entries = entries.set(at, _with_text(message, text_pieces=append_piece(kept, piece)))
     if streaming.text_at != at or streaming.reasoning_at is not None:
         streaming = _with_text_at(streaming, text_at=at, reasoning_at=None)
     if seq is not None:
@@ -172,7 +169,7 @@ def _apply_chunk(transcript: Transcript, chunk: StreamChunkData, event: AgentEve
     piece = chunk.content if is_text else (chunk.reasoning or chunk.content)
     if piece is None:
         return _count(transcript)
-    streaming = _streaming(transcript, event)
+    streaming = transcript.streaming or _implicit(event)
     seq = None
     if chunk.snapshot_mode == "replace":
         watermark = streaming.text_seq if is_text else streaming.reasoning_seq
