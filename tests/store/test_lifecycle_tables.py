@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import json
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -23,7 +24,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 import gatewayops.store._lifecycle as lifecycle
 import gatewayops.store._link as link_module
-from gatewayops.protocol import SessionStatus
+from gatewayops.protocol import ResumeComplete, SessionStatus
 from gatewayops.store import (
     CONNECTION_TABLE,
     IGNORED,
@@ -37,8 +38,10 @@ from gatewayops.store import (
     ConnectionStatus,
     FinishSource,
     GatewayState,
+    InterventionDeclined,
     InterventionEvent,
     InterventionStatus,
+    MessageReceived,
     NotifyFinished,
     OperationDetached,
     OperationEvent,
@@ -57,6 +60,7 @@ from gatewayops.store import (
     TokenRefreshed,
     TokenRefreshFailed,
     ToolEvent,
+    ToolFinished,
     ToolStatus,
     reduce,
     transition,
@@ -72,6 +76,7 @@ from .helpers import (
     attached,
     chunk,
     connected_store,
+    event,
     fired,
     fold,
     link_of,
@@ -82,6 +87,8 @@ from .helpers import (
     resume_complete,
     started,
     timer,
+    tool_execute,
+    tool_result,
 )
 
 Table = Mapping[tuple[Any, Any], Any]
@@ -233,14 +240,17 @@ def test_a_missing_pair_ends_the_operation_as_an_internal_error(
     assert resources_of(step.state) == frozenset()
 
 
-def test_the_state_machine_never_looks_up_an_unreachable_pair(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Random interleavings of everything (GatewayMachine) look up only pairs in the
-    tables, and none listed as unreachable; every table is looked up."""
+Lookups = dict[str, set[tuple[Any, Any]]]
+"""The pairs looked up in each table, by table name."""
+
+
+@pytest.fixture
+def lookups(monkeypatch: pytest.MonkeyPatch) -> Lookups:
+    """Every lookup the reducer makes from now on, recorded: `transition` is watched in
+    each module of the package that calls it."""
     real = lifecycle.transition
     names = {id(table): name for name, (table, _, _) in TABLES.items()}
-    looked_up: dict[str, set[tuple[Any, Any]]] = {name: set() for name in TABLES}
+    looked_up: Lookups = {name: set() for name in TABLES}
 
     def watched(table: Table, status: Any, event: Any) -> Any:
         looked_up[names[id(table)]].add((status, event))
@@ -254,6 +264,45 @@ def test_the_state_machine_never_looks_up_an_unreachable_pair(
     assert link_module in patched
     for module in patched:
         monkeypatch.setattr(module, "transition", watched)
+    return looked_up
+
+
+def _question() -> MessageReceived:
+    """The agent asks the user one question (``ask-1``), to be answered in 30 s."""
+    questions = [{"question": "Colour?", "options": [{"label": "Red", "id": "red"}]}]
+    data = {
+        "toolCallId": "ask-1",
+        "apiName": "askUserQuestion",
+        "identifier": "claude-code",
+        "arguments": json.dumps({"questions": questions}),
+        "deadline": 1_700_000_030_000,
+        "interactionKind": "question",
+        "provider": "claude-code",
+    }
+    return received(event("agent_intervention_request", data, timestamp=1_700_000_000_000))
+
+
+def test_the_watch_sees_a_lookup_in_every_table(lookups: Lookups) -> None:
+    """One run that goes through every lifecycle (a tool, a question, a resume gap, a
+    refresh, a detach) is seen looking up every table: the watch misses none."""
+    state = fold(
+        connected_store().state,
+        received(tool_execute()),
+        ToolFinished(operation_id=OP, result=tool_result()),
+        _question(),
+        InterventionDeclined(operation_id=OP, tool_call_id="ask-1", resolution_request_id="r1"),
+        received(ResumeComplete(status=SessionStatus.RUNNING, gap=True)),
+        received(AUTH_EXPIRED),
+        TokenRefreshed(operation_id=OP, token=FRESH_TOKEN),
+        OperationDetached(operation_id=OP),
+    )
+    assert op_of(state).outcome is None
+    assert {name for name, pairs in lookups.items() if not pairs} == set()
+
+
+def test_the_state_machine_never_looks_up_an_unreachable_pair(lookups: Lookups) -> None:
+    """Random interleavings of everything (GatewayMachine) look up only pairs in the
+    tables, and none listed as unreachable."""
     run_state_machine_as_test(
         GatewayMachine,
         settings=settings(
@@ -265,8 +314,8 @@ def test_the_state_machine_never_looks_up_an_unreachable_pair(
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
-    for name, pairs in looked_up.items():
-        assert pairs, f"{name} was never looked up"
+    assert any(lookups.values())
+    for name, pairs in lookups.items():
         assert pairs <= set(TABLES[name][0]), f"{name}: {sorted(pairs - set(TABLES[name][0]))}"
         assert not pairs & set(UNREACHABLE[name])
 
