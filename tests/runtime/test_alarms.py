@@ -102,8 +102,8 @@ async def test_an_alarm_set_by_a_callback_fires_after_a_checkpoint(
 async def test_the_task_runs_only_while_an_alarm_is_set(
     fired: _Fired, autojump_clock: trio.testing.MockClock
 ) -> None:
-    """No task before the first alarm, none once the last fired or was cancelled, and a
-    new one for the next alarm."""
+    """No task before the first alarm, none once the last fired or was cancelled (even
+    with cancelled alarms still in the heap), and a new one for the next alarm."""
     assert len(fired.nursery.child_tasks) == 0
     fired.at(1, "one")
     await trio.sleep(2)
@@ -116,6 +116,14 @@ async def test_the_task_runs_only_while_an_alarm_is_set(
     fired.at(1, "two")
     await trio.sleep(2)
     assert fired.names == ["one", "two"]
+    fired.at(1, "three")  # the last live alarm: once it fired, the task ends at once
+    fired.alarms.cancel(fired.at(60, "cancelled"))  # one of two: the heap keeps it
+    await trio.sleep(2)
+    assert (fired.names[-1], len(fired.nursery.child_tasks), fired.alarms.heap_size) == (
+        "three",
+        0,
+        0,
+    )
 
 
 async def test_close_fires_nothing_more_and_ends_the_task(

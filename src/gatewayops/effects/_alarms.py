@@ -87,8 +87,8 @@ class Alarms:
             return alarm
         heapq.heappush(self._heap, alarm)
         if not self._running:
-            self._running = True
             self._spawn(self._run)
+            self._running = True
         elif self._sleep is not None and deadline < self._sleep.deadline:
             self._sleep.deadline = deadline
         return alarm
@@ -104,8 +104,8 @@ class Alarms:
             self._heap = [each for each in self._heap if not each.cancelled]
             heapq.heapify(self._heap)
             self._cancelled = 0
-            if not self._heap and self._sleep is not None:
-                self._sleep.cancel()  # nothing left to wait for: the task ends
+        if not len(self) and self._sleep is not None:
+            self._sleep.cancel()  # nothing left to wait for: the task ends
 
     def close(self) -> None:
         """Cancel every alarm at once and let the task end."""
@@ -120,13 +120,16 @@ class Alarms:
 
     async def _run(self) -> None:
         try:
-            while self._heap and not self._closed:
+            while len(self) and not self._closed:
                 with trio.CancelScope(deadline=self._heap[0].deadline) as self._sleep:
                     await trio.sleep_forever()
                 self._sleep = None
                 self._fire_due(trio.current_time())
         finally:
             self._running = False
+            if not len(self):  # only cancelled alarms are left: they go with the task
+                self._heap.clear()
+                self._cancelled = 0
 
     def _fire_due(self, now: float) -> None:
         """Fire what is due now, but none set from here on (see the module docstring)."""
