@@ -8,25 +8,24 @@ Misuse errors from the reducer (`LocalUsageError` subclasses) reach the caller; 
 closing, every method that would act raises `ClientClosed`. The methods that take
 several strings (`start`, `attach`, `update_token`'s token) take them by keyword only,
 since swapped ids and tokens would be accepted silently: a call by position raises
-`KeywordArgumentsRequired`, whose message shows the keyword form. Tokens passed in are
-never logged (actions redact them in their repr). Must not know: how resources and
-effects are carried out (that is `_runtime`), or the wire protocol.
+`KeywordArgumentsRequired`, whose message shows the keyword form (`_keyword_only`).
+Tokens passed in are never logged (actions redact them in their repr). Must not know:
+how resources and effects are carried out (that is `_runtime`), or the wire protocol.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import uuid
 import weakref
 from collections.abc import Callable
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
 import attrs
 
 from gatewayops.effects._changes import OperationChanges
+from gatewayops.effects._keyword_only import by_keyword
 from gatewayops.effects._runtime import Runtime
-from gatewayops.exceptions import ClientClosed, KeywordArgumentsRequired, UnknownOperation
+from gatewayops.exceptions import ClientClosed, UnknownOperation
 from gatewayops.store import (
     Action,
     GatewayState,
@@ -49,34 +48,6 @@ from gatewayops.store import (
 )
 
 __all__ = ["Client", "ClientStatistics"]
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def _by_keyword(
-    method: Callable[Concatenate[Client, _P], _R],
-) -> Callable[Concatenate[Client, _P], _R]:
-    """Refuse a call of `method` that passes its keyword-only arguments by position, with
-    a `KeywordArgumentsRequired` that shows the keyword form (Python's own error says
-    only how many positional arguments were given). Type checkers see `method`'s own
-    signature, so they refuse such a call before it runs."""
-    parameters = list(inspect.signature(method).parameters.values())[1:]  # without self
-    positional = sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters)
-    shape = ", ".join(
-        p.name if p.kind is p.POSITIONAL_OR_KEYWORD else f"{p.name}=..."
-        for p in parameters
-        if p.default is p.empty
-    )
-    message = f"Client.{method.__name__} takes keyword arguments: {method.__name__}({shape})"
-
-    @functools.wraps(method)
-    def checked(self: Client, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        if len(args) > positional:
-            raise KeywordArgumentsRequired(message)
-        return method(self, *args, **kwargs)
-
-    return checked
 
 
 @attrs.frozen(kw_only=True)
@@ -135,7 +106,7 @@ class Client:
             raise ClientClosed("the client is closed")
         self._runtime.dispatch(action)
 
-    @_by_keyword
+    @by_keyword
     def start(
         self,
         *,
@@ -169,7 +140,7 @@ class Client:
             )
         )
 
-    @_by_keyword
+    @by_keyword
     def attach(
         self,
         *,
@@ -219,7 +190,7 @@ class Client:
         """
         self.dispatch(OperationDetached(operation_id=operation_id))
 
-    @_by_keyword
+    @by_keyword
     def update_token(self, operation_id: str, *, token: str) -> None:
         """Use `token` for the operation's next `auth` frame (nothing is sent now).
 
