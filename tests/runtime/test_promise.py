@@ -126,6 +126,26 @@ async def test_a_quiet_socket_is_reported_after_the_quiet_time_and_not_by_acks(
         assert not is_quiet(client.state, OP)
 
 
+async def test_each_quiet_spell_is_reported_once(
+    transport: MemoryTransport, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Quiet is reported once per spell: not again while the silence lasts, and again
+    `quiet_after_ms` after the next frame if that one is followed by silence."""
+    recorder = Recorder()
+    config = StoreConfig(quiet_after_ms=100_000, heartbeat_interval_ms=1_000_000)
+    async with client_on(transport, recorder=recorder, config=config) as client:
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
+        server, _ = await handshake(transport)
+        await trio.sleep(350)
+        assert len(recorder.of_type(SocketWentQuiet)) == 1
+        server.send_message(chunk("news", id="1"))
+        await settle()
+        news = trio.current_time()
+        await trio.sleep(350)
+        _, second = recorder.times_of(SocketWentQuiet)  # exactly two spells
+        assert second - news == pytest.approx(100, abs=0.01)
+
+
 async def test_update_token_and_reconnect_dial_one_new_socket_from_the_cursor(
     transport: MemoryTransport, autojump_clock: trio.testing.MockClock
 ) -> None:

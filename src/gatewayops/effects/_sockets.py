@@ -77,7 +77,6 @@ class SocketEntry:
         "on_dial",
         "quiet_check",
         "removed",
-        "reported_quiet",
         "scope",
         "socket",
         "writing",
@@ -100,10 +99,9 @@ class SocketEntry:
         """Called once when the dial begins (the connect watchdog starts counting)."""
         self.last_news = 0.0
         """When the last frame other than a heartbeat ack arrived (Trio clock)."""
-        self.reported_quiet = False
-        """Whether `SocketWentQuiet` was reported and no frame came since."""
         self.quiet_check: Alarm | None = None
-        """The alarm that checks for quiet, while the socket is open and not quiet."""
+        """The alarm that checks for quiet, while the socket is open and not reported
+        quiet (None before the first check and after `SocketWentQuiet`)."""
 
     def dial_begins(self) -> None:
         """The dial got its slot: from now on the connect watchdog counts."""
@@ -113,32 +111,32 @@ class SocketEntry:
             on_dial()
 
     def heard(self) -> bool:
-        """A frame other than a heartbeat ack arrived; whether the socket was quiet."""
+        """A frame other than a heartbeat ack arrived; whether no quiet check is set (the
+        socket just opened, or was reported quiet): the caller sets one."""
         self.last_news = trio.current_time()
-        if self.reported_quiet:
-            self.reported_quiet = False
-            return True
-        return False
+        return self.quiet_check is None
 
     def enqueue(self, message: Frame) -> None:
         """Queue a frame for the writer (never blocks)."""
         self._outbox.append(message)
-        if not self.writing and self._start_writer is not None:
-            self.writing = True
-            self._start_writer()
+        self._write_soon()
 
     def writable(self, start_writer: Callable[[], None] | None) -> None:
         """The socket opened (`start_writer` starts a writer task) or can no longer be
         written (None: what is queued stays for `remove` to report)."""
         self._start_writer = start_writer
-        if start_writer is not None and self._outbox and not self.writing:
+        self._write_soon()
+
+    def _write_soon(self) -> None:
+        """Start a writer if frames wait, none runs, and the socket is writable."""
+        if self._outbox and not self.writing and self._start_writer is not None:
             self.writing = True
-            start_writer()
+            self._start_writer()
 
     def next_frame(self) -> Frame | None:
-        """The frame the writer writes next (now in flight), or None: the writer ends."""
+        """The frame the writer writes next (now in flight), or None: the writer ends
+        (and clears `writing` as it does)."""
         if not self._outbox or self._start_writer is None:
-            self.writing = False
             return None
         self.in_flight = self._outbox.popleft()
         return self.in_flight
@@ -201,7 +199,7 @@ async def _pump(
             return
         action = frame_received(link_id, generation, frame, protocol=protocol)
         news = type(action) is not MessageReceived or type(action.message) is not HeartbeatAck
-        if news and entry.heard():  # it was quiet: watch for the next quiet spell
+        if news and entry.heard():  # it was reported quiet: watch for the next quiet spell
             _check_quiet_later(entry, alarms, dispatch)
         if entry.removed:
             return
@@ -249,8 +247,7 @@ def _check_quiet_later(entry: SocketEntry, alarms: Alarms, dispatch: Dispatch) -
         if trio.current_time() < entry.last_news + quiet_after:  # news meanwhile: wait from it
             _check_quiet_later(entry, alarms, dispatch)
             return
-        entry.quiet_check = None
-        entry.reported_quiet = True
+        entry.quiet_check = None  # reported quiet: the next frame sets a new check
         dispatch(
             SocketWentQuiet(
                 link_id=socket.link_id,
