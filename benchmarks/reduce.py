@@ -15,12 +15,18 @@ message, which also opens the message's transcript entry), and measures in the s
 * the same, rotating: each call reduces the chunk of the next operation in turn, over
   all 10 or all 10,000, as a client following them all does (memory the last call did
   not touch is colder);
-* a bare `json.loads` of the same frame text, the floor any client pays per frame.
+* a bare `json.loads` of the same frame text, the floor any client pays per frame;
+* the persistent maps alone, rotating the same way: the two lookups and the one update
+  that every chunk's reduce makes in `GatewayState.links` and `.operations` (immutables'
+  HAMT), and nothing else. At 10,000 operations the maps' nodes, keys and values are
+  cold, like everything else a rotating call touches; the growth of this line from 10
+  to 10,000 is the share of the rotating growth that the state's persistent maps cost
+  by themselves, and what is left is the growth of the rest of the reduce.
 
 It prints the medians, the ratios 10k/10 for one operation and rotating (target <= 1.2
-each: the cost of an action must not grow with the number of operations, DESIGN.md 2)
-and the ratio of one reduce to `json.loads` (target <= 2.0), PASS/FAIL per target, and
-exits 1 on any FAIL. Runs in a few seconds.
+each: the cost of an action must not grow with the number of operations, DESIGN.md 2),
+the maps' share of the rotating growth, and the ratio of one reduce to `json.loads`
+(target <= 2.0), PASS/FAIL per target, and exits 1 on any FAIL. Runs in a few seconds.
 """
 
 from __future__ import annotations
@@ -116,18 +122,28 @@ def _check_step(state: GatewayState, action: MessageReceived, step: Step) -> Non
     assert step.effects == ()
 
 
+def maps_alone(state: GatewayState, action: MessageReceived, marker: object) -> object:
+    """What a chunk's reduce does in the state's persistent maps, and nothing else: look
+    up the link and the operation, and put a new value in the operation's place."""
+    state.links.get(action.link_id)
+    state.operations.get(action.link_id)
+    return state.operations.set(action.link_id, marker)  # type: ignore[arg-type]
+
+
 def main() -> int:
     """Run the benchmark and report; 0 on PASS, 1 on FAIL."""
     states = {size: build_state(size) for size in SIZES}
     actions = {}
     frames = {}
     rotations = {}
+    map_rotations = {}
     for size, state in states.items():
         every = [
             MessageReceived(link_id=op, generation=1, message=decode(frame_for(op)))
             for op in map(operation_id, range(size))
         ]
         rotations[size] = itertools.cycle(every)
+        map_rotations[size] = itertools.cycle(every)
         op_id = operation_id(size // 2)  # an operation in the middle of the map
         frames[size] = frame_for(op_id)
         message = decode(frames[size])
@@ -145,6 +161,12 @@ def main() -> int:
             f"reduce@{large}": lambda: reduce(states[large], actions[large]),
             f"rotating@{small}": lambda: reduce(states[small], next(rotations[small])),
             f"rotating@{large}": lambda: reduce(states[large], next(rotations[large])),
+            f"maps@{small}": lambda: maps_alone(
+                states[small], next(map_rotations[small]), object()
+            ),
+            f"maps@{large}": lambda: maps_alone(
+                states[large], next(map_rotations[large]), object()
+            ),
         },
         rounds=ROUNDS,
         round_seconds=ROUND_SECONDS,
@@ -155,6 +177,9 @@ def main() -> int:
         medians[f"rotating@{small}"],
         medians[f"rotating@{large}"],
     )
+    maps_small_us, maps_large_us = medians[f"maps@{small}"], medians[f"maps@{large}"]
+    growth_us = rotating_large_us - rotating_small_us
+    maps_growth_us = maps_large_us - maps_small_us
     scaling = large_us / small_us
     rotating_scaling = rotating_large_us / rotating_small_us
     vs_json = large_us / loads_us
@@ -165,6 +190,14 @@ def main() -> int:
     print(f"reduce, {large:>6,} operations     median {large_us:8.3f} us")
     print(f"rotating over {small:>6,}         median {rotating_small_us:8.3f} us")
     print(f"rotating over {large:>6,}         median {rotating_large_us:8.3f} us")
+    print(f"maps alone, rotating over {small:>6,} median {maps_small_us:8.3f} us")
+    print(f"maps alone, rotating over {large:>6,} median {maps_large_us:8.3f} us")
+    print(
+        f"rotating growth {growth_us:+.3f} us, of which the persistent maps alone "
+        f"{maps_growth_us:+.3f} us; the rest of the reduce grows {growth_us - maps_growth_us:+.3f}"
+        f" us ({(rotating_large_us - maps_growth_us) / rotating_small_us:.2f}x without the maps'"
+        " growth)"
+    )
     verdicts = []
     for label, ratio, target in (
         (f"ratio reduce@{large}/reduce@{small}", scaling, TARGET_SCALING),

@@ -14,7 +14,13 @@ A plain script (no pytest): ``.venv/bin/python benchmarks/replay.py [--frames N]
    compare effects, check invariants) of the same file, and (a) again; a round's ratio
    is the replay's throughput over the mean of the two bare loops around it. It prints
    every round, the median frames per second of each, and the median ratio (target:
-   replay >= 50% of the bare loop's throughput, issue #18's). Times are CPU time of this process
+   replay >= 50% of the bare loop's throughput, issue #18's). Each round also times
+   reading the log alone (`read_log`: every line decoded into its record) and reading it
+   with every action folded through `reduce` and nothing else, so it prints where a
+   replay's time goes (reading, reducing, the rest: effects compared, invariants
+   checked, timelines kept) and the ceiling: the throughput ratio of a replay that did
+   nothing but read and reduce, which no change to the replayer can pass. Times are CPU
+   time of this process
    (`time.process_time`); measuring both sides of a ratio back to back keeps a shared
    machine's speed swings (seen at +-50% over seconds) out of the ratio.
 3. Memory: the RSS after replaying the first half of the log (``until=``) and after
@@ -45,20 +51,22 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import attrs
 import immutables
 
 from gatewayops.protocol import AgentEvent, AgentEventMessage, AuthSuccess
-from gatewayops.replay import ReplayReport, open_recorder, read_log, replay
+from gatewayops.replay import Header, Record, ReplayReport, open_recorder, read_log, replay
 from gatewayops.store import (
+    Action,
     GatewayState,
     MessageReceived,
     OperationStarted,
     SocketOpened,
     Store,
     StoreConfig,
+    reduce,
 )
 
 TARGET_RATIO = 0.5
@@ -150,6 +158,30 @@ def bare_loop(path: str) -> float:
     return time.process_time() - start
 
 
+def read_loop(path: str) -> float:
+    """CPU seconds for reading the log alone: every line decoded into its record."""
+    start = time.process_time()
+    for _ in read_log(path):
+        pass
+    return time.process_time() - start
+
+
+_ACTIONS = frozenset(get_args(Action))
+
+
+def read_and_reduce_loop(path: str) -> float:
+    """CPU seconds for reading the log and folding every action through `reduce`, with
+    nothing else done (no effects compared, no invariants checked)."""
+    start = time.process_time()
+    state = GatewayState()
+    for item in read_log(path):
+        if isinstance(item, Header):
+            state = GatewayState(config=item.config)
+        elif isinstance(item, Record) and type(item.item) in _ACTIONS:
+            state = reduce(state, item.item).state  # type: ignore[arg-type]
+    return time.process_time() - start
+
+
 def timed_replay(path: str, until: int | None = None) -> tuple[float, ReplayReport]:
     """CPU seconds for a full replay (or up to `until`), and its report."""
     start = time.process_time()
@@ -215,13 +247,20 @@ def main() -> int:
         fresh_peak, reported = replay_peak_mib(path)
         del full  # the timed rounds below keep no report alive
         rounds = []
-        for _ in range(args.rounds):  # each round: bare loop, replay, bare loop
+        parts = []
+        for _ in range(args.rounds):  # each round: bare, replay, read, read+reduce, bare
             before = bare_loop(path)
             replay_s = timed_replay(path)[0]
+            parts.append((read_loop(path), read_and_reduce_loop(path)))
             rounds.append(((before + bare_loop(path)) / 2, replay_s))
     loads_s = statistics.median(loads for loads, _ in rounds)
     replay_s = statistics.median(replay for _, replay in rounds)
     ratio = statistics.median(loads / replay for loads, replay in rounds)
+    read_s = statistics.median(read for read, _ in parts)
+    reduced_s = statistics.median(reduced for _, reduced in parts)
+    ceiling = statistics.median(
+        loads / reduced for (loads, _), (_, reduced) in zip(rounds, parts, strict=True)
+    )
     growth = (rss_all - rss_half) - (state_all - state_half)
     print(f"records: {counts}")
     for number, (loads, replayed) in enumerate(rounds, 1):
@@ -229,6 +268,12 @@ def main() -> int:
         print(f"round {number}: bare loop {loads:6.2f} s, replay {replayed:6.2f} s, {share:.3f}")
     print(f"bare json.loads loop   {loads_s:8.2f} s  {frames / loads_s:12,.0f} frames/s (median)")
     print(f"full replay            {replay_s:8.2f} s  {frames / replay_s:12,.0f} frames/s (median)")
+    print(
+        f"of a replay's time: reading {read_s / replay_s:.0%}, reducing "
+        f"{(reduced_s - read_s) / replay_s:.0%}, the rest {(replay_s - reduced_s) / replay_s:.0%};"
+        f" reading and reducing alone reach {ceiling:.2f} of the bare loop's throughput"
+        " (a replay's ceiling)"
+    )
     print(f"RSS before replaying       {base:8.1f} MiB")
     print(f"RSS after half the log    {rss_half:8.1f} MiB  (live state ~{state_half:,.1f} MiB)")
     print(f"RSS after all of the log  {rss_all:8.1f} MiB  (live state ~{state_all:,.1f} MiB)")

@@ -14,6 +14,13 @@ medians of frames/s and their ratio are printed, with PASS when the client keeps
 least 70% of the bare rate. The verdict uses frames per second of process CPU time
 (server and client share the process in both cases), which a busy shared machine
 disturbs far less than wall-clock time; wall-clock rates are printed alongside.
+
+It also prints the budget the target leaves the client: the CPU it may add per frame
+to the bare loop's (server and bare client together) and still keep 90% of its rate,
+beside what it added in these rounds, and what the two steps of the client's own that
+no design of it can skip -- decoding the frame and reducing it into the state -- cost
+per frame when measured alone, warm (`benchmarks/reduce.py`'s state and frame). When
+those two alone exceed the budget, no change to the runtime around them meets the target.
 Takes about 20 s.
 """
 
@@ -30,6 +37,7 @@ import attrs
 import trio
 import trio_websocket
 
+from _timing import medians_us  # benchmarks/_timing.py (run as a script)
 from gatewayops import open_client
 from gatewayops.protocol import (
     AgentEvent,
@@ -37,10 +45,12 @@ from gatewayops.protocol import (
     Auth,
     AuthSuccess,
     Resume,
+    decode,
     decode_client,
     encode,
 )
-from gatewayops.store import Result
+from gatewayops.store import MessageReceived, Result, reduce
+from reduce import build_state, frame_for, operation_id  # benchmarks/reduce.py
 
 TARGET_RATIO = 0.90  # #18: the client receives at 90% of a bare loop's rate or better
 QUEUE_SIZE = 4  # the same trio-websocket queue size for both sides of the comparison
@@ -131,6 +141,17 @@ async def client(base: str, count: int, operation_id: str) -> Rates:
     return rates
 
 
+def decode_and_reduce_us() -> float:
+    """Median microseconds of decoding one stream_chunk frame and reducing it, warm."""
+    state, op_id = build_state(1), operation_id(0)
+    frame = frame_for(op_id)
+
+    def decode_and_reduce() -> object:
+        return reduce(state, MessageReceived(link_id=op_id, generation=1, message=decode(frame)))
+
+    return medians_us({"step": decode_and_reduce}, rounds=21, round_seconds=0.01)["step"]
+
+
 async def main(count: int, rounds: int, text: str) -> bool:
     """Run the rounds, print the medians and the verdict; True on PASS."""
     bare_rates: list[Rates] = []
@@ -166,6 +187,13 @@ async def main(count: int, rounds: int, text: str) -> bool:
             f"{clock:>4}: median bare {bare_median:7.0f} frames/s, client {client_median:7.0f}"
             f" frames/s, ratio {ratio:.2f}"
         )
+    bare_us = 1e6 / statistics.median(rate.cpu for rate in bare_rates)
+    added_us = 1e6 / statistics.median(rate.cpu for rate in client_rates) - bare_us
+    print(
+        f"CPU per frame: bare {bare_us:.1f} us; the client added {added_us:.1f} us, the target"
+        f" allows {bare_us * (1 / TARGET_RATIO - 1):.1f} us; decoding and reducing a frame"
+        f" alone, warm, take {decode_and_reduce_us():.1f} us"
+    )
     print(f"ratio client/bare (cpu): {ratio:.2f} (target >= {TARGET_RATIO:.2f})")
     passed = bool(ratio >= TARGET_RATIO)
     print("PASS" if passed else "FAIL")
