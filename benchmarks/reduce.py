@@ -94,7 +94,7 @@ def build_state(size: int) -> GatewayState:
                 step_index=3,
                 data={"assistantMessage": {"id": f"msg_{index}"}},
             ),
-            id="0",
+            id="",  # no envelope id: the first chunk's "0" is the cursor
         )
         for action in (
             OperationStarted(
@@ -119,6 +119,7 @@ def _check_step(state: GatewayState, action: MessageReceived, step: Step) -> Non
     assert after.last_event_id == "1", "the chunk was dropped"
     assert after.transcript.events == before.transcript.events + 1
     assert after.transcript.text.endswith("appended. ")
+    assert after.problems == before.problems == 0, before.last_problem
     assert step.effects == ()
 
 
