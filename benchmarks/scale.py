@@ -28,7 +28,9 @@ after `gatewayops.freeze_startup_objects()` (start-up objects out of the collect
 reach, as the command line does) and
 ``--gc-threshold A,B,C`` after ``gc.set_threshold(A, B, C)``, for both sides;
 ``--full-collection-every S`` opens the client with ``full_collection_every=S`` (full
-collections deferred and paced by the client; the bare side is left as it is).
+collections deferred and paced by the client; the bare side is left as it is), and
+``--only-when-quiet`` adds ``full_collection_while_busy=False`` (a due full collection
+waits for a moment with no socket open).
 """
 
 from __future__ import annotations
@@ -351,7 +353,12 @@ HEADER = "  side     once  lost  dup   wall s  us/frame  ratio  KiB/op    fds   
 
 
 async def main(
-    sizes: Sequence[int], chunks: int, delay: float, freeze: bool, pace: float | None
+    sizes: Sequence[int],
+    chunks: int,
+    delay: float,
+    freeze: bool,
+    pace: float | None,
+    while_busy: bool = True,
 ) -> int:
     """Measure every size; 0 if every operation finished exactly once on both sides."""
     limit = raise_fd_limit()
@@ -375,7 +382,9 @@ async def main(
                 return handles
 
             bare = await measure("bare", bare_side, base, await runs(), deadline)
-            paced = functools.partial(client_side, full_collection_every=pace)
+            paced = functools.partial(
+                client_side, full_collection_every=pace, full_collection_while_busy=while_busy
+            )
             client = await measure("client", paced, base, await runs(), deadline)
             print(f"N = {size:,} ({client.frames:,} frames to the client)")
             print(HEADER)
@@ -405,7 +414,15 @@ def _parse() -> argparse.Namespace:
     parser.add_argument(
         "--full-collection-every", type=float, help="open_client(full_collection_every=S)"
     )
-    return parser.parse_args()
+    parser.add_argument(
+        "--only-when-quiet",
+        action="store_true",
+        help="with --full-collection-every: open_client(full_collection_while_busy=False)",
+    )
+    arguments = parser.parse_args()
+    if arguments.only_when_quiet and arguments.full_collection_every is None:
+        parser.error("--only-when-quiet needs --full-collection-every")
+    return arguments
 
 
 if __name__ == "__main__":
@@ -423,5 +440,6 @@ if __name__ == "__main__":
             arguments.delay,
             arguments.gc_freeze,
             arguments.full_collection_every,
+            not arguments.only_when_quiet,
         )
     )

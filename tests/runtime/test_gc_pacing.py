@@ -2,7 +2,8 @@
 
 While a pacer runs, CPython's automatic full collections are deferred (the collector's
 third threshold is `DEFERRED`), and the pacer runs one itself S seconds after its last,
-at the first quiet moment, or S seconds later at the latest. Autojump clock; the pacer's
+at the first quiet moment, or S seconds later at the latest (with
+``full_collection_while_busy=False``, only at a quiet moment). Autojump clock; the pacer's
 own tests pass a recorder for `gc.collect`, the client's watch real collections through
 `gc.callbacks`; two threads, each with a Trio loop, wait on events, not on time.
 """
@@ -81,6 +82,23 @@ async def test_a_client_never_quiet_is_still_collected_every_two_intervals(
     assert collections.times == [2 * EVERY, 4 * EVERY]
 
 
+async def test_a_pacer_not_collecting_while_busy_waits_for_quiet_however_long(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """``while_busy=False``: busy for ten intervals, no collection runs; the first look
+    after the client became quiet runs it, and the next interval counts from there."""
+    collections = _Collections()
+    quiet_from = 10 * EVERY + 0.2
+
+    def quiet() -> bool:
+        return trio.current_time() >= quiet_from
+
+    with trio.move_on_after(12 * EVERY):
+        await pace_full_collections(EVERY, quiet, collections, while_busy=False)
+    first = EVERY + math.ceil((quiet_from - EVERY) / QUIET_POLL_SECONDS) * QUIET_POLL_SECONDS
+    assert collections.times == [first, first + EVERY]
+
+
 async def test_the_threshold_is_deferred_until_the_last_pacer_stops(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
@@ -103,6 +121,23 @@ async def test_open_client_refuses_a_pace_that_is_not_positive_seconds(every: An
     """A pace of zero, below zero, NaN, infinity, or not a number raises ValueError."""
     with pytest.raises(ValueError, match="full_collection_every"):
         async with open_client(refresh_token=refresh_ok, full_collection_every=every):
+            pass  # pragma: no cover
+
+
+@pytest.mark.parametrize(
+    ("every", "while_busy"), [(EVERY, "no"), (EVERY, None), (EVERY, 0), (None, False)]
+)
+async def test_open_client_refuses_a_while_busy_that_is_not_a_bool_or_has_no_pace(
+    every: float | None, while_busy: Any
+) -> None:
+    """`full_collection_while_busy` must be a bool, and False only with a pace: each
+    other value raises ValueError naming the argument."""
+    with pytest.raises(ValueError, match="full_collection_while_busy"):
+        async with open_client(
+            refresh_token=refresh_ok,
+            full_collection_every=every,
+            full_collection_while_busy=while_busy,
+        ):
             pass  # pragma: no cover
 
 
@@ -138,6 +173,35 @@ async def test_a_pacing_client_collects_once_its_socket_has_closed(
     assert outcome.result is Result.COMPLETED
     assert len(full_collections) == 1
     assert ended_at < full_collections[0] <= ended_at + 2 * QUIET_POLL_SECONDS
+
+
+async def test_a_client_not_collecting_while_busy_runs_none_while_its_socket_is_open(
+    transport: MemoryTransport, autojump_clock: trio.testing.MockClock
+) -> None:
+    """``full_collection_while_busy=False``: three intervals with a socket open (past
+    the 2 S at which a default pacer collects anyway), and no full collection ran."""
+    full_collections: list[float] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full_collections.append(trio.current_time())
+
+    gc.callbacks.append(note)
+    try:
+        async with open_client(
+            refresh_token=refresh_ok,
+            transport=transport,
+            full_collection_every=EVERY,
+            full_collection_while_busy=False,
+        ) as client:
+            client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
+            await handshake(transport)
+            await trio.sleep(3 * EVERY)
+            busy = list(full_collections)
+            client.stop(OP)
+    finally:
+        gc.callbacks.remove(note)
+    assert busy == []
 
 
 def test_pacers_in_two_threads_share_one_deferral() -> None:

@@ -19,8 +19,12 @@ collections: never, in practice), and each pacer runs `gc.collect()` itself: `ev
 seconds after its last one, at the first moment the client is quiet (no socket open),
 and at the latest `every` seconds after that, quiet or not. So a full collection still
 runs at least every ``2 * every`` seconds (cycles an application makes are still freed),
-and, where the client has quiet moments, in one of them. When the last pacer stops, the
-threshold is put back to what it was when the first started.
+and, where the client has quiet moments, in one of them. A pacer told not to collect
+while busy (``while_busy=False``) drops the "at the latest": its collection waits for a
+quiet moment however long that takes, so no full-collection pause ever falls while a
+socket is open, and cycles made meanwhile wait with it (the client itself makes none:
+tests/e2e/test_garbage.py). When the last pacer stops, the threshold is put back to
+what it was when the first started.
 """
 
 from __future__ import annotations
@@ -67,13 +71,20 @@ class _Deferral:
 _DEFERRAL = _Deferral()
 
 
-def check_full_collection_every(every: float | None) -> None:
-    """Refuse a pace that is not None or a positive, finite number of seconds.
+def check_full_collection_every(every: float | None, while_busy: bool = True) -> None:
+    """Refuse a pace that is not None or a positive, finite number of seconds, and a
+    `while_busy` that is not a bool, or is False with no pace to wait on.
 
     Raises:
         ValueError: naming the argument and the value given.
     """
+    if type(while_busy) is not bool:
+        raise ValueError(f"full_collection_while_busy: expected a bool, got {while_busy!r}")
     if every is None:
+        if not while_busy:
+            raise ValueError(
+                "full_collection_while_busy=False needs full_collection_every (a pace)"
+            )
         return
     if isinstance(every, bool) or not isinstance(every, int | float) or not every > 0:
         raise ValueError(f"full_collection_every: expected positive seconds, got {every!r}")
@@ -86,6 +97,7 @@ async def pace_full_collections(
     quiet: Callable[[], bool],
     collect: Callable[[], object] = gc.collect,
     *,
+    while_busy: bool = True,
     task_status: trio.TaskStatus[trio.CancelScope] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Defer automatic full collections and run them at this pace, until cancelled.
@@ -97,6 +109,8 @@ async def pace_full_collections(
         every: seconds from one full collection to the next one's earliest moment.
         quiet: whether the client is quiet now (a pause there bothers no stream).
         collect: runs a full collection (`gc.collect`; tests pass a recorder).
+        while_busy: whether a collection that waited `every` seconds for a quiet moment
+            runs anyway (True), or goes on waiting for one (False).
     """
     with trio.CancelScope() as scope:
         _DEFERRAL.enter()
@@ -104,7 +118,7 @@ async def pace_full_collections(
             task_status.started(scope)
             while True:
                 await trio.sleep(every)
-                with trio.move_on_after(every):
+                with trio.move_on_after(every if while_busy else math.inf):
                     while not quiet():
                         await trio.sleep(QUIET_POLL_SECONDS)
                 collect()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 
 import attrs
 import trio
@@ -72,6 +73,7 @@ async def open_client(
     user_token: UserTokenFn | None = None,
     fallback: str | None = None,
     full_collection_every: float | None = None,
+    full_collection_while_busy: bool = True,
 ) -> AsyncIterator[Client]:
     """Run a client for the duration of an ``async with`` block.
 
@@ -127,11 +129,18 @@ async def open_client(
             socket is open, or S seconds later at the latest (docs/performance.md).
             Process-wide, like the collector: the deferral ends when the last client
             that asked for it closes.
+        full_collection_while_busy: with `full_collection_every`, False drops the "S
+            seconds later at the latest": a due full collection waits for a moment with
+            no socket open however long that takes, so none pauses a stream (at 10,000
+            live operations one takes seconds). Cycles the application makes wait
+            with it, until such a moment or a `gc.collect()` of its own; the client
+            makes none (docs/performance.md).
 
     Raises:
         ValueError: an argument out of range: `max_concurrent_dials`, an unknown
-            `protocol` or `fallback`, v2 without `user_token`, or a
-            `full_collection_every` that is not positive seconds.
+            `protocol` or `fallback`, v2 without `user_token`, a
+            `full_collection_every` that is not positive seconds, or
+            `full_collection_while_busy` that is not a bool, or False without a pace.
 
     Yields:
         The client. Leaving the block closes it like `Client.aclose`.
@@ -140,7 +149,7 @@ async def open_client(
         raise ValueError(
             f"max_concurrent_dials: expected a positive int, got {max_concurrent_dials!r}"
         )
-    check_full_collection_every(full_collection_every)
+    check_full_collection_every(full_collection_every, full_collection_while_busy)
     store_config = _configured(StoreConfig() if config is None else config, protocol, fallback)
     if store_config.protocol is Protocol.V2 and user_token is None:
         raise ValueError("protocol v2: user_token is required (the user's socket needs one)")
@@ -170,7 +179,14 @@ async def open_client(
             def quiet() -> bool:
                 return runtime.statistics().open_sockets == 0
 
-            pacing = await nursery.start(pace_full_collections, full_collection_every, quiet)
+            pacing = await nursery.start(
+                partial(
+                    pace_full_collections,
+                    full_collection_every,
+                    quiet,
+                    while_busy=full_collection_while_busy,
+                )
+            )
         try:
             yield client
         finally:
