@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -141,67 +141,65 @@ async def test_open_client_refuses_a_while_busy_that_is_not_a_bool_or_has_no_pac
             pass  # pragma: no cover
 
 
+@pytest.fixture
+async def full_collections() -> AsyncIterator[list[float]]:
+    """The (Trio) times at which full collections started while the test ran."""
+    started: list[float] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            started.append(trio.current_time())
+
+    gc.callbacks.append(note)
+    try:
+        yield started
+    finally:
+        gc.callbacks.remove(note)
+
+
 async def test_a_pacing_client_collects_once_its_socket_has_closed(
-    transport: MemoryTransport, autojump_clock: trio.testing.MockClock
+    transport: MemoryTransport,
+    autojump_clock: trio.testing.MockClock,
+    full_collections: list[float],
 ) -> None:
     """With `full_collection_every`, the open client defers full collections, runs none
     while a socket is open, runs one when the run ended and its socket closed, and
     leaves the thresholds as they were when it closes."""
     usual = gc.get_threshold()
-    full_collections: list[float] = []
-
-    def note(phase: str, info: dict[str, int]) -> None:
-        if phase == "start" and info["generation"] == 2:
-            full_collections.append(trio.current_time())
-
-    gc.callbacks.append(note)
-    try:
-        async with open_client(
-            refresh_token=refresh_ok, transport=transport, full_collection_every=EVERY
-        ) as client:
-            assert gc.get_threshold() == (usual[0], usual[1], DEFERRED)
-            client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
-            server, _ = await handshake(transport)
-            await trio.sleep(EVERY + 3.0)
-            assert full_collections == []  # due at S, but a socket is open
-            ended_at = trio.current_time()
-            server.send_message(runtime_end(id="1"))
-            outcome = await client.wait_finished(OP)
-            await trio.sleep(2 * QUIET_POLL_SECONDS)
-    finally:
-        gc.callbacks.remove(note)
+    async with open_client(
+        refresh_token=refresh_ok, transport=transport, full_collection_every=EVERY
+    ) as client:
+        assert gc.get_threshold() == (usual[0], usual[1], DEFERRED)
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
+        server, _ = await handshake(transport)
+        await trio.sleep(EVERY + 3.0)
+        assert full_collections == []  # due at S, but a socket is open
+        ended_at = trio.current_time()
+        server.send_message(runtime_end(id="1"))
+        outcome = await client.wait_finished(OP)
+        await trio.sleep(2 * QUIET_POLL_SECONDS)
     assert outcome.result is Result.COMPLETED
     assert len(full_collections) == 1
     assert ended_at < full_collections[0] <= ended_at + 2 * QUIET_POLL_SECONDS
 
 
 async def test_a_client_not_collecting_while_busy_runs_none_while_its_socket_is_open(
-    transport: MemoryTransport, autojump_clock: trio.testing.MockClock
+    transport: MemoryTransport,
+    autojump_clock: trio.testing.MockClock,
+    full_collections: list[float],
 ) -> None:
     """``full_collection_while_busy=False``: three intervals with a socket open (past
     the 2 S at which a default pacer collects anyway), and no full collection ran."""
-    full_collections: list[float] = []
-
-    def note(phase: str, info: dict[str, int]) -> None:
-        if phase == "start" and info["generation"] == 2:
-            full_collections.append(trio.current_time())
-
-    gc.callbacks.append(note)
-    try:
-        async with open_client(
-            refresh_token=refresh_ok,
-            transport=transport,
-            full_collection_every=EVERY,
-            full_collection_while_busy=False,
-        ) as client:
-            client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
-            await handshake(transport)
-            await trio.sleep(3 * EVERY)
-            busy = list(full_collections)
-            client.stop(OP)
-    finally:
-        gc.callbacks.remove(note)
-    assert busy == []
+    async with open_client(
+        refresh_token=refresh_ok,
+        transport=transport,
+        full_collection_every=EVERY,
+        full_collection_while_busy=False,
+    ) as client:
+        client.start(operation_id=OP, topic_id=TOPIC, gateway_url=GATEWAY, token=TOKEN)
+        await handshake(transport)
+        await trio.sleep(3 * EVERY)
+        assert full_collections == []
 
 
 def test_pacers_in_two_threads_share_one_deferral() -> None:
