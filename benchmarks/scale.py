@@ -20,8 +20,10 @@ clean streamed answer (`--chunks` text chunks, `--delay` seconds apart) and foll
 Per N and side it prints: operations finished exactly once / lost (never finished) /
 duplicated (notified more than once); wall time; process CPU per frame received and the
 client's ratio to the bare side's; peak RSS growth per operation; peak open fds; time
-spent in garbage collection and the longest collection (``gc.callbacks``), and then
-per generation how many collections ran and the longest. Every phase
+spent in garbage collection, the longest collection (``gc.callbacks``) and the longest
+of those that began while a run had not ended (a pause there holds up a stream; one
+after the last run ended holds up none), and then per generation how many collections
+ran and the longest. Every phase
 has a deadline, so the script stops by itself; the fd limit is raised to the hard limit
 in both processes. ``--big`` adds N = 5,000 and 10,000. ``--gc-freeze`` measures
 after `gatewayops.freeze_startup_objects()` (start-up objects out of the collector's
@@ -132,12 +134,16 @@ def deadline_for(size: int) -> float:
 
 
 class GcWatch:
-    """Time spent in garbage collection, the longest collection, and per generation the
-    number of collections and the longest one (``gc.callbacks``)."""
+    """Time spent in garbage collection, the longest collection, the longest that began
+    while `streaming()` (a run had not ended yet: a pause there holds up a stream), and
+    per generation the number of collections and the longest one (``gc.callbacks``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, streaming: Callable[[], bool]) -> None:
+        self.streaming = streaming
         self.total = 0.0
         self.longest = 0.0
+        self.longest_streaming = 0.0
+        self._began_streaming = False
         self.counts = [0, 0, 0]
         self.collected = [0, 0, 0]
         self.longest_of = [0.0, 0.0, 0.0]
@@ -146,11 +152,14 @@ class GcWatch:
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
+            self._began_streaming = self.streaming()
             return
         took = time.perf_counter() - self._started
         generation = info["generation"]
         self.total += took
         self.longest = max(self.longest, took)
+        if self._began_streaming:
+            self.longest_streaming = max(self.longest_streaming, took)
         self.counts[generation] += 1
         self.collected[generation] += info["collected"]
         self.longest_of[generation] = max(self.longest_of[generation], took)
@@ -206,6 +215,7 @@ class Result:
     peak_fds: int
     gc_total: float
     gc_longest: float
+    gc_longest_streaming: float
     gc_generations: str
 
     @property
@@ -220,7 +230,7 @@ async def measure(
     """Run `follow` under the deadline, sampling memory and fds and timing GC."""
     notified: Counter[str] = Counter()
     gc.collect()
-    watch, peaks = GcWatch(), Peaks()
+    watch, peaks = GcWatch(lambda: len(notified) < len(handles)), Peaks()
     base_rss = rss_kib()
     gc.callbacks.append(watch)
     wall, cpu = time.perf_counter(), time.process_time()
@@ -248,6 +258,7 @@ async def measure(
         peak_fds=peaks.fds,
         gc_total=watch.total,
         gc_longest=watch.longest,
+        gc_longest_streaming=watch.longest_streaming,
         gc_generations=watch.by_generation(),
     )
 
@@ -345,11 +356,14 @@ def _line(result: Result, bare: Result | None) -> str:
         f"  {result.side:<6} {result.once:>6} {result.lost:>5} {result.duplicated:>4} "
         f"{result.wall:8.1f} {result.cpu_per_frame_us:9.0f} {ratio:>6} "
         f"{result.rss_per_op_kib:8.1f} {result.peak_fds:6} {result.gc_total:7.2f} "
-        f"{result.gc_longest * 1000:8.1f}"
+        f"{result.gc_longest * 1000:8.1f} {result.gc_longest_streaming * 1000:10.1f}"
     )
 
 
-HEADER = "  side     once  lost  dup   wall s  us/frame  ratio  KiB/op    fds    GC s  GC max ms"
+HEADER = (
+    "  side     once  lost  dup   wall s  us/frame  ratio  KiB/op    fds    GC s  GC max ms"
+    "  streaming"
+)
 
 
 async def main(
