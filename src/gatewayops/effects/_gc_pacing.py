@@ -36,7 +36,7 @@ from collections.abc import Callable
 
 import trio
 
-__all__ = ["DEFERRED", "QUIET_POLL_SECONDS", "check_full_collection_every", "pace_full_collections"]
+__all__ = ["DEFERRED", "QUIET_POLL_SECONDS", "check_collection_pacing", "pace_full_collections"]
 
 DEFERRED = 1_000_000
 """The third collector threshold while a pacer runs."""
@@ -71,7 +71,7 @@ class _Deferral:
 _DEFERRAL = _Deferral()
 
 
-def check_full_collection_every(every: float | None, while_busy: bool = True) -> None:
+def check_collection_pacing(every: float | None, while_busy: bool) -> None:
     """Refuse a pace that is not None or a positive, finite number of seconds, and a
     `while_busy` that is not a bool, or is False with no pace to wait on.
 

@@ -21,7 +21,7 @@ import attrs
 import trio
 
 from gatewayops.effects._client import Client
-from gatewayops.effects._gc_pacing import check_full_collection_every, pace_full_collections
+from gatewayops.effects._gc_pacing import check_collection_pacing, pace_full_collections
 from gatewayops.effects._handlers import (
     FetchMessagesFn,
     InterruptFn,
@@ -149,7 +149,7 @@ async def open_client(
         raise ValueError(
             f"max_concurrent_dials: expected a positive int, got {max_concurrent_dials!r}"
         )
-    check_full_collection_every(full_collection_every, full_collection_while_busy)
+    check_collection_pacing(full_collection_every, full_collection_while_busy)
     store_config = _configured(StoreConfig() if config is None else config, protocol, fallback)
     if store_config.protocol is Protocol.V2 and user_token is None:
         raise ValueError("protocol v2: user_token is required (the user's socket needs one)")
